@@ -1,0 +1,93 @@
+//! Copying images between any source and any sink, keeping manifest bytes and digests.
+
+use oci_spec::image::Descriptor;
+
+use crate::image::{Image, Index, Root};
+use crate::platform::Platform;
+use crate::sink::Sink;
+use crate::{Error, Result};
+
+/// What to copy from an index.
+#[derive(Clone, Debug, Default)]
+pub enum PlatformChoice {
+    /// Every entry of an index (the default for sinks that hold indexes).
+    #[default]
+    All,
+    /// Only this platform's image (the index is not copied).
+    One(Platform),
+}
+
+/// Progress callbacks, so the CLI can draw bars without the library printing.
+pub trait Progress: Sync {
+    fn blob_started(&self, _desc: &Descriptor) {}
+    fn blob_done(&self, _desc: &Descriptor, _skipped: bool) {}
+}
+
+/// No progress reporting.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Copies the root of a source into a sink, names it, finishes the sink, and returns the
+/// descriptor of what was written (the index, or the single image).
+pub fn copy(root: &Root, mut sink: Box<dyn Sink>, choice: &PlatformChoice, progress: &dyn Progress) -> Result<Descriptor> {
+    let written = match (root, choice) {
+        (Root::Image(image), _) => copy_image(image, sink.as_mut(), progress)?,
+        (Root::Index(index), PlatformChoice::All) if sink.accepts_index() => copy_index(index, sink.as_mut(), progress)?,
+        (Root::Index(index), PlatformChoice::All) => {
+            let image = index.select(None)?;
+            copy_image(&image, sink.as_mut(), progress)?
+        }
+        (Root::Index(index), PlatformChoice::One(platform)) => {
+            let image = index.select(Some(platform))?;
+            copy_image(&image, sink.as_mut(), progress)?
+        }
+    };
+    sink.set_root(&written)?;
+    sink.finish()?;
+    Ok(written)
+}
+
+fn copy_index(index: &Index, sink: &mut dyn Sink, progress: &dyn Progress) -> Result<Descriptor> {
+    for entry in index.manifests() {
+        match index.open(entry) {
+            Ok(Root::Image(image)) => {
+                copy_image(&image, sink, progress)?;
+            }
+            Ok(Root::Index(nested)) => {
+                copy_index(&nested, sink, progress)?;
+            }
+            // Entries that are neither (rare artifact types) are copied as plain blobs.
+            Err(Error::UnsupportedMediaType { .. }) => copy_blob(index.source().as_ref(), entry, sink, progress)?,
+            Err(e) => return Err(e),
+        }
+    }
+    if !sink.has(index.descriptor())? {
+        sink.put_manifest(index.descriptor(), index.raw())?;
+    }
+    Ok(index.descriptor().clone())
+}
+
+/// Copies one image: config and layers, then the manifest, skipping what the sink already has.
+pub fn copy_image(image: &Image, sink: &mut dyn Sink, progress: &dyn Progress) -> Result<Descriptor> {
+    let source = image.source().as_ref();
+    copy_blob(source, image.manifest().config(), sink, progress)?;
+    for layer in image.manifest().layers() {
+        copy_blob(source, layer, sink, progress)?;
+    }
+    if !sink.has(image.descriptor())? {
+        sink.put_manifest(image.descriptor(), image.raw_manifest())?;
+    }
+    Ok(image.descriptor().clone())
+}
+
+fn copy_blob(source: &dyn crate::Source, desc: &Descriptor, sink: &mut dyn Sink, progress: &dyn Progress) -> Result<()> {
+    if sink.has(desc)? {
+        progress.blob_done(desc, true);
+        return Ok(());
+    }
+    progress.blob_started(desc);
+    let mut reader = source.fetch(desc)?;
+    sink.put_blob(desc, &mut reader)?;
+    progress.blob_done(desc, false);
+    Ok(())
+}

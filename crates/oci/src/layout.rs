@@ -1,0 +1,201 @@
+//! OCI image layout directories: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{Descriptor, ImageIndex};
+
+use crate::digest::Digest;
+use crate::fsutil::write_atomic;
+use crate::image::Source;
+use crate::media;
+use crate::sink::Sink;
+use crate::{Error, Result};
+
+/// The annotation that names an entry of `index.json` (skopeo's `oci:DIR:NAME`).
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+const LAYOUT_FILE: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// Path of a blob inside a layout.
+pub fn blob_path(root: &Path, digest: &Digest) -> PathBuf {
+    root.join("blobs").join(digest.algorithm().to_string()).join(digest.digest())
+}
+
+/// Reads `index.json` of a layout.
+pub fn read_index(root: &Path) -> Result<ImageIndex> {
+    let layout = root.join("oci-layout");
+    let text = std::fs::read(&layout).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound {
+            what: "OCI layout file".into(),
+            name: "oci-layout".into(),
+            location: root.display().to_string(),
+            hint: "\nhint: is this an OCI image layout directory? `pare pull REF --to oci:DIR` makes one".into(),
+        },
+        _ => Error::Io { path: layout.clone(), source: e },
+    })?;
+    let version: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| Error::malformed("oci-layout", layout.display().to_string(), e))?;
+    if version.get("imageLayoutVersion").and_then(|v| v.as_str()) != Some("1.0.0") {
+        return Err(Error::malformed("oci-layout", layout.display().to_string(), "imageLayoutVersion must be \"1.0.0\""));
+    }
+    let path = root.join("index.json");
+    let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::malformed("index.json", path.display().to_string(), e))
+}
+
+/// Picks the entry of `index.json` named `reference` (a tag, or a digest), or the only entry.
+pub fn select_entry(index: &ImageIndex, reference: Option<&str>, location: &str) -> Result<Descriptor> {
+    let entries = index.manifests();
+    let name_of = |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME)).cloned();
+    let found = match reference {
+        Some(r) if r.contains(':') && r.starts_with("sha") => entries.iter().find(|d| d.digest().to_string() == r),
+        Some(r) => entries.iter().find(|d| name_of(d).as_deref() == Some(r)),
+        None if entries.len() == 1 => entries.first(),
+        None => None,
+    };
+    found.cloned().ok_or_else(|| {
+        let names: Vec<String> = entries.iter().map(|d| name_of(d).unwrap_or_else(|| d.digest().to_string())).collect();
+        Error::NotFound {
+            what: "image".into(),
+            name: reference.unwrap_or("(no name given)").into(),
+            location: location.into(),
+            hint: format!(
+                "\nhint: the layout holds {}; name one as `oci:DIR:NAME`",
+                if names.is_empty() { "no images".to_string() } else { names.join(", ") }
+            ),
+        }
+    })
+}
+
+/// Reads an OCI layout directory.
+pub struct LayoutSource {
+    root: PathBuf,
+    reference: Option<String>,
+}
+
+impl LayoutSource {
+    pub fn new(root: impl Into<PathBuf>, reference: Option<&str>) -> LayoutSource {
+        LayoutSource { root: root.into(), reference: reference.map(str::to_string) }
+    }
+}
+
+impl Source for LayoutSource {
+    fn location(&self) -> String {
+        match &self.reference {
+            Some(r) => format!("oci:{}:{r}", self.root.display()),
+            None => format!("oci:{}", self.root.display()),
+        }
+    }
+
+    fn root(&self) -> Result<Descriptor> {
+        let index = read_index(&self.root)?;
+        select_entry(&index, self.reference.as_deref(), &self.location())
+    }
+
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        let path = blob_path(&self.root, desc.digest());
+        match File::open(&path) {
+            Ok(f) => Ok(Box::new(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::BlobNotFound { digest: desc.digest().clone(), location: self.location() })
+            }
+            Err(e) => Err(Error::Io { path, source: e }),
+        }
+    }
+}
+
+/// Writes into an OCI layout directory, creating it if needed and keeping what it already holds.
+/// Blobs are renamed into place only once complete and verified; `index.json` is replaced
+/// atomically at [`Sink::finish`], so readers never see a manifest whose blobs are missing.
+pub struct LayoutSink {
+    root: PathBuf,
+    name: Option<String>,
+    entries: BTreeMap<String, Descriptor>,
+    order: Vec<String>,
+}
+
+impl LayoutSink {
+    pub fn create(root: impl Into<PathBuf>, name: Option<&str>) -> Result<LayoutSink> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("blobs").join("sha256")).map_err(Error::io(&root))?;
+        let layout = root.join("oci-layout");
+        let mut sink = LayoutSink { root, name: name.map(str::to_string), entries: BTreeMap::new(), order: Vec::new() };
+        if layout.exists() {
+            // Keep existing entries (skopeo adds to an existing layout the same way).
+            for desc in read_index(&sink.root)?.manifests() {
+                let key = entry_key(desc);
+                sink.order.push(key.clone());
+                sink.entries.insert(key, desc.clone());
+            }
+        } else {
+            write_atomic(&layout, LAYOUT_FILE.as_bytes())?;
+        }
+        Ok(sink)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+fn entry_key(desc: &Descriptor) -> String {
+    match desc.annotations().as_ref().and_then(|a| a.get(REF_NAME)) {
+        Some(name) => format!("name:{name}"),
+        None => format!("digest:{}", desc.digest()),
+    }
+}
+
+impl Sink for LayoutSink {
+    fn location(&self) -> String {
+        format!("oci:{}", self.root.display())
+    }
+
+    fn has(&mut self, desc: &Descriptor) -> Result<bool> {
+        let path = blob_path(&self.root, desc.digest());
+        Ok(std::fs::metadata(&path).is_ok_and(|m| m.len() == desc.size()))
+    }
+
+    fn put_blob(&mut self, desc: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        crate::fsutil::write_atomic_from(&blob_path(&self.root, desc.digest()), content)?;
+        Ok(())
+    }
+
+    fn put_manifest(&mut self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
+        write_atomic(&blob_path(&self.root, desc.digest()), bytes)
+    }
+
+    fn set_root(&mut self, desc: &Descriptor) -> Result<()> {
+        let mut entry = Descriptor::new(desc.media_type().clone(), desc.size(), desc.digest().clone());
+        if let Some(p) = desc.platform() {
+            entry.set_platform(Some(p.clone()));
+        }
+        if let Some(name) = &self.name {
+            entry.set_annotations(Some([(REF_NAME.to_string(), name.clone())].into_iter().collect()));
+        }
+        let key = entry_key(&entry);
+        if !self.entries.contains_key(&key) {
+            self.order.push(key.clone());
+        }
+        self.entries.insert(key, entry);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let manifests: Vec<serde_json::Value> = self
+            .order
+            .iter()
+            .filter_map(|k| self.entries.get(k))
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::malformed("index.json", self.location(), e))?;
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": media::OCI_INDEX,
+            "manifests": manifests,
+        });
+        write_atomic(&self.root.join("index.json"), &crate::canonical_json(&index))
+    }
+}

@@ -1,0 +1,54 @@
+//! OCI images for pare.
+//!
+//! # Overview
+//! - [`Source`] is the small core each transport implements (layout directories, OCI and Docker
+//!   archives, directories, registries): the root descriptor and verified blobs.
+//! - [`Root`] opens what a source points at: an [`Image`] or an [`Index`] of images. Images read
+//!   their manifest when opened, their config on first use and their [`Layer`]s only when streamed.
+//! - [`Sink`] is the write side; [`copy()`] moves images between any source and any sink without
+//!   changing a byte of their manifests.
+//! - [`Location`] parses the `oci:DIR[:TAG]`, `oci-archive:`, `docker-archive:`, `dir:` and registry
+//!   forms the CLI accepts.
+
+mod copy;
+mod digest;
+mod error;
+mod fsutil;
+mod image;
+mod layout;
+mod media;
+mod platform;
+mod reference;
+mod sink;
+
+pub use copy::{PlatformChoice, Progress, Quiet, copy, copy_image};
+pub use digest::{
+    Digest, DigestAlgorithm, Hasher, HashingReader, HashingWriter, VerifyingReader, parse_digest, read_verified, sha256,
+};
+pub use error::{Error, Result};
+pub use fsutil::{write_atomic, write_atomic_from};
+pub use image::{Image, Index, Layer, MAX_METADATA_SIZE, Root, Source};
+pub use layout::{LayoutSink, LayoutSource, REF_NAME, blob_path, read_index};
+pub use media::{Compression, LimitedReader, ManifestKind, auto_decoder};
+pub use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
+pub use platform::Platform;
+pub use reference::{DEFAULT_REGISTRY, Reference, valid_tag};
+pub use sink::Sink;
+
+/// Media type constants.
+pub mod media_types {
+    pub use crate::media::*;
+}
+
+/// Serialises JSON with sorted object keys and no whitespace, so the same content always gives
+/// the same bytes (and digest). oci-spec keeps annotations in a `HashMap`, whose order varies.
+pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
+    // Serialising a `Value` to a Vec cannot fail: its maps have string keys and writes to memory succeed.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Like [`canonical_json`], for any serialisable value.
+pub fn to_canonical_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    let value = serde_json::to_value(value).map_err(|e| Error::Unsupported(format!("cannot serialise JSON: {e}")))?;
+    Ok(canonical_json(&value))
+}

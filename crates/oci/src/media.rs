@@ -1,0 +1,151 @@
+//! Media types pare reads and writes, and layer compression.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use crate::{Error, Result};
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+pub const DOCKER_LAYER_ZSTD: &str = "application/vnd.docker.image.rootfs.diff.tar.zstd";
+pub const DOCKER_FOREIGN_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+/// Every manifest media type, as an `Accept` header value for registries.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// Whether a media type is an index (manifest list) or an image manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManifestKind {
+    Index,
+    Image,
+}
+
+impl ManifestKind {
+    pub fn of(media_type: &str) -> Option<ManifestKind> {
+        match media_type {
+            OCI_INDEX | DOCKER_MANIFEST_LIST => Some(ManifestKind::Index),
+            OCI_MANIFEST | DOCKER_MANIFEST => Some(ManifestKind::Image),
+            _ => None,
+        }
+    }
+
+    /// Guesses from a manifest body without `mediaType` (allowed by the OCI spec).
+    pub fn sniff(body: &[u8]) -> Option<ManifestKind> {
+        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        if let Some(mt) = value.get("mediaType").and_then(|m| m.as_str()) {
+            return ManifestKind::of(mt);
+        }
+        if value.get("manifests").is_some() {
+            Some(ManifestKind::Index)
+        } else if value.get("layers").is_some() || value.get("config").is_some() {
+            Some(ManifestKind::Image)
+        } else {
+            None
+        }
+    }
+}
+
+/// How a layer blob is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// From a layer media type; `None` when the type is not a layer type pare knows.
+    pub fn from_media_type(media_type: &str) -> Option<Compression> {
+        match media_type {
+            OCI_LAYER | DOCKER_LAYER | "application/vnd.oci.image.layer.nondistributable.v1.tar" => Some(Compression::None),
+            OCI_LAYER_GZIP
+            | DOCKER_LAYER_GZIP
+            | DOCKER_FOREIGN_LAYER_GZIP
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" => Some(Compression::Gzip),
+            OCI_LAYER_ZSTD | DOCKER_LAYER_ZSTD | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => {
+                Some(Compression::Zstd)
+            }
+            _ => None,
+        }
+    }
+
+    /// From the first bytes of a blob (gzip and zstd magic numbers), for archives that do not say.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    /// The OCI layer media type for this compression.
+    pub fn oci_media_type(self) -> &'static str {
+        match self {
+            Compression::None => OCI_LAYER,
+            Compression::Gzip => OCI_LAYER_GZIP,
+            Compression::Zstd => OCI_LAYER_ZSTD,
+        }
+    }
+
+    /// Wraps a compressed stream in the matching decoder.
+    pub fn decoder<'a>(self, reader: impl Read + Send + 'a) -> Result<Box<dyn Read + Send + 'a>> {
+        Ok(match self {
+            Compression::None => Box::new(reader),
+            // MultiGzDecoder: concatenated gzip members are one stream, as in Go's gzip reader.
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(reader))),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::new(reader).map_err(Error::stream("starting the zstd decoder"))?,
+            ),
+        })
+    }
+}
+
+/// Detects the compression of a stream by peeking at its first bytes and returns a decoder.
+pub fn auto_decoder<'a>(reader: impl Read + Send + 'a) -> Result<Box<dyn Read + Send + 'a>> {
+    let mut buffered = BufReader::new(reader);
+    let head = buffered.fill_buf().map_err(Error::stream("reading a layer"))?;
+    let compression = Compression::sniff(head);
+    compression.decoder(buffered)
+}
+
+/// Limits a decompressed stream, so that a small blob cannot expand without bound.
+pub struct LimitedReader<R> {
+    inner: R,
+    remaining: u64,
+    limit: u64,
+    what: String,
+}
+
+impl<R: Read> LimitedReader<R> {
+    pub fn new(inner: R, limit: u64, what: impl Into<String>) -> Self {
+        LimitedReader { inner, remaining: limit, limit, what: what.into() }
+    }
+}
+
+impl<R: Read> Read for LimitedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.remaining {
+            return Err(io::Error::other(Error::LimitExceeded {
+                what: format!("the uncompressed size of {}", self.what),
+                limit: self.limit,
+                hint: "raise it with --max-size if this image is really that large".into(),
+            }));
+        }
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+}

@@ -1,0 +1,1 @@
+//! Test harness shared by pare's integration tests.
