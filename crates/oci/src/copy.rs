@@ -29,10 +29,17 @@ impl Progress for Quiet {}
 
 /// Copies the root of a source into a sink, names it, finishes the sink, and returns the
 /// descriptor of what was written (the index, or the single image).
-pub fn copy(root: &Root, mut sink: Box<dyn Sink>, choice: &PlatformChoice, progress: &dyn Progress) -> Result<Descriptor> {
+pub fn copy(
+    root: &Root,
+    mut sink: Box<dyn Sink>,
+    choice: &PlatformChoice,
+    progress: &dyn Progress,
+) -> Result<Descriptor> {
     let written = match (root, choice) {
         (Root::Image(image), _) => copy_image(image, sink.as_mut(), progress)?,
-        (Root::Index(index), PlatformChoice::All) if sink.accepts_index() => copy_index(index, sink.as_mut(), progress)?,
+        (Root::Index(index), PlatformChoice::All) if sink.accepts_index() => {
+            copy_index(index, sink.as_mut(), progress)?
+        }
         (Root::Index(index), PlatformChoice::All) => {
             let image = index.select(None)?;
             copy_image(&image, sink.as_mut(), progress)?
@@ -80,7 +87,12 @@ pub fn copy_image(image: &Image, sink: &mut dyn Sink, progress: &dyn Progress) -
     Ok(image.descriptor().clone())
 }
 
-fn copy_blob(source: &dyn crate::Source, desc: &Descriptor, sink: &mut dyn Sink, progress: &dyn Progress) -> Result<()> {
+fn copy_blob(
+    source: &dyn crate::Source,
+    desc: &Descriptor,
+    sink: &mut dyn Sink,
+    progress: &dyn Progress,
+) -> Result<()> {
     if sink.has(desc)? {
         progress.blob_done(desc, true);
         return Ok(());

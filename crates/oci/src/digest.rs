@@ -10,9 +10,10 @@ pub use oci_spec::image::{Digest, DigestAlgorithm};
 
 /// Parses and validates a digest string (`sha256:<64 hex>` or `sha512:<128 hex>`).
 pub fn parse_digest(value: &str) -> Result<Digest> {
-    let digest: Digest = value
-        .parse()
-        .map_err(|e: oci_spec::OciSpecError| Error::InvalidDigest { value: value.to_string(), reason: e.to_string() })?;
+    let digest: Digest = value.parse().map_err(|e: oci_spec::OciSpecError| Error::InvalidDigest {
+        value: value.to_string(),
+        reason: e.to_string(),
+    })?;
     match digest.algorithm() {
         DigestAlgorithm::Sha256 | DigestAlgorithm::Sha512 => Ok(digest),
         other => Err(Error::InvalidDigest {

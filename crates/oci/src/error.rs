@@ -31,7 +31,9 @@ pub enum Error {
     InvalidDigest { value: String, reason: String },
     #[error("Invalid image reference `{value}`: {reason}")]
     InvalidReference { value: String, reason: String },
-    #[error("Invalid image location `{value}`: {reason}\nhint: use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], dir:PATH or a registry reference such as registry.example.com/app:1.0")]
+    #[error(
+        "Invalid image location `{value}`: {reason}\nhint: use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], dir:PATH or a registry reference such as registry.example.com/app:1.0"
+    )]
     InvalidLocation { value: String, reason: String },
     #[error("Malformed {what} in {location}: {reason}")]
     Malformed { what: String, location: String, reason: String },

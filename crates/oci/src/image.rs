@@ -94,7 +94,12 @@ impl Root {
 }
 
 /// Checks the `mediaType` a manifest declares against the one its descriptor gave.
-fn check_declared_type(body: &serde_json::Value, expected: ManifestKind, desc: &Descriptor, location: &str) -> Result<()> {
+fn check_declared_type(
+    body: &serde_json::Value,
+    expected: ManifestKind,
+    desc: &Descriptor,
+    location: &str,
+) -> Result<()> {
     if let Some(declared) = body.get("mediaType") {
         let declared = declared.as_str().unwrap_or_default();
         if ManifestKind::of(declared) != Some(expected) {
@@ -129,12 +134,17 @@ impl Image {
     pub fn from_bytes(source: Arc<dyn Source>, descriptor: Descriptor, bytes: Vec<u8>) -> Result<Image> {
         let location = source.location();
         let what = format!("image manifest `{}`", descriptor.digest());
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::malformed(&what, &location, format!("invalid JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::malformed(&what, &location, format!("invalid JSON: {e}")))?;
         check_declared_type(&value, ManifestKind::Image, &descriptor, &location)?;
-        let manifest: ImageManifest = serde_json::from_value(value).map_err(|e| Error::malformed(&what, &location, e))?;
+        let manifest: ImageManifest =
+            serde_json::from_value(value).map_err(|e| Error::malformed(&what, &location, e))?;
         if manifest.schema_version() != 2 {
-            return Err(Error::malformed(&what, &location, format!("schemaVersion is {}, expected 2", manifest.schema_version())));
+            return Err(Error::malformed(
+                &what,
+                &location,
+                format!("schemaVersion is {}, expected 2", manifest.schema_version()),
+            ));
         }
         for layer in manifest.layers() {
             if Compression::from_media_type(&layer.media_type().to_string()).is_none() && !is_artifact(&manifest) {
@@ -226,7 +236,12 @@ impl Image {
             .iter()
             .zip(diff_ids)
             .enumerate()
-            .map(|(index, (desc, diff_id))| Layer { source: self.source.clone(), descriptor: desc.clone(), diff_id, index })
+            .map(|(index, (desc, diff_id))| Layer {
+                source: self.source.clone(),
+                descriptor: desc.clone(),
+                diff_id,
+                index,
+            })
             .collect())
     }
 }
@@ -251,12 +266,16 @@ impl Index {
     pub fn from_bytes(source: Arc<dyn Source>, descriptor: Descriptor, bytes: Vec<u8>) -> Result<Index> {
         let location = source.location();
         let what = format!("image index `{}`", descriptor.digest());
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::malformed(&what, &location, format!("invalid JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::malformed(&what, &location, format!("invalid JSON: {e}")))?;
         check_declared_type(&value, ManifestKind::Index, &descriptor, &location)?;
         let index: ImageIndex = serde_json::from_value(value).map_err(|e| Error::malformed(&what, &location, e))?;
         if index.schema_version() != 2 {
-            return Err(Error::malformed(&what, &location, format!("schemaVersion is {}, expected 2", index.schema_version())));
+            return Err(Error::malformed(
+                &what,
+                &location,
+                format!("schemaVersion is {}, expected 2", index.schema_version()),
+            ));
         }
         Ok(Index { source, descriptor, raw: Arc::new(bytes), index: Arc::new(index) })
     }

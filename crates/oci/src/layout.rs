@@ -39,7 +39,11 @@ pub fn read_index(root: &Path) -> Result<ImageIndex> {
     let version: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| Error::malformed("oci-layout", layout.display().to_string(), e))?;
     if version.get("imageLayoutVersion").and_then(|v| v.as_str()) != Some("1.0.0") {
-        return Err(Error::malformed("oci-layout", layout.display().to_string(), "imageLayoutVersion must be \"1.0.0\""));
+        return Err(Error::malformed(
+            "oci-layout",
+            layout.display().to_string(),
+            "imageLayoutVersion must be \"1.0.0\"",
+        ));
     }
     let path = root.join("index.json");
     let bytes = std::fs::read(&path).map_err(Error::io(&path))?;

@@ -21,6 +21,9 @@ mod platform;
 mod reference;
 mod sink;
 
+pub mod fs;
+pub mod registry;
+
 pub use copy::{PlatformChoice, Progress, Quiet, copy, copy_image};
 pub use digest::{
     Digest, DigestAlgorithm, Hasher, HashingReader, HashingWriter, VerifyingReader, parse_digest, read_verified, sha256,

@@ -68,7 +68,9 @@ impl Compression {
     /// From a layer media type; `None` when the type is not a layer type pare knows.
     pub fn from_media_type(media_type: &str) -> Option<Compression> {
         match media_type {
-            OCI_LAYER | DOCKER_LAYER | "application/vnd.oci.image.layer.nondistributable.v1.tar" => Some(Compression::None),
+            OCI_LAYER | DOCKER_LAYER | "application/vnd.oci.image.layer.nondistributable.v1.tar" => {
+                Some(Compression::None)
+            }
             OCI_LAYER_GZIP
             | DOCKER_LAYER_GZIP
             | DOCKER_FOREIGN_LAYER_GZIP
@@ -106,9 +108,9 @@ impl Compression {
             Compression::None => Box::new(reader),
             // MultiGzDecoder: concatenated gzip members are one stream, as in Go's gzip reader.
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(reader))),
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::new(reader).map_err(Error::stream("starting the zstd decoder"))?,
-            ),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::new(reader).map_err(Error::stream("starting the zstd decoder"))?)
+            }
         })
     }
 }

@@ -60,11 +60,7 @@ impl Platform {
     }
 
     pub(crate) fn from_oci(p: &oci_spec::image::Platform) -> Platform {
-        Platform {
-            os: p.os().to_string(),
-            architecture: p.architecture().to_string(),
-            variant: p.variant().clone(),
-        }
+        Platform { os: p.os().to_string(), architecture: p.architecture().to_string(), variant: p.variant().clone() }
     }
 }
 

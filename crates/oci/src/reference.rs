@@ -45,7 +45,11 @@ impl Reference {
             }
         }
         let (registry, repository) = match name.split_once('/') {
-            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) => {
+            Some((first, rest))
+                if first.contains(['.', ':'])
+                    || first == "localhost"
+                    || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            {
                 (first.to_string(), rest.to_string())
             }
             _ => (DEFAULT_REGISTRY.to_string(), name.to_string()),
@@ -247,7 +251,10 @@ mod tests {
         assert_eq!(norm("127.0.0.1:5000/a/b/c:v1"), "127.0.0.1:5000/a/b/c:v1");
         assert_eq!(norm(&format!("host:5000/repo@{d}")), format!("host:5000/repo@{d}"));
         assert_eq!(norm(&format!("repo:tag@{d}")), format!("docker.io/library/repo:tag@{d}"));
-        assert_eq!(norm("my-registry.local:443/team/app.svc_x__y:1.0-rc.1"), "my-registry.local:443/team/app.svc_x__y:1.0-rc.1");
+        assert_eq!(
+            norm("my-registry.local:443/team/app.svc_x__y:1.0-rc.1"),
+            "my-registry.local:443/team/app.svc_x__y:1.0-rc.1"
+        );
     }
 
     #[test]

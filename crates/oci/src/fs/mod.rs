@@ -1,0 +1,1 @@
+//! Merged filesystem view of an image and safe extraction (owned by the fs work).

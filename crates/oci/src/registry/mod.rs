@@ -1,0 +1,1 @@
+//! OCI distribution client (owned by the registry work).
