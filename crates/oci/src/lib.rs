@@ -10,12 +10,17 @@
 //! - [`Location`] parses the `oci:DIR[:TAG]`, `oci-archive:`, `docker-archive:`, `dir:` and registry
 //!   forms the CLI accepts.
 
+mod archive;
+mod assemble;
 mod copy;
 mod digest;
+mod dir;
 mod error;
 mod fsutil;
 mod image;
+mod layer_writer;
 mod layout;
+mod location;
 mod media;
 mod platform;
 mod reference;
@@ -24,14 +29,21 @@ mod sink;
 pub mod fs;
 pub mod registry;
 
+pub use archive::{DockerArchiveSink, DockerArchiveSource, OciArchiveSink, OciArchiveSource};
+pub use assemble::{AssembledSource, Assembler, ImageSpec, RuntimeConfig, descriptor_json, rfc3339};
 pub use copy::{PlatformChoice, Progress, Quiet, copy, copy_image};
 pub use digest::{
     Digest, DigestAlgorithm, Hasher, HashingReader, HashingWriter, VerifyingReader, parse_digest, read_verified, sha256,
 };
+pub use dir::{entries_from_dir, image_from_dir};
 pub use error::{Error, Result};
 pub use fsutil::{write_atomic, write_atomic_from};
 pub use image::{Image, Index, Layer, MAX_METADATA_SIZE, Root, Source};
+pub use layer_writer::{
+    EntryData, FileContent, GZIP_LEVEL, LayerEntry, LayerOptions, WrittenLayer, ZSTD_LEVEL, source_date_epoch, write_layer,
+};
 pub use layout::{LayoutSink, LayoutSource, REF_NAME, blob_path, read_index};
+pub use location::Location;
 pub use media::{Compression, LimitedReader, ManifestKind, auto_decoder};
 pub use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
 pub use platform::Platform;

@@ -1,0 +1,407 @@
+//! Tar archives of images: OCI archives (a layout in a tar) and Docker archives (`docker save`).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use oci_spec::image::{Descriptor, ImageIndex};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::digest::{Digest, HashingReader, HashingWriter, parse_digest, sha256};
+use crate::image::{MAX_METADATA_SIZE, Source};
+use crate::layer_writer::{LayerOptions, write_layer};
+use crate::layout::{LayoutSink, select_entry};
+use crate::media::{self, Compression};
+use crate::reference::Reference;
+use crate::sink::Sink;
+use crate::{Error, Result, canonical_json, entries_from_dir};
+
+/// Where each regular file of a tar archive is: offset of its data and its size.
+struct TarIndex {
+    path: PathBuf,
+    files: HashMap<String, (u64, u64)>,
+}
+
+impl TarIndex {
+    fn read(path: &Path) -> Result<TarIndex> {
+        let file = File::open(path).map_err(Error::io(path))?;
+        let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+        let mut files = HashMap::new();
+        let location = path.display().to_string();
+        let entries = archive.entries().map_err(|e| Error::malformed("tar archive", &location, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::malformed("tar archive", &location, e))?;
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            let name = entry.path().map_err(|e| Error::malformed("tar entry name", &location, e))?;
+            let name = name.to_string_lossy().trim_start_matches("./").to_string();
+            files.insert(name, (entry.raw_file_position(), entry.size()));
+        }
+        Ok(TarIndex { path: path.to_path_buf(), files })
+    }
+
+    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + Send>>> {
+        let Some(&(offset, size)) = self.files.get(name) else { return Ok(None) };
+        let mut file = File::open(&self.path).map_err(Error::io(&self.path))?;
+        file.seek(SeekFrom::Start(offset)).map_err(Error::io(&self.path))?;
+        Ok(Some(Box::new(file.take(size))))
+    }
+
+    fn read_small(&self, name: &str, what: &str) -> Result<Vec<u8>> {
+        let location = self.path.display().to_string();
+        let size = self.files.get(name).map(|f| f.1).ok_or_else(|| Error::NotFound {
+            what: what.into(),
+            name: name.into(),
+            location: location.clone(),
+            hint: String::new(),
+        })?;
+        if size > MAX_METADATA_SIZE {
+            return Err(Error::malformed(what, &location, format!("`{name}` is {size} bytes, too large")));
+        }
+        let mut out = Vec::new();
+        if let Some(mut r) = self.open(name)? {
+            r.read_to_end(&mut out).map_err(Error::io(&self.path))?;
+        }
+        Ok(out)
+    }
+}
+
+/// Reads an OCI archive: an OCI layout packed in a tar file.
+pub struct OciArchiveSource {
+    tar: TarIndex,
+    reference: Option<String>,
+}
+
+impl OciArchiveSource {
+    pub fn open(path: impl AsRef<Path>, reference: Option<&str>) -> Result<OciArchiveSource> {
+        let tar = TarIndex::read(path.as_ref())?;
+        Ok(OciArchiveSource { tar, reference: reference.map(str::to_string) })
+    }
+}
+
+impl Source for OciArchiveSource {
+    fn location(&self) -> String {
+        match &self.reference {
+            Some(r) => format!("oci-archive:{}:{r}", self.tar.path.display()),
+            None => format!("oci-archive:{}", self.tar.path.display()),
+        }
+    }
+
+    fn root(&self) -> Result<Descriptor> {
+        let layout = self.tar.read_small("oci-layout", "OCI layout file")?;
+        let version: serde_json::Value =
+            serde_json::from_slice(&layout).map_err(|e| Error::malformed("oci-layout", self.location(), e))?;
+        if version.get("imageLayoutVersion").and_then(|v| v.as_str()) != Some("1.0.0") {
+            return Err(Error::malformed("oci-layout", self.location(), "imageLayoutVersion must be \"1.0.0\""));
+        }
+        let bytes = self.tar.read_small("index.json", "index.json")?;
+        let index: ImageIndex =
+            serde_json::from_slice(&bytes).map_err(|e| Error::malformed("index.json", self.location(), e))?;
+        select_entry(&index, self.reference.as_deref(), &self.location())
+    }
+
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        let name = format!("blobs/{}/{}", desc.digest().algorithm(), desc.digest().digest());
+        self.tar.open(&name)?.ok_or_else(|| Error::BlobNotFound { digest: desc.digest().clone(), location: self.location() })
+    }
+}
+
+/// Writes an OCI archive: a layout is assembled in a temporary directory next to the target,
+/// then packed deterministically (sorted, root-owned, mtime 0) and renamed into place.
+pub struct OciArchiveSink {
+    target: PathBuf,
+    staging: tempfile::TempDir,
+    layout: LayoutSink,
+}
+
+impl OciArchiveSink {
+    pub fn create(target: impl Into<PathBuf>, name: Option<&str>) -> Result<OciArchiveSink> {
+        let target = target.into();
+        let staging = staging_dir(&target)?;
+        let layout = LayoutSink::create(staging.path(), name)?;
+        Ok(OciArchiveSink { target, staging, layout })
+    }
+}
+
+fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
+    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    tempfile::Builder::new().prefix(".pare-staging-").tempdir_in(parent).map_err(Error::io(parent))
+}
+
+/// Packs a directory into an uncompressed, deterministic tar at `target`, atomically.
+fn pack_dir(dir: &Path, target: &Path) -> Result<()> {
+    let (entries, _) = entries_from_dir(dir)?;
+    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new().prefix(".pare-tmp-").tempfile_in(parent).map_err(Error::io(parent))?;
+    write_layer(entries, &LayerOptions { mtime: 0, compression: Compression::None }, std::io::BufWriter::new(tmp.as_file()))?;
+    tmp.as_file().sync_data().map_err(Error::io(target))?;
+    tmp.persist(target).map_err(|e| Error::Io { path: target.to_path_buf(), source: e.error })?;
+    Ok(())
+}
+
+impl Sink for OciArchiveSink {
+    fn location(&self) -> String {
+        format!("oci-archive:{}", self.target.display())
+    }
+    fn has(&mut self, desc: &Descriptor) -> Result<bool> {
+        self.layout.has(desc)
+    }
+    fn put_blob(&mut self, desc: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        self.layout.put_blob(desc, content)
+    }
+    fn put_manifest(&mut self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
+        self.layout.put_manifest(desc, bytes)
+    }
+    fn set_root(&mut self, desc: &Descriptor) -> Result<()> {
+        self.layout.set_root(desc)
+    }
+    fn finish(self: Box<Self>) -> Result<()> {
+        let OciArchiveSink { target, staging, layout } = *self;
+        Box::new(layout).finish()?;
+        pack_dir(staging.path(), &target)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerManifestEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+/// Reads a Docker archive (`docker save` output, also what `skopeo copy docker-archive:` writes).
+/// The archive has no OCI manifest, so one is made up from `manifest.json`: config and layers are
+/// hashed once when the image is opened (uncompressed layers take their digest from the config's
+/// diff IDs and are verified when read).
+pub struct DockerArchiveSource {
+    tar: TarIndex,
+    reference: Option<String>,
+    synthesized: OnceLock<(Descriptor, Vec<u8>, HashMap<String, String>)>,
+}
+
+impl DockerArchiveSource {
+    pub fn open(path: impl AsRef<Path>, reference: Option<&str>) -> Result<DockerArchiveSource> {
+        let tar = TarIndex::read(path.as_ref())?;
+        Ok(DockerArchiveSource { tar, reference: reference.map(str::to_string), synthesized: OnceLock::new() })
+    }
+
+    fn synthesize(&self) -> Result<&(Descriptor, Vec<u8>, HashMap<String, String>)> {
+        if let Some(s) = self.synthesized.get() {
+            return Ok(s);
+        }
+        let location = self.location();
+        let bytes = self.tar.read_small("manifest.json", "Docker archive manifest")?;
+        let entries: Vec<DockerManifestEntry> =
+            serde_json::from_slice(&bytes).map_err(|e| Error::malformed("manifest.json", &location, e))?;
+        let entry = match &self.reference {
+            None if entries.len() == 1 => entries.first(),
+            None => None,
+            Some(r) if r.starts_with('@') => r[1..].parse::<usize>().ok().and_then(|i| entries.get(i)),
+            Some(r) => {
+                let wanted = Reference::parse(r).ok();
+                entries.iter().find(|e| {
+                    e.repo_tags.iter().flatten().any(|t| t == r || Reference::parse(t).ok().is_some_and(|t| Some(&t) == wanted.as_ref()))
+                })
+            }
+        }
+        .ok_or_else(|| Error::NotFound {
+            what: "image".into(),
+            name: self.reference.clone().unwrap_or_else(|| "(no name given)".into()),
+            location: location.clone(),
+            hint: format!(
+                "\nhint: the archive holds {} image(s): name one as `docker-archive:FILE:REPO:TAG` or `docker-archive:FILE:@N`",
+                entries.len()
+            ),
+        })?;
+
+        let mut names = HashMap::new(); // digest -> file in the archive
+        let config_bytes = self.tar.read_small(&entry.config, "image config")?;
+        let config_digest = sha256(&config_bytes);
+        names.insert(config_digest.to_string(), entry.config.clone());
+        let config: serde_json::Value =
+            serde_json::from_slice(&config_bytes).map_err(|e| Error::malformed("image config", &location, e))?;
+        let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        if diff_ids.len() != entry.layers.len() {
+            return Err(Error::malformed(
+                "image config",
+                &location,
+                format!("manifest.json lists {} layers but the config lists {} diff_ids", entry.layers.len(), diff_ids.len()),
+            ));
+        }
+        let mut layers = Vec::new();
+        for (name, diff_id) in entry.layers.iter().zip(&diff_ids) {
+            let mut reader = self.tar.open(name)?.ok_or_else(|| Error::NotFound {
+                what: "layer".into(),
+                name: name.clone(),
+                location: location.clone(),
+                hint: String::new(),
+            })?;
+            let mut head = [0u8; 4];
+            let n = read_up_to(&mut reader, &mut head).map_err(Error::io(&self.tar.path))?;
+            let compression = Compression::sniff(&head[..n]);
+            let size = self.tar.files.get(name).map_or(0, |f| f.1);
+            let digest = if compression == Compression::None {
+                parse_digest(diff_id)?
+            } else {
+                let mut hashing = HashingReader::new(std::io::Cursor::new(head[..n].to_vec()).chain(reader));
+                std::io::copy(&mut hashing, &mut std::io::sink()).map_err(Error::io(&self.tar.path))?;
+                hashing.finish().1
+            };
+            names.insert(digest.to_string(), name.clone());
+            layers.push(json!({"mediaType": compression.oci_media_type(), "digest": digest.to_string(), "size": size}));
+        }
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": media::OCI_MANIFEST,
+            "config": {"mediaType": media::OCI_CONFIG, "digest": config_digest.to_string(), "size": config_bytes.len()},
+            "layers": layers,
+        });
+        let manifest_bytes = canonical_json(&manifest);
+        let desc = Descriptor::new(media::OCI_MANIFEST.into(), manifest_bytes.len() as u64, sha256(&manifest_bytes));
+        Ok(self.synthesized.get_or_init(|| (desc, manifest_bytes, names)))
+    }
+}
+
+fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+impl Source for DockerArchiveSource {
+    fn location(&self) -> String {
+        match &self.reference {
+            Some(r) => format!("docker-archive:{}:{r}", self.tar.path.display()),
+            None => format!("docker-archive:{}", self.tar.path.display()),
+        }
+    }
+
+    fn root(&self) -> Result<Descriptor> {
+        Ok(self.synthesize()?.0.clone())
+    }
+
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        let (manifest_desc, manifest_bytes, names) = self.synthesize()?;
+        if desc.digest() == manifest_desc.digest() {
+            return Ok(Box::new(std::io::Cursor::new(manifest_bytes.clone())));
+        }
+        let missing = || Error::BlobNotFound { digest: desc.digest().clone(), location: self.location() };
+        let name = names.get(&desc.digest().to_string()).ok_or_else(missing)?;
+        self.tar.open(name)?.ok_or_else(missing)
+    }
+}
+
+/// Writes a Docker archive that `docker load` and `skopeo copy docker-archive:` read: one image,
+/// config as `<hex>.json`, layers uncompressed as `<diff-id hex>.tar` (checked against the diff IDs).
+pub struct DockerArchiveSink {
+    target: PathBuf,
+    staging: tempfile::TempDir,
+    repo_tag: Option<String>,
+    blobs: HashMap<String, PathBuf>,
+    manifests: HashMap<String, Vec<u8>>,
+    root: Option<Descriptor>,
+}
+
+impl DockerArchiveSink {
+    /// `name` is the `REPO:TAG` recorded in the archive (docker-archive:FILE:NAME).
+    pub fn create(target: impl Into<PathBuf>, name: Option<&str>) -> Result<DockerArchiveSink> {
+        let target = target.into();
+        let repo_tag = match name {
+            Some(n) => {
+                let r = Reference::parse(n)?;
+                Some(match r.tag() {
+                    Some(tag) => format!("{}:{tag}", r.name()),
+                    None => return Err(Error::InvalidLocation { value: n.into(), reason: "a Docker archive names images by tag, not digest".into() }),
+                })
+            }
+            None => None,
+        };
+        let staging = staging_dir(&target)?;
+        std::fs::create_dir_all(staging.path().join("in")).map_err(Error::io(staging.path()))?;
+        std::fs::create_dir_all(staging.path().join("out")).map_err(Error::io(staging.path()))?;
+        Ok(DockerArchiveSink { target, staging, repo_tag, blobs: HashMap::new(), manifests: HashMap::new(), root: None })
+    }
+}
+
+impl Sink for DockerArchiveSink {
+    fn location(&self) -> String {
+        format!("docker-archive:{}", self.target.display())
+    }
+    fn has(&mut self, desc: &Descriptor) -> Result<bool> {
+        Ok(self.blobs.contains_key(&desc.digest().to_string()))
+    }
+    fn put_blob(&mut self, desc: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        let path = self.staging.path().join("in").join(desc.digest().digest());
+        crate::fsutil::write_atomic_from(&path, content)?;
+        self.blobs.insert(desc.digest().to_string(), path);
+        Ok(())
+    }
+    fn put_manifest(&mut self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
+        self.manifests.insert(desc.digest().to_string(), bytes.to_vec());
+        Ok(())
+    }
+    fn set_root(&mut self, desc: &Descriptor) -> Result<()> {
+        self.root = Some(desc.clone());
+        Ok(())
+    }
+    fn accepts_index(&self) -> bool {
+        false
+    }
+    fn finish(self: Box<Self>) -> Result<()> {
+        let location = self.location();
+        let root = self.root.as_ref().ok_or_else(|| Error::Unsupported("no image was written to the Docker archive".into()))?;
+        let manifest_bytes = self.manifests.get(&root.digest().to_string()).ok_or_else(|| Error::Unsupported("the Docker archive's manifest is missing".into()))?;
+        let manifest: oci_spec::image::ImageManifest =
+            serde_json::from_slice(manifest_bytes).map_err(|e| Error::malformed("image manifest", &location, e))?;
+        let out = self.staging.path().join("out");
+        let blob = |d: &Digest| {
+            self.blobs.get(&d.to_string()).ok_or_else(|| Error::BlobNotFound { digest: d.clone(), location: location.clone() })
+        };
+        let config_digest = manifest.config().digest();
+        let config_name = format!("{}.json", config_digest.digest());
+        std::fs::copy(blob(config_digest)?, out.join(&config_name)).map_err(Error::io(&out))?;
+        let config_bytes = std::fs::read(out.join(&config_name)).map_err(Error::io(&out))?;
+        let config: serde_json::Value = serde_json::from_slice(&config_bytes).map_err(|e| Error::malformed("image config", &location, e))?;
+        let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let mut layer_names = Vec::new();
+        for (i, layer) in manifest.layers().iter().enumerate() {
+            let compression = Compression::from_media_type(&layer.media_type().to_string()).unwrap_or(Compression::None);
+            let file = File::open(blob(layer.digest())?).map_err(Error::io(&out))?;
+            let mut decoded = compression.decoder(file)?;
+            let tmp = out.join(".layer.tmp");
+            let mut writer = HashingWriter::new(File::create(&tmp).map_err(Error::io(&tmp))?);
+            std::io::copy(&mut decoded, &mut writer).map_err(|e| Error::from_io(format!("decompressing layer `{}`", layer.digest()), e))?;
+            let (_, diff_id, _) = writer.finish();
+            if let Some(expected) = diff_ids.get(i) {
+                if *expected != diff_id.to_string() {
+                    return Err(Error::DigestMismatch { digest: parse_digest(expected)?, actual: diff_id });
+                }
+            }
+            let name = format!("{}.tar", diff_id.digest());
+            std::fs::rename(&tmp, out.join(&name)).map_err(Error::io(&out))?;
+            layer_names.push(name);
+        }
+        let repo_tags: Vec<&String> = self.repo_tag.iter().collect();
+        let docker_manifest = json!([{ "Config": config_name, "RepoTags": repo_tags, "Layers": layer_names }]);
+        crate::write_atomic(&out.join("manifest.json"), &canonical_json(&docker_manifest))?;
+        pack_dir(&out, &self.target)
+    }
+}
