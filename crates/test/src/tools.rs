@@ -1,0 +1,87 @@
+//! Locating and running the real tools the tests compare pare with.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The path of a required tool; panics with the install hint when it is missing.
+pub fn require(tool: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin"] {
+        let p = Path::new(dir).join(tool);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("`{tool}` is not installed: run ./scripts/system-deps.sh (it installs skopeo, umoci, docker-registry)");
+}
+
+/// Runs a command and returns its output, panicking with stdout and stderr when it fails.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs a command expected to fail; returns its output.
+pub fn run_err(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        !out.status.success(),
+        "{cmd:?} should have failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The fixtures directory of this crate.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// One filesystem entry, as compared between two extracted trees.
+#[derive(Debug, PartialEq, Eq, Clone)]
+pub struct TreeEntry {
+    pub path: String,
+    pub kind: char,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub content: Option<Vec<u8>>,
+    pub link: Option<String>,
+}
+
+/// Walks a directory without following symlinks and lists what is in it, sorted by path.
+pub fn tree(root: &Path) -> Vec<TreeEntry> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let ft = meta.file_type();
+            let (kind, content, link) = if ft.is_dir() {
+                stack.push(path.clone());
+                ('d', None, None)
+            } else if ft.is_symlink() {
+                ('l', None, Some(std::fs::read_link(&path).unwrap().to_string_lossy().into_owned()))
+            } else if ft.is_file() {
+                ('-', Some(std::fs::read(&path).unwrap()), None)
+            } else {
+                ('?', None, None)
+            };
+            out.push(TreeEntry { path: rel, kind, mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), content, link });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
