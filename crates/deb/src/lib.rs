@@ -1,1 +1,12 @@
-//! Placeholder: this crate's work is tracked by its own issue (see docs/architecture.md).
+//! Debian archives for pare.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`version`] | Debian versions: strict parsing, dpkg's ordering, relation operators (no dependencies) |
+//! | [`Error`] | the crate's one error type |
+
+mod error;
+pub mod version;
+
+pub use error::Error;
+pub use version::{Version, VersionConstraint, VersionOp};

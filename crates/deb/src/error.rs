@@ -1,0 +1,42 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `pare-deb`.
+///
+/// Each variant names what it is about (a file, URL, field, package or relation) and, where
+/// there is a fix, ends with a `hint:` line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("Invalid Debian version `{value}`: {reason}")]
+    InvalidVersion { value: String, reason: String },
+    #[error("Invalid relation `{value}`: {reason}")]
+    InvalidRelation { value: String, reason: String },
+    #[error("{file}:{line}: {reason}")]
+    Syntax { file: String, line: usize, reason: String },
+    #[error("{file}: {paragraph}: field `{field}`: {reason}")]
+    Field { file: String, paragraph: String, field: String, reason: String },
+    #[error("I/O error on `{path}`")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("I/O error while {context}")]
+    Stream {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+
+    pub(crate) fn stream(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Stream { context, source }
+    }
+}
