@@ -216,8 +216,16 @@ impl DockerArchiveSource {
             name: self.reference.clone().unwrap_or_else(|| "(no name given)".into()),
             location: location.clone(),
             hint: format!(
-                "\nhint: the archive holds {} image(s): name one as `docker-archive:FILE:REPO:TAG` or `docker-archive:FILE:@N`",
-                entries.len()
+                "\nhint: the archive holds {}; name one as `docker-archive:FILE:REPO:TAG` or `docker-archive:FILE:@N`",
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| match e.repo_tags.as_deref() {
+                        Some(tags) if !tags.is_empty() => format!("@{i} ({})", tags.join(", ")),
+                        _ => format!("@{i} (untagged)"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })?;
 

@@ -1,0 +1,189 @@
+//! Command-line arguments. Every flag's help lives here, once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Minimal, reproducible container images from Debian, with SBOMs, scans, signatures and policy";
+
+const LONG_ABOUT: &str = "\
+pare builds minimal OCI images straight from Debian's signed archive, describes what ships in any
+image, and moves images between registries, layout directories and archives.
+
+IMAGE LOCATIONS
+    Wherever a command takes an image (SRC or DST) it accepts, as skopeo does:
+      oci:DIR[:NAME]                 an OCI image layout directory (NAME: an entry of index.json)
+      oci-archive:FILE[:NAME]        an OCI layout packed in a tar file
+      docker-archive:FILE[:REF]      the `docker save` / `docker load` format (REF: REPO:TAG or @N)
+      dir:PATH                       a directory, read as a one-layer image (source only)
+      [docker://]REGISTRY/REPO[:TAG][@DIGEST]
+                                     a registry; `alpine` means docker.io/library/alpine:latest
+
+EXIT STATUS
+    0   success
+    1   a check said no (a gate, a policy)
+    2   anything else went wrong: bad input, network, I/O
+
+ENVIRONMENT
+    PARE_CACHE_DIR      blob cache (default: $XDG_CACHE_HOME/pare or ~/.cache/pare)
+    REGISTRY_AUTH_FILE  registry credentials (containers-auth.json format); ~/.docker/config.json is read too
+    SOURCE_DATE_EPOCH   timestamp for everything pare writes, for reproducible output";
+
+#[derive(Parser, Debug)]
+#[command(name = "pare", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Print only results and errors: no progress, no warnings
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more about what happens (repeat for debug output)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Talk plain HTTP or unverified TLS to registries (always allowed for localhost)
+    #[arg(long, global = true)]
+    pub insecure: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Human-readable tables
+    #[default]
+    Table,
+    /// JSON with the same fields, for scripts
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FormatArg {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlatformArg {
+    /// Platform to pick from a multi-platform image, as OS/ARCH[/VARIANT] (default: this machine's)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Largest total uncompressed size to read or extract, in bytes (stops decompression bombs)
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 30)]
+    pub max_size: u64,
+    /// Largest number of filesystem entries to read or extract
+    #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+    pub max_entries: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Download an image from a registry into a layout directory or an archive
+    #[command(long_about = "Download an image from a registry into a layout directory or an archive.\n\n\
+Blobs are verified against their digests as they stream and kept in the local cache, so a second pull\n\
+of the same layers does not download them again.\n\nExample:\n    pare pull debian:bookworm --to oci:./debian:bookworm")]
+    Pull {
+        /// Registry reference, such as `127.0.0.1:5000/app:1.0` or `debian:bookworm`
+        reference: String,
+        /// Destination: oci:DIR[:NAME], oci-archive:FILE[:NAME] or docker-archive:FILE[:REF]
+        #[arg(long, value_name = "DST")]
+        to: String,
+        #[command(flatten)]
+        platform: PlatformArg,
+        /// Copy every platform of a multi-platform image (the default is all when the destination can hold an index)
+        #[arg(long, conflicts_with = "platform")]
+        all_platforms: bool,
+    },
+    /// Upload an image to a registry
+    #[command(long_about = "Upload an image to a registry.\n\nBlobs the registry already has are skipped.\n\n\
+Example:\n    pare push oci:./out:app 127.0.0.1:5000/app:1.0")]
+    Push {
+        /// Image to upload (any location)
+        src: String,
+        /// Registry reference to push to
+        reference: String,
+        #[command(flatten)]
+        platform: PlatformArg,
+    },
+    /// Copy an image between any two locations
+    #[command(long_about = "Copy an image between any two locations, keeping manifests byte for byte\n\
+(and so their digests) unless a single platform is picked out of an index.\n\n\
+Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare copy docker-archive:app.tar 127.0.0.1:5000/app:1.0")]
+    Copy {
+        /// Source image
+        src: String,
+        /// Destination
+        dst: String,
+        #[command(flatten)]
+        platform: PlatformArg,
+    },
+    /// Show an image's platforms, digests, layers and configuration
+    #[command(long_about = "Show an image's platforms, manifest and config digests, layers with sizes,\n\
+creation time, user, entrypoint, environment, labels and history.\n\nExample:\n    pare inspect oci:./out:app --format json")]
+    Inspect {
+        /// Image to inspect
+        src: String,
+        #[command(flatten)]
+        platform: PlatformArg,
+        /// Show every image of a multi-platform index
+        #[arg(long, conflicts_with = "platform")]
+        all_platforms: bool,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// List files of an image's merged filesystem
+    #[command(long_about = "List the files of an image's merged filesystem (all layers applied, whiteouts\n\
+honoured), read straight from the layer blobs without extracting them.\n\nExample:\n    pare ls oci:./out:app /etc")]
+    Ls {
+        /// Image
+        src: String,
+        /// Directory or file to list (default: the whole filesystem)
+        path: Option<String>,
+        /// List only the directory's direct children
+        #[arg(long, short = 'd')]
+        shallow: bool,
+        #[command(flatten)]
+        platform: PlatformArg,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Print a file of an image to standard output
+    #[command(long_about = "Print a file of an image's merged filesystem to standard output, following\n\
+symbolic links inside the image.\n\nExample:\n    pare cat oci:./out:app /etc/os-release")]
+    Cat {
+        /// Image
+        src: String,
+        /// Absolute path inside the image
+        path: String,
+        #[command(flatten)]
+        platform: PlatformArg,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Extract an image's merged filesystem into a directory, safely
+    #[command(long_about = "Extract an image's merged filesystem into a directory.\n\n\
+Entries that would land outside DIR (`..`, links pointing outside, paths through symbolic links)\n\
+are refused, symbolic links are never followed while writing, and the total size and number of\n\
+entries are capped against decompression bombs. Ownership is applied only when running as root.\n\n\
+Example:\n    pare unpack oci:./out:app ./rootfs")]
+    Unpack {
+        /// Image
+        src: String,
+        /// Directory to create (must be empty or absent)
+        dir: PathBuf,
+        #[command(flatten)]
+        platform: PlatformArg,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}

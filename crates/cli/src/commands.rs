@@ -1,0 +1,391 @@
+//! One function per verb: parse locations, call the library, print.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use comfy_table::{Table, presets::NOTHING};
+use pare_oci::fs::{FsView, Limits};
+use pare_oci::{Image, Location, Platform, PlatformChoice, Root, Sink, Source};
+use serde_json::{Value, json};
+
+use crate::args::{Cli, Command, Format, GlobalArgs, LimitArgs, PlatformArg};
+use crate::output::{Printer, human_size};
+
+pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Pull { reference, to, platform, all_platforms } => {
+            let src = match Location::parse(&reference)? {
+                loc @ Location::Registry(_) => loc,
+                other => bail!("`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"),
+            };
+            transfer(global, printer, &src, &Location::parse(&to)?, &platform, all_platforms)
+        }
+        Command::Push { src, reference, platform } => {
+            let dst = match Location::parse(&reference)? {
+                loc @ Location::Registry(_) => loc,
+                other => bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations"),
+            };
+            transfer(global, printer, &Location::parse(&src)?, &dst, &platform, false)
+        }
+        Command::Copy { src, dst, platform } => {
+            transfer(global, printer, &Location::parse(&src)?, &Location::parse(&dst)?, &platform, false)
+        }
+        Command::Inspect { src, platform, all_platforms, format } => {
+            inspect(global, printer, &Location::parse(&src)?, &platform, all_platforms, format.format)
+        }
+        Command::Ls { src, path, shallow, platform, limits, format } => {
+            ls(global, printer, &Location::parse(&src)?, path.as_deref(), shallow, &platform, &limits, format.format)
+        }
+        Command::Cat { src, path, platform, limits } => {
+            let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
+            let view = FsView::from_image(&image, &to_limits(&limits))?;
+            let bytes = view.read(&image, &path)?;
+            printer.out_bytes(&bytes)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Unpack { src, dir, platform, limits } => {
+            let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
+            let stats = pare_oci::fs::unpack(&image, &dir, &to_limits(&limits))?;
+            for warning in &stats.warnings {
+                printer.warn(warning);
+            }
+            printer.status(&format!(
+                "Unpacked {} files, {} directories, {} links ({}) of {} into {}",
+                stats.files,
+                stats.dirs,
+                stats.symlinks + stats.hardlinks,
+                human_size(stats.bytes),
+                image.digest(),
+                dir.display()
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn to_limits(args: &LimitArgs) -> Limits {
+    Limits { max_total_size: args.max_size, max_entries: args.max_entries, ..Limits::default() }
+}
+
+fn parse_platform(arg: &PlatformArg) -> Result<Option<Platform>> {
+    Ok(arg.platform.as_deref().map(Platform::parse).transpose()?)
+}
+
+/// Opens any location as a source.
+pub fn open_source(global: &GlobalArgs, printer: &Printer, location: &Location) -> Result<Arc<dyn Source>> {
+    Ok(match location {
+        Location::Layout { path, name } => Arc::new(pare_oci::LayoutSource::new(path, name.as_deref())),
+        Location::OciArchive { path, name } => Arc::new(pare_oci::OciArchiveSource::open(path, name.as_deref())?),
+        Location::DockerArchive { path, name } => Arc::new(pare_oci::DockerArchiveSource::open(path, name.as_deref())?),
+        Location::Dir { path } => {
+            let (source, warnings) = pare_oci::image_from_dir(path, Default::default())?;
+            for w in warnings {
+                printer.warn(&w);
+            }
+            source
+        }
+        Location::Registry(reference) => registry_source(global, reference)?,
+    })
+}
+
+fn open_sink(global: &GlobalArgs, location: &Location) -> Result<Box<dyn Sink>> {
+    Ok(match location {
+        Location::Layout { path, name } => Box::new(pare_oci::LayoutSink::create(path, name.as_deref())?),
+        Location::OciArchive { path, name } => Box::new(pare_oci::OciArchiveSink::create(path, name.as_deref())?),
+        Location::DockerArchive { path, name } => Box::new(pare_oci::DockerArchiveSink::create(path, name.as_deref())?),
+        Location::Dir { .. } => bail!("`dir:` can only be read from\nhint: use `pare unpack SRC DIR` to extract an image into a directory"),
+        Location::Registry(reference) => registry_sink(global, reference)?,
+    })
+}
+
+fn open_image(global: &GlobalArgs, printer: &Printer, location: &Location, platform: &PlatformArg) -> Result<Image> {
+    let source = open_source(global, printer, location)?;
+    let root = Root::open(source)?;
+    Ok(root.image(parse_platform(platform)?.as_ref())?)
+}
+
+fn transfer(
+    global: &GlobalArgs,
+    printer: &Printer,
+    src: &Location,
+    dst: &Location,
+    platform: &PlatformArg,
+    _all_platforms: bool,
+) -> Result<ExitCode> {
+    let source = open_source(global, printer, src)?;
+    let root = Root::open(source).with_context(|| format!("Cannot read `{src}`"))?;
+    let choice = match parse_platform(platform)? {
+        Some(p) => PlatformChoice::One(p),
+        None => PlatformChoice::All,
+    };
+    let sink = open_sink(global, dst)?;
+    let progress = printer.copy_progress(&format!("Copying to {dst}"));
+    let written = pare_oci::copy(&root, sink, &choice, &progress).with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;
+    let (copied, skipped, bytes) = progress.finish();
+    printer.status(&format!(
+        "Copied {src} to {dst}: {copied} blobs ({}), {skipped} already present",
+        human_size(bytes)
+    ));
+    printer.out(&written.digest().to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(
+    global: &GlobalArgs,
+    printer: &Printer,
+    location: &Location,
+    platform: &PlatformArg,
+    all_platforms: bool,
+    format: Format,
+) -> Result<ExitCode> {
+    let source = open_source(global, printer, location)?;
+    let root = Root::open(source)?;
+    let mut report = json!({
+        "location": location.to_string(),
+        "digest": root.descriptor().digest().to_string(),
+        "mediaType": root.descriptor().media_type().to_string(),
+        "size": root.descriptor().size(),
+    });
+    let images: Vec<Image> = match (&root, parse_platform(platform)?) {
+        (Root::Index(index), None) => {
+            report["platforms"] = json!(index.platforms().iter().map(ToString::to_string).collect::<Vec<_>>());
+            if all_platforms {
+                let mut images = Vec::new();
+                for desc in index.manifests() {
+                    if let Ok(Root::Image(image)) = index.open(desc) {
+                        images.push(image);
+                    }
+                }
+                images
+            } else {
+                vec![index.select(None)?]
+            }
+        }
+        (Root::Index(index), Some(p)) => {
+            report["platforms"] = json!(index.platforms().iter().map(ToString::to_string).collect::<Vec<_>>());
+            vec![index.select(Some(&p))?]
+        }
+        (Root::Image(image), _) => vec![image.clone()],
+    };
+    report["images"] = Value::Array(images.iter().map(image_report).collect::<Result<_>>()?);
+    match format {
+        Format::Json => printer.json(&report)?,
+        Format::Table => printer.out(&inspect_table(&report))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn image_report(image: &Image) -> Result<Value> {
+    let config = image.config()?;
+    let layers = image.layers()?;
+    let runtime = config.config().clone().unwrap_or_default();
+    let total: u64 = layers.iter().map(|l| l.size()).sum();
+    Ok(json!({
+        "platform": image.platform()?.to_string(),
+        "manifestDigest": image.digest().to_string(),
+        "mediaType": image.descriptor().media_type().to_string(),
+        "configDigest": image.manifest().config().digest().to_string(),
+        "created": config.created(),
+        "author": config.author(),
+        "user": runtime.user(),
+        "entrypoint": runtime.entrypoint(),
+        "cmd": runtime.cmd(),
+        "workingDir": runtime.working_dir(),
+        "env": runtime.env(),
+        "labels": runtime.labels().as_ref().map(|l| l.iter().collect::<std::collections::BTreeMap<_, _>>()),
+        "exposedPorts": runtime.exposed_ports(),
+        "annotations": image.manifest().annotations().as_ref().map(|a| a.iter().collect::<std::collections::BTreeMap<_, _>>()),
+        "totalSize": total,
+        "layers": layers.iter().map(|l| json!({
+            "digest": l.digest().to_string(),
+            "diffId": l.diff_id().map(ToString::to_string),
+            "mediaType": l.media_type(),
+            "size": l.size(),
+        })).collect::<Vec<_>>(),
+        "history": config.history().iter().flatten().map(|h| json!({
+            "created": h.created(),
+            "createdBy": h.created_by(),
+            "comment": h.comment(),
+            "emptyLayer": h.empty_layer().unwrap_or(false),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+fn inspect_table(report: &Value) -> String {
+    let s = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) if s.is_empty() => "-".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) if a.is_empty() => "-".to_string(),
+        other => other.to_string(),
+    };
+    let mut out = String::new();
+    let mut head = Table::new();
+    head.load_style(NOTHING);
+    head.add_row(vec!["Image".to_string(), s(&report["location"])]);
+    head.add_row(vec!["Digest".to_string(), s(&report["digest"])]);
+    head.add_row(vec!["Media type".to_string(), s(&report["mediaType"])]);
+    if let Some(p) = report["platforms"].as_array() {
+        head.add_row(vec!["Platforms".to_string(), p.iter().map(s).collect::<Vec<_>>().join(", ")]);
+    }
+    out.push_str(&head.to_string());
+    out.push('\n');
+    for image in report["images"].as_array().into_iter().flatten() {
+        out.push('\n');
+        let mut t = Table::new();
+        t.load_style(NOTHING);
+        t.add_row(vec!["Platform".to_string(), s(&image["platform"])]);
+        t.add_row(vec!["Manifest".to_string(), s(&image["manifestDigest"])]);
+        t.add_row(vec!["Config".to_string(), s(&image["configDigest"])]);
+        t.add_row(vec!["Created".to_string(), s(&image["created"])]);
+        t.add_row(vec!["User".to_string(), s(&image["user"])]);
+        t.add_row(vec!["Entrypoint".to_string(), s(&image["entrypoint"])]);
+        t.add_row(vec!["Cmd".to_string(), s(&image["cmd"])]);
+        t.add_row(vec!["WorkingDir".to_string(), s(&image["workingDir"])]);
+        let env: Vec<String> = image["env"].as_array().into_iter().flatten().map(s).collect();
+        t.add_row(vec!["Env".to_string(), if env.is_empty() { "-".into() } else { env.join("\n") }]);
+        let labels: Vec<String> =
+            image["labels"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}={}", s(v))).collect();
+        t.add_row(vec!["Labels".to_string(), if labels.is_empty() { "-".into() } else { labels.join("\n") }]);
+        out.push_str(&t.to_string());
+        out.push('\n');
+        let layers = image["layers"].as_array().cloned().unwrap_or_default();
+        out.push_str(&format!(
+            "\nLayers ({}, {} compressed)\n",
+            layers.len(),
+            human_size(image["totalSize"].as_u64().unwrap_or(0))
+        ));
+        let mut lt = Table::new();
+        lt.load_style(NOTHING);
+        lt.set_header(vec!["#", "DIGEST", "SIZE", "MEDIA TYPE"]);
+        for (i, l) in layers.iter().enumerate() {
+            lt.add_row(vec![i.to_string(), s(&l["digest"]), human_size(l["size"].as_u64().unwrap_or(0)), s(&l["mediaType"])]);
+        }
+        out.push_str(&lt.to_string());
+        out.push('\n');
+        let history = image["history"].as_array().cloned().unwrap_or_default();
+        if !history.is_empty() {
+            out.push_str("\nHistory\n");
+            let mut ht = Table::new();
+            ht.load_style(NOTHING);
+            ht.set_header(vec!["CREATED", "CREATED BY", "EMPTY"]);
+            for h in &history {
+                let by = s(&h["createdBy"]);
+                let by = if by.chars().count() > 80 { format!("{}…", by.chars().take(79).collect::<String>()) } else { by };
+                ht.add_row(vec![s(&h["created"]), by, if h["emptyLayer"] == json!(true) { "yes".into() } else { String::new() }]);
+            }
+            out.push_str(&ht.to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ls(
+    global: &GlobalArgs,
+    printer: &Printer,
+    location: &Location,
+    path: Option<&str>,
+    shallow: bool,
+    platform: &PlatformArg,
+    limits: &LimitArgs,
+    format: Format,
+) -> Result<ExitCode> {
+    let image = open_image(global, printer, location, platform)?;
+    let view = FsView::from_image(&image, &to_limits(limits))?;
+    for w in view.warnings() {
+        printer.warn(w);
+    }
+    let root = path.unwrap_or("/");
+    let normalized = format!("/{}", root.trim_matches('/'));
+    let entries: Vec<&pare_oci::fs::Entry> = if normalized == "/" && !shallow {
+        view.entries().collect()
+    } else if view.get(&normalized).is_some_and(|e| e.kind != pare_oci::fs::EntryKind::Dir) {
+        view.get(&normalized).into_iter().collect()
+    } else if shallow {
+        if normalized != "/" && view.get(&normalized).is_none() {
+            bail!("`{normalized}` does not exist in {location}");
+        }
+        view.children(&normalized).collect()
+    } else {
+        if view.get(&normalized).is_none() {
+            bail!("`{normalized}` does not exist in {location}");
+        }
+        let prefix = format!("{normalized}/");
+        view.entries().filter(|e| e.path == normalized || e.path.starts_with(&prefix)).collect()
+    };
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = entries
+                .iter()
+                .map(|e| {
+                    json!({
+                        "path": e.path, "type": format!("{:?}", e.kind).to_lowercase(), "mode": format!("{:04o}", e.mode),
+                        "uid": e.uid, "gid": e.gid, "size": e.size, "linkTarget": e.link_target, "layer": e.layer,
+                    })
+                })
+                .collect();
+            printer.json(&Value::Array(list))?;
+        }
+        Format::Table => {
+            let mut out = String::new();
+            for e in entries {
+                let link = e.link_target.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
+                out.push_str(&format!(
+                    "{}{} {:>5}:{:<5} {:>10}  L{}  {}{}\n",
+                    kind_char(&e.kind),
+                    mode_string(e.mode),
+                    e.uid,
+                    e.gid,
+                    e.size,
+                    e.layer,
+                    e.path,
+                    link
+                ));
+            }
+            printer.out_bytes(out.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn kind_char(kind: &pare_oci::fs::EntryKind) -> char {
+    use pare_oci::fs::EntryKind::*;
+    match kind {
+        Dir => 'd',
+        Symlink => 'l',
+        Hardlink => 'h',
+        CharDevice => 'c',
+        BlockDevice => 'b',
+        Fifo => 'p',
+        _ => '-',
+    }
+}
+
+fn mode_string(mode: u32) -> String {
+    let mut s = String::with_capacity(9);
+    for (shift, special, special_char) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let exec = bits & 1 != 0;
+        s.push(match (mode & special != 0, exec) {
+            (true, true) => special_char,
+            (true, false) => special_char.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    s
+}
+
+fn registry_source(_global: &GlobalArgs, reference: &pare_oci::Reference) -> Result<Arc<dyn Source>> {
+    bail!("registry support for `{reference}` is being wired")
+}
+
+fn registry_sink(_global: &GlobalArgs, reference: &pare_oci::Reference) -> Result<Box<dyn Sink>> {
+    bail!("registry support for `{reference}` is being wired")
+}
