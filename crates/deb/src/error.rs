@@ -15,6 +15,14 @@ pub enum Error {
     Syntax { file: String, line: usize, reason: String },
     #[error("{file}: {paragraph}: field `{field}`: {reason}")]
     Field { file: String, paragraph: String, field: String, reason: String },
+    #[error("Invalid SHA-256 `{value}`: {reason}")]
+    InvalidChecksum { value: String, reason: String },
+    #[error(
+        "{file} expired at {valid_until} (Valid-Until; now {now})\nhint: the mirror serves a stale Release file; try another mirror or check the clock"
+    )]
+    Expired { file: String, valid_until: String, now: String },
+    #[error("{file} is dated {date}, more than a day after now ({now})\nhint: check the clock")]
+    NotYetValid { file: String, date: String, now: String },
     #[error("I/O error on `{path}`")]
     Io {
         path: PathBuf,
@@ -27,6 +35,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl Error {

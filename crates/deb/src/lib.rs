@@ -3,10 +3,25 @@
 //! | module | what |
 //! |---|---|
 //! | [`version`] | Debian versions: strict parsing, dpkg's ordering, relation operators (no dependencies) |
+//! | [`deb822`] | deb822 paragraphs (streaming, continuation lines) |
+//! | [`relation`] | relationship fields: alternatives, version constraints, architecture qualifiers |
+//! | [`release`] | `Release` files: dates, architectures, components, by-hash, index checksums |
+//! | [`packages`] | `Packages` indexes as typed [`PackageRecord`]s |
+//! | [`checksum`] | SHA-256 sums and a hashing reader |
 //! | [`Error`] | the crate's one error type |
 
+pub mod checksum;
+pub mod deb822;
 mod error;
+pub mod packages;
+pub mod relation;
+pub mod release;
 pub mod version;
 
+pub use checksum::Sha256Sum;
+pub use deb822::{Deb822Reader, Paragraph};
 pub use error::Error;
+pub use packages::{MultiArch, PackageRecord, PackagesReader, parse_packages};
+pub use relation::{Alternatives, Relation};
+pub use release::{IndexEntry, Release};
 pub use version::{Version, VersionConstraint, VersionOp};
