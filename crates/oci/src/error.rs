@@ -45,6 +45,10 @@ pub enum Error {
     NoMatchingPlatform { platform: String, location: String, available: String },
     #[error("Layer `{layer}` entry `{path}`: {reason}")]
     UnsafeEntry { layer: String, path: String, reason: String },
+    #[error("Path `{path}` in the image filesystem: {reason}")]
+    FsPath { path: String, reason: String },
+    #[error("Refusing to unpack into `{path}`: {reason}")]
+    UnpackTarget { path: PathBuf, reason: String },
     #[error("Refusing to continue: {what} exceeds the limit of {limit} ({hint})")]
     LimitExceeded { what: String, limit: u64, hint: String },
     #[error("Registry {url}: {message}")]
