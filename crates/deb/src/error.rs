@@ -23,6 +23,12 @@ pub enum Error {
     Expired { file: String, valid_until: String, now: String },
     #[error("{file} is dated {date}, more than a day after now ({now})\nhint: check the clock")]
     NotYetValid { file: String, date: String, now: String },
+    #[error("{file}: cannot read the keyring: {reason}")]
+    Keyring { file: String, reason: String },
+    #[error("{file} is not signed\nhint: the archive must serve InRelease, or Release with Release.gpg")]
+    Unsigned { file: String },
+    #[error("{file}: signature check failed: {reason}")]
+    Signature { file: String, reason: String },
     #[error("I/O error on `{path}`")]
     Io {
         path: PathBuf,

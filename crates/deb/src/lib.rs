@@ -6,8 +6,10 @@
 //! | [`deb822`] | deb822 paragraphs (streaming, continuation lines) |
 //! | [`relation`] | relationship fields: alternatives, version constraints, architecture qualifiers |
 //! | [`release`] | `Release` files: dates, architectures, components, by-hash, index checksums |
+//! | [`signature`] | OpenPGP checks of `InRelease` and `Release.gpg` against a keyring |
 //! | [`packages`] | `Packages` indexes as typed [`PackageRecord`]s |
 //! | [`checksum`] | SHA-256 sums and a hashing reader |
+//! | `testing` | test keys, clearsigning and detached signing (feature `test-support`) |
 //! | [`Error`] | the crate's one error type |
 
 pub mod checksum;
@@ -16,6 +18,9 @@ mod error;
 pub mod packages;
 pub mod relation;
 pub mod release;
+pub mod signature;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod version;
 
 pub use checksum::Sha256Sum;
@@ -24,4 +29,5 @@ pub use error::Error;
 pub use packages::{MultiArch, PackageRecord, PackagesReader, parse_packages};
 pub use relation::{Alternatives, Relation};
 pub use release::{IndexEntry, Release};
+pub use signature::{Keyring, Signer, VerifiedText};
 pub use version::{Version, VersionConstraint, VersionOp};

@@ -1,0 +1,454 @@
+//! OpenPGP checks of `InRelease` (cleartext-signed) and `Release` + `Release.gpg` (detached).
+//!
+//! rPGP (`pgp`) checks the cryptography; the policy is here, as apt applies it:
+//! - a signature by a key that is not in the keyring is ignored; at least one signature must be
+//!   good, by a key (or signing subkey) that is valid now: not expired, not revoked, with a
+//!   self-signature (primary) or binding signature with back-signature (subkey);
+//! - a signature by a keyring key that does not verify fails the whole file (tampering);
+//! - `SignedPublicKey::verify_bindings()` is not used: it also checks third-party certifications
+//!   and fails on most Debian keys. Expiry and revocation are checked here (rPGP does not).
+//!
+//! Only the signed text is returned: whatever surrounds it in the file is never parsed.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use jiff::Timestamp;
+use pgp::composed::{CleartextSignedMessage, Deserializable, DetachedSignature, SignedPublicKey, SignedPublicSubKey};
+use pgp::packet::{Signature, SignatureType};
+use pgp::types::{KeyDetails, Tag};
+
+use crate::Error;
+
+/// Debian's archive keyring as installed by `debian-archive-keyring`.
+pub const DEBIAN_ARCHIVE_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+/// Public keys trusted to sign Release files.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    keys: Vec<SignedPublicKey>,
+    source: String,
+}
+
+/// The key that made a good signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signer {
+    /// Fingerprint (uppercase hex) of the key or subkey that signed.
+    pub fingerprint: String,
+    /// Fingerprint of its primary key.
+    pub primary_fingerprint: String,
+    /// The primary user ID, when it is UTF-8.
+    pub user_id: Option<String>,
+}
+
+/// The signed text of an `InRelease` file and who signed it.
+#[derive(Clone, Debug)]
+pub struct VerifiedText {
+    /// The text as signed, with `\n` line endings and a final newline.
+    pub text: String,
+    pub signers: Vec<Signer>,
+}
+
+impl Keyring {
+    /// Reads a keyring file: binary (`.gpg`) or ASCII-armored (`.asc`), one or more keys.
+    pub fn load(path: &Path) -> Result<Keyring, Error> {
+        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        Keyring::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Debian's archive keyring ([`DEBIAN_ARCHIVE_KEYRING`]).
+    pub fn debian() -> Result<Keyring, Error> {
+        Keyring::load(Path::new(DEBIAN_ARCHIVE_KEYRING)).map_err(|e| match e {
+            Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => Error::Keyring {
+                file: path.display().to_string(),
+                reason: "not found\nhint: install `debian-archive-keyring` or name a keyring file".into(),
+            },
+            other => other,
+        })
+    }
+
+    /// Parses keys from bytes; `source` names them in errors.
+    pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Keyring, Error> {
+        let err = |reason: String| Error::Keyring { file: source.to_string(), reason };
+        let (keys, _) = SignedPublicKey::from_reader_many(Cursor::new(bytes)).map_err(|e| err(e.to_string()))?;
+        let keys = keys.collect::<Result<Vec<_>, _>>().map_err(|e| err(e.to_string()))?;
+        if keys.is_empty() {
+            return Err(err("no public keys found".into()));
+        }
+        Ok(Keyring { keys, source: source.to_string() })
+    }
+
+    /// Where the keys came from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Primary key fingerprints (uppercase hex).
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.keys.iter().map(|k| format!("{:X}", k.primary_key.fingerprint())).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Checks an `InRelease` file and returns its signed text. `file` names it in errors.
+pub fn verify_cleartext(keyring: &Keyring, data: &[u8], file: &str, now: Timestamp) -> Result<VerifiedText, Error> {
+    let start = data.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(data.len());
+    if !data[start..].starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----") {
+        return Err(Error::Unsigned { file: file.to_string() });
+    }
+    let (message, _) = CleartextSignedMessage::from_armor(Cursor::new(&data[start..])).map_err(|e| {
+        Error::Signature { file: file.to_string(), reason: format!("malformed cleartext signature: {e}") }
+    })?;
+    let signed = message.signed_text();
+    let signers = check_signatures(keyring, message.signatures(), signed.as_bytes(), file, now)?;
+    let mut text = signed.replace("\r\n", "\n");
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(VerifiedText { text, signers })
+}
+
+/// Checks `data` (a `Release` file) against a detached signature (`Release.gpg`, armored or binary).
+pub fn verify_detached(
+    keyring: &Keyring,
+    data: &[u8],
+    signature: &[u8],
+    file: &str,
+    now: Timestamp,
+) -> Result<Vec<Signer>, Error> {
+    let (sigs, _) = DetachedSignature::from_reader_many(Cursor::new(signature)).map_err(|e| Error::Signature {
+        file: file.to_string(),
+        reason: format!("malformed detached signature: {e}"),
+    })?;
+    let sigs = sigs.map(|s| s.map(|s| s.signature)).collect::<Result<Vec<_>, _>>().map_err(|e| Error::Signature {
+        file: file.to_string(),
+        reason: format!("malformed detached signature: {e}"),
+    })?;
+    if sigs.is_empty() {
+        return Err(Error::Unsigned { file: file.to_string() });
+    }
+    check_signatures(keyring, &sigs, data, file, now)
+}
+
+fn check_signatures(
+    keyring: &Keyring,
+    sigs: &[Signature],
+    data: &[u8],
+    file: &str,
+    now: Timestamp,
+) -> Result<Vec<Signer>, Error> {
+    let now_secs = now.as_second();
+    let mut good = Vec::new();
+    let mut unknown = Vec::new();
+    let mut rejected = Vec::new();
+    for sig in sigs {
+        let issuer = issuer_text(sig);
+        let candidates = find_signing_keys(keyring, sig);
+        if candidates.is_empty() {
+            unknown.push(issuer);
+            continue;
+        }
+        let mut verified = false;
+        let mut last_problem = String::new();
+        for (key, subkey) in candidates {
+            let verify = match subkey {
+                Some(sub) => sig.verify(&sub.key, Cursor::new(data)),
+                None => sig.verify(&key.primary_key, Cursor::new(data)),
+            };
+            if let Err(e) = verify {
+                last_problem = format!("signature by {issuer} does not verify ({e}): the file was modified");
+                continue;
+            }
+            let validity = match subkey {
+                Some(sub) => key_validity(key, now_secs).and_then(|_| subkey_validity(key, sub, now_secs)),
+                None => key_validity(key, now_secs).and_then(|flags_sign| {
+                    if flags_sign { Ok(()) } else { Err("the primary key is not marked for signing".into()) }
+                }),
+            };
+            if let Err(problem) = validity {
+                last_problem = format!("key {issuer}: {problem}");
+                continue;
+            }
+            if let Some(created) = sig.created()
+                && i64::from(created.as_secs()) > now_secs + 86_400
+            {
+                last_problem = format!("signature by {issuer} is dated in the future");
+                continue;
+            }
+            if let (Some(created), Some(expires)) = (sig.created(), sig.signature_expiration_time()) {
+                let secs = std::time::Duration::from(expires).as_secs() as i64;
+                if secs != 0 && i64::from(created.as_secs()) + secs < now_secs {
+                    last_problem = format!("signature by {issuer} has expired");
+                    continue;
+                }
+            }
+            good.push(Signer {
+                fingerprint: match subkey {
+                    Some(sub) => format!("{:X}", sub.key.fingerprint()),
+                    None => format!("{:X}", key.primary_key.fingerprint()),
+                },
+                primary_fingerprint: format!("{:X}", key.primary_key.fingerprint()),
+                user_id: key.details.users.first().and_then(|u| u.id.as_str()).map(str::to_string),
+            });
+            verified = true;
+            break;
+        }
+        if !verified {
+            rejected.push(last_problem);
+        }
+    }
+    if let Some(problem) = rejected.iter().find(|p| p.contains("does not verify")) {
+        return Err(Error::Signature { file: file.to_string(), reason: problem.clone() });
+    }
+    if good.is_empty() {
+        let reason = if let Some(problem) = rejected.first() {
+            problem.clone()
+        } else {
+            format!(
+                "no signature by a key in {} (signed by {})\nhint: use the keyring of this archive",
+                keyring.source,
+                if unknown.is_empty() { "nobody".to_string() } else { unknown.join(", ") }
+            )
+        };
+        return Err(Error::Signature { file: file.to_string(), reason });
+    }
+    Ok(good)
+}
+
+fn issuer_text(sig: &Signature) -> String {
+    if let Some(fp) = sig.issuer_fingerprint().first() {
+        return format!("{fp:X}");
+    }
+    match sig.issuer_key_id().first() {
+        Some(id) => hex::encode_upper(id.as_ref()),
+        None => "an unnamed key".into(),
+    }
+}
+
+/// Keys and subkeys of the keyring that the signature names as its issuer.
+fn find_signing_keys<'k>(
+    keyring: &'k Keyring,
+    sig: &Signature,
+) -> Vec<(&'k SignedPublicKey, Option<&'k SignedPublicSubKey>)> {
+    let fingerprints = sig.issuer_fingerprint();
+    let ids = sig.issuer_key_id();
+    let named = |fp: pgp::types::Fingerprint, id: pgp::types::KeyId| {
+        fingerprints.iter().any(|f| **f == fp) || ids.iter().any(|i| **i == id)
+    };
+    let mut out = Vec::new();
+    for key in &keyring.keys {
+        if named(key.primary_key.fingerprint(), key.primary_key.legacy_key_id()) {
+            out.push((key, None));
+        }
+        for sub in &key.public_subkeys {
+            if named(sub.key.fingerprint(), sub.key.legacy_key_id()) {
+                out.push((key, Some(sub)));
+            }
+        }
+    }
+    out
+}
+
+fn expired(created: u32, expiration: Option<pgp::types::Duration>, now: i64) -> Option<i64> {
+    let secs = std::time::Duration::from(expiration?).as_secs() as i64;
+    let end = i64::from(created) + secs;
+    (secs != 0 && end < now).then_some(end)
+}
+
+fn date_text(secs: i64) -> String {
+    Timestamp::from_second(secs).map(|t| t.to_string()).unwrap_or_else(|_| secs.to_string())
+}
+
+/// Checks the primary key: not revoked, a valid self-signature, not expired. Returns whether its
+/// newest self-signature allows signing (true when it has no key flags).
+fn key_validity(key: &SignedPublicKey, now: i64) -> Result<bool, String> {
+    let primary = &key.primary_key;
+    let by_primary = |sig: &Signature| {
+        sig.issuer_fingerprint().iter().any(|f| **f == primary.fingerprint())
+            || sig.issuer_key_id().iter().any(|i| **i == primary.legacy_key_id())
+    };
+    for sig in &key.details.revocation_signatures {
+        if by_primary(sig) && sig.verify_key(primary).is_ok() {
+            return Err("it has been revoked".into());
+        }
+    }
+    let mut selfsigs: Vec<&Signature> = Vec::new();
+    for user in &key.details.users {
+        for sig in &user.signatures {
+            if by_primary(sig)
+                && sig.is_certification()
+                && sig.typ() != Some(SignatureType::CertRevocation)
+                && sig.verify_certification(primary, Tag::UserId, &user.id).is_ok()
+            {
+                selfsigs.push(sig);
+            }
+        }
+    }
+    for sig in &key.details.direct_signatures {
+        if by_primary(sig) && sig.verify_key(primary).is_ok() {
+            selfsigs.push(sig);
+        }
+    }
+    let newest = selfsigs.into_iter().max_by_key(|s| s.created().map_or(0, |c| c.as_secs()));
+    let Some(selfsig) = newest else {
+        return Err("it has no valid self-signature".into());
+    };
+    if let Some(end) = expired(primary.created_at().as_secs(), selfsig.key_expiration_time(), now) {
+        return Err(format!("it expired on {}", date_text(end)));
+    }
+    let flags = selfsig.key_flags();
+    let has_flags =
+        flags.sign() || flags.certify() || flags.encrypt_comms() || flags.encrypt_storage() || flags.authentication();
+    Ok(!has_flags || flags.sign())
+}
+
+/// Checks a signing subkey: a valid binding with the sign flag and a back-signature, not
+/// revoked, not expired.
+fn subkey_validity(key: &SignedPublicKey, sub: &SignedPublicSubKey, now: i64) -> Result<(), String> {
+    let primary = &key.primary_key;
+    let mut newest: Option<&Signature> = None;
+    for sig in &sub.signatures {
+        if sig.verify_subkey_binding(primary, &sub.key).is_err() {
+            continue;
+        }
+        if sig.typ() == Some(SignatureType::SubkeyRevocation) {
+            return Err("the signing subkey has been revoked".into());
+        }
+        let newer = match (newest.and_then(|n| n.created()), sig.created()) {
+            (Some(a), Some(b)) => b.as_secs() > a.as_secs(),
+            _ => newest.is_none(),
+        };
+        if newer {
+            newest = Some(sig);
+        }
+    }
+    let Some(binding) = newest else {
+        return Err("the subkey has no valid binding signature".into());
+    };
+    if !binding.key_flags().sign() {
+        return Err("the subkey is not marked for signing".into());
+    }
+    match binding.embedded_signature() {
+        Some(back) if back.verify_primary_key_binding(&sub.key, primary).is_ok() => {}
+        _ => return Err("the signing subkey has no valid back-signature".into()),
+    }
+    if let Some(end) = expired(sub.key.created_at().as_secs(), binding.key_expiration_time(), now) {
+        return Err(format!("the signing subkey expired on {}", date_text(end)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Release;
+    use crate::testing::TestKey;
+
+    /// A Release dated an hour ago, valid for `valid_days` more days (negative: expired).
+    fn release_text(valid_days: i64) -> String {
+        let now = Timestamp::now().as_second();
+        let date =
+            |secs: i64| crate::release::format_date(Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH));
+        format!(
+            "Origin: Test\nSuite: stable\nCodename: testing-pare\nDate: {}\nValid-Until: {}\nArchitectures: amd64\n\
+Components: main\nSHA256:\n e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 0 main/binary-amd64/Packages\n",
+            date(now - 3600),
+            date(now + valid_days * 86_400)
+        )
+    }
+
+    fn release_text_expired() -> String {
+        release_text(-1)
+    }
+
+    fn keys() -> Result<(TestKey, Keyring, Keyring), Error> {
+        let a = TestKey::generate(1, "Test Archive A <a@example.invalid>")?;
+        let b = TestKey::generate(2, "Test Archive B <b@example.invalid>")?;
+        let ka = Keyring::from_bytes(&a.public_keyring()?, "a.gpg")?;
+        let kb = Keyring::from_bytes(&b.public_keyring()?, "b.gpg")?;
+        Ok((a, ka, kb))
+    }
+
+    #[test]
+    fn inrelease_good_wrong_key_tampered_unsigned_expired() -> Result<(), Error> {
+        let (a, ka, kb) = keys()?;
+        let now = Timestamp::now();
+        let release_text = release_text(7);
+        let signed = a.clearsign(&release_text)?;
+        let v = verify_cleartext(&ka, signed.as_bytes(), "InRelease", now)?;
+        assert_eq!(v.text, release_text);
+        assert_eq!(v.signers.len(), 1);
+        assert_eq!(v.signers[0].primary_fingerprint, ka.fingerprints()[0]);
+        let (release, _) = Release::from_inrelease(&ka, signed.as_bytes(), "InRelease", now)?;
+        assert_eq!(release.codename.as_deref(), Some("testing-pare"));
+
+        let wrong = verify_cleartext(&kb, signed.as_bytes(), "InRelease", now).map(|_| ()).map_err(|e| e.to_string());
+        assert!(
+            wrong.as_ref().is_err_and(|e| e.contains("InRelease") && e.contains("no signature by a key in b.gpg")),
+            "{wrong:?}"
+        );
+
+        let tampered = signed.replace("Suite: stable", "Suite: stabl3");
+        let bad = verify_cleartext(&ka, tampered.as_bytes(), "InRelease", now).map(|_| ()).map_err(|e| e.to_string());
+        assert!(bad.as_ref().is_err_and(|e| e.contains("does not verify")), "{bad:?}");
+
+        let unsigned = verify_cleartext(&ka, release_text.as_bytes(), "InRelease", now).map(|_| ());
+        assert!(matches!(unsigned, Err(Error::Unsigned { .. })), "{unsigned:?}");
+
+        let expired = a.clearsign(&release_text_expired())?;
+        let late = Release::from_inrelease(&ka, expired.as_bytes(), "InRelease", now).map(|_| ());
+        assert!(matches!(late, Err(Error::Expired { .. })), "{late:?}");
+
+        // Text around the signed block is never returned.
+        let wrapped = format!("{signed}\nSuite: evil\n");
+        let v = verify_cleartext(&ka, wrapped.as_bytes(), "InRelease", now);
+        assert!(v.is_err() || v.is_ok_and(|v| !v.text.contains("evil")));
+        let prefixed = format!("Suite: evil\n{signed}");
+        assert!(verify_cleartext(&ka, prefixed.as_bytes(), "InRelease", now).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn detached_good_wrong_key_tampered() -> Result<(), Error> {
+        let (a, ka, kb) = keys()?;
+        let now = Timestamp::now();
+        let release = release_text(7);
+        let sig = a.detach_sign(release.as_bytes())?;
+        let signers = verify_detached(&ka, release.as_bytes(), sig.as_bytes(), "Release", now)?;
+        assert_eq!(signers.len(), 1);
+        let (parsed, _) = Release::from_detached(&ka, release.as_bytes(), sig.as_bytes(), "Release", now)?;
+        assert_eq!(parsed.sha256.len(), 1);
+        assert!(verify_detached(&kb, release.as_bytes(), sig.as_bytes(), "Release", now).is_err());
+        let tampered = release.replace("amd64\n", "arm64\n");
+        let bad = verify_detached(&ka, tampered.as_bytes(), sig.as_bytes(), "Release", now).map_err(|e| e.to_string());
+        assert!(bad.as_ref().is_err_and(|e| e.contains("does not verify")), "{bad:?}");
+        assert!(verify_detached(&ka, release.as_bytes(), b"garbage", "Release", now).is_err());
+        assert!(verify_detached(&ka, release.as_bytes(), b"", "Release", now).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn keyring_errors() {
+        assert!(matches!(Keyring::from_bytes(b"", "empty.gpg"), Err(Error::Keyring { .. })));
+        assert!(matches!(Keyring::from_bytes(b"not a key", "junk.gpg"), Err(Error::Keyring { .. })));
+        assert!(Keyring::load(Path::new("/nonexistent/keyring.gpg")).is_err());
+    }
+
+    #[test]
+    fn debian_keyring_loads_when_installed() -> Result<(), Error> {
+        if !Path::new(DEBIAN_ARCHIVE_KEYRING).exists() {
+            println!("SKIPPED: {DEBIAN_ARCHIVE_KEYRING} is not installed");
+            return Ok(());
+        }
+        let k = Keyring::debian()?;
+        assert!(k.len() >= 3);
+        Ok(())
+    }
+}
