@@ -1,1 +1,7 @@
-//! Test harness shared by pare's integration tests.
+//! Test harness shared by pare's integration tests: real tools, fixtures, the `pare` binary, a
+//! real registry.
+//!
+//! Tests fail (they do not skip) when a tool they need is missing: `scripts/test.sh` installs them.
+
+pub mod registry;
+pub mod tools;
