@@ -69,6 +69,11 @@ impl<R: Read> HashingReader<R> {
         HashingReader { inner, hasher: Sha256::new(), count: 0 }
     }
 
+    /// Bytes read so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
     /// Bytes read so far and their sum.
     pub fn finish(self) -> (u64, Sha256Sum) {
         (self.count, Sha256Sum(self.hasher.finalize().into()))

@@ -29,6 +29,26 @@ pub enum Error {
     Unsigned { file: String },
     #[error("{file}: signature check failed: {reason}")]
     Signature { file: String, reason: String },
+    #[error(
+        "{what} is truncated: expected {expected} bytes, got {actual}\nhint: the download was interrupted; run again"
+    )]
+    Truncated { what: String, expected: u64, actual: u64 },
+    #[error(
+        "{what} does not match the signed index: expected {expected}, got {actual}\nhint: the mirror may be syncing or tampered with; try again later or another mirror"
+    )]
+    ChecksumMismatch { what: String, expected: String, actual: String },
+    #[error("HTTP request to {url} failed")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url}: HTTP status {status}{hint}")]
+    HttpStatus { url: String, status: u16, hint: String },
+    #[error("Download of {url} failed: {reason}")]
+    Download { url: String, reason: String },
+    #[error("{file} lists no `{path}`{hint}")]
+    NotInRelease { file: String, path: String, hint: String },
     #[error("I/O error on `{path}`")]
     Io {
         path: PathBuf,

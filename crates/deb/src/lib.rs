@@ -8,10 +8,14 @@
 //! | [`release`] | `Release` files: dates, architectures, components, by-hash, index checksums |
 //! | [`signature`] | OpenPGP checks of `InRelease` and `Release.gpg` against a keyring |
 //! | [`packages`] | `Packages` indexes as typed [`PackageRecord`]s |
+//! | [`archive`] | the archive client: pockets, signed releases, indexes, `.deb` downloads |
+//! | [`cache`] | the verified content-addressed cache (`debs-v1`, `indexes-v1`) |
 //! | [`checksum`] | SHA-256 sums and a hashing reader |
 //! | `testing` | test keys, clearsigning and detached signing (feature `test-support`) |
 //! | [`Error`] | the crate's one error type |
 
+pub mod archive;
+pub mod cache;
 pub mod checksum;
 pub mod deb822;
 mod error;
@@ -23,6 +27,8 @@ pub mod signature;
 pub mod testing;
 pub mod version;
 
+pub use archive::{ArchiveClient, DebRequest, DownloadEvent, PackageIndex, Pocket, SignedRelease};
+pub use cache::Cache;
 pub use checksum::Sha256Sum;
 pub use deb822::{Deb822Reader, Paragraph};
 pub use error::Error;

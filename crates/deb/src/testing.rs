@@ -64,3 +64,195 @@ impl TestKey {
         sig.to_armored_string(Default::default()).map_err(fail)
     }
 }
+
+/// A small HTTP/1.1 file server on 127.0.0.1 for tests: serves files under a directory, can
+/// cut chosen files short, counts requests. Stops when dropped.
+pub struct FileServer {
+    addr: std::net::SocketAddr,
+    state: std::sync::Arc<ServerState>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct ServerState {
+    stop: std::sync::atomic::AtomicBool,
+    requests: std::sync::atomic::AtomicUsize,
+    truncate: std::sync::Mutex<Vec<String>>,
+}
+
+impl FileServer {
+    /// Serves `root` on a free port of 127.0.0.1.
+    pub fn start(root: &std::path::Path) -> Result<FileServer, Error> {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::stream("binding 127.0.0.1"))?;
+        let addr = listener.local_addr().map_err(Error::stream("binding 127.0.0.1"))?;
+        let state = std::sync::Arc::new(ServerState::default());
+        let root = root.to_path_buf();
+        let thread_state = state.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if thread_state.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let state = thread_state.clone();
+                let root = root.clone();
+                std::thread::spawn(move || serve(stream, &root, &state));
+            }
+        });
+        Ok(FileServer { addr, state, thread: Some(thread) })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// From now on, `path` (e.g. `/pool/main/a.deb`) is sent half, with the full Content-Length.
+    pub fn truncate(&self, path: &str) {
+        if let Ok(mut t) = self.state.truncate.lock() {
+            t.push(path.to_string());
+        }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.state.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(mut stream: std::net::TcpStream, root: &std::path::Path, state: &ServerState) {
+    use std::io::{BufRead, Write};
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let Ok(clone) = stream.try_clone() else { return };
+    let mut reader = std::io::BufReader::new(clone);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut header = String::new();
+        match reader.read_line(&mut header) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if header.trim().is_empty() => break,
+            Ok(_) => {}
+        }
+    }
+    state.requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let safe = !path.split('/').any(|c| c == "..");
+    let file = root.join(path.trim_start_matches('/'));
+    let body = if safe && file.is_file() { std::fs::read(&file).ok() } else { None };
+    let Some(body) = body else {
+        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    };
+    let cut = state.truncate.lock().map(|t| t.contains(&path)).unwrap_or(false);
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let _ = stream.write_all(head.as_bytes());
+    let sent = if cut { &body[..body.len() / 2] } else { &body[..] };
+    let _ = stream.write_all(sent);
+    let _ = stream.flush();
+}
+
+/// Writes a signed single-architecture apt repository (`dists/` and `pool/`) for tests.
+pub struct RepoBuilder {
+    root: std::path::PathBuf,
+    suite: String,
+    architecture: String,
+    valid_until: Option<jiff::Timestamp>,
+    packages: Vec<crate::Paragraph>,
+}
+
+impl RepoBuilder {
+    /// A repository under `root` for `suite` (also its codename), component `main`.
+    pub fn new(root: &std::path::Path, suite: &str, architecture: &str) -> RepoBuilder {
+        RepoBuilder {
+            root: root.to_path_buf(),
+            suite: suite.to_string(),
+            architecture: architecture.to_string(),
+            valid_until: None,
+            packages: Vec::new(),
+        }
+    }
+
+    /// Sets `Valid-Until`.
+    pub fn valid_until(&mut self, t: jiff::Timestamp) -> &mut Self {
+        self.valid_until = Some(t);
+        self
+    }
+
+    /// Adds a package: `control` is its control paragraph (Package, Version, Architecture, ...);
+    /// `deb` the file's bytes, stored under `pool/main/`. Filename, Size and SHA256 are added.
+    pub fn add(&mut self, control: &crate::Paragraph, deb: &[u8]) -> Result<&mut Self, Error> {
+        let get = |f: &str| control.get(f).unwrap_or("unknown").to_string();
+        let (name, version, arch) = (get("Package"), get("Version"), get("Architecture"));
+        let file_version = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
+        let filename = format!("pool/main/{name}/{name}_{file_version}_{arch}.deb");
+        let path = self.root.join(&filename);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        }
+        std::fs::write(&path, deb).map_err(Error::io(&path))?;
+        let mut p = control.clone();
+        p.set("Filename", filename);
+        p.set("Size", deb.len().to_string());
+        p.set("SHA256", crate::Sha256Sum::of(deb).to_hex());
+        self.packages.push(p);
+        Ok(self)
+    }
+
+    /// Writes Packages, Packages.xz (also under by-hash), Release, Release.gpg and InRelease.
+    pub fn write(&self, key: &TestKey) -> Result<(), Error> {
+        use std::io::Write;
+        let dists = self.root.join("dists").join(&self.suite);
+        let dir = format!("main/binary-{}", self.architecture);
+        let index_dir = dists.join(&dir);
+        let by_hash = index_dir.join("by-hash/SHA256");
+        std::fs::create_dir_all(&by_hash).map_err(Error::io(&by_hash))?;
+        let text = self.packages.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        xz.write_all(text.as_bytes()).map_err(Error::stream("compressing Packages"))?;
+        let xz = xz.finish().map_err(Error::stream("compressing Packages"))?;
+        let mut sums = String::new();
+        for (name, bytes) in [("Packages", text.as_bytes()), ("Packages.xz", &xz[..])] {
+            let path = index_dir.join(name);
+            std::fs::write(&path, bytes).map_err(Error::io(&path))?;
+            let sum = crate::Sha256Sum::of(bytes);
+            let hashed = by_hash.join(sum.to_hex());
+            std::fs::write(&hashed, bytes).map_err(Error::io(&hashed))?;
+            sums.push_str(&format!(" {sum} {} {dir}/{name}\n", bytes.len()));
+        }
+        let now = jiff::Timestamp::now();
+        let mut release = format!(
+            "Origin: pare-test\nLabel: pare-test\nSuite: {suite}\nCodename: {suite}\nDate: {}\n",
+            crate::release::format_date(now),
+            suite = self.suite
+        );
+        if let Some(t) = self.valid_until {
+            release.push_str(&format!("Valid-Until: {}\n", crate::release::format_date(t)));
+        }
+        release.push_str(&format!(
+            "Acquire-By-Hash: yes\nArchitectures: {}\nComponents: main\nSHA256:\n{sums}",
+            self.architecture
+        ));
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dists.join(name);
+            std::fs::write(&path, bytes).map_err(Error::io(&path))
+        };
+        write("Release", release.as_bytes())?;
+        write("Release.gpg", key.detach_sign(release.as_bytes())?.as_bytes())?;
+        write("InRelease", key.clearsign(&release)?.as_bytes())?;
+        Ok(())
+    }
+}

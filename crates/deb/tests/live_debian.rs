@@ -52,3 +52,46 @@ fn bookworm_inrelease_verifies_with_the_debian_keyring() -> Result<(), pare_deb:
     assert!(matches!(tampered, Err(pare_deb::Error::Signature { .. })), "{tampered:?}");
     Ok(())
 }
+
+/// The bookworm pockets' main/amd64 indexes, through the archive client and a cache in the test
+/// target directory; `None` (after printing why) when the archive is unreachable.
+pub fn bookworm_indexes() -> Option<Vec<pare_deb::PackageIndex>> {
+    let keyring = Keyring::debian().ok()?;
+    let cache = pare_deb::Cache::new(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pare-cache"));
+    let client = pare_deb::ArchiveClient::new(keyring, cache).ok()?;
+    let mut out = Vec::new();
+    for pocket in pare_deb::Pocket::debian("bookworm") {
+        let release = match client.fetch_release(&pocket) {
+            Ok(r) => r,
+            Err(pare_deb::Error::Http { url, .. }) => {
+                println!("SKIPPED: {url} is unreachable");
+                return None;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        match client.fetch_index(&release, "main", "amd64") {
+            Ok(index) => out.push(index),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn bookworm_indexes_and_a_deb_through_the_client() -> Result<(), pare_deb::Error> {
+    let Some(indexes) = bookworm_indexes() else { return Ok(()) };
+    let counts: Vec<_> = indexes.iter().map(|i| (i.pocket.suite.clone(), i.packages.len())).collect();
+    println!("bookworm main/amd64 indexes: {counts:?}");
+    assert!(indexes[0].packages.len() > 50_000);
+    let netbase = indexes[0]
+        .packages
+        .iter()
+        .find(|p| p.package == "netbase")
+        .ok_or_else(|| pare_deb::Error::Unsupported("netbase is not in bookworm".into()))?;
+    let keyring = Keyring::debian()?;
+    let cache = pare_deb::Cache::new(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pare-cache"));
+    let client = pare_deb::ArchiveClient::new(keyring, cache)?;
+    let path = client.fetch_deb(&pare_deb::DebRequest::new(&indexes[0].pocket.mirror, netbase))?;
+    assert_eq!(std::fs::metadata(&path).map(|m| m.len()).ok(), Some(netbase.size));
+    Ok(())
+}
