@@ -90,13 +90,13 @@ pub fn open_source(global: &GlobalArgs, printer: &Printer, location: &Location) 
     })
 }
 
-fn open_sink(global: &GlobalArgs, location: &Location) -> Result<Box<dyn Sink>> {
+fn open_sink(global: &GlobalArgs, location: &Location, from: Option<&Location>) -> Result<Box<dyn Sink>> {
     Ok(match location {
         Location::Layout { path, name } => Box::new(pare_oci::LayoutSink::create(path, name.as_deref())?),
         Location::OciArchive { path, name } => Box::new(pare_oci::OciArchiveSink::create(path, name.as_deref())?),
         Location::DockerArchive { path, name } => Box::new(pare_oci::DockerArchiveSink::create(path, name.as_deref())?),
         Location::Dir { .. } => bail!("`dir:` can only be read from\nhint: use `pare unpack SRC DIR` to extract an image into a directory"),
-        Location::Registry(reference) => registry_sink(global, reference)?,
+        Location::Registry(reference) => registry_sink(global, reference, from)?,
     })
 }
 
@@ -120,7 +120,7 @@ fn transfer(
         Some(p) => PlatformChoice::One(p),
         None => PlatformChoice::All,
     };
-    let sink = open_sink(global, dst)?;
+    let sink = open_sink(global, dst, Some(src))?;
     let progress = printer.copy_progress(&format!("Copying to {dst}"));
     let written = pare_oci::copy(&root, sink, &choice, &progress).with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;
     let (copied, skipped, bytes) = progress.finish();
@@ -382,10 +382,32 @@ fn mode_string(mode: u32) -> String {
     s
 }
 
-fn registry_source(_global: &GlobalArgs, reference: &pare_oci::Reference) -> Result<Arc<dyn Source>> {
-    bail!("registry support for `{reference}` is being wired")
+/// One registry client per process, so tokens and learned schemes are shared by every request.
+fn registry_client(global: &GlobalArgs) -> Result<pare_oci::registry::Client> {
+    static CLIENT: std::sync::OnceLock<pare_oci::registry::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let config = pare_oci::registry::ClientConfig { insecure: global.insecure, ..Default::default() };
+    let client = pare_oci::registry::Client::new(config)?;
+    Ok(CLIENT.get_or_init(|| client).clone())
 }
 
-fn registry_sink(_global: &GlobalArgs, reference: &pare_oci::Reference) -> Result<Box<dyn Sink>> {
-    bail!("registry support for `{reference}` is being wired")
+fn registry_source(global: &GlobalArgs, reference: &pare_oci::Reference) -> Result<Arc<dyn Source>> {
+    let source = pare_oci::registry::RegistrySource::new(registry_client(global)?, reference.clone());
+    let source = match pare_oci::registry::BlobCache::from_env() {
+        Some(cache) => source.with_cache(cache),
+        None => source,
+    };
+    Ok(Arc::new(source))
+}
+
+fn registry_sink(global: &GlobalArgs, reference: &pare_oci::Reference, from: Option<&Location>) -> Result<Box<dyn Sink>> {
+    let sink = pare_oci::registry::RegistrySink::new(registry_client(global)?, reference.clone());
+    // Blobs already in another repository of the same registry are mounted, not uploaded.
+    let sink = match from {
+        Some(Location::Registry(src)) if src.registry() == reference.registry() => sink.mount_from_source(src),
+        _ => sink,
+    };
+    Ok(Box::new(sink))
 }

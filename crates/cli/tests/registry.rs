@@ -1,0 +1,84 @@
+//! `pare pull`, `push`, `copy` and reads straight from a real registry (Debian's docker-registry).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use pare_test::registry::TestRegistry;
+use pare_test::tools::{fixtures, require, run_err, run_ok};
+
+fn pare(cache: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
+    cmd.env("PARE_CACHE_DIR", cache).env("HOME", cache).env_remove("REGISTRY_AUTH_FILE");
+    cmd
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn push_pull_and_read_through_the_registry() {
+    let skopeo = require("skopeo");
+    let registry = TestRegistry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let layout = format!("oci:{}:hello", tmp.path().join("layout").display());
+    let digest = stdout(&run_ok(pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&layout)));
+    let reference = format!("{}/team/hello:1.0", registry.host());
+
+    assert_eq!(stdout(&run_ok(pare(&cache).arg("push").arg(&layout).arg(&reference))), digest);
+    let raw = run_ok(Command::new(&skopeo).args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{reference}")));
+    assert_eq!(pare_oci::sha256(&raw.stdout).to_string(), digest);
+
+    for dst in ["oci:{}/pulled:x", "oci-archive:{}/pulled.tar", "docker-archive:{}/pulled-docker.tar:hello:1"] {
+        let dst = dst.replace("{}", &tmp.path().display().to_string());
+        run_ok(pare(&cache).arg("pull").arg(&reference).arg("--to").arg(&dst));
+        let cat = run_ok(pare(&cache).arg("cat").arg(&dst).arg("/usr/bin/greeting"));
+        assert_eq!(String::from_utf8_lossy(&cat.stdout), "Hello, pare.\n");
+    }
+    // Reads straight from the registry.
+    let report: serde_json::Value =
+        serde_json::from_slice(&run_ok(pare(&cache).args(["inspect", "--format", "json"]).arg(&reference)).stdout).unwrap();
+    assert_eq!(report["digest"], digest.as_str());
+    let ls = stdout(&run_ok(pare(&cache).arg("ls").arg(&reference).arg("/etc")));
+    assert!(ls.contains("/etc/os-release"), "{ls}");
+
+    // Registry to registry, and a tag that does not exist.
+    let other = format!("{}/other/hello:2", registry.host());
+    assert_eq!(stdout(&run_ok(pare(&cache).arg("copy").arg(&reference).arg(&other))), digest);
+    let err = run_err(pare(&cache).arg("inspect").arg(format!("{}/team/hello:missing", registry.host())));
+    assert_eq!(err.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("missing"), "{}", String::from_utf8_lossy(&err.stderr));
+}
+
+#[test]
+fn basic_auth_with_registry_auth_file() {
+    let registry = TestRegistry::start_with_basic_auth("alice", "s3cret");
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let layout = format!("oci:{}:hello", tmp.path().join("layout").display());
+    run_ok(pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&layout));
+    let reference = format!("{}/private/hello:1", registry.host());
+
+    let err = run_err(pare(&cache).arg("push").arg(&layout).arg(&reference));
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert_eq!(err.status.code(), Some(2));
+    assert!(stderr.to_lowercase().contains("auth"), "{stderr}");
+
+    let auth = tmp.path().join("auth.json");
+    let token = base64_encode("alice:s3cret");
+    std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{token}"}}}}}}"#, registry.host())).unwrap();
+    run_ok(pare(&cache).env("REGISTRY_AUTH_FILE", &auth).arg("push").arg(&layout).arg(&reference));
+    run_ok(pare(&cache).env("REGISTRY_AUTH_FILE", &auth).arg("pull").arg(&reference).arg("--to").arg(format!("oci:{}:p", tmp.path().join("p").display())));
+
+    let wrong = tmp.path().join("wrong.json");
+    std::fs::write(&wrong, format!(r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#, registry.host(), base64_encode("alice:nope"))).unwrap();
+    let err = run_err(pare(&cache).env("REGISTRY_AUTH_FILE", &wrong).arg("inspect").arg(&reference));
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert!(!stderr.contains("nope"), "the password leaked into the error: {stderr}");
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
