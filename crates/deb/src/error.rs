@@ -49,6 +49,8 @@ pub enum Error {
     Download { url: String, reason: String },
     #[error("{file} lists no `{path}`{hint}")]
     NotInRelease { file: String, path: String, hint: String },
+    #[error("{file}: not a valid .deb: {reason}")]
+    Deb { file: String, reason: String },
     #[error("I/O error on `{path}`")]
     Io {
         path: PathBuf,
@@ -66,12 +68,14 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    /// Maps an I/O error on `path` (for `map_err`).
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
     }
 
-    pub(crate) fn stream(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    /// Maps an I/O error while doing `context` (for `map_err`).
+    pub fn stream(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
         let context = context.into();
         move |source| Error::Stream { context, source }
     }

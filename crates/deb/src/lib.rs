@@ -6,6 +6,7 @@
 //! | [`deb822`] | deb822 paragraphs (streaming, continuation lines) |
 //! | [`relation`] | relationship fields: alternatives, version constraints, architecture qualifiers |
 //! | [`release`] | `Release` files: dates, architectures, components, by-hash, index checksums |
+//! | [`debfile`] | `.deb` reading: control fields, md5sums, conffiles; streamed `data.tar` entries |
 //! | [`signature`] | OpenPGP checks of `InRelease` and `Release.gpg` against a keyring |
 //! | [`packages`] | `Packages` indexes as typed [`PackageRecord`]s |
 //! | [`archive`] | the archive client: pockets, signed releases, indexes, `.deb` downloads |
@@ -18,6 +19,7 @@ pub mod archive;
 pub mod cache;
 pub mod checksum;
 pub mod deb822;
+pub mod debfile;
 mod error;
 pub mod packages;
 pub mod relation;
@@ -31,6 +33,7 @@ pub use archive::{ArchiveClient, DebRequest, DownloadEvent, PackageIndex, Pocket
 pub use cache::Cache;
 pub use checksum::Sha256Sum;
 pub use deb822::{Deb822Reader, Paragraph};
+pub use debfile::{DebArchive, DebControl};
 pub use error::Error;
 pub use packages::{MultiArch, PackageRecord, PackagesReader, parse_packages};
 pub use relation::{Alternatives, Relation};

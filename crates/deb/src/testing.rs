@@ -256,3 +256,105 @@ impl RepoBuilder {
         Ok(())
     }
 }
+
+/// Compression of a test `.deb`'s tar members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Xz,
+    Zstd,
+}
+
+impl Compression {
+    fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+            Compression::Xz => ".xz",
+            Compression::Zstd => ".zst",
+        }
+    }
+
+    fn compress(self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        use std::io::Write;
+        let io = Error::stream("compressing a test .deb member");
+        Ok(match self {
+            Compression::None => data.to_vec(),
+            Compression::Gzip => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(data).map_err(Error::stream("gzip"))?;
+                e.finish().map_err(io)?
+            }
+            Compression::Xz => {
+                let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+                e.write_all(data).map_err(Error::stream("xz"))?;
+                e.finish().map_err(io)?
+            }
+            Compression::Zstd => zstd::encode_all(data, 3).map_err(io)?,
+        })
+    }
+}
+
+/// A tar of `files` (path without leading `/`, bytes, mode), with `./` names and parent directories.
+fn test_tar(files: &[(&str, &[u8], u32)]) -> Result<Vec<u8>, Error> {
+    let io = |e: std::io::Error| Error::Stream { context: "writing a test tar".into(), source: e };
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, _, _) in files {
+        let mut prefix = String::new();
+        for part in path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+            prefix.push_str(part);
+            prefix.push('/');
+            dirs.insert(prefix.clone());
+        }
+    }
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_size(0);
+    header.set_mtime(0);
+    builder.append_data(&mut header.clone(), "./", &[][..]).map_err(io)?;
+    for dir in dirs {
+        builder.append_data(&mut header.clone(), format!("./{dir}"), &[][..]).map_err(io)?;
+    }
+    for (path, bytes, mode) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(*mode);
+        h.set_size(bytes.len() as u64);
+        h.set_mtime(0);
+        builder.append_data(&mut h, format!("./{path}"), *bytes).map_err(io)?;
+    }
+    builder.into_inner().map_err(io)
+}
+
+/// A `.deb` made of `control` (plus `control_files` such as `md5sums`) and `data` files.
+pub fn build_deb(
+    control: &crate::Paragraph,
+    control_files: &[(&str, &[u8])],
+    data: &[(&str, &[u8], u32)],
+    compression: Compression,
+) -> Result<Vec<u8>, Error> {
+    let control_text = control.to_string();
+    let mut control_members: Vec<(&str, &[u8], u32)> = vec![("control", control_text.as_bytes(), 0o644)];
+    control_members.extend(control_files.iter().map(|(n, b)| (*n, *b, 0o644)));
+    let members: [(String, Vec<u8>); 3] = [
+        ("debian-binary".into(), b"2.0\n".to_vec()),
+        (format!("control.tar{}", compression.suffix()), compression.compress(&test_tar(&control_members)?)?),
+        (format!("data.tar{}", compression.suffix()), compression.compress(&test_tar(data)?)?),
+    ];
+    build_ar(&members)
+}
+
+/// An ar archive of `members` (name, bytes), as a `.deb` is.
+pub fn build_ar(members: &[(String, Vec<u8>)]) -> Result<Vec<u8>, Error> {
+    let io = |e: std::io::Error| Error::Stream { context: "writing a test ar archive".into(), source: e };
+    let mut builder = ar::Builder::new(Vec::new());
+    for (name, bytes) in members {
+        let mut header = ar::Header::new(name.as_bytes().to_vec(), bytes.len() as u64);
+        header.set_mode(0o100644);
+        builder.append(&header, &bytes[..]).map_err(io)?;
+    }
+    builder.into_inner().map_err(io)
+}

@@ -93,5 +93,13 @@ fn bookworm_indexes_and_a_deb_through_the_client() -> Result<(), pare_deb::Error
     let client = pare_deb::ArchiveClient::new(keyring, cache)?;
     let path = client.fetch_deb(&pare_deb::DebRequest::new(&indexes[0].pocket.mirror, netbase))?;
     assert_eq!(std::fs::metadata(&path).map(|m| m.len()).ok(), Some(netbase.size));
+    let deb = pare_deb::DebArchive::open(&path)?;
+    assert_eq!(deb.control().control.get("Package"), Some("netbase"));
+    let mut paths = Vec::new();
+    deb.for_each_data_entry(|e| -> Result<(), pare_deb::Error> {
+        paths.push(e.path().map_err(pare_deb::Error::stream("netbase"))?.to_string_lossy().to_string());
+        Ok(())
+    })?;
+    assert!(paths.iter().any(|p| p == "./etc/services"), "{paths:?}");
     Ok(())
 }
