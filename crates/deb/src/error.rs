@@ -51,6 +51,14 @@ pub enum Error {
     NotInRelease { file: String, path: String, hint: String },
     #[error("{file}: not a valid .deb: {reason}")]
     Deb { file: String, reason: String },
+    #[error(
+        "Cannot satisfy `{relation}` of {package} ({path}): {candidates}\nhint: add or exclude a package, or name another alternative"
+    )]
+    Unsatisfiable { package: String, relation: String, path: String, candidates: String },
+    #[error(
+        "{package} ({path}) has `{relation}`, but {other} is also selected\nhint: exclude one of them or choose another alternative"
+    )]
+    Conflict { package: String, relation: String, other: String, path: String },
     #[error("I/O error on `{path}`")]
     Io {
         path: PathBuf,

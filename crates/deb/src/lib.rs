@@ -7,6 +7,7 @@
 //! | [`relation`] | relationship fields: alternatives, version constraints, architecture qualifiers |
 //! | [`release`] | `Release` files: dates, architectures, components, by-hash, index checksums |
 //! | [`debfile`] | `.deb` reading: control fields, md5sums, conffiles; streamed `data.tar` entries |
+//! | [`resolve`] | dependency resolution for one architecture: alternatives, virtual packages, Multi-Arch, `why` |
 //! | [`signature`] | OpenPGP checks of `InRelease` and `Release.gpg` against a keyring |
 //! | [`packages`] | `Packages` indexes as typed [`PackageRecord`]s |
 //! | [`archive`] | the archive client: pockets, signed releases, indexes, `.deb` downloads |
@@ -24,6 +25,7 @@ mod error;
 pub mod packages;
 pub mod relation;
 pub mod release;
+pub mod resolve;
 pub mod signature;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -38,5 +40,6 @@ pub use error::Error;
 pub use packages::{MultiArch, PackageRecord, PackagesReader, parse_packages};
 pub use relation::{Alternatives, Relation};
 pub use release::{IndexEntry, Release};
+pub use resolve::{Reason, Resolution, ResolveOptions, ResolvedPackage, Universe, resolve, resolve_in};
 pub use signature::{Keyring, Signer, VerifiedText};
 pub use version::{Version, VersionConstraint, VersionOp};

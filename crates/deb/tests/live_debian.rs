@@ -103,3 +103,43 @@ fn bookworm_indexes_and_a_deb_through_the_client() -> Result<(), pare_deb::Error
     assert!(paths.iter().any(|p| p == "./etc/services"), "{paths:?}");
     Ok(())
 }
+
+#[test]
+fn bookworm_static_set_resolves_without_libc() -> Result<(), pare_deb::Error> {
+    let Some(indexes) = bookworm_indexes() else { return Ok(()) };
+    let requests = ["ca-certificates", "tzdata", "base-files", "netbase", "media-types"];
+    let universe = pare_deb::Universe::new(&indexes, "amd64");
+
+    // Following every Depends, as apt would (minus essentials), drags in a libc.
+    let full = pare_deb::resolve_in(&universe, &requests, &pare_deb::ResolveOptions::new("amd64"))?;
+    let full_names: Vec<_> = full.packages.iter().map(|p| p.record.package.as_str()).collect();
+    println!("all Depends followed: {} packages: {full_names:?}", full_names.len());
+    for name in ["libc6", "perl-base", "mawk"] {
+        println!("why {name}: {:?}", full.why_text(name));
+    }
+
+    assert!(full.get("libc6").is_some() && full.get("mawk").is_some() && full.get("gawk").is_none());
+
+    // The distroless way: what the packages' maintainer scripts (debconf, awk) and openssl need is left out.
+    let mut options = pare_deb::ResolveOptions::new("amd64");
+    options.exclude.extend(["awk".to_string(), "debconf".to_string(), "openssl".to_string()]);
+    let r = pare_deb::resolve_in(&universe, &requests, &options)?;
+    let names: Vec<_> = r.packages.iter().map(|p| p.record.package.as_str()).collect();
+    println!("static: {names:?}; notes: {:?}", r.notes);
+    assert_eq!(names, ["base-files", "ca-certificates", "media-types", "netbase", "tzdata"]);
+    assert!(r.get("libc6").is_none() && r.get("bash").is_none());
+    let mut exact = pare_deb::ResolveOptions::new("amd64");
+    exact.follow_dependencies = false;
+    let same = pare_deb::resolve_in(&universe, &requests, &exact)?;
+    assert_eq!(same.packages.len(), 5);
+
+    // A bigger closure for scale: python3 (printed for reference).
+    let py = pare_deb::resolve_in(&universe, &["python3"], &pare_deb::ResolveOptions::new("amd64"))?;
+    println!(
+        "python3: {} packages: {:?}",
+        py.packages.len(),
+        py.packages.iter().map(|p| p.record.package.as_str()).collect::<Vec<_>>()
+    );
+    assert!(py.get("libc6").is_some() && py.get("bash").is_none());
+    Ok(())
+}
