@@ -1,19 +1,29 @@
-//! Debian archives for pare.
+//! Debian archives for pare: from a mirror URL to verified `.deb` files and a resolved package set.
+//!
+//! The path of the data: [`ArchiveClient::fetch_release`] fetches `InRelease` and checks its
+//! OpenPGP signature against a [`Keyring`] (Debian's by default), its `Valid-Until` and its suite;
+//! [`ArchiveClient::fetch_index`] fetches `Packages.xz` (by hash), checks it against the signed
+//! `Release` and parses it into [`PackageRecord`]s; [`resolve()`] picks the packages a request needs
+//! for one architecture; [`ArchiveClient::fetch_debs`] downloads them in parallel, each checked
+//! against the signed index, into a verified [`Cache`]; [`DebArchive`] reads a `.deb`'s control
+//! files and streams its `data.tar` entries. Nothing here runs maintainer scripts or writes an
+//! image: that is the builder's part. [`version`] depends on nothing and is what `sbom` and
+//! `vuln` use for Debian version order.
 //!
 //! | module | what |
 //! |---|---|
-//! | [`version`] | Debian versions: strict parsing, dpkg's ordering, relation operators (no dependencies) |
-//! | [`deb822`] | deb822 paragraphs (streaming, continuation lines) |
+//! | [`version`] | Debian versions: strict parsing, dpkg's order, relation operators (no dependencies) |
+//! | [`deb822`] | deb822 paragraphs, streamed, with continuation lines |
 //! | [`relation`] | relationship fields: alternatives, version constraints, architecture qualifiers |
-//! | [`release`] | `Release` files: dates, architectures, components, by-hash, index checksums |
-//! | [`debfile`] | `.deb` reading: control fields, md5sums, conffiles; streamed `data.tar` entries |
-//! | [`resolve`] | dependency resolution for one architecture: alternatives, virtual packages, Multi-Arch, `why` |
-//! | [`signature`] | OpenPGP checks of `InRelease` and `Release.gpg` against a keyring |
+//! | [`release`] | `Release` files: dates, suites, architectures, components, by-hash, index checksums |
+//! | [`signature`] | OpenPGP checks of `InRelease` and `Release.gpg` against a keyring (rPGP) |
 //! | [`packages`] | `Packages` indexes as typed [`PackageRecord`]s |
-//! | [`archive`] | the archive client: pockets, signed releases, indexes, `.deb` downloads |
-//! | [`cache`] | the verified content-addressed cache (`debs-v1`, `indexes-v1`) |
 //! | [`checksum`] | SHA-256 sums and a hashing reader |
-//! | `testing` | test keys, clearsigning and detached signing (feature `test-support`) |
+//! | [`cache`] | the verified content-addressed cache (`debs-v1/sha256/<hex>`, `indexes-v1/...`) |
+//! | [`archive`] | the archive client: pockets, signed releases, indexes, parallel `.deb` downloads |
+//! | [`debfile`] | `.deb` reading: control fields, md5sums, conffiles; streamed `data.tar` entries |
+//! | [`mod@resolve`] | dependency resolution for one architecture: alternatives, virtual packages, `why` |
+//! | `testing` | test keys, signed test repositories, a 127.0.0.1 file server, test `.deb`s (feature `test-support`) |
 //! | [`Error`] | the crate's one error type |
 
 pub mod archive;

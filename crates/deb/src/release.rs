@@ -115,6 +115,41 @@ pub fn format_date(t: Timestamp) -> String {
     t.strftime("%a, %d %b %Y %H:%M:%S UTC").to_string()
 }
 
+impl Release {
+    /// Checks an `InRelease` file against `keyring`, parses the signed text and refuses it when
+    /// expired (`now` past `Valid-Until`). `file` names it in errors (a URL or path).
+    pub fn from_inrelease(
+        keyring: &crate::Keyring,
+        data: &[u8],
+        file: &str,
+        now: Timestamp,
+    ) -> Result<(Release, crate::VerifiedText), Error> {
+        let verified = crate::signature::verify_cleartext(keyring, data, file, now)?;
+        let release = Release::parse(&verified.text, file)?;
+        release.check_fresh(now, file)?;
+        Ok((release, verified))
+    }
+
+    /// Same for a `Release` file and its detached `Release.gpg`.
+    pub fn from_detached(
+        keyring: &crate::Keyring,
+        data: &[u8],
+        signature: &[u8],
+        file: &str,
+        now: Timestamp,
+    ) -> Result<(Release, Vec<crate::Signer>), Error> {
+        let signers = crate::signature::verify_detached(keyring, data, signature, file, now)?;
+        let text = std::str::from_utf8(data).map_err(|_| Error::Syntax {
+            file: file.to_string(),
+            line: 0,
+            reason: "not UTF-8".into(),
+        })?;
+        let release = Release::parse(text, file)?;
+        release.check_fresh(now, file)?;
+        Ok((release, signers))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,40 +196,5 @@ e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855        0 main/b
                 other => panic!("{field}: {other:?}"),
             }
         }
-    }
-}
-
-impl Release {
-    /// Checks an `InRelease` file against `keyring`, parses the signed text and refuses it when
-    /// expired (`now` past `Valid-Until`). `file` names it in errors (a URL or path).
-    pub fn from_inrelease(
-        keyring: &crate::Keyring,
-        data: &[u8],
-        file: &str,
-        now: Timestamp,
-    ) -> Result<(Release, crate::VerifiedText), Error> {
-        let verified = crate::signature::verify_cleartext(keyring, data, file, now)?;
-        let release = Release::parse(&verified.text, file)?;
-        release.check_fresh(now, file)?;
-        Ok((release, verified))
-    }
-
-    /// Same for a `Release` file and its detached `Release.gpg`.
-    pub fn from_detached(
-        keyring: &crate::Keyring,
-        data: &[u8],
-        signature: &[u8],
-        file: &str,
-        now: Timestamp,
-    ) -> Result<(Release, Vec<crate::Signer>), Error> {
-        let signers = crate::signature::verify_detached(keyring, data, signature, file, now)?;
-        let text = std::str::from_utf8(data).map_err(|_| Error::Syntax {
-            file: file.to_string(),
-            line: 0,
-            reason: "not UTF-8".into(),
-        })?;
-        let release = Release::parse(text, file)?;
-        release.check_fresh(now, file)?;
-        Ok((release, signers))
     }
 }

@@ -346,6 +346,7 @@ fn subkey_validity(key: &SignedPublicKey, sub: &SignedPublicSubKey, now: i64) ->
 }
 
 #[cfg(test)]
+#[allow(clippy::print_stdout)]
 mod tests {
     use super::*;
     use crate::Release;

@@ -1,5 +1,7 @@
 //! The archive client against a signed repository served on 127.0.0.1.
 
+#![allow(clippy::print_stdout)]
+
 use std::path::Path;
 use std::sync::Mutex;
 

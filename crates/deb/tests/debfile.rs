@@ -1,5 +1,7 @@
 //! `.deb` reading: every compression, real dpkg-deb output, and bad input.
 
+#![allow(clippy::print_stdout)]
+
 use std::io::Read;
 use std::process::Command;
 
@@ -17,7 +19,9 @@ fn control() -> Paragraph {
 }
 
 /// (path, size, first bytes) of each data entry.
-fn entries(deb: &[u8]) -> Result<(pare_deb::DebControl, Vec<(String, Vec<u8>)>), Error> {
+type Entries = Vec<(String, Vec<u8>)>;
+
+fn entries(deb: &[u8]) -> Result<(pare_deb::DebControl, Entries), Error> {
     let archive = DebArchive::new(deb, "test.deb")?;
     let mut out = Vec::new();
     let control = archive.for_each_data_entry(|entry| -> Result<(), Error> {

@@ -1,5 +1,7 @@
 //! `Version`'s order against `dpkg --compare-versions` on generated pairs.
 
+#![allow(clippy::print_stdout)]
+
 use std::cmp::Ordering;
 use std::process::Command;
 
