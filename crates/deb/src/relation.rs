@@ -222,6 +222,15 @@ mod tests {
     }
 
     #[test]
+    fn display_parses_back() -> Result<(), Error> {
+        for text in ["a", " a:any ( <  1.0~rc1 ) ", "a [ x  !y ] <  > <p q>", "a(>=1)", "lib.foo+_x:amd64 (>> 1:2-3)"] {
+            let r = Relation::parse(text)?;
+            assert_eq!(Relation::parse(&r.to_string())?, r, "{text:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
     fn arch_restrictions() -> Result<(), Error> {
         let r = Relation::parse("x [amd64 arm64]")?;
         assert!(r.applies_to("amd64") && !r.applies_to("i386"));
