@@ -811,3 +811,26 @@ fn bad_huge_long_name_header() {
     assert!(matches!(err, Error::LimitExceeded { .. }), "{err}");
     assert!(err.to_string().contains("tar metadata"), "{err}");
 }
+
+#[test]
+fn fuzz_seeds_still_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/tar_whiteout");
+    let mut count = 0;
+    for seed in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(seed.unwrap().path()).unwrap();
+        let text = bytes.as_slice();
+        let mut layers: Vec<Vec<u8>> = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.windows(9).position(|w| w == b"--LAYER--") {
+            layers.push(rest[..at].to_vec());
+            rest = &rest[at + 9..];
+        }
+        layers.push(rest.to_vec());
+        let v = view(&layers);
+        for e in v.entries().filter(|e| e.is_file()) {
+            assert_eq!(v.read_with(&e.path, |i| Ok(&layers[i][..])).unwrap().len() as u64, e.size);
+        }
+        count += 1;
+    }
+    assert!(count >= 5);
+}

@@ -68,12 +68,12 @@ pub fn unpack_with(image: &Image, dir: &Path, options: &UnpackOptions) -> Result
     let view = FsView::from_image(image, &options.limits)?;
     let layers = view.layers_of(image)?;
     let max = options.limits.max_total_size;
-    view.unpack_with(|index| open_layer(&layers, index, max), dir, options)
+    view.unpack(|index| open_layer(&layers, index, max), dir, options)
 }
 
 impl FsView {
     /// Writes this view to `dir`, reading file contents from the layers `open` gives (by index).
-    pub fn unpack_with<R, O>(&self, open: O, dir: &Path, options: &UnpackOptions) -> Result<UnpackStats>
+    pub fn unpack<R, O>(&self, open: O, dir: &Path, options: &UnpackOptions) -> Result<UnpackStats>
     where
         R: Read,
         O: FnMut(usize) -> Result<R>,
