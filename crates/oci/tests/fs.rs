@@ -4,7 +4,7 @@
 
 mod common_fs;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 
 use common_fs::*;
@@ -833,4 +833,21 @@ fn fuzz_seeds_still_parse() {
         count += 1;
     }
     assert!(count >= 5);
+}
+
+#[test]
+fn large_files_are_not_metadata() {
+    // 40 MiB of data in one entry, more than the cap on metadata between two entries.
+    let mut builder = tar::Builder::new(Vec::new());
+    let (mut h, _) = common_fs::header(&file("big", ""));
+    h.set_size(40 << 20);
+    h.set_cksum();
+    builder.append(&h, std::io::repeat(7).take(40 << 20)).unwrap();
+    let (h, data) = common_fs::header(&file("after", "ok"));
+    builder.append(&h, &data[..]).unwrap();
+    let layers = [builder.into_inner().unwrap()];
+    let v = view(&layers);
+    assert_eq!(v.get("/big").unwrap().size, 40 << 20);
+    assert_eq!(read(&v, &layers, "/after").unwrap(), "ok");
+    assert_eq!(v.read_with("/big", |i| Ok(&layers[i][..])).unwrap().len(), 40 << 20);
 }

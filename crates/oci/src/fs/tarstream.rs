@@ -31,14 +31,16 @@ impl Budget {
     }
 }
 
-/// Counts what the tar reader consumes: the total against the limit, and the bytes read since
-/// the last entry was handed out (metadata only, since entry data is drained by the walker).
+/// Counts what the tar reader consumes: the total against the limit, and what it reads while
+/// looking for the next entry (headers, long names, PAX records, padding: entry data is drained
+/// by the walker before that).
 pub(crate) struct Counting<R> {
     inner: R,
     total: Rc<Cell<u64>>,
     max_total: u64,
     since_entry: Rc<Cell<u64>>,
-    max_since_entry: u64,
+    /// The cap on `since_entry`, set only while the tar reader looks for the next header.
+    max_since_entry: Rc<Cell<u64>>,
     label: Rc<str>,
 }
 
@@ -56,10 +58,10 @@ impl<R: Read> Read for Counting<R> {
         }
         let since = self.since_entry.get().saturating_add(n as u64);
         self.since_entry.set(since);
-        if since > self.max_since_entry {
+        if since > self.max_since_entry.get() {
             return Err(io::Error::other(Error::LimitExceeded {
                 what: format!("tar metadata (long names, PAX records) of one entry in layer `{}`", self.label),
-                limit: self.max_since_entry,
+                limit: self.max_since_entry.get(),
                 hint: "the layer is malformed or hostile".into(),
             }));
         }
@@ -193,12 +195,13 @@ where
     F: FnMut(u64, &mut tar::Entry<'_, Counting<R>>) -> Result<()>,
 {
     let since_entry = Rc::new(Cell::new(0));
+    let header_limit = Rc::new(Cell::new(u64::MAX));
     let counting = Counting {
         inner: reader,
         total: budget.bytes.clone(),
         max_total: budget.limits.max_total_size,
         since_entry: since_entry.clone(),
-        max_since_entry: MAX_HEADER_BYTES,
+        max_since_entry: header_limit.clone(),
         label: Rc::from(label),
     };
     let mut archive = tar::Archive::new(counting);
@@ -208,7 +211,10 @@ where
         let mut entries = archive.entries().map_err(|e| tar_error(label, 0, "", e))?;
         loop {
             since_entry.set(0);
-            let Some(next) = entries.next() else { break };
+            header_limit.set(MAX_HEADER_BYTES);
+            let next = entries.next();
+            header_limit.set(u64::MAX);
+            let Some(next) = next else { break };
             let mut entry = next.map_err(|e| tar_error(label, ordinal, &previous, e))?;
             budget.entries += 1;
             if budget.entries > budget.limits.max_entries {
@@ -231,7 +237,6 @@ where
     // The tar reader stops at the end-of-archive marker; read the rest so the blob's size and
     // digest and the diff ID are checked.
     let mut rest = archive.into_inner();
-    rest.max_since_entry = u64::MAX;
     io::copy(&mut rest, &mut io::sink()).map_err(|e| match e.downcast::<Error>() {
         Ok(ours) => ours,
         Err(e) => Error::Stream { context: format!("reading the end of layer `{label}`"), source: e },
