@@ -62,7 +62,9 @@ measure() { # name, command...: prints seconds and peak KiB of the best run
   local best_t=999999 best_m=0
   for _ in $(seq "$runs"); do
     rm -rf "$work/out" "$work/cache"; mkdir -p "$work/out"
-    /usr/bin/time -f '%e %M' -o "$work/time" bash -c "$*" >/dev/null 2>&1
+    if ! /usr/bin/time -f '%e %M' -o "$work/time" bash -c "$*" >"$work/run.log" 2>&1; then
+      echo "$name failed:" >&2; cat "$work/run.log" >&2; exit 1
+    fi
     read -r t m < "$work/time"
     if python3 -c "import sys; sys.exit(0 if $t < $best_t else 1)"; then best_t=$t; best_m=$m; fi
   done

@@ -151,3 +151,97 @@ impl<R: Read> Read for LimitedReader<R> {
         Ok(n)
     }
 }
+
+/// Completes a tar stream that stops right after its last entry's data, without the padding to a
+/// 512-byte block and the two zero blocks that end an archive (umoci 0.4 writes such layers; Go's
+/// tar reader accepts them, GNU tar and the `tar` crate do not). At end of input it supplies those
+/// zeros and records that it did. Content is unchanged: digests are checked on the real bytes
+/// by the readers beneath this one, before it pads.
+pub struct TarTrailerPad<R> {
+    inner: R,
+    read: u64,
+    /// Zero bytes still to supply once `inner` has ended; `None` while it has not.
+    padding: Option<u64>,
+    padded: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R: Read> TarTrailerPad<R> {
+    pub fn new(inner: R) -> Self {
+        TarTrailerPad { inner, read: 0, padding: None, padded: Default::default() }
+    }
+
+    /// Set to true once zeros were supplied (the stream lacked its trailer).
+    pub fn padded_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.padded.clone()
+    }
+}
+
+impl<R: Read> Read for TarTrailerPad<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.padding.is_none() {
+            let n = self.inner.read(buf)?;
+            if n > 0 {
+                self.read += n as u64;
+                return Ok(n);
+            }
+            // A complete archive ends on a block boundary with at least two zero blocks; the tar
+            // reader stops at them and never reads this far unless they are missing.
+            let to_block = (512 - self.read % 512) % 512;
+            self.padding = Some(if self.read == 0 { 0 } else { to_block + 1024 });
+        }
+        let remaining = self.padding.unwrap_or(0);
+        if remaining == 0 {
+            return Ok(0);
+        }
+        self.padded.store(true, std::sync::atomic::Ordering::Relaxed);
+        let n = buf.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        buf[..n].fill(0);
+        self.padding = Some(remaining - n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pads_a_tar_without_its_trailer() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_ustar();
+        header.set_path("file")?;
+        header.set_size(700);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append(&header, &[7u8; 700][..])?;
+        let full = builder.into_inner()?;
+        // Cut the padding of the last entry and the two end blocks, as umoci 0.4.7 does.
+        let cut = &full[..512 + 700];
+        assert!(tar::Archive::new(cut).entries()?.map(|e| e.map(|_| ())).collect::<io::Result<()>>().is_err());
+        let padded = TarTrailerPad::new(cut);
+        let flag = padded.padded_flag();
+        let mut archive = tar::Archive::new(padded);
+        let mut sizes = Vec::new();
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data)?;
+            assert!(data.iter().all(|b| *b == 7));
+            sizes.push(data.len());
+        }
+        assert_eq!(sizes, vec![700]);
+        assert!(flag.load(std::sync::atomic::Ordering::Relaxed));
+        // A complete archive is read without padding.
+        let whole = TarTrailerPad::new(full.as_slice());
+        let flag = whole.padded_flag();
+        let mut archive = tar::Archive::new(whole);
+        for entry in archive.entries()? {
+            entry?;
+        }
+        assert!(!flag.load(std::sync::atomic::Ordering::Relaxed));
+        Ok(())
+    }
+}
