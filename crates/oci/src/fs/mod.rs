@@ -13,6 +13,12 @@
 //! containerd and umoci do). A name whose `..` climbs above the root (`../../etc/x`) is an error,
 //! as in Docker, rather than being clamped to the root silently.
 //!
+//! # Whiteouts
+//! `.wh.NAME` removes NAME and everything below it; `.wh..wh..opq` hides every lower-layer child
+//! of its directory. Both apply to lower layers only: entries of the same layer stay, whatever
+//! their order in the tar (OCI layer spec). Whiteout files never appear in the view. Top-level
+//! AUFS metadata (`.wh..wh.aufs`, `.wh..wh.plnk/…`) is skipped with a warning, as Docker does.
+//!
 //! # Rules beyond the OCI spec
 //! - An entry whose parent is a symlink, or a file, is an error: pare never writes through a symlink.
 //!   Missing parent directories are created (mode 0755, owned by root).
