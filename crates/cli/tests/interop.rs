@@ -112,13 +112,23 @@ fn skopeo_inspects_and_copies_what_pare_writes() {
     let skopeo = require("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
-    let out = run_ok(pare().arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(format!("oci:{}:hello", layout.display())));
+    let out = run_ok(
+        pare()
+            .arg("copy")
+            .arg(format!("dir:{}", fixtures().join("hello-rootfs").display()))
+            .arg(format!("oci:{}:hello", layout.display())),
+    );
     let digest = stdout(&out);
     let raw = run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(format!("oci:{}:hello", layout.display())));
     assert_eq!(pare_oci::sha256(&raw.stdout).to_string(), digest, "skopeo sees the manifest pare wrote");
     run_ok(Command::new(&skopeo).arg("inspect").arg(format!("oci:{}:hello", layout.display())));
     let copy = tmp.path().join("copy");
-    run_ok(Command::new(&skopeo).arg("copy").arg(format!("oci:{}:hello", layout.display())).arg(format!("oci:{}:again", copy.display())));
+    run_ok(
+        Command::new(&skopeo)
+            .arg("copy")
+            .arg(format!("oci:{}:hello", layout.display()))
+            .arg(format!("oci:{}:again", copy.display())),
+    );
     let inspected = run_ok(pare().args(["inspect", "--format", "json"]).arg(format!("oci:{}:again", copy.display())));
     let report: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
     assert_eq!(report["digest"], digest.as_str(), "skopeo's copy keeps the manifest digest");
@@ -139,7 +149,10 @@ fn pare_unpack_equals_umoci_unpack() {
     assert_eq!(mine, theirs);
     // And the whiteouts did their work.
     let paths: Vec<&str> = mine.iter().map(|e| e.path.as_str()).collect();
-    assert!(!paths.contains(&"etc/removed") && !paths.contains(&"opaque/old") && paths.contains(&"opaque/new"), "{paths:?}");
+    assert!(
+        !paths.contains(&"etc/removed") && !paths.contains(&"opaque/old") && paths.contains(&"opaque/new"),
+        "{paths:?}"
+    );
 }
 
 #[test]
@@ -158,12 +171,22 @@ fn docker_archives_round_trip_with_skopeo() {
     let info: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
     assert_eq!(info["Layers"].as_array().map(Vec::len), Some(2));
     let via_skopeo = tmp.path().join("via-skopeo");
-    run_ok(Command::new(&skopeo).arg("copy").arg(format!("docker-archive:{}", ours.display())).arg(format!("oci:{}:x", via_skopeo.display())));
+    run_ok(
+        Command::new(&skopeo)
+            .arg("copy")
+            .arg(format!("docker-archive:{}", ours.display()))
+            .arg(format!("oci:{}:x", via_skopeo.display())),
+    );
     assert_eq!(tree_of(&format!("oci:{}:x", via_skopeo.display()), tmp.path(), "a"), reference);
 
     // skopeo writes, pare reads.
     let theirs = tmp.path().join("theirs.tar");
-    run_ok(Command::new(&skopeo).arg("copy").arg(&src).arg(format!("docker-archive:{}:example.com/layered:2.0", theirs.display())));
+    run_ok(
+        Command::new(&skopeo)
+            .arg("copy")
+            .arg(&src)
+            .arg(format!("docker-archive:{}:example.com/layered:2.0", theirs.display())),
+    );
     let loc = format!("docker-archive:{}", theirs.display());
     let report: serde_json::Value =
         serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json"]).arg(&loc)).stdout).unwrap();
@@ -171,7 +194,10 @@ fn docker_archives_round_trip_with_skopeo() {
     assert_eq!(tree_of(&loc, tmp.path(), "b"), reference);
     assert_eq!(tree_of(&format!("{loc}:example.com/layered:2.0"), tmp.path(), "c"), reference);
     let err = run_err(pare().arg("inspect").arg(format!("{loc}:example.com/other:1")));
-    assert!(String::from_utf8_lossy(&err.stderr).contains("example.com/layered"), "the error lists what the archive holds");
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("example.com/layered"),
+        "the error lists what the archive holds"
+    );
 }
 
 #[test]
@@ -183,15 +209,19 @@ fn oci_archives_both_ways_keep_digests() {
     let src = format!("oci:{}:layered", layout.display());
     let ours = tmp.path().join("ours.tar");
     run_ok(pare().arg("copy").arg(&src).arg(format!("oci-archive:{}:layered", ours.display())));
-    let raw = run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(format!("oci-archive:{}:layered", ours.display())));
+    let raw =
+        run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(format!("oci-archive:{}:layered", ours.display())));
     assert_eq!(pare_oci::sha256(&raw.stdout).to_string(), digest);
     let theirs = tmp.path().join("theirs.tar");
     run_ok(Command::new(&skopeo).arg("copy").arg(&src).arg(format!("oci-archive:{}:s", theirs.display())));
     // skopeo compresses the uncompressed layer on the way, so its manifest differs from ours:
     // pare must keep skopeo's manifest byte for byte and unpack the same tree.
-    let raw = run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(format!("oci-archive:{}:s", theirs.display())));
+    let raw =
+        run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(format!("oci-archive:{}:s", theirs.display())));
     let back = tmp.path().join("back");
-    let out = run_ok(pare().arg("copy").arg(format!("oci-archive:{}:s", theirs.display())).arg(format!("oci:{}:b", back.display())));
+    let out = run_ok(
+        pare().arg("copy").arg(format!("oci-archive:{}:s", theirs.display())).arg(format!("oci:{}:b", back.display())),
+    );
     assert_eq!(stdout(&out), pare_oci::sha256(&raw.stdout).to_string());
     assert_eq!(tree_of(&format!("oci:{}:b", back.display()), tmp.path(), "b"), tree_of(&src, tmp.path(), "src"));
 }
@@ -204,16 +234,24 @@ fn multi_platform_index_survives_every_transport() {
     let digest = write_multi_platform(&layout, "multi");
     let src = format!("oci:{}:multi", layout.display());
     let archive = tmp.path().join("multi.tar");
-    assert_eq!(stdout(&run_ok(pare().arg("copy").arg(&src).arg(format!("oci-archive:{}:m", archive.display())))), digest);
+    assert_eq!(
+        stdout(&run_ok(pare().arg("copy").arg(&src).arg(format!("oci-archive:{}:m", archive.display())))),
+        digest
+    );
     let back = tmp.path().join("back");
     let again = format!("oci:{}:m", back.display());
-    assert_eq!(stdout(&run_ok(pare().arg("copy").arg(format!("oci-archive:{}:m", archive.display())).arg(&again))), digest);
+    assert_eq!(
+        stdout(&run_ok(pare().arg("copy").arg(format!("oci-archive:{}:m", archive.display())).arg(&again))),
+        digest
+    );
     let raw = run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(&again));
     let index: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
     assert_eq!(index["manifests"].as_array().map(Vec::len), Some(2));
 
-    let report: serde_json::Value =
-        serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json", "--all-platforms"]).arg(&again)).stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(
+        &run_ok(pare().args(["inspect", "--format", "json", "--all-platforms"]).arg(&again)).stdout,
+    )
+    .unwrap();
     assert_eq!(report["platforms"], serde_json::json!(["linux/amd64", "linux/arm64/v8"]));
     assert_eq!(report["images"].as_array().map(Vec::len), Some(2));
     assert_eq!(report["images"][1]["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd");
@@ -227,7 +265,12 @@ fn multi_platform_index_survives_every_transport() {
 
     // A docker archive holds one image: the chosen platform's.
     let docker = tmp.path().join("arm.tar");
-    run_ok(pare().args(["copy", "--platform", "linux/arm64"]).arg(&again).arg(format!("docker-archive:{}:arm:1", docker.display())));
+    run_ok(
+        pare()
+            .args(["copy", "--platform", "linux/arm64"])
+            .arg(&again)
+            .arg(format!("docker-archive:{}:arm:1", docker.display())),
+    );
     run_ok(Command::new(&skopeo).arg("inspect").arg(format!("docker-archive:{}", docker.display())));
     let out = run_ok(pare().arg("cat").arg(format!("docker-archive:{}", docker.display())).arg("/arch"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "arm64");
@@ -238,7 +281,13 @@ fn images_from_directories_are_reproducible() {
     let tmp = tempfile::tempdir().unwrap();
     let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
     let digest_at = |epoch: &str, name: &str| {
-        stdout(&run_ok(pare().env("SOURCE_DATE_EPOCH", epoch).arg("copy").arg(&src).arg(format!("oci:{}:{name}", tmp.path().join(name).display()))))
+        stdout(&run_ok(
+            pare()
+                .env("SOURCE_DATE_EPOCH", epoch)
+                .arg("copy")
+                .arg(&src)
+                .arg(format!("oci:{}:{name}", tmp.path().join(name).display())),
+        ))
     };
     let a = digest_at("1700000000", "a");
     let b = digest_at("1700000000", "b");
@@ -253,7 +302,8 @@ fn inspect_ls_and_cat_show_the_image() {
     let layout = tmp.path().join("layout");
     let digest = write_layered(&layout, "layered");
     let src = format!("oci:{}:layered", layout.display());
-    let report: serde_json::Value = serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json"]).arg(&src)).stdout).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json"]).arg(&src)).stdout).unwrap();
     let image = &report["images"][0];
     assert_eq!(report["digest"], digest.as_str());
     assert_eq!(image["user"], "65532:65532");
@@ -271,7 +321,9 @@ fn inspect_ls_and_cat_show_the_image() {
     let err = run_err(pare().arg("cat").arg(&src).arg("/etc/removed"));
     assert_eq!(err.status.code(), Some(2));
 
-    let listing: serde_json::Value = serde_json::from_slice(&run_ok(pare().args(["ls", "--format", "json"]).arg(&src).arg("/opaque")).stdout).unwrap();
+    let listing: serde_json::Value =
+        serde_json::from_slice(&run_ok(pare().args(["ls", "--format", "json"]).arg(&src).arg("/opaque")).stdout)
+            .unwrap();
     let paths: Vec<&str> = listing.as_array().unwrap().iter().filter_map(|e| e["path"].as_str()).collect();
     assert_eq!(paths, vec!["/opaque", "/opaque/new"]);
     let table = stdout(&run_ok(pare().arg("ls").arg(&src).arg("/usr/bin")));
@@ -284,7 +336,8 @@ fn corrupt_blobs_are_named_and_nothing_is_written() {
     let layout = tmp.path().join("layout");
     write_layered(&layout, "layered");
     let src = format!("oci:{}:layered", layout.display());
-    let report: serde_json::Value = serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json"]).arg(&src)).stdout).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json"]).arg(&src)).stdout).unwrap();
     let layer = report["images"][0]["layers"][0]["digest"].as_str().unwrap().to_string();
     let path = layout.join("blobs/sha256").join(layer.trim_start_matches("sha256:"));
     let mut bytes = std::fs::read(&path).unwrap();
@@ -325,10 +378,9 @@ fn bad_locations_and_manifests_get_clear_errors() {
     let desc = index.manifests()[0].clone();
     let blob = pare_oci::blob_path(&layout, desc.digest());
     let original = std::fs::read(&blob).unwrap();
-    for (mutation, expect) in [
-        (r#""mediaType":"application/vnd.oci.image.index.v1+json""#, "mediaType"),
-        (r#""layerz""#, "layers"),
-    ] {
+    for (mutation, expect) in
+        [(r#""mediaType":"application/vnd.oci.image.index.v1+json""#, "mediaType"), (r#""layerz""#, "layers")]
+    {
         let text = String::from_utf8(original.clone()).unwrap();
         let broken = if expect == "mediaType" {
             text.replace(r#""mediaType":"application/vnd.oci.image.manifest.v1+json""#, mutation)
@@ -346,7 +398,9 @@ fn bad_locations_and_manifests_get_clear_errors() {
             .replace(&format!("\"size\":{}", desc.size()), &format!("\"size\":{}", broken.len()));
         let broken_layout = tmp.path().join(format!("broken-{expect}"));
         std::fs::create_dir_all(&broken_layout).unwrap();
-        run_ok(Command::new("cp").arg("-r").arg(layout.join("blobs")).arg(layout.join("oci-layout")).arg(&broken_layout));
+        run_ok(
+            Command::new("cp").arg("-r").arg(layout.join("blobs")).arg(layout.join("oci-layout")).arg(&broken_layout),
+        );
         std::fs::write(broken_layout.join("index.json"), fixed).unwrap();
         let err = run_err(pare().arg("inspect").arg(format!("oci:{}:layered", broken_layout.display())));
         let stderr = String::from_utf8_lossy(&err.stderr);
@@ -359,4 +413,35 @@ fn tree_of(location: &str, tmp: &Path, name: &str) -> Vec<pare_test::tools::Tree
     let dir = tmp.join(format!("tree-{name}"));
     run_ok(pare().arg("unpack").arg(location).arg(&dir));
     tree(&dir)
+}
+
+#[test]
+fn reads_layers_umoci_writes_without_a_tar_trailer() {
+    // umoci 0.4.7 `insert` ends its layer right after the last file's data: no padding, no
+    // end-of-archive blocks. GNU tar calls that truncated; Go's reader (and so Docker) accepts it.
+    let umoci = require("umoci");
+    let tmp = tempfile::tempdir().unwrap();
+    let content = tmp.path().join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    std::fs::write(content.join("odd-size"), vec![b'x'; 700]).unwrap();
+    let layout = tmp.path().join("layout");
+    run_ok(Command::new(&umoci).args(["init", "--layout"]).arg(&layout));
+    run_ok(Command::new(&umoci).args(["new", "--image"]).arg(format!("{}:t", layout.display())));
+    run_ok(
+        Command::new(&umoci)
+            .args(["insert", "--image"])
+            .arg(format!("{}:t", layout.display()))
+            .arg(&content)
+            .arg("/data"),
+    );
+    let bundle = tmp.path().join("bundle");
+    run_ok(Command::new(&umoci).arg("unpack").arg("--image").arg(format!("{}:t", layout.display())).arg(&bundle));
+    let ours = tmp.path().join("ours");
+    let out = run_ok(pare().arg("unpack").arg(format!("oci:{}:t", layout.display())).arg(&ours));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("end-of-archive"),
+        "the user is told about the missing trailer"
+    );
+    assert_eq!(tree(&ours), tree(&bundle.join("rootfs")));
+    assert_eq!(std::fs::read(ours.join("data/odd-size")).unwrap().len(), 700);
 }

@@ -106,7 +106,9 @@ impl Source for OciArchiveSource {
 
     fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
         let name = format!("blobs/{}/{}", desc.digest().algorithm(), desc.digest().digest());
-        self.tar.open(&name)?.ok_or_else(|| Error::BlobNotFound { digest: desc.digest().clone(), location: self.location() })
+        self.tar
+            .open(&name)?
+            .ok_or_else(|| Error::BlobNotFound { digest: desc.digest().clone(), location: self.location() })
     }
 }
 
@@ -138,7 +140,11 @@ fn pack_dir(dir: &Path, target: &Path) -> Result<()> {
     let (entries, _) = entries_from_dir(dir)?;
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new().prefix(".pare-tmp-").tempfile_in(parent).map_err(Error::io(parent))?;
-    write_layer(entries, &LayerOptions { mtime: 0, compression: Compression::None }, std::io::BufWriter::new(tmp.as_file()))?;
+    write_layer(
+        entries,
+        &LayerOptions { mtime: 0, compression: Compression::None },
+        std::io::BufWriter::new(tmp.as_file()),
+    )?;
     tmp.as_file().sync_data().map_err(Error::io(target))?;
     tmp.persist(target).map_err(|e| Error::Io { path: target.to_path_buf(), source: e.error })?;
     Ok(())
@@ -207,7 +213,10 @@ impl DockerArchiveSource {
             Some(r) => {
                 let wanted = Reference::parse(r).ok();
                 entries.iter().find(|e| {
-                    e.repo_tags.iter().flatten().any(|t| t == r || Reference::parse(t).ok().is_some_and(|t| Some(&t) == wanted.as_ref()))
+                    e.repo_tags
+                        .iter()
+                        .flatten()
+                        .any(|t| t == r || Reference::parse(t).ok().is_some_and(|t| Some(&t) == wanted.as_ref()))
                 })
             }
         }
@@ -243,7 +252,11 @@ impl DockerArchiveSource {
             return Err(Error::malformed(
                 "image config",
                 &location,
-                format!("manifest.json lists {} layers but the config lists {} diff_ids", entry.layers.len(), diff_ids.len()),
+                format!(
+                    "manifest.json lists {} layers but the config lists {} diff_ids",
+                    entry.layers.len(),
+                    diff_ids.len()
+                ),
             ));
         }
         let mut layers = Vec::new();
@@ -334,7 +347,12 @@ impl DockerArchiveSink {
                 let r = Reference::parse(n)?;
                 Some(match r.tag() {
                     Some(tag) => format!("{}:{tag}", r.name()),
-                    None => return Err(Error::InvalidLocation { value: n.into(), reason: "a Docker archive names images by tag, not digest".into() }),
+                    None => {
+                        return Err(Error::InvalidLocation {
+                            value: n.into(),
+                            reason: "a Docker archive names images by tag, not digest".into(),
+                        });
+                    }
                 })
             }
             None => None,
@@ -342,7 +360,14 @@ impl DockerArchiveSink {
         let staging = staging_dir(&target)?;
         std::fs::create_dir_all(staging.path().join("in")).map_err(Error::io(staging.path()))?;
         std::fs::create_dir_all(staging.path().join("out")).map_err(Error::io(staging.path()))?;
-        Ok(DockerArchiveSink { target, staging, repo_tag, blobs: HashMap::new(), manifests: HashMap::new(), root: None })
+        Ok(DockerArchiveSink {
+            target,
+            staging,
+            repo_tag,
+            blobs: HashMap::new(),
+            manifests: HashMap::new(),
+            root: None,
+        })
     }
 }
 
@@ -372,31 +397,42 @@ impl Sink for DockerArchiveSink {
     }
     fn finish(self: Box<Self>) -> Result<()> {
         let location = self.location();
-        let root = self.root.as_ref().ok_or_else(|| Error::Unsupported("no image was written to the Docker archive".into()))?;
-        let manifest_bytes = self.manifests.get(&root.digest().to_string()).ok_or_else(|| Error::Unsupported("the Docker archive's manifest is missing".into()))?;
+        let root = self
+            .root
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("no image was written to the Docker archive".into()))?;
+        let manifest_bytes = self
+            .manifests
+            .get(&root.digest().to_string())
+            .ok_or_else(|| Error::Unsupported("the Docker archive's manifest is missing".into()))?;
         let manifest: oci_spec::image::ImageManifest =
             serde_json::from_slice(manifest_bytes).map_err(|e| Error::malformed("image manifest", &location, e))?;
         let out = self.staging.path().join("out");
         let blob = |d: &Digest| {
-            self.blobs.get(&d.to_string()).ok_or_else(|| Error::BlobNotFound { digest: d.clone(), location: location.clone() })
+            self.blobs
+                .get(&d.to_string())
+                .ok_or_else(|| Error::BlobNotFound { digest: d.clone(), location: location.clone() })
         };
         let config_digest = manifest.config().digest();
         let config_name = format!("{}.json", config_digest.digest());
         std::fs::copy(blob(config_digest)?, out.join(&config_name)).map_err(Error::io(&out))?;
         let config_bytes = std::fs::read(out.join(&config_name)).map_err(Error::io(&out))?;
-        let config: serde_json::Value = serde_json::from_slice(&config_bytes).map_err(|e| Error::malformed("image config", &location, e))?;
+        let config: serde_json::Value =
+            serde_json::from_slice(&config_bytes).map_err(|e| Error::malformed("image config", &location, e))?;
         let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
             .as_array()
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
         let mut layer_names = Vec::new();
         for (i, layer) in manifest.layers().iter().enumerate() {
-            let compression = Compression::from_media_type(&layer.media_type().to_string()).unwrap_or(Compression::None);
+            let compression =
+                Compression::from_media_type(&layer.media_type().to_string()).unwrap_or(Compression::None);
             let file = File::open(blob(layer.digest())?).map_err(Error::io(&out))?;
             let mut decoded = compression.decoder(file)?;
             let tmp = out.join(".layer.tmp");
             let mut writer = HashingWriter::new(File::create(&tmp).map_err(Error::io(&tmp))?);
-            std::io::copy(&mut decoded, &mut writer).map_err(|e| Error::from_io(format!("decompressing layer `{}`", layer.digest()), e))?;
+            std::io::copy(&mut decoded, &mut writer)
+                .map_err(|e| Error::from_io(format!("decompressing layer `{}`", layer.digest()), e))?;
             let (_, diff_id, _) = writer.finish();
             if let Some(expected) = diff_ids.get(i) {
                 if *expected != diff_id.to_string() {

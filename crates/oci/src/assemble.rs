@@ -55,7 +55,8 @@ pub struct Assembler {
 
 impl Assembler {
     pub fn new() -> Result<Assembler> {
-        let dir = tempfile::Builder::new().prefix("pare-assemble-").tempdir().map_err(Error::io(std::env::temp_dir()))?;
+        let dir =
+            tempfile::Builder::new().prefix("pare-assemble-").tempdir().map_err(Error::io(std::env::temp_dir()))?;
         let sink = LayoutSink::create(dir.path(), None)?;
         Ok(Assembler { dir, sink })
     }
@@ -141,7 +142,11 @@ impl Assembler {
     }
 
     /// Writes an index over images already added.
-    pub fn add_index(&mut self, manifests: &[Descriptor], annotations: &BTreeMap<String, String>) -> Result<Descriptor> {
+    pub fn add_index(
+        &mut self,
+        manifests: &[Descriptor],
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<Descriptor> {
         let mut index = json!({
             "schemaVersion": 2,
             "mediaType": media::OCI_INDEX,

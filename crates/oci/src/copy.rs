@@ -38,7 +38,7 @@ pub fn copy(
     let written = match (root, choice) {
         (Root::Image(image), _) => copy_image(image, sink.as_mut(), progress)?,
         (Root::Index(index), PlatformChoice::All) if sink.accepts_index() => {
-            copy_index(index, sink.as_mut(), progress)?
+            copy_index(index, sink.as_mut(), progress, 0)?
         }
         (Root::Index(index), PlatformChoice::All) => {
             let image = index.select(None)?;
@@ -54,14 +54,21 @@ pub fn copy(
     Ok(written)
 }
 
-fn copy_index(index: &Index, sink: &mut dyn Sink, progress: &dyn Progress) -> Result<Descriptor> {
+fn copy_index(index: &Index, sink: &mut dyn Sink, progress: &dyn Progress, depth: usize) -> Result<Descriptor> {
+    if depth >= crate::image::MAX_INDEX_NESTING {
+        return Err(Error::malformed(
+            format!("image index `{}`", index.descriptor().digest()),
+            index.source().location(),
+            format!("indexes nest more than {} deep", crate::image::MAX_INDEX_NESTING),
+        ));
+    }
     for entry in index.manifests() {
         match index.open(entry) {
             Ok(Root::Image(image)) => {
                 copy_image(&image, sink, progress)?;
             }
             Ok(Root::Index(nested)) => {
-                copy_index(&nested, sink, progress)?;
+                copy_index(&nested, sink, progress, depth + 1)?;
             }
             // Entries that are neither (rare artifact types) are copied as plain blobs.
             Err(Error::UnsupportedMediaType { .. }) => copy_blob(index.source().as_ref(), entry, sink, progress)?,

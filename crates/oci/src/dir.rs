@@ -17,7 +17,10 @@ use crate::{Error, Result};
 pub fn entries_from_dir(root: &Path) -> Result<(Vec<LayerEntry>, Vec<String>)> {
     let meta = std::fs::symlink_metadata(root).map_err(Error::io(root))?;
     if !meta.is_dir() {
-        return Err(Error::InvalidLocation { value: format!("dir:{}", root.display()), reason: "it is not a directory".into() });
+        return Err(Error::InvalidLocation {
+            value: format!("dir:{}", root.display()),
+            reason: "it is not a directory".into(),
+        });
     }
     // (entry, inode key for files with several links)
     let mut found: Vec<(LayerEntry, Option<(u64, u64)>)> = Vec::new();
@@ -50,7 +53,10 @@ pub fn entries_from_dir(root: &Path) -> Result<(Vec<LayerEntry>, Vec<String>)> {
                 let content = FileContent::Path { path: full.clone(), size: meta.len() };
                 (EntryData::File(content), meta.permissions().mode() & 0o7777, inode)
             } else {
-                warnings.push(format!("skipped `{}`: pare does not put sockets, FIFOs or device nodes in layers", full.display()));
+                warnings.push(format!(
+                    "skipped `{}`: pare does not put sockets, FIFOs or device nodes in layers",
+                    full.display()
+                ));
                 continue;
             };
             found.push((LayerEntry::new(&path, data, mode), inode));

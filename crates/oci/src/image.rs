@@ -14,6 +14,9 @@ use crate::{Error, Result};
 /// Manifests, indexes and configs larger than this are refused (registries cap manifests at 4 MiB).
 pub const MAX_METADATA_SIZE: u64 = 16 << 20;
 
+/// Indexes nested deeper than this are refused (a hostile registry could serve an endless chain).
+pub const MAX_INDEX_NESTING: usize = 8;
+
 /// Where image content comes from. Each transport implements this small core; everything else
 /// ([`Image`], [`Index`], [`Layer`], copying, the filesystem view) is shared.
 pub trait Source: Send + Sync {
@@ -89,6 +92,13 @@ impl Root {
         match self {
             Root::Image(image) => Ok(image),
             Root::Index(index) => index.select(platform),
+        }
+    }
+
+    fn image_at_depth(self, platform: Option<&Platform>, depth: usize) -> Result<Image> {
+        match self {
+            Root::Image(image) => Ok(image),
+            Root::Index(index) => index.select_at_depth(platform, depth),
         }
     }
 }
@@ -313,6 +323,17 @@ impl Index {
 
     /// Picks the image for a platform (default: this machine's, or the only image).
     pub fn select(&self, platform: Option<&Platform>) -> Result<Image> {
+        self.select_at_depth(platform, 0)
+    }
+
+    fn select_at_depth(&self, platform: Option<&Platform>, depth: usize) -> Result<Image> {
+        if depth >= MAX_INDEX_NESTING {
+            return Err(Error::malformed(
+                format!("image index `{}`", self.descriptor.digest()),
+                self.source.location(),
+                format!("indexes nest more than {MAX_INDEX_NESTING} deep"),
+            ));
+        }
         let images: Vec<&Descriptor> = self
             .manifests()
             .iter()
@@ -328,7 +349,7 @@ impl Index {
             .find(|d| d.platform().as_ref().is_some_and(|p| wanted.matches(&Platform::from_oci(p))))
             .or_else(|| if platform.is_none() && images.len() == 1 { images.first() } else { None });
         match chosen {
-            Some(desc) => self.open(desc)?.image(platform),
+            Some(desc) => self.open(desc)?.image_at_depth(platform, depth + 1),
             None => Err(Error::NoMatchingPlatform {
                 platform: wanted.to_string(),
                 location: self.source.location(),

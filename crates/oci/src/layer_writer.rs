@@ -34,7 +34,10 @@ pub enum EntryData {
 pub enum FileContent {
     Bytes(Vec<u8>),
     /// Read from the host when the layer is written; `size` must match the file then.
-    Path { path: PathBuf, size: u64 },
+    Path {
+        path: PathBuf,
+        size: u64,
+    },
 }
 
 /// One entry of a layer.
@@ -148,13 +151,17 @@ pub fn write_layer(mut entries: Vec<LayerEntry>, options: &LayerOptions, out: im
             (blob, diff_id)
         }
         Compression::Gzip => {
-            let encoder = flate2::GzBuilder::new().mtime(0).operating_system(255).write(blob, flate2::Compression::new(GZIP_LEVEL));
+            let encoder = flate2::GzBuilder::new()
+                .mtime(0)
+                .operating_system(255)
+                .write(blob, flate2::Compression::new(GZIP_LEVEL));
             let tar = write_tar(&entries, options, HashingWriter::new(encoder))?;
             let (encoder, diff_id, _) = tar.finish();
             (encoder.finish().map_err(Error::stream("finishing gzip"))?, diff_id)
         }
         Compression::Zstd => {
-            let mut encoder = zstd::stream::write::Encoder::new(blob, ZSTD_LEVEL).map_err(Error::stream("starting zstd"))?;
+            let mut encoder =
+                zstd::stream::write::Encoder::new(blob, ZSTD_LEVEL).map_err(Error::stream("starting zstd"))?;
             encoder.include_checksum(true).map_err(Error::stream("configuring zstd"))?;
             let tar = write_tar(&entries, options, HashingWriter::new(encoder))?;
             let (encoder, diff_id, _) = tar.finish();
@@ -169,14 +176,18 @@ pub fn write_layer(mut entries: Vec<LayerEntry>, options: &LayerOptions, out: im
 fn write_tar<W: Write>(entries: &[LayerEntry], options: &LayerOptions, out: W) -> Result<W> {
     let mut builder = tar::Builder::new(out);
     for entry in entries {
-        append_entry(&mut builder, entry, options).map_err(|e| Error::from_io(format!("writing layer entry `{}`", entry.path), e))?;
+        append_entry(&mut builder, entry, options)
+            .map_err(|e| Error::from_io(format!("writing layer entry `{}`", entry.path), e))?;
     }
     builder.into_inner().map_err(Error::stream("finishing the layer tar"))
 }
 
 fn append_entry<W: Write>(builder: &mut tar::Builder<W>, entry: &LayerEntry, options: &LayerOptions) -> io::Result<()> {
     if entry.path.is_empty() || entry.path.split('/').any(|c| c == "..") {
-        return Err(io::Error::other(Error::Unsupported(format!("layer entry path `{}` is not a clean relative path", entry.path))));
+        return Err(io::Error::other(Error::Unsupported(format!(
+            "layer entry path `{}` is not a clean relative path",
+            entry.path
+        ))));
     }
     let (entry_type, size, link) = match &entry.data {
         EntryData::Dir => (tar::EntryType::Directory, 0, None),
@@ -186,7 +197,11 @@ fn append_entry<W: Write>(builder: &mut tar::Builder<W>, entry: &LayerEntry, opt
         EntryData::Hardlink(t) => (tar::EntryType::Link, 0, Some(t.trim_start_matches('/'))),
     };
     // Directories are written with a trailing slash, as docker and buildkit do.
-    let name = if entry_type == tar::EntryType::Directory { format!("{}/", entry.path.trim_end_matches('/')) } else { entry.path.clone() };
+    let name = if entry_type == tar::EntryType::Directory {
+        format!("{}/", entry.path.trim_end_matches('/'))
+    } else {
+        entry.path.clone()
+    };
 
     let mut pax: Vec<(&str, &[u8])> = Vec::new();
     if name.len() > 100 {
@@ -235,7 +250,10 @@ fn append_entry<W: Write>(builder: &mut tar::Builder<W>, entry: &LayerEntry, opt
             let mut limited = file.take(*size);
             builder.append(&header, &mut limited)?;
             if limited.limit() != 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("`{}` shrank while it was being read", path.display())));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("`{}` shrank while it was being read", path.display()),
+                ));
             }
             Ok(())
         }
@@ -330,7 +348,12 @@ mod tests {
             let entry = entry.map_err(Error::stream("test"))?;
             let path = entry.path().map_err(Error::stream("test"))?.to_string_lossy().into_owned();
             let link = entry.link_name().map_err(Error::stream("test"))?.map(|l| l.to_string_lossy().into_owned());
-            seen.push((path, link, entry.header().mtime().map_err(Error::stream("test"))?, entry.header().uid().map_err(Error::stream("test"))?));
+            seen.push((
+                path,
+                link,
+                entry.header().mtime().map_err(Error::stream("test"))?,
+                entry.header().uid().map_err(Error::stream("test"))?,
+            ));
         }
         let long = format!("usr/share/{}/file.txt", "a-very-long-directory-name".repeat(6));
         let paths: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();

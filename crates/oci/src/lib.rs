@@ -38,9 +38,10 @@ pub use digest::{
 pub use dir::{entries_from_dir, image_from_dir};
 pub use error::{Error, Result};
 pub use fsutil::{write_atomic, write_atomic_from};
-pub use image::{Image, Index, Layer, MAX_METADATA_SIZE, Root, Source};
+pub use image::{Image, Index, Layer, MAX_INDEX_NESTING, MAX_METADATA_SIZE, Root, Source};
 pub use layer_writer::{
-    EntryData, FileContent, GZIP_LEVEL, LayerEntry, LayerOptions, WrittenLayer, ZSTD_LEVEL, source_date_epoch, write_layer,
+    EntryData, FileContent, GZIP_LEVEL, LayerEntry, LayerOptions, WrittenLayer, ZSTD_LEVEL, source_date_epoch,
+    write_layer,
 };
 pub use layout::{LayoutSink, LayoutSource, REF_NAME, blob_path, read_index};
 pub use location::Location;

@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn parses_transports() -> Result<()> {
-        assert_eq!(Location::parse("oci:/tmp/x:v1")?, Location::Layout { path: "/tmp/x".into(), name: Some("v1".into()) });
+        assert_eq!(
+            Location::parse("oci:/tmp/x:v1")?,
+            Location::Layout { path: "/tmp/x".into(), name: Some("v1".into()) }
+        );
         assert_eq!(Location::parse("oci:out")?, Location::Layout { path: "out".into(), name: None });
         assert_eq!(
             Location::parse("docker-archive:a.tar:app:1.0")?,

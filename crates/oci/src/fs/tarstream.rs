@@ -8,6 +8,7 @@ use std::rc::Rc;
 use tar::EntryType;
 
 use super::Limits;
+use crate::media::TarTrailerPad;
 use crate::{Error, Result};
 
 /// Metadata (long names, PAX records, sparse maps) allowed between two entries.
@@ -18,11 +19,13 @@ pub(crate) struct Budget {
     limits: Limits,
     bytes: Rc<Cell<u64>>,
     entries: u64,
+    /// Layers whose tar stream lacked its end-of-archive blocks.
+    pub(crate) unterminated: Vec<String>,
 }
 
 impl Budget {
     pub(crate) fn new(limits: &Limits) -> Budget {
-        Budget { limits: limits.clone(), bytes: Rc::new(Cell::new(0)), entries: 0 }
+        Budget { limits: limits.clone(), bytes: Rc::new(Cell::new(0)), entries: 0, unterminated: Vec::new() }
     }
 
     /// The shared count of uncompressed bytes read so far.
@@ -192,12 +195,15 @@ pub(crate) fn tar_error(label: &str, ordinal: u64, previous: &str, err: io::Erro
 pub(crate) fn walk_layer<R, F>(reader: R, label: &str, budget: &mut Budget, mut visit: F) -> Result<()>
 where
     R: Read,
-    F: FnMut(u64, &mut tar::Entry<'_, Counting<R>>) -> Result<()>,
+    F: FnMut(u64, &mut tar::Entry<'_, Counting<TarTrailerPad<R>>>) -> Result<()>,
 {
     let since_entry = Rc::new(Cell::new(0));
     let header_limit = Rc::new(Cell::new(u64::MAX));
+    // Layers that end right after their last entry's data (umoci 0.4) are read as Go's tar does.
+    let padded = TarTrailerPad::new(reader);
+    let lacked_trailer = padded.padded_flag();
     let counting = Counting {
-        inner: reader,
+        inner: padded,
         total: budget.bytes.clone(),
         max_total: budget.limits.max_total_size,
         since_entry: since_entry.clone(),
@@ -233,6 +239,9 @@ where
             previous = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             ordinal += 1;
         }
+    }
+    if lacked_trailer.load(std::sync::atomic::Ordering::Relaxed) && !budget.unterminated.iter().any(|l| l == label) {
+        budget.unterminated.push(label.to_string());
     }
     // The tar reader stops at the end-of-archive marker; read the rest so the blob's size and
     // digest and the diff ID are checked.

@@ -265,6 +265,11 @@ impl FsView {
             }
             self.apply_entry(label, layer, ordinal, header)
         })?;
+        if budget.unterminated.iter().any(|l| l == label) {
+            self.warn(format!(
+                "layer `{label}` ends without the tar end-of-archive blocks (as umoci 0.4 writes); read as complete"
+            ));
+        }
         tracing::debug!(
             layer = label,
             entries = self.entries.len(),
