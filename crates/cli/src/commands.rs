@@ -18,14 +18,18 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Pull { reference, to, platform, all_platforms } => {
             let src = match Location::parse(&reference)? {
                 loc @ Location::Registry(_) => loc,
-                other => bail!("`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"),
+                other => bail!(
+                    "`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"
+                ),
             };
             transfer(global, printer, &src, &Location::parse(&to)?, &platform, all_platforms)
         }
         Command::Push { src, reference, platform } => {
             let dst = match Location::parse(&reference)? {
                 loc @ Location::Registry(_) => loc,
-                other => bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations"),
+                other => {
+                    bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations")
+                }
             };
             transfer(global, printer, &Location::parse(&src)?, &dst, &platform, false)
         }
@@ -95,7 +99,9 @@ fn open_sink(global: &GlobalArgs, location: &Location, from: Option<&Location>) 
         Location::Layout { path, name } => Box::new(pare_oci::LayoutSink::create(path, name.as_deref())?),
         Location::OciArchive { path, name } => Box::new(pare_oci::OciArchiveSink::create(path, name.as_deref())?),
         Location::DockerArchive { path, name } => Box::new(pare_oci::DockerArchiveSink::create(path, name.as_deref())?),
-        Location::Dir { .. } => bail!("`dir:` can only be read from\nhint: use `pare unpack SRC DIR` to extract an image into a directory"),
+        Location::Dir { .. } => {
+            bail!("`dir:` can only be read from\nhint: use `pare unpack SRC DIR` to extract an image into a directory")
+        }
         Location::Registry(reference) => registry_sink(global, reference, from)?,
     })
 }
@@ -122,12 +128,11 @@ fn transfer(
     };
     let sink = open_sink(global, dst, Some(src))?;
     let progress = printer.copy_progress(&format!("Copying to {dst}"));
-    let written = pare_oci::copy(&root, sink, &choice, &progress).with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;
+    let written =
+        pare_oci::copy(&root, sink, &choice, &progress).with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;
     let (copied, skipped, bytes) = progress.finish();
-    printer.status(&format!(
-        "Copied {src} to {dst}: {copied} blobs ({}), {skipped} already present",
-        human_size(bytes)
-    ));
+    printer
+        .status(&format!("Copied {src} to {dst}: {copied} blobs ({}), {skipped} already present", human_size(bytes)));
     printer.out(&written.digest().to_string())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -261,7 +266,12 @@ fn inspect_table(report: &Value) -> String {
         lt.load_style(NOTHING);
         lt.set_header(vec!["#", "DIGEST", "SIZE", "MEDIA TYPE"]);
         for (i, l) in layers.iter().enumerate() {
-            lt.add_row(vec![i.to_string(), s(&l["digest"]), human_size(l["size"].as_u64().unwrap_or(0)), s(&l["mediaType"])]);
+            lt.add_row(vec![
+                i.to_string(),
+                s(&l["digest"]),
+                human_size(l["size"].as_u64().unwrap_or(0)),
+                s(&l["mediaType"]),
+            ]);
         }
         out.push_str(&lt.to_string());
         out.push('\n');
@@ -273,8 +283,16 @@ fn inspect_table(report: &Value) -> String {
             ht.set_header(vec!["CREATED", "CREATED BY", "EMPTY"]);
             for h in &history {
                 let by = s(&h["createdBy"]);
-                let by = if by.chars().count() > 80 { format!("{}…", by.chars().take(79).collect::<String>()) } else { by };
-                ht.add_row(vec![s(&h["created"]), by, if h["emptyLayer"] == json!(true) { "yes".into() } else { String::new() }]);
+                let by = if by.chars().count() > 80 {
+                    format!("{}…", by.chars().take(79).collect::<String>())
+                } else {
+                    by
+                };
+                ht.add_row(vec![
+                    s(&h["created"]),
+                    by,
+                    if h["emptyLayer"] == json!(true) { "yes".into() } else { String::new() },
+                ]);
             }
             out.push_str(&ht.to_string());
             out.push('\n');
@@ -402,7 +420,11 @@ fn registry_source(global: &GlobalArgs, reference: &pare_oci::Reference) -> Resu
     Ok(Arc::new(source))
 }
 
-fn registry_sink(global: &GlobalArgs, reference: &pare_oci::Reference, from: Option<&Location>) -> Result<Box<dyn Sink>> {
+fn registry_sink(
+    global: &GlobalArgs,
+    reference: &pare_oci::Reference,
+    from: Option<&Location>,
+) -> Result<Box<dyn Sink>> {
     let sink = pare_oci::registry::RegistrySink::new(registry_client(global)?, reference.clone());
     // Blobs already in another repository of the same registry are mounted, not uploaded.
     let sink = match from {

@@ -17,7 +17,11 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(global: &GlobalArgs) -> Printer {
-        Printer { quiet: global.quiet, verbose: global.verbose, progress: !global.quiet && std::io::stderr().is_terminal() }
+        Printer {
+            quiet: global.quiet,
+            verbose: global.verbose,
+            progress: !global.quiet && std::io::stderr().is_terminal(),
+        }
     }
 
     /// Writes a result to stdout.
@@ -72,7 +76,9 @@ impl Printer {
     pub fn copy_progress(&self, what: &str) -> CopyProgress {
         let bar = self.progress.then(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar.set_message(what.to_string());
             bar
@@ -100,7 +106,12 @@ impl CopyProgress {
 impl pare_oci::Progress for CopyProgress {
     fn blob_started(&self, desc: &Descriptor) {
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{}: {} ({})", self.what, short_digest(&desc.digest().to_string()), human_size(desc.size())));
+            bar.set_message(format!(
+                "{}: {} ({})",
+                self.what,
+                short_digest(&desc.digest().to_string()),
+                human_size(desc.size())
+            ));
         }
     }
     fn blob_done(&self, desc: &Descriptor, skipped: bool) {

@@ -23,11 +23,15 @@ fn push_pull_and_read_through_the_registry() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let layout = format!("oci:{}:hello", tmp.path().join("layout").display());
-    let digest = stdout(&run_ok(pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&layout)));
+    let digest = stdout(&run_ok(
+        pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&layout),
+    ));
     let reference = format!("{}/team/hello:1.0", registry.host());
 
     assert_eq!(stdout(&run_ok(pare(&cache).arg("push").arg(&layout).arg(&reference))), digest);
-    let raw = run_ok(Command::new(&skopeo).args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{reference}")));
+    let raw = run_ok(
+        Command::new(&skopeo).args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{reference}")),
+    );
     assert_eq!(pare_oci::sha256(&raw.stdout).to_string(), digest);
 
     for dst in ["oci:{}/pulled:x", "oci-archive:{}/pulled.tar", "docker-archive:{}/pulled-docker.tar:hello:1"] {
@@ -38,7 +42,8 @@ fn push_pull_and_read_through_the_registry() {
     }
     // Reads straight from the registry.
     let report: serde_json::Value =
-        serde_json::from_slice(&run_ok(pare(&cache).args(["inspect", "--format", "json"]).arg(&reference)).stdout).unwrap();
+        serde_json::from_slice(&run_ok(pare(&cache).args(["inspect", "--format", "json"]).arg(&reference)).stdout)
+            .unwrap();
     assert_eq!(report["digest"], digest.as_str());
     let ls = stdout(&run_ok(pare(&cache).arg("ls").arg(&reference).arg("/etc")));
     assert!(ls.contains("/etc/os-release"), "{ls}");
@@ -69,10 +74,21 @@ fn basic_auth_with_registry_auth_file() {
     let token = base64_encode("alice:s3cret");
     std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{token}"}}}}}}"#, registry.host())).unwrap();
     run_ok(pare(&cache).env("REGISTRY_AUTH_FILE", &auth).arg("push").arg(&layout).arg(&reference));
-    run_ok(pare(&cache).env("REGISTRY_AUTH_FILE", &auth).arg("pull").arg(&reference).arg("--to").arg(format!("oci:{}:p", tmp.path().join("p").display())));
+    run_ok(
+        pare(&cache)
+            .env("REGISTRY_AUTH_FILE", &auth)
+            .arg("pull")
+            .arg(&reference)
+            .arg("--to")
+            .arg(format!("oci:{}:p", tmp.path().join("p").display())),
+    );
 
     let wrong = tmp.path().join("wrong.json");
-    std::fs::write(&wrong, format!(r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#, registry.host(), base64_encode("alice:nope"))).unwrap();
+    std::fs::write(
+        &wrong,
+        format!(r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#, registry.host(), base64_encode("alice:nope")),
+    )
+    .unwrap();
     let err = run_err(pare(&cache).env("REGISTRY_AUTH_FILE", &wrong).arg("inspect").arg(&reference));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(!stderr.contains("nope"), "the password leaked into the error: {stderr}");
