@@ -1,0 +1,80 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `pare-build`.
+///
+/// Each variant names the file, field or package it is about and, where there is a fix, ends
+/// with a `hint:` line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A definition or lock that is not valid TOML or does not match the schema.
+    #[error("{file}:{line}:{column}: {message}{hint}")]
+    Parse { file: String, line: usize, column: usize, message: String, hint: String },
+    /// A definition whose values are wrong (checked after parsing).
+    #[error("{file}: `{field}`: {reason}{hint}")]
+    Field { file: String, field: String, reason: String, hint: String },
+    #[error(
+        "{lock} was made for another version of {definition}\nhint: run `pare update {definition}` to lock again (or `pare build --no-lock` to ignore the lock)"
+    )]
+    StaleLock { lock: String, definition: String },
+    #[error("{file}: {reason}\nhint: run `pare lock` to write it again")]
+    Lock { file: String, reason: String },
+    #[error("No image `{name}` in the gallery\nhint: `pare gallery list` shows them: {available}")]
+    Gallery { name: String, available: String },
+    #[error(
+        "Package `{package}` is not in the lock of {file}\nhint: `pare why` names packages of the lock; check the spelling"
+    )]
+    NotLocked { package: String, file: String },
+    #[error("{package}: {reason}")]
+    Package { package: String, reason: String },
+    #[error("{architecture}: {source}")]
+    Archive {
+        architecture: String,
+        #[source]
+        source: pare_deb::Error,
+    },
+    #[error("`--add {spec}`: {reason}\nhint: use SRC:DEST with an existing file or directory SRC and an absolute DEST")]
+    Add { spec: String, reason: String },
+    #[error(transparent)]
+    Deb(#[from] pare_deb::Error),
+    #[error(transparent)]
+    Oci(#[from] pare_oci::Error),
+    #[error("I/O error on `{path}`")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Maps an I/O error on `path` (for `map_err`).
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+
+    pub(crate) fn field(file: &str, field: &str, reason: impl Into<String>, hint: &str) -> Error {
+        let hint = if hint.is_empty() { String::new() } else { format!("\nhint: {hint}") };
+        Error::Field { file: file.to_string(), field: field.to_string(), reason: reason.into(), hint }
+    }
+
+    /// A TOML error with its line and column in `text`.
+    pub(crate) fn toml(file: &str, text: &str, error: &toml::de::Error, hint: &str) -> Error {
+        let (line, column) = error.span().map_or((1, 1), |span| line_col(text, span.start));
+        let hint = if hint.is_empty() { String::new() } else { format!("\nhint: {hint}") };
+        Error::Parse { file: file.to_string(), line, column, message: error.message().trim().to_string(), hint }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
