@@ -129,7 +129,7 @@ pub fn build(
         let requests = packages.iter().map(LockedPackage::deb_request).collect::<Result<Vec<_>, _>>()?;
         let paths = client
             .fetch_debs(&requests, &|e| events(&Event::Download(e)))
-            .map_err(|source| Error::Archive { architecture: arch.clone(), source })?;
+            .map_err(Error::archive(arch))?;
 
         let mut tree = Tree::default();
         for (package, path) in packages.iter().zip(&paths) {

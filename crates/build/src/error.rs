@@ -31,14 +31,14 @@ pub enum Error {
     Archive {
         architecture: String,
         #[source]
-        source: pare_deb::Error,
+        source: Box<pare_deb::Error>,
     },
     #[error("`--add {spec}`: {reason}\nhint: use SRC:DEST with an existing file or directory SRC and an absolute DEST")]
     Add { spec: String, reason: String },
     #[error(transparent)]
-    Deb(#[from] pare_deb::Error),
+    Deb(Box<pare_deb::Error>),
     #[error(transparent)]
-    Oci(#[from] pare_oci::Error),
+    Oci(Box<pare_oci::Error>),
     #[error("I/O error on `{path}`")]
     Io {
         path: PathBuf,
@@ -47,7 +47,25 @@ pub enum Error {
     },
 }
 
+impl From<pare_deb::Error> for Error {
+    fn from(e: pare_deb::Error) -> Error {
+        Error::Deb(Box::new(e))
+    }
+}
+
+impl From<pare_oci::Error> for Error {
+    fn from(e: pare_oci::Error) -> Error {
+        Error::Oci(Box::new(e))
+    }
+}
+
 impl Error {
+    /// `source` on `architecture` (for `map_err`).
+    pub(crate) fn archive(architecture: &str) -> impl FnOnce(pare_deb::Error) -> Error {
+        let architecture = architecture.to_string();
+        move |source| Error::Archive { architecture, source: Box::new(source) }
+    }
+
     /// Maps an I/O error on `path` (for `map_err`).
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();

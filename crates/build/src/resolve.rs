@@ -49,7 +49,7 @@ pub fn lock_definition(loaded: &Loaded, client: &ArchiveClient, events: Events<'
                 }
                 let index = client
                     .fetch_index(release, component, arch)
-                    .map_err(|source| Error::Archive { architecture: arch.clone(), source })?;
+                    .map_err(Error::archive(arch))?;
                 events(&Event::Index {
                     suite: &release.pocket.suite,
                     component,
@@ -64,7 +64,7 @@ pub fn lock_definition(loaded: &Loaded, client: &ArchiveClient, events: Events<'
         options.exclude.extend(d.exclude.iter().cloned());
         let requests: Vec<&str> = d.packages.iter().map(String::as_str).collect();
         let resolution = pare_deb::resolve(&indexes, &requests, &options)
-            .map_err(|source| Error::Archive { architecture: arch.clone(), source })?;
+            .map_err(Error::archive(arch))?;
         events(&Event::Resolved { architecture: arch, packages: resolution.packages.len() });
         let mut packages: Vec<LockedPackage> = resolution
             .packages

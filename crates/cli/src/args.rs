@@ -186,4 +186,70 @@ Example:\n    pare unpack oci:./out:app ./rootfs")]
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Build an image from a definition (a TOML file or gallery:NAME)
+    #[command(long_about = "Build a minimal image from Debian packages, as a definition says, without running\n\
+maintainer scripts. With DEF.lock present (see `pare lock`) the exact locked packages are used and\n\
+the build is reproducible: the same digest on every run, timestamps from SOURCE_DATE_EPOCH or else\n\
+the lock's newest Release date. Without a lock the archive is resolved afresh.\n\n\
+Examples:\n    pare build gallery:static --to oci:./static\n    pare build app.toml --add target/release/app:/usr/local/bin/app --to 127.0.0.1:5000/app:1.0")]
+    Build(BuildArgs),
+    /// Resolve a definition and write DEF.lock (when it is missing or out of date)
+    #[command(long_about = "Verify the archive's signed Release files, resolve every architecture of the definition\n\
+and write DEF.lock next to it: each package with version, source, URL, SHA-256 and size, and the\n\
+Release dates. An up-to-date lock is left alone (`pare update` always resolves again).\n\nExample:\n    pare lock app.toml")]
+    Lock {
+        /// Definition file
+        definition: PathBuf,
+    },
+    /// Resolve a definition again and rewrite DEF.lock, printing what changed
+    Update {
+        /// Definition file
+        definition: PathBuf,
+    },
+    /// Show the chain of dependencies that pulled a package into an image
+    #[command(long_about = "Show why a package is in the image: the requested package and each relation that\n\
+led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why gallery:python3 libc6")]
+    Why {
+        /// Definition file or gallery:NAME
+        definition: String,
+        /// Package name
+        package: String,
+        /// Architecture (default: the definition's first)
+        #[arg(long)]
+        arch: Option<String>,
+    },
+    /// The built-in golden image definitions
+    Gallery {
+        #[command(subcommand)]
+        command: GalleryCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GalleryCommand {
+    /// List the gallery's definitions
+    List {
+        #[command(flatten)]
+        format: FormatArg,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BuildArgs {
+    /// Definition file or gallery:NAME (see `pare gallery list`)
+    pub definition: String,
+    /// Destination: oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE[:REF] or a registry reference
+    #[arg(long, value_name = "DST")]
+    pub to: String,
+    /// Put a host file or directory into a top layer, as SRC:DEST (repeatable)
+    #[arg(long, value_name = "SRC:DEST")]
+    pub add: Vec<String>,
+    /// Build only this architecture of the definition (repeatable)
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Vec<String>,
+    /// Ignore DEF.lock and resolve afresh
+    #[arg(long)]
+    pub no_lock: bool,
+    #[command(flatten)]
+    pub format: FormatArg,
 }

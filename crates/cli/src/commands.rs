@@ -49,6 +49,15 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             printer.out_bytes(&bytes)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Build(args) => crate::build::build(global, printer, &args),
+        Command::Lock { definition } => crate::build::lock(printer, &definition, false),
+        Command::Update { definition } => crate::build::lock(printer, &definition, true),
+        Command::Why { definition, package, arch } => {
+            crate::build::why(printer, &definition, &package, arch.as_deref())
+        }
+        Command::Gallery { command: crate::args::GalleryCommand::List { format } } => {
+            crate::build::gallery_list(printer, format.format)
+        }
         Command::Unpack { src, dir, platform, limits } => {
             let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
             let stats = pare_oci::fs::unpack(&image, &dir, &to_limits(&limits))?;
@@ -94,7 +103,7 @@ pub fn open_source(global: &GlobalArgs, printer: &Printer, location: &Location) 
     })
 }
 
-fn open_sink(global: &GlobalArgs, location: &Location, from: Option<&Location>) -> Result<Box<dyn Sink>> {
+pub(crate) fn open_sink(global: &GlobalArgs, location: &Location, from: Option<&Location>) -> Result<Box<dyn Sink>> {
     Ok(match location {
         Location::Layout { path, name } => Box::new(pare_oci::LayoutSink::create(path, name.as_deref())?),
         Location::OciArchive { path, name } => Box::new(pare_oci::OciArchiveSink::create(path, name.as_deref())?),

@@ -1,6 +1,7 @@
 //! The `pare` binary: parse arguments, call one library function per verb, print, exit.
 
 mod args;
+mod build;
 mod commands;
 mod output;
 

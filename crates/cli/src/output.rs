@@ -51,6 +51,11 @@ impl Printer {
         }
     }
 
+    /// Whether progress bars are drawn (stderr is a terminal and not --quiet).
+    pub fn interactive(&self) -> bool {
+        self.progress
+    }
+
     /// A status line on stderr (shown unless --quiet).
     pub fn status(&self, text: &str) {
         if !self.quiet {

@@ -1,0 +1,246 @@
+//! `pare build`, `lock`, `update`, `why` and `gallery list`.
+
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use pare_build::{Event, Loaded, Lock};
+use pare_deb::DownloadEvent;
+use pare_oci::{Location, PlatformChoice};
+use serde_json::json;
+
+use crate::args::{BuildArgs, Format, GlobalArgs};
+use crate::commands::open_sink;
+use crate::output::{Printer, human_size, short_digest};
+
+/// Counts downloads and prints warnings; draws a spinner on a terminal.
+struct Reporter<'a> {
+    printer: &'a Printer,
+    bar: Option<indicatif::ProgressBar>,
+    /// (downloaded, bytes, cached)
+    counts: Mutex<(u64, u64, u64)>,
+}
+
+impl<'a> Reporter<'a> {
+    fn new(printer: &'a Printer) -> Reporter<'a> {
+        let bar = printer.interactive().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Reporter { printer, bar, counts: Mutex::new((0, 0, 0)) }
+    }
+
+    fn event(&self, event: &Event<'_>) {
+        let message = |m: String| {
+            if let Some(bar) = &self.bar {
+                bar.set_message(m);
+            }
+        };
+        match event {
+            Event::Release { suite, date } => message(format!("verified {suite} (Release of {date})")),
+            Event::Index { suite, component, architecture, packages } => {
+                message(format!("read {suite}/{component}/{architecture}: {packages} packages"))
+            }
+            Event::Resolved { architecture, packages } => {
+                message(format!("resolved {architecture}: {packages} packages"))
+            }
+            Event::Download(DownloadEvent::Started { name, size }) => {
+                message(format!("downloading {name} ({})", human_size(*size)))
+            }
+            Event::Download(DownloadEvent::Finished { size, .. }) => {
+                if let Ok(mut c) = self.counts.lock() {
+                    c.0 += 1;
+                    c.1 += size;
+                }
+            }
+            Event::Download(DownloadEvent::Cached { .. }) => {
+                if let Ok(mut c) = self.counts.lock() {
+                    c.2 += 1;
+                }
+            }
+            Event::Download(_) => {}
+            Event::Layer { architecture, name, size } => {
+                message(format!("wrote {architecture} {name} layer ({})", human_size(*size)))
+            }
+            Event::Warning(w) => {
+                if let Some(bar) = &self.bar {
+                    bar.suspend(|| self.printer.warn(w));
+                } else {
+                    self.printer.warn(w);
+                }
+            }
+        }
+    }
+
+    fn finish(&self) -> (u64, u64, u64) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.counts.lock().map(|c| *c).unwrap_or_default()
+    }
+}
+
+/// The lock to build from: DEF.lock when present (and current), else a fresh resolution.
+fn lock_for(printer: &Printer, loaded: &Loaded, reporter: &Reporter<'_>, ignore_lock: bool) -> Result<Lock> {
+    if !ignore_lock {
+        if let Some(lock) = pare_build::current_lock(loaded)? {
+            return Ok(lock);
+        }
+    }
+    if loaded.lock_path.is_some() && !ignore_lock {
+        printer.warn(&format!("{} has no lock; resolving afresh (`pare lock` pins the packages)", loaded.origin));
+    }
+    let client = pare_build::client(loaded, None)?;
+    Ok(pare_build::lock_definition(loaded, &client, &|e| reporter.event(e))?)
+}
+
+pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let loaded = pare_build::load(&args.definition)?;
+    let destination = Location::parse(&args.to)?;
+    let add = args.add.iter().map(|a| a.parse()).collect::<Result<Vec<pare_build::AddSpec>, _>>()?;
+    let reporter = Reporter::new(printer);
+    let lock = lock_for(printer, &loaded, &reporter, args.no_lock)?;
+    let client = pare_build::client(&loaded, None)?;
+    let options = pare_build::BuildOptions { epoch: None, architectures: args.arch.clone(), add };
+    let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
+        .with_context(|| format!("Cannot build {}", loaded.origin))?;
+    let (downloaded, bytes, cached) = reporter.finish();
+    let root = built.source.open()?;
+    let sink = open_sink(global, &destination, None)?;
+    let written = pare_oci::copy(&root, sink, &PlatformChoice::All, &pare_oci::Quiet)
+        .with_context(|| format!("Cannot write the image to `{destination}`"))?;
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let images: Vec<_> = built
+        .images
+        .iter()
+        .map(|i| {
+            json!({
+                "architecture": i.architecture,
+                "digest": i.digest,
+                "packages": i.packages,
+                "layers": i.layers.iter().map(|l| json!({
+                    "name": l.name, "digest": l.digest, "size": l.size, "contentSize": l.content, "entries": l.entries,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let report = json!({
+        "definition": loaded.origin,
+        "destination": destination.to_string(),
+        "digest": written.digest().to_string(),
+        "sourceDateEpoch": built.epoch,
+        "downloaded": downloaded,
+        "downloadedBytes": bytes,
+        "cached": cached,
+        "seconds": (elapsed * 10.0).round() / 10.0,
+        "images": images,
+    });
+    match args.format.format {
+        Format::Json => printer.json(&report)?,
+        Format::Table => {
+            printer.status(&format!(
+                "Built {} at SOURCE_DATE_EPOCH={} in {elapsed:.1}s ({downloaded} .debs downloaded, {}; {cached} cached)",
+                loaded.origin,
+                built.epoch,
+                human_size(bytes)
+            ));
+            for image in &built.images {
+                let total: u64 = image.layers.iter().map(|l| l.size).sum();
+                printer.status(&format!(
+                    "  {}  {}  {} packages, {} compressed",
+                    image.architecture,
+                    short_digest(&image.digest),
+                    image.packages.len(),
+                    human_size(total)
+                ));
+                for l in &image.layers {
+                    printer.status(&format!(
+                        "    {:<9} {:>10}  ({} of files, {} entries)",
+                        l.name,
+                        human_size(l.size),
+                        human_size(l.content),
+                        l.entries
+                    ));
+                }
+            }
+            printer.status(&format!("Wrote {destination}"));
+            printer.out(&written.digest().to_string())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Result<ExitCode> {
+    let loaded = Loaded::from_file(definition)?;
+    let Some(path) = loaded.lock_path.clone() else { anyhow::bail!("{} has no lock path", loaded.origin) };
+    let old = if path.exists() { Lock::read(&path).ok() } else { None };
+    if !update {
+        if let Ok(Some(_)) = pare_build::current_lock(&loaded) {
+            printer.status(&format!("{} is up to date (`pare update` resolves again)", path.display()));
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let reporter = Reporter::new(printer);
+    let client = pare_build::client(&loaded, None)?;
+    let lock = pare_build::lock_definition(&loaded, &client, &|e| reporter.event(e))?;
+    reporter.finish();
+    lock.write(&path)?;
+    if let Some(old) = &old {
+        let changes = lock.diff(old);
+        for change in &changes {
+            printer.status(&change.to_string());
+        }
+        if changes.is_empty() {
+            printer.status("No package changed");
+        }
+    }
+    let counts: Vec<String> =
+        lock.architecture.iter().map(|a| format!("{} packages for {}", a.package.len(), a.name)).collect();
+    printer.status(&format!("Locked {}: {}", path.display(), counts.join(", ")));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn why(printer: &Printer, definition: &str, package: &str, arch: Option<&str>) -> Result<ExitCode> {
+    let loaded = pare_build::load(definition)?;
+    let reporter = Reporter::new(printer);
+    let lock = lock_for(printer, &loaded, &reporter, false)?;
+    reporter.finish();
+    let arch = arch.or_else(|| loaded.definition.architectures.first().map(String::as_str)).unwrap_or("amd64");
+    let Some(chain) = lock.why(arch, package) else {
+        return Err(pare_build::Error::NotLocked { package: package.to_string(), file: loaded.origin.clone() }.into());
+    };
+    for (i, (name, relation)) in chain.iter().enumerate() {
+        let line = match relation {
+            None => format!("{name} (requested)"),
+            Some(rel) => format!("{}{name} ({rel})", "  ".repeat(i)),
+        };
+        printer.out(&line)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitCode> {
+    let entries = pare_build::gallery::list();
+    match format {
+        Format::Json => printer.json(&json!(
+            entries
+                .iter()
+                .map(|e| json!({"name": e.name, "suite": e.suite, "debug": e.debug, "description": e.description}))
+                .collect::<Vec<_>>()
+        ))?,
+        Format::Table => {
+            let mut table = comfy_table::Table::new();
+            table.load_style(comfy_table::presets::NOTHING);
+            table.set_header(["NAME", "DESCRIPTION"]);
+            for e in &entries {
+                table.add_row([format!("gallery:{}", e.name), e.description.clone()]);
+            }
+            printer.out(&table.to_string())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
