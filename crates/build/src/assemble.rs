@@ -127,9 +127,7 @@ pub fn build(
             reason: format!("no packages for `{arch}`"),
         })?;
         let requests = packages.iter().map(LockedPackage::deb_request).collect::<Result<Vec<_>, _>>()?;
-        let paths = client
-            .fetch_debs(&requests, &|e| events(&Event::Download(e)))
-            .map_err(Error::archive(arch))?;
+        let paths = client.fetch_debs(&requests, &|e| events(&Event::Download(e))).map_err(Error::archive(arch))?;
 
         let mut tree = Tree::default();
         for (package, path) in packages.iter().zip(&paths) {
@@ -268,9 +266,10 @@ impl Tree {
             let Some(path) = clean_path(&entry.path_bytes(), &name)? else { return Ok(()) };
             let header = entry.header();
             let kind = header.entry_type();
-            let mode = header.mode().map_err(io)? & 0o7777;
-            let uid = header.uid().map_err(io)?;
-            let gid = header.gid().map_err(io)?;
+            // Empty numeric fields (some tar writers leave them blank) read as root and 0644/0755.
+            let mode = header.mode().unwrap_or(if kind == tar::EntryType::Directory { 0o755 } else { 0o644 }) & 0o7777;
+            let uid = header.uid().unwrap_or(0);
+            let gid = header.gid().unwrap_or(0);
             let uname = header.username().ok().flatten().unwrap_or(if uid == 0 { "root" } else { "" }).to_string();
             let gname = header.groupname().ok().flatten().unwrap_or(if gid == 0 { "root" } else { "" }).to_string();
             let data = match kind {

@@ -47,9 +47,7 @@ pub fn lock_definition(loaded: &Loaded, client: &ArchiveClient, events: Events<'
                 if !release.release.components.is_empty() && !release.release.components.contains(component) {
                     continue;
                 }
-                let index = client
-                    .fetch_index(release, component, arch)
-                    .map_err(Error::archive(arch))?;
+                let index = client.fetch_index(release, component, arch).map_err(Error::archive(arch))?;
                 events(&Event::Index {
                     suite: &release.pocket.suite,
                     component,
@@ -63,8 +61,7 @@ pub fn lock_definition(loaded: &Loaded, client: &ArchiveClient, events: Events<'
         options.follow_dependencies = d.follow_dependencies;
         options.exclude.extend(d.exclude.iter().cloned());
         let requests: Vec<&str> = d.packages.iter().map(String::as_str).collect();
-        let resolution = pare_deb::resolve(&indexes, &requests, &options)
-            .map_err(Error::archive(arch))?;
+        let resolution = pare_deb::resolve(&indexes, &requests, &options).map_err(Error::archive(arch))?;
         events(&Event::Resolved { architecture: arch, packages: resolution.packages.len() });
         let mut packages: Vec<LockedPackage> = resolution
             .packages

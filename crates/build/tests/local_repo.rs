@@ -1,0 +1,304 @@
+//! Builds against a signed test repository on 127.0.0.1: no network beyond loopback.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use pare_build::{BuildOptions, Error, Loaded, Lock};
+use pare_deb::testing::{Compression, FileServer, RepoBuilder, TestKey, build_deb};
+use pare_deb::{Keyring, Paragraph};
+use pare_oci::fs::{FsView, Limits};
+use pare_oci::{Image, Root};
+
+fn control(name: &str, version: &str, depends: &str) -> Paragraph {
+    let mut p = Paragraph::new();
+    p.set("Package", name);
+    p.set("Version", version);
+    p.set("Architecture", "amd64");
+    p.set("Maintainer", "pare tests <test@example.invalid>");
+    if !depends.is_empty() {
+        p.set("Depends", depends);
+    }
+    p.set("Description", format!("{name} for tests"));
+    p
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    repo: PathBuf,
+    server: FileServer,
+    key: TestKey,
+}
+
+impl Fixture {
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// A definition file in the fixture directory; returns its path.
+    fn definition(&self, name: &str, extra: &str) -> PathBuf {
+        let text = format!(
+            "suite = \"stable\"\nmirror = \"{}\"\npockets = []\nkeyring = \"test.gpg\"\n{extra}",
+            self.server.url()
+        );
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn client(&self, loaded: &Loaded) -> pare_deb::ArchiveClient {
+        pare_build::client(loaded, Some(self.cache())).unwrap()
+    }
+}
+
+fn repo_with(key: &TestKey, repo: &Path, extra: &[(Paragraph, Vec<u8>)]) {
+    let md5 = b"d41d8cd98f00b204e9800998ecf8427e  usr/bin/hello\n0123456789abcdef0123456789abcdef  usr/share/man/man1/hello.1.gz\n";
+    let hello = build_deb(
+        &control("hello", "1.0-1", "libhello (>= 1.0), debconf"),
+        &[("md5sums", md5)],
+        &[
+            ("usr/bin/hello", b"#!hello\n", 0o755),
+            ("usr/share/doc/hello/copyright", b"GPL\n", 0o644),
+            ("usr/share/doc/hello/changelog.gz", b"gz", 0o644),
+            ("usr/share/man/man1/hello.1.gz", b"man", 0o644),
+        ],
+        Compression::Xz,
+    )
+    .unwrap();
+    let libhello = build_deb(
+        &control("libhello", "1:1.2-3", ""),
+        &[],
+        &[("usr/lib/x86_64-linux-gnu/libhello.so.1", b"\x7fELF", 0o644)],
+        Compression::Zstd,
+    )
+    .unwrap();
+    let ca = build_deb(
+        &control("ca-certificates", "20230311", "debconf"),
+        &[],
+        &[
+            ("usr/share/ca-certificates/mozilla/B.crt", b"-----B-----\n", 0o644),
+            ("usr/share/ca-certificates/mozilla/A.crt", b"-----A-----", 0o644),
+        ],
+        Compression::Gzip,
+    )
+    .unwrap();
+    let debconf =
+        build_deb(&control("debconf", "1.5", ""), &[], &[("usr/bin/debconf", b"x", 0o755)], Compression::Gzip).unwrap();
+    let mut builder = RepoBuilder::new(repo, "stable", "amd64");
+    builder.add(&control("hello", "1.0-1", "libhello (>= 1.0), debconf"), &hello).unwrap();
+    builder.add(&control("libhello", "1:1.2-3", ""), &libhello).unwrap();
+    builder.add(&control("ca-certificates", "20230311", "debconf"), &ca).unwrap();
+    builder.add(&control("debconf", "1.5", ""), &debconf).unwrap();
+    for (c, bytes) in extra {
+        builder.add(c, bytes).unwrap();
+    }
+    builder.write(key).unwrap();
+}
+
+fn fixture_with(extra: &[(Paragraph, Vec<u8>)]) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let key = TestKey::generate(11, "pare build tests <test@example.invalid>").unwrap();
+    std::fs::write(dir.path().join("test.gpg"), key.public_keyring().unwrap()).unwrap();
+    repo_with(&key, &repo, extra);
+    let server = FileServer::start(&repo).unwrap();
+    Fixture { dir, repo, server, key }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(&[])
+}
+
+const HELLO: &str = "packages = [\"hello\", \"ca-certificates\"]\nexclude = [\"debconf\"]\n";
+
+fn lock(f: &Fixture, def: &Path) -> Result<(Loaded, Lock), Error> {
+    let loaded = Loaded::from_file(def)?;
+    let lock = pare_build::lock_definition(&loaded, &f.client(&loaded), &|_| {})?;
+    lock.write(loaded.lock_path.as_ref().unwrap())?;
+    Ok((loaded, lock))
+}
+
+fn image(built: &pare_build::Built) -> Image {
+    match built.source.open().unwrap() {
+        Root::Image(i) => i,
+        Root::Index(i) => i.select(None).unwrap(),
+    }
+}
+
+#[test]
+fn builds_reproducibly_with_the_expected_files() {
+    let f = fixture();
+    let def = f.definition("hello.toml", HELLO);
+    let (loaded, lock) = lock(&f, &def).unwrap();
+    let names: Vec<_> = lock.architecture[0].package.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["ca-certificates", "hello", "libhello"]);
+    assert_eq!(lock.why("amd64", "libhello").unwrap()[0].0, "hello");
+
+    let reread = pare_build::current_lock(&loaded).unwrap().unwrap();
+    assert_eq!(reread, lock);
+    let options = BuildOptions { epoch: Some(1_700_000_000), ..Default::default() };
+    let a = pare_build::build(&loaded, &reread, &f.client(&loaded), &options, &|_| {}).unwrap();
+    let b = pare_build::build(&loaded, &reread, &f.client(&loaded), &options, &|_| {}).unwrap();
+    assert_eq!(a.root.digest(), b.root.digest());
+    let c = pare_build::build(
+        &loaded,
+        &reread,
+        &f.client(&loaded),
+        &BuildOptions { epoch: Some(1), ..Default::default() },
+        &|_| {},
+    )
+    .unwrap();
+    assert_ne!(a.root.digest(), c.root.digest());
+
+    let img = image(&a);
+    let view = FsView::from_image(&img, &Limits::default()).unwrap();
+    let has = |p: &str| view.get(p).is_some();
+    assert!(has("/usr/bin/hello") && has("/usr/lib/x86_64-linux-gnu/libhello.so.1"));
+    assert!(has("/usr/share/doc/hello/copyright"));
+    assert!(!has("/usr/share/doc/hello/changelog.gz") && !has("/usr/share/man") && !has("/usr/bin/debconf"));
+    assert_eq!(view.get("/tmp").unwrap().mode, 0o1777);
+    assert_eq!(view.get("/home/nonroot").unwrap().uid, 65532);
+    let status = String::from_utf8(view.read(&img, "/var/lib/dpkg/status.d/hello").unwrap()).unwrap();
+    assert!(status.starts_with("Package: hello\nStatus: install ok installed\n"), "{status}");
+    let sums = String::from_utf8(view.read(&img, "/var/lib/dpkg/status.d/hello.md5sums").unwrap()).unwrap();
+    assert_eq!(sums, "d41d8cd98f00b204e9800998ecf8427e  usr/bin/hello\n");
+    assert_eq!(view.read(&img, "/etc/ssl/certs/ca-certificates.crt").unwrap(), b"-----A-----\n-----B-----\n");
+    let passwd = String::from_utf8(view.read(&img, "/etc/passwd").unwrap()).unwrap();
+    assert!(passwd.contains("nonroot:x:65532:65532:"));
+    assert!(has("/etc/os-release") && has("/etc/nsswitch.conf"));
+    let config = img.config().unwrap();
+    let runtime = config.config().clone().unwrap();
+    assert_eq!(runtime.user().as_deref(), Some("65532:65532"));
+    assert_eq!(a.images[0].layers.len(), 2);
+}
+
+#[test]
+fn app_files_go_on_top() {
+    let f = fixture();
+    let def = f.definition(
+        "app.toml",
+        &format!("{HELLO}entrypoint = [\"/app/run\"]\n[[files]]\npath = \"/etc/app.conf\"\ncontent = \"x=1\\n\"\nmode = 0o600\nuid = 65532\ngid = 65532\n"),
+    );
+    let (loaded, lock) = lock(&f, &def).unwrap();
+    let app = f.dir.path().join("appdir");
+    std::fs::create_dir_all(app.join("lib")).unwrap();
+    std::fs::write(app.join("run"), "#!run").unwrap();
+    std::fs::write(app.join("lib/data"), "data").unwrap();
+    let add = vec!["{}:/app".replace("{}", &app.display().to_string()).parse().unwrap()];
+    let built =
+        pare_build::build(&loaded, &lock, &f.client(&loaded), &BuildOptions { add, ..Default::default() }, &|_| {})
+            .unwrap();
+    assert_eq!(built.images[0].layers.len(), 3);
+    let img = image(&built);
+    let view = FsView::from_image(&img, &Limits::default()).unwrap();
+    assert!(view.get("/app/run").is_some() && view.get("/app/lib/data").is_some());
+    let conf = view.get("/etc/app.conf").unwrap();
+    assert_eq!((conf.mode, conf.uid), (0o600, 65532));
+}
+
+#[test]
+fn stale_lock_is_refused() {
+    let f = fixture();
+    let def = f.definition("stale.toml", HELLO);
+    lock(&f, &def).unwrap();
+    // Build-time fields do not need a new lock.
+    std::fs::write(&def, std::fs::read_to_string(&def).unwrap() + "cmd = [\"x\"]\n").unwrap();
+    assert!(pare_build::current_lock(&Loaded::from_file(&def).unwrap()).unwrap().is_some());
+    let text = std::fs::read_to_string(&def).unwrap().replace("\"hello\", ", "");
+    std::fs::write(&def, text).unwrap();
+    let err = pare_build::current_lock(&Loaded::from_file(&def).unwrap()).unwrap_err();
+    assert!(matches!(err, Error::StaleLock { .. }), "{err}");
+    assert!(err.to_string().contains("hint: run `pare update"), "{err}");
+    // A new lock reports the change.
+    let (_, new) = lock(&f, &def).unwrap();
+    let old = Lock::parse(&new.to_text().unwrap(), "x").unwrap();
+    assert!(new.diff(&old).is_empty());
+}
+
+#[test]
+fn wrong_key_and_tampered_deb_fail() {
+    let f = fixture();
+    let def = f.definition("hello.toml", HELLO);
+    let (loaded, lock) = lock(&f, &def).unwrap();
+    // Another key signs the repository: the lock step refuses it.
+    let other = TestKey::generate(99, "someone else <x@example.invalid>").unwrap();
+    std::fs::write(f.dir.path().join("test.gpg"), other.public_keyring().unwrap()).unwrap();
+    let reloaded = Loaded::from_file(&def).unwrap();
+    let err = pare_build::lock_definition(&reloaded, &f.client(&reloaded), &|_| {}).unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("signature"), "{err}");
+    // A .deb changed on the mirror after locking: the build refuses it (nothing cached yet).
+    let deb = f.repo.join(&lock.architecture[0].package[1].filename);
+    let mut bytes = std::fs::read(&deb).unwrap();
+    let n = bytes.len() - 10;
+    bytes[n] ^= 0xff;
+    std::fs::write(&deb, bytes).unwrap();
+    let err = pare_build::build(&loaded, &lock, &f.client(&loaded), &BuildOptions::default(), &|_| {}).err().unwrap();
+    assert!(err.to_string().contains("does not match"), "{err}");
+    let _ = &f.key;
+}
+
+#[test]
+fn resolver_errors_name_the_package() {
+    let f = fixture();
+    let def = f.definition("bad.toml", "packages = [\"hello\", \"nosuch\"]\n");
+    let loaded = Loaded::from_file(&def).unwrap();
+    let err = pare_build::lock_definition(&loaded, &f.client(&loaded), &|_| {}).unwrap_err();
+    assert!(err.to_string().contains("nosuch"), "{err}");
+    // Without excluding debconf, it is pulled in, and `why` says by whom.
+    let def = f.definition("full.toml", "packages = [\"hello\"]\n");
+    let (_, lock) = lock(&f, &def).unwrap();
+    let why = lock.why("amd64", "debconf").unwrap();
+    assert_eq!(why.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(), ["hello", "debconf"]);
+}
+
+#[test]
+fn definition_errors_carry_line_and_column() {
+    let cases = [
+        ("suite = \"bookworm\"\npackages = [\"a1\"]\nentrypont = [\"x\"]\n", "x.toml:3:1", "entrypont"),
+        ("suite = \"bookworm\"\npackages = \"a1\"\n", "x.toml:2:12", "sequence"),
+        ("suite = \"bookworm\"\npackages = [\"a1\"\n", "x.toml:2:", ""),
+        ("packages = [\"a1\"]\n", "x.toml:1:1", "suite"),
+        ("suite = \"bookworm\"\npackages = [\"a1\"]\n[user]\nuid = \"x\"\n", "x.toml:4:7", ""),
+    ];
+    for (text, at, word) in cases {
+        let err = pare_build::Definition::parse(text, "x.toml").unwrap_err().to_string();
+        assert!(err.starts_with(at), "{text:?}: {err}");
+        assert!(err.contains(word), "{text:?}: {err}");
+    }
+    let checks = [
+        ("suite = \"bookworm\"\npackages = []\n", "`packages`"),
+        ("suite = \"bookworm\"\npackages = [\"A b\"]\n", "not a Debian package name"),
+        ("suite = \"bookworm\"\narchitectures = [\"vax\"]\npackages = [\"a1\"]\n", "unknown architecture"),
+        ("suite = \"bookworm\"\npackages = [\"a1\"]\n[[files]]\npath = \"etc/x\"\ncontent = \"\"\n", "files[0]"),
+        ("suite = \"bookworm\"\npackages = [\"a1\"]\n[[files]]\npath = \"/etc/x\"\ntype = \"symlink\"\n", "hint:"),
+    ];
+    for (text, word) in checks {
+        let err = pare_build::Definition::parse(text, "x.toml").unwrap_err().to_string();
+        assert!(err.starts_with("x.toml: ") && err.contains(word), "{text:?}: {err}");
+    }
+    let lock_err = Lock::parse("version = 1\n", "y.lock").unwrap_err().to_string();
+    assert!(lock_err.starts_with("y.lock:1:1"), "{lock_err}");
+}
+
+#[test]
+fn schema_in_docs_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/image-definition.schema.json");
+    let schema = pare_build::json_schema();
+    if std::env::var_os("PARE_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &schema).unwrap();
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(current == schema, "docs/image-definition.schema.json is out of date: run with PARE_UPDATE_SCHEMA=1");
+}
+
+#[test]
+fn gallery_definitions_lock_checksums_are_stable() {
+    // The checksum covers only what decides the package set.
+    let a = pare_build::gallery::load("static").unwrap();
+    let b = pare_build::gallery::load("static-debug").unwrap();
+    assert_ne!(a.definition.lock_checksum(), b.definition.lock_checksum());
+    let mut c = a.definition.clone();
+    c.entrypoint = Some(vec!["/x".into()]);
+    assert_eq!(a.definition.lock_checksum(), c.lock_checksum());
+    let _ = Keyring::debian();
+}
