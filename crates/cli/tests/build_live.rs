@@ -1,0 +1,127 @@
+//! `pare build` against Debian's archive: gallery:static and a locked copy of it, unpacked and
+//! checked; python3 run in a chroot when root. Skips with a message when the archive is unreachable.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn reachable() -> bool {
+    let addrs = match ("deb.debian.org", 80).to_socket_addrs() {
+        Ok(a) => a.collect::<Vec<_>>(),
+        Err(_) => return false,
+    };
+    addrs.iter().any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_secs(5)).is_ok())
+}
+
+fn cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pare-live-cache")
+}
+
+fn pare(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(args)
+        .env("PARE_CACHE_DIR", cache())
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    println!("pare {}: {}\n{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = pare(args);
+    assert!(out.status.success(), "pare {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn installed(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("var/lib/dpkg/status.d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".md5sums"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn gallery_static_builds_and_checks_out() {
+    if !reachable() {
+        println!("SKIPPED: deb.debian.org is unreachable");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("static");
+    let layout_ref = format!("oci:{}:static", layout.display());
+    let digest = ok(&["build", "gallery:static", "--arch", "amd64", "--to", &layout_ref]);
+    assert!(digest.starts_with("sha256:"));
+    let root = dir.path().join("rootfs");
+    ok(&["unpack", &layout_ref, &root.display().to_string()]);
+    let names = installed(&root);
+    assert!(names.len() <= 6, "{names:?}");
+    assert!(!root.join("bin/sh").exists() && !root.join("usr/bin/sh").exists());
+    assert!(!root.join("usr/bin/dpkg").exists() && !root.join("usr/lib/x86_64-linux-gnu/libc.so.6").exists());
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(passwd.contains("nonroot:x:65532:65532:"), "{passwd}");
+    let bundle = std::fs::read_to_string(root.join("etc/ssl/certs/ca-certificates.crt")).unwrap();
+    assert!(bundle.matches("BEGIN CERTIFICATE").count() > 100);
+    assert!(root.join("usr/share/zoneinfo/UTC").exists() && root.join("etc/services").exists());
+    assert!(!root.join("usr/share/man").exists());
+
+    // A locked copy: status.d lists exactly the locked packages; two builds, one digest.
+    let def = dir.path().join("static.toml");
+    std::fs::write(
+        &def,
+        include_str!("../../../gallery/bookworm/static.toml").replace("\"amd64\", \"arm64\"", "\"amd64\""),
+    )
+    .unwrap();
+    ok(&["lock", &def.display().to_string()]);
+    let lock = std::fs::read_to_string(dir.path().join("static.lock")).unwrap();
+    let locked = lock.lines().filter(|l| l.starts_with("name = ") && !l.contains("amd64\"")).count();
+    assert_eq!(locked, names.len(), "{lock}");
+    let first =
+        ok(&["build", &def.display().to_string(), "--to", &format!("oci:{}:a", dir.path().join("a").display())]);
+    let second =
+        ok(&["build", &def.display().to_string(), "--to", &format!("oci:{}:b", dir.path().join("b").display())]);
+    assert_eq!(first, second);
+
+    if Command::new("skopeo").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let out = Command::new("skopeo").args(["inspect", &layout_ref]).output().unwrap();
+        assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("\"Architecture\": \"amd64\""));
+    } else {
+        println!("skopeo not installed: skopeo inspect not run");
+    }
+}
+
+#[test]
+fn gallery_python3_runs_as_nonroot() {
+    if !reachable() {
+        println!("SKIPPED: deb.debian.org is unreachable");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout_ref = format!("oci:{}:py", dir.path().join("py").display());
+    ok(&["build", "gallery:python3", "--arch", "amd64", "--to", &layout_ref]);
+    let root = dir.path().join("rootfs");
+    ok(&["unpack", &layout_ref, &root.display().to_string()]);
+    let names = installed(&root);
+    assert!(names.contains(&"python3.11".to_string()) && !names.contains(&"bash".to_string()), "{names:?}");
+    assert!(!root.join("bin/sh").exists() && !root.join("usr/bin/dpkg").exists());
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root || std::env::consts::ARCH != "x86_64" {
+        println!("not root on amd64: python3 not run");
+        return;
+    }
+    let out = Command::new("chroot")
+        .args(["--userspec=65532:65532", &root.display().to_string(), "/usr/bin/python3", "-c"])
+        .arg("import ssl, sqlite3, os; print(ssl.OPENSSL_VERSION, os.getuid())")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("python3 in the image: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.contains("OpenSSL 3") && stdout.trim().ends_with("65532"));
+}
