@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs pare and runs its main job on a small image made from a directory.
-# (When the builder lands, this builds the gallery's `static` image and scans it.)
+# Installs pare and runs its main job: builds the gallery's `static` image from Debian's signed
+# archive (amd64 and arm64) and shows what is in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/system-deps.sh
@@ -8,8 +8,10 @@ cargo install --locked --path crates/cli --root "${PARE_PREFIX:-$HOME/.local}"
 pare="${PARE_PREFIX:-$HOME/.local}/bin/pare"
 out="${TMPDIR:-/tmp}/pare-quickstart"
 rm -rf "$out"
-SOURCE_DATE_EPOCH=0 "$pare" copy dir:crates/test/fixtures/hello-rootfs "oci:$out/layout:hello"
-"$pare" inspect "oci:$out/layout:hello"
-"$pare" ls "oci:$out/layout:hello"
-"$pare" cat "oci:$out/layout:hello" /etc/os-release
-skopeo inspect "oci:$out/layout:hello" >/dev/null && echo "skopeo reads the image too"
+"$pare" gallery list
+"$pare" build gallery:static --to "oci:$out/layout:static"
+"$pare" inspect "oci:$out/layout:static" --all-platforms
+"$pare" ls "oci:$out/layout:static" /etc --shallow --platform linux/amd64
+"$pare" cat "oci:$out/layout:static" /etc/os-release --platform linux/amd64
+"$pare" why gallery:static tzdata
+skopeo inspect "oci:$out/layout:static" >/dev/null && echo "skopeo reads the image too"
