@@ -302,3 +302,60 @@ fn gallery_definitions_lock_checksums_are_stable() {
     assert_eq!(a.definition.lock_checksum(), c.lock_checksum());
     let _ = Keyring::debian();
 }
+
+/// Real `.deb`s from `apt-get download` (cached under the target directory), served by the test
+/// repository; `None` (after printing why) when apt cannot fetch them.
+fn real_debs(names: &[&str]) -> Option<Vec<(Paragraph, Vec<u8>)>> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("apt-debs");
+    std::fs::create_dir_all(&dir).ok()?;
+    let have = |n: &str| {
+        std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
+            p.file_name()
+                .and_then(|f| f.to_str())
+                .is_some_and(|f| f.starts_with(&format!("{n}_")) && f.ends_with(".deb"))
+        })
+    };
+    let missing: Vec<&str> = names.iter().copied().filter(|n| have(n).is_none()).collect();
+    if !missing.is_empty() {
+        let status = std::process::Command::new("apt-get").arg("download").args(&missing).current_dir(&dir).output();
+        if !status.as_ref().is_ok_and(|o| o.status.success()) {
+            println!(
+                "SKIPPED: `apt-get download {}` failed: {:?}",
+                missing.join(" "),
+                status.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            );
+            return None;
+        }
+    }
+    let mut out = Vec::new();
+    for n in names {
+        let path = have(n)?;
+        let mut control = pare_deb::DebArchive::open(&path).ok()?.control().control.clone();
+        // The test repository is amd64-only; `all` packages are listed in it as they are.
+        if control.get("Architecture") != Some("all") {
+            control.set("Architecture", "amd64");
+        }
+        out.push((control, std::fs::read(&path).ok()?));
+    }
+    Some(out)
+}
+
+#[test]
+fn real_debs_from_apt_build_into_an_image() {
+    let Some(debs) = real_debs(&["netbase", "media-types"]) else { return };
+    let f = fixture_with(&debs);
+    let def = f.definition(
+        "real.toml",
+        "packages = [\"netbase\", \"media-types\", \"ca-certificates\"]\nexclude = [\"debconf\"]\n",
+    );
+    let (loaded, lock) = lock(&f, &def).unwrap();
+    let built = pare_build::build(&loaded, &lock, &f.client(&loaded), &BuildOptions::default(), &|_| {}).unwrap();
+    let img = image(&built);
+    let view = FsView::from_image(&img, &Limits::default()).unwrap();
+    let services = String::from_utf8(view.read(&img, "/etc/services").unwrap()).unwrap();
+    assert!(services.contains("https") && view.get("/etc/mime.types").is_some());
+    assert!(view.get("/usr/share/doc/netbase/copyright").is_some());
+    let status = String::from_utf8(view.read(&img, "/var/lib/dpkg/status.d/netbase").unwrap()).unwrap();
+    assert!(status.contains("Status: install ok installed") && status.contains("Version: "));
+    assert!(view.get("/var/lib/dpkg/status.d/netbase.md5sums").is_some());
+}
