@@ -21,7 +21,7 @@ impl Source for NoBlobs {
         Err(Error::Unsupported("no root".into()))
     }
 
-    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         Err(Error::BlobNotFound { digest: desc.digest().clone(), location: self.location() })
     }
 }

@@ -104,7 +104,7 @@ impl Source for OciArchiveSource {
         select_entry(&index, self.reference.as_deref(), &self.location())
     }
 
-    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let name = format!("blobs/{}/{}", desc.digest().algorithm(), desc.digest().digest());
         self.tar
             .open(&name)?
@@ -316,7 +316,7 @@ impl Source for DockerArchiveSource {
         Ok(self.synthesize()?.0.clone())
     }
 
-    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let (manifest_desc, manifest_bytes, names) = self.synthesize()?;
         if desc.digest() == manifest_desc.digest() {
             return Ok(Box::new(std::io::Cursor::new(manifest_bytes.clone())));

@@ -195,7 +195,7 @@ impl Source for AssembledSource {
     fn root(&self) -> Result<Descriptor> {
         self.layout.root()
     }
-    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn std::io::Read + Send + '_>> {
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn std::io::Read + Send>> {
         self.layout.open_raw(desc)
     }
 }

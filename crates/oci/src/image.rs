@@ -27,10 +27,10 @@ pub trait Source: Send + Sync {
     fn root(&self) -> Result<Descriptor>;
 
     /// Opens the raw content of a manifest, index or blob. Callers use [`Source::fetch`], which verifies.
-    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>>;
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>>;
 
     /// Opens content and checks its size and digest as it streams.
-    fn fetch(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+    fn fetch(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let raw = self.open_raw(desc)?;
         Ok(Box::new(VerifyingReader::new(raw, desc.digest().clone(), desc.size())))
     }
@@ -403,19 +403,22 @@ impl Layer {
     }
 
     /// The blob as stored, verified against its digest as it streams.
-    pub fn compressed(&self) -> Result<Box<dyn Read + Send + '_>> {
+    pub fn compressed(&self) -> Result<Box<dyn Read + Send>> {
         self.source.fetch(&self.descriptor)
     }
 
     /// The uncompressed tar stream. The blob is verified as it streams, and when the config
     /// gives a diff ID the tar is checked against it too. `max_size` caps the uncompressed size.
-    pub fn uncompressed(&self, max_size: u64) -> Result<Box<dyn Read + Send + '_>> {
-        let decoded = self.compression().decoder(self.compressed()?)?;
+    pub fn uncompressed(&self, max_size: u64) -> Result<Box<dyn Read + Send>> {
+        // A pipeline over threads, so that two cores share the work: reading and hashing the
+        // blob, then inflating it, each run ahead of the caller, which hashes the tar (diff ID).
+        let compressed = crate::media::ReadAhead::spawn(self.compressed()?);
+        let decoded = self.compression().decoder(compressed)?;
         let limited = LimitedReader::new(decoded, max_size, format!("layer `{}`", self.digest()));
+        let inflated = crate::media::ReadAhead::spawn(Box::new(limited));
         Ok(match &self.diff_id {
-            // The diff ID's size is unknown; u64::MAX disables the size check but keeps the digest check.
-            Some(diff_id) => Box::new(DiffIdReader::new(limited, diff_id.clone())),
-            None => Box::new(limited),
+            Some(diff_id) => Box::new(DiffIdReader::new(inflated, diff_id.clone())),
+            None => Box::new(inflated),
         })
     }
 }

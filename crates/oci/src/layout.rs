@@ -99,7 +99,7 @@ impl Source for LayoutSource {
         select_entry(&index, self.reference.as_deref(), &self.location())
     }
 
-    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let path = blob_path(&self.root, desc.digest());
         match File::open(&path) {
             Ok(f) => Ok(Box::new(f)),

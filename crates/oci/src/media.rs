@@ -204,6 +204,103 @@ impl<R: Read> Read for TarTrailerPad<R> {
     }
 }
 
+/// Reads a stream on a thread of its own, a few chunks ahead of the consumer, so that
+/// decompressing and hashing a layer (on that thread) overlap with parsing it and writing files
+/// (on the caller's). Errors arrive in order, after the data read before them.
+pub struct ReadAhead {
+    chunks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    position: usize,
+    done: bool,
+}
+
+/// Bytes read per chunk, and chunks buffered ahead (at most 4 MiB in flight per stream).
+const READ_AHEAD_CHUNK: usize = 256 << 10;
+const READ_AHEAD_DEPTH: usize = 16;
+
+impl ReadAhead {
+    pub fn spawn(mut inner: Box<dyn Read + Send>) -> ReadAhead {
+        let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD_DEPTH);
+        let spawned = std::thread::Builder::new().name("pare-read-ahead".into()).spawn(move || {
+            loop {
+                let mut chunk = vec![0u8; READ_AHEAD_CHUNK];
+                let (n, error) = read_full(&mut inner, &mut chunk);
+                if n > 0 {
+                    chunk.truncate(n);
+                    // A send fails only when the consumer went away: stop reading.
+                    if tx.send(Ok(chunk)).is_err() {
+                        break;
+                    }
+                }
+                if let Some(e) = error {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+        });
+        let (chunks, done) = match spawned {
+            Ok(_) => (rx, false),
+            Err(e) => {
+                // No thread to be had: report it as the stream's error.
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let _ = tx.send(Err(e));
+                (rx, false)
+            }
+        };
+        ReadAhead { chunks, current: Vec::new(), position: 0, done }
+    }
+}
+
+/// Fills `buf` as far as the stream allows; an error ends the fill and is returned beside the
+/// count of bytes read before it (a verifying reader reports a bad digest only once).
+fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (n, Some(e)),
+        }
+    }
+    (n, None)
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while self.position == self.current.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.position = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                // The thread ended: end of stream.
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.position);
+        buf[..n].copy_from_slice(&self.current[self.position..self.position + n]);
+        self.position += n;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +340,28 @@ mod tests {
         }
         assert!(!flag.load(std::sync::atomic::Ordering::Relaxed));
         Ok(())
+    }
+
+    #[test]
+    fn read_ahead_keeps_bytes_and_errors_in_order() {
+        let data: Vec<u8> = (0..(READ_AHEAD_CHUNK * 3 + 17)).map(|i| (i % 251) as u8).collect();
+        let good = crate::digest::VerifyingReader::new(
+            std::io::Cursor::new(data.clone()),
+            crate::sha256(&data),
+            data.len() as u64,
+        );
+        let mut out = Vec::new();
+        assert!(ReadAhead::spawn(Box::new(good)).read_to_end(&mut out).is_ok());
+        assert_eq!(out, data);
+
+        // A digest mismatch shows up only on the read that reaches the end: it must not be lost.
+        let bad = crate::digest::VerifyingReader::new(
+            std::io::Cursor::new(data.clone()),
+            crate::sha256(b"other"),
+            data.len() as u64,
+        );
+        let err = ReadAhead::spawn(Box::new(bad)).read_to_end(&mut Vec::new()).err();
+        let err = err.map(|e| Error::from_io("test", e));
+        assert!(matches!(err, Some(Error::DigestMismatch { .. })), "{err:?}");
     }
 }

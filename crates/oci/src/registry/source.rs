@@ -64,7 +64,7 @@ impl Source for RegistrySource {
         Ok(desc)
     }
 
-    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+    fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let digest = desc.digest();
         if is_manifest(desc.media_type().as_ref()) {
             if let Some(bytes) = lock(&self.manifests).get(digest) {
