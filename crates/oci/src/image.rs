@@ -410,6 +410,17 @@ impl Layer {
     /// The uncompressed tar stream. The blob is verified as it streams, and when the config
     /// gives a diff ID the tar is checked against it too. `max_size` caps the uncompressed size.
     pub fn uncompressed(&self, max_size: u64) -> Result<Box<dyn Read + Send>> {
+        self.uncompressed_checking(max_size, true)
+    }
+
+    /// Like [`Layer::uncompressed`], without hashing the tar against the diff ID: for a second
+    /// read of a layer whose diff ID was checked before. The blob digest is still verified, and
+    /// it fixes the compressed bytes and so the tar they inflate to.
+    pub fn uncompressed_again(&self, max_size: u64) -> Result<Box<dyn Read + Send>> {
+        self.uncompressed_checking(max_size, false)
+    }
+
+    fn uncompressed_checking(&self, max_size: u64, check_diff_id: bool) -> Result<Box<dyn Read + Send>> {
         // A pipeline over threads, so that two cores share the work: reading and hashing the
         // blob, then inflating it, each run ahead of the caller, which hashes the tar (diff ID).
         let compressed = crate::media::ReadAhead::spawn(self.compressed()?);
@@ -417,8 +428,8 @@ impl Layer {
         let limited = LimitedReader::new(decoded, max_size, format!("layer `{}`", self.digest()));
         let inflated = crate::media::ReadAhead::spawn(Box::new(limited));
         Ok(match &self.diff_id {
-            Some(diff_id) => Box::new(DiffIdReader::new(inflated, diff_id.clone())),
-            None => Box::new(inflated),
+            Some(diff_id) if check_diff_id => Box::new(DiffIdReader::new(inflated, diff_id.clone())),
+            _ => Box::new(inflated),
         })
     }
 }

@@ -185,7 +185,8 @@ impl FsView {
 
 pub(crate) fn open_layer(layers: &[Layer], index: usize, max: u64) -> Result<Box<dyn Read + Send + '_>> {
     match layers.get(index) {
-        Some(layer) => layer.uncompressed(max),
+        // The view was built from this image in this process, checking every diff ID.
+        Some(layer) => layer.uncompressed_again(max),
         None => Err(Error::Unsupported(format!("the image has no layer #{index}"))),
     }
 }
