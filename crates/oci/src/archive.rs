@@ -166,6 +166,9 @@ impl Sink for OciArchiveSink {
     fn set_root(&mut self, desc: &Descriptor) -> Result<()> {
         self.layout.set_root(desc)
     }
+    fn concurrent(&self) -> Option<&(dyn crate::sink::ConcurrentBlobs + Sync)> {
+        self.layout.concurrent()
+    }
     fn finish(self: Box<Self>) -> Result<()> {
         let OciArchiveSink { target, staging, layout } = *self;
         Box::new(layout).finish()?;

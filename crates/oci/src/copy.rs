@@ -81,17 +81,73 @@ fn copy_index(index: &Index, sink: &mut dyn Sink, progress: &dyn Progress, depth
     Ok(index.descriptor().clone())
 }
 
+/// Blobs fetched at once when the sink can store them concurrently.
+const PARALLEL_BLOBS: usize = 4;
+
 /// Copies one image: config and layers, then the manifest, skipping what the sink already has.
+/// When the sink can store blobs from several threads, missing blobs are fetched in parallel.
 pub fn copy_image(image: &Image, sink: &mut dyn Sink, progress: &dyn Progress) -> Result<Descriptor> {
     let source = image.source().as_ref();
-    copy_blob(source, image.manifest().config(), sink, progress)?;
-    for layer in image.manifest().layers() {
-        copy_blob(source, layer, sink, progress)?;
+    let mut missing = Vec::new();
+    for desc in std::iter::once(image.manifest().config()).chain(image.manifest().layers()) {
+        if sink.has(desc)? {
+            progress.blob_done(desc, true);
+        } else if !missing.iter().any(|d: &&Descriptor| d.digest() == desc.digest()) {
+            missing.push(desc);
+        }
+    }
+    match sink.concurrent() {
+        Some(blobs) if missing.len() > 1 => copy_parallel(source, &missing, blobs, progress)?,
+        _ => {
+            for desc in missing {
+                progress.blob_started(desc);
+                let mut reader = source.fetch(desc)?;
+                sink.put_blob(desc, &mut reader)?;
+                progress.blob_done(desc, false);
+            }
+        }
     }
     if !sink.has(image.descriptor())? {
         sink.put_manifest(image.descriptor(), image.raw_manifest())?;
     }
     Ok(image.descriptor().clone())
+}
+
+fn copy_parallel(
+    source: &dyn crate::Source,
+    blobs: &[&Descriptor],
+    sink: &(dyn crate::sink::ConcurrentBlobs + Sync),
+    progress: &dyn Progress,
+) -> Result<()> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..PARALLEL_BLOBS.min(blobs.len()))
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(desc) = blobs.get(i) else { return Ok(()) };
+                        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Ok(());
+                        }
+                        progress.blob_started(desc);
+                        let stored = source.fetch(desc).and_then(|mut reader| sink.put_blob(desc, &mut reader));
+                        if let Err(e) = stored {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return Err(e);
+                        }
+                        progress.blob_done(desc, false);
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(Error::Unsupported("a download thread panicked".into()))))
+            .collect()
+    });
+    results.into_iter().collect()
 }
 
 fn copy_blob(

@@ -145,6 +145,13 @@ impl LayoutSink {
     }
 }
 
+impl crate::sink::ConcurrentBlobs for LayoutSink {
+    fn put_blob(&self, desc: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        crate::fsutil::write_atomic_from(&blob_path(&self.root, desc.digest()), content)?;
+        Ok(())
+    }
+}
+
 fn entry_key(desc: &Descriptor) -> String {
     match desc.annotations().as_ref().and_then(|a| a.get(REF_NAME)) {
         Some(name) => format!("name:{name}"),
@@ -163,8 +170,11 @@ impl Sink for LayoutSink {
     }
 
     fn put_blob(&mut self, desc: &Descriptor, content: &mut dyn Read) -> Result<()> {
-        crate::fsutil::write_atomic_from(&blob_path(&self.root, desc.digest()), content)?;
-        Ok(())
+        crate::sink::ConcurrentBlobs::put_blob(self, desc, content)
+    }
+
+    fn concurrent(&self) -> Option<&(dyn crate::sink::ConcurrentBlobs + Sync)> {
+        Some(self)
     }
 
     fn put_manifest(&mut self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {

@@ -49,7 +49,7 @@ pub use media::{Compression, LimitedReader, ManifestKind, TarTrailerPad, auto_de
 pub use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
 pub use platform::Platform;
 pub use reference::{DEFAULT_REGISTRY, Reference, valid_tag};
-pub use sink::Sink;
+pub use sink::{ConcurrentBlobs, Sink};
 
 /// Media type constants.
 pub mod media_types {

@@ -32,4 +32,14 @@ pub trait Sink {
 
     /// Makes everything written visible (atomic where the format allows).
     fn finish(self: Box<Self>) -> Result<()>;
+
+    /// A handle that stores blobs from several threads at once, for sinks that can.
+    fn concurrent(&self) -> Option<&(dyn ConcurrentBlobs + Sync)> {
+        None
+    }
+}
+
+/// Storing blobs from several threads at once; same contract as [`Sink::put_blob`].
+pub trait ConcurrentBlobs {
+    fn put_blob(&self, desc: &Descriptor, content: &mut dyn Read) -> Result<()>;
 }
