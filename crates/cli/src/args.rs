@@ -26,7 +26,7 @@ EXIT STATUS
 
 ENVIRONMENT
     PARE_CACHE_DIR      blob cache (default: $XDG_CACHE_HOME/pare or ~/.cache/pare)
-    REGISTRY_AUTH_FILE  registry credentials (containers-auth.json format); ~/.docker/config.json is read too
+    REGISTRY_AUTH_FILE  registry credentials (containers-auth.json); ~/.docker/config.json too
     SOURCE_DATE_EPOCH   timestamp for everything pare writes, for reproducible output";
 
 #[derive(Parser, Debug)]
@@ -88,7 +88,7 @@ pub struct LimitArgs {
 pub enum Command {
     /// Download an image from a registry into a layout directory or an archive
     #[command(long_about = "Download an image from a registry into a layout directory or an archive.\n\n\
-Blobs are verified against their digests as they stream and kept in the local cache, so a second pull\n\
+Blobs are verified against their digests as they stream and kept in the local cache, so a second pull \
 of the same layers does not download them again.\n\nExample:\n    pare pull debian:bookworm --to oci:./debian:bookworm")]
     Pull {
         /// Registry reference, such as `127.0.0.1:5000/app:1.0` or `debian:bookworm`
@@ -96,11 +96,10 @@ of the same layers does not download them again.\n\nExample:\n    pare pull debi
         /// Destination: oci:DIR[:NAME], oci-archive:FILE[:NAME] or docker-archive:FILE[:REF]
         #[arg(long, value_name = "DST")]
         to: String,
+        /// Without --platform, every platform of a multi-platform image is copied (a Docker archive
+        /// holds one image: this machine's platform)
         #[command(flatten)]
         platform: PlatformArg,
-        /// Copy every platform of a multi-platform image (the default is all when the destination can hold an index)
-        #[arg(long, conflicts_with = "platform")]
-        all_platforms: bool,
     },
     /// Upload an image to a registry
     #[command(long_about = "Upload an image to a registry.\n\nBlobs the registry already has are skipped.\n\n\
@@ -114,7 +113,7 @@ Example:\n    pare push oci:./out:app 127.0.0.1:5000/app:1.0")]
         platform: PlatformArg,
     },
     /// Copy an image between any two locations
-    #[command(long_about = "Copy an image between any two locations, keeping manifests byte for byte\n\
+    #[command(long_about = "Copy an image between any two locations, keeping manifests byte for byte \
 (and so their digests) unless a single platform is picked out of an index.\n\n\
 Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare copy docker-archive:app.tar 127.0.0.1:5000/app:1.0")]
     Copy {
@@ -126,7 +125,7 @@ Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare 
         platform: PlatformArg,
     },
     /// Show an image's platforms, digests, layers and configuration
-    #[command(long_about = "Show an image's platforms, manifest and config digests, layers with sizes,\n\
+    #[command(long_about = "Show an image's platforms, manifest and config digests, layers with sizes, \
 creation time, user, entrypoint, environment, labels and history.\n\nExample:\n    pare inspect oci:./out:app --format json")]
     Inspect {
         /// Image to inspect
@@ -140,7 +139,7 @@ creation time, user, entrypoint, environment, labels and history.\n\nExample:\n 
         format: FormatArg,
     },
     /// List files of an image's merged filesystem
-    #[command(long_about = "List the files of an image's merged filesystem (all layers applied, whiteouts\n\
+    #[command(long_about = "List the files of an image's merged filesystem (all layers applied, whiteouts \
 honoured), read straight from the layer blobs without extracting them.\n\nExample:\n    pare ls oci:./out:app /etc")]
     Ls {
         /// Image
@@ -158,7 +157,7 @@ honoured), read straight from the layer blobs without extracting them.\n\nExampl
         format: FormatArg,
     },
     /// Print a file of an image to standard output
-    #[command(long_about = "Print a file of an image's merged filesystem to standard output, following\n\
+    #[command(long_about = "Print a file of an image's merged filesystem to standard output, following \
 symbolic links inside the image.\n\nExample:\n    pare cat oci:./out:app /etc/os-release")]
     Cat {
         /// Image
@@ -172,8 +171,8 @@ symbolic links inside the image.\n\nExample:\n    pare cat oci:./out:app /etc/os
     },
     /// Extract an image's merged filesystem into a directory, safely
     #[command(long_about = "Extract an image's merged filesystem into a directory.\n\n\
-Entries that would land outside DIR (`..`, links pointing outside, paths through symbolic links)\n\
-are refused, symbolic links are never followed while writing, and the total size and number of\n\
+Entries that would land outside DIR (`..`, links pointing outside, paths through symbolic links) \
+are refused, symbolic links are never followed while writing, and the total size and number of \
 entries are capped against decompression bombs. Ownership is applied only when running as root.\n\n\
 Example:\n    pare unpack oci:./out:app ./rootfs")]
     Unpack {
@@ -187,15 +186,15 @@ Example:\n    pare unpack oci:./out:app ./rootfs")]
         limits: LimitArgs,
     },
     /// Build an image from a definition (a TOML file or gallery:NAME)
-    #[command(long_about = "Build a minimal image from Debian packages, as a definition says, without running\n\
-maintainer scripts. With DEF.lock present (see `pare lock`) the exact locked packages are used and\n\
-the build is reproducible: the same digest on every run, timestamps from SOURCE_DATE_EPOCH or else\n\
+    #[command(long_about = "Build a minimal image from Debian packages, as a definition says, without running \
+maintainer scripts. With DEF.lock present (see `pare lock`) the exact locked packages are used and \
+the build is reproducible: the same digest on every run, timestamps from SOURCE_DATE_EPOCH or else \
 the lock's newest Release date. Without a lock the archive is resolved afresh.\n\n\
 Examples:\n    pare build gallery:static --to oci:./static\n    pare build app.toml --add target/release/app:/usr/local/bin/app --to 127.0.0.1:5000/app:1.0")]
     Build(BuildArgs),
     /// Resolve a definition and write DEF.lock (when it is missing or out of date)
-    #[command(long_about = "Verify the archive's signed Release files, resolve every architecture of the definition\n\
-and write DEF.lock next to it: each package with version, source, URL, SHA-256 and size, and the\n\
+    #[command(long_about = "Verify the archive's signed Release files, resolve every architecture of the definition \
+and write DEF.lock next to it: each package with version, source, URL, SHA-256 and size, and the \
 Release dates. An up-to-date lock is left alone (`pare update` always resolves again).\n\nExample:\n    pare lock app.toml")]
     Lock {
         /// Definition file
@@ -207,7 +206,7 @@ Release dates. An up-to-date lock is left alone (`pare update` always resolves a
         definition: PathBuf,
     },
     /// Show the chain of dependencies that pulled a package into an image
-    #[command(long_about = "Show why a package is in the image: the requested package and each relation that\n\
+    #[command(long_about = "Show why a package is in the image: the requested package and each relation that \
 led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why gallery:python3 libc6")]
     Why {
         /// Definition file or gallery:NAME

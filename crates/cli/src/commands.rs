@@ -15,14 +15,14 @@ use crate::output::{Printer, human_size};
 pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
     let global = &cli.global;
     match cli.command {
-        Command::Pull { reference, to, platform, all_platforms } => {
+        Command::Pull { reference, to, platform } => {
             let src = match Location::parse(&reference)? {
                 loc @ Location::Registry(_) => loc,
                 other => bail!(
                     "`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"
                 ),
             };
-            transfer(global, printer, &src, &Location::parse(&to)?, &platform, all_platforms)
+            transfer(global, printer, &src, &Location::parse(&to)?, &platform)
         }
         Command::Push { src, reference, platform } => {
             let dst = match Location::parse(&reference)? {
@@ -31,10 +31,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations")
                 }
             };
-            transfer(global, printer, &Location::parse(&src)?, &dst, &platform, false)
+            transfer(global, printer, &Location::parse(&src)?, &dst, &platform)
         }
         Command::Copy { src, dst, platform } => {
-            transfer(global, printer, &Location::parse(&src)?, &Location::parse(&dst)?, &platform, false)
+            transfer(global, printer, &Location::parse(&src)?, &Location::parse(&dst)?, &platform)
         }
         Command::Inspect { src, platform, all_platforms, format } => {
             inspect(global, printer, &Location::parse(&src)?, &platform, all_platforms, format.format)
@@ -127,7 +127,6 @@ fn transfer(
     src: &Location,
     dst: &Location,
     platform: &PlatformArg,
-    _all_platforms: bool,
 ) -> Result<ExitCode> {
     let source = open_source(global, printer, src)?;
     let root = Root::open(source).with_context(|| format!("Cannot read `{src}`"))?;
