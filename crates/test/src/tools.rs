@@ -79,7 +79,15 @@ pub fn tree(root: &Path) -> Vec<TreeEntry> {
             } else {
                 ('?', None, None)
             };
-            out.push(TreeEntry { path: rel, kind, mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), content, link });
+            out.push(TreeEntry {
+                path: rel,
+                kind,
+                mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+                gid: meta.gid(),
+                content,
+                link,
+            });
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
