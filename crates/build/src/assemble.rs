@@ -374,10 +374,10 @@ impl Tree {
                 }
             }
             for (entry, _) in self.entries.values_mut() {
-                if let EntryData::Hardlink(t) = &mut entry.data {
-                    if let Some(rest) = t.strip_prefix(&prefix) {
-                        *t = format!("{target}/{rest}");
-                    }
+                if let EntryData::Hardlink(t) = &mut entry.data
+                    && let Some(rest) = t.strip_prefix(&prefix)
+                {
+                    *t = format!("{target}/{rest}");
                 }
             }
         }
@@ -594,10 +594,10 @@ fn app_layer(adds: &[AddSpec]) -> Result<Vec<LayerEntry>, Error> {
             }
             for mut e in entries {
                 e.path = if dest.is_empty() { e.path } else { format!("{dest}/{}", e.path) };
-                if let EntryData::Hardlink(t) = &mut e.data {
-                    if !dest.is_empty() {
-                        *t = format!("{dest}/{t}");
-                    }
+                if let EntryData::Hardlink(t) = &mut e.data
+                    && !dest.is_empty()
+                {
+                    *t = format!("{dest}/{t}");
                 }
                 out.insert(e.path.clone(), e);
             }

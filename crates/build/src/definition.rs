@@ -379,14 +379,10 @@ impl Definition {
             }
         }
         for (name, url) in [("mirror", &self.mirror), ("security_mirror", &self.security_mirror)] {
-            if let Some(url) = url {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return field(
-                        name,
-                        format!("`{url}` is not an http(s) URL"),
-                        "such as `http://deb.debian.org/debian`",
-                    );
-                }
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return field(name, format!("`{url}` is not an http(s) URL"), "such as `http://deb.debian.org/debian`");
             }
         }
         if self.packages.is_empty() {
@@ -423,10 +419,10 @@ impl Definition {
         if !valid_path(&user.home_dir()) {
             return field("user.home", format!("`{}` is not an absolute path", user.home_dir()), "");
         }
-        if let Some(dir) = &self.workdir {
-            if !valid_path(dir) {
-                return field("workdir", format!("`{dir}` is not an absolute path"), "");
-            }
+        if let Some(dir) = &self.workdir
+            && !valid_path(dir)
+        {
+            return field("workdir", format!("`{dir}` is not an absolute path"), "");
         }
         for key in self.env.keys() {
             if key.is_empty() || key.contains('=') {

@@ -84,10 +84,8 @@ impl<'a> Reporter<'a> {
 
 /// The lock to build from: DEF.lock when present (and current), else a fresh resolution.
 fn lock_for(printer: &Printer, loaded: &Loaded, reporter: &Reporter<'_>, ignore_lock: bool) -> Result<Lock> {
-    if !ignore_lock {
-        if let Some(lock) = pare_build::current_lock(loaded)? {
-            return Ok(lock);
-        }
+    if !ignore_lock && let Some(lock) = pare_build::current_lock(loaded)? {
+        return Ok(lock);
     }
     if loaded.lock_path.is_some() && !ignore_lock {
         printer.warn(&format!("{} has no lock; resolving afresh (`pare lock` pins the packages)", loaded.origin));
@@ -168,7 +166,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
                 }
             }
             printer.status(&format!("Wrote {destination}"));
-            printer.out(&written.digest().to_string())?;
+            printer.out(written.digest().as_ref())?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -178,11 +176,9 @@ pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Re
     let loaded = Loaded::from_file(definition)?;
     let Some(path) = loaded.lock_path.clone() else { anyhow::bail!("{} has no lock path", loaded.origin) };
     let old = if path.exists() { Lock::read(&path).ok() } else { None };
-    if !update {
-        if let Ok(Some(_)) = pare_build::current_lock(&loaded) {
-            printer.status(&format!("{} is up to date (`pare update` resolves again)", path.display()));
-            return Ok(ExitCode::SUCCESS);
-        }
+    if !update && let Ok(Some(_)) = pare_build::current_lock(&loaded) {
+        printer.status(&format!("{} is up to date (`pare update` resolves again)", path.display()));
+        return Ok(ExitCode::SUCCESS);
     }
     let reporter = Reporter::new(printer);
     let client = pare_build::client(&loaded, None)?;

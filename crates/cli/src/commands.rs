@@ -141,7 +141,7 @@ fn transfer(
     let (copied, skipped, bytes) = progress.finish();
     printer
         .status(&format!("Copied {src} to {dst}: {copied} blobs ({}), {skipped} already present", human_size(bytes)));
-    printer.out(&written.digest().to_string())?;
+    printer.out(written.digest().as_ref())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -114,7 +114,7 @@ impl pare_oci::Progress for CopyProgress {
             bar.set_message(format!(
                 "{}: {} ({})",
                 self.what,
-                short_digest(&desc.digest().to_string()),
+                short_digest(desc.digest().as_ref()),
                 human_size(desc.size())
             ));
         }

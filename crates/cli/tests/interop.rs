@@ -394,7 +394,7 @@ fn bad_locations_and_manifests_get_clear_errors() {
         std::fs::write(pare_oci::blob_path(&layout, &digest), &broken).unwrap();
         let index_json = std::fs::read_to_string(layout.join("index.json")).unwrap();
         let fixed = index_json
-            .replace(&desc.digest().to_string(), &digest.to_string())
+            .replace(&desc.digest().to_string(), digest.as_ref())
             .replace(&format!("\"size\":{}", desc.size()), &format!("\"size\":{}", broken.len()));
         let broken_layout = tmp.path().join(format!("broken-{expect}"));
         std::fs::create_dir_all(&broken_layout).unwrap();

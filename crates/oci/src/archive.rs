@@ -428,8 +428,7 @@ impl Sink for DockerArchiveSink {
             .unwrap_or_default();
         let mut layer_names = Vec::new();
         for (i, layer) in manifest.layers().iter().enumerate() {
-            let compression =
-                Compression::from_media_type(&layer.media_type().to_string()).unwrap_or(Compression::None);
+            let compression = Compression::from_media_type(layer.media_type().as_ref()).unwrap_or(Compression::None);
             let file = File::open(blob(layer.digest())?).map_err(Error::io(&out))?;
             let mut decoded = compression.decoder(file)?;
             let tmp = out.join(".layer.tmp");
@@ -437,10 +436,10 @@ impl Sink for DockerArchiveSink {
             std::io::copy(&mut decoded, &mut writer)
                 .map_err(|e| Error::from_io(format!("decompressing layer `{}`", layer.digest()), e))?;
             let (_, diff_id, _) = writer.finish();
-            if let Some(expected) = diff_ids.get(i) {
-                if *expected != diff_id.to_string() {
-                    return Err(Error::DigestMismatch { digest: parse_digest(expected)?, actual: diff_id });
-                }
+            if let Some(expected) = diff_ids.get(i)
+                && *expected != diff_id.to_string()
+            {
+                return Err(Error::DigestMismatch { digest: parse_digest(expected)?, actual: diff_id });
             }
             let name = format!("{}.tar", diff_id.digest());
             std::fs::rename(&tmp, out.join(&name)).map_err(Error::io(&out))?;

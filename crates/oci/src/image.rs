@@ -157,7 +157,7 @@ impl Image {
             ));
         }
         for layer in manifest.layers() {
-            if Compression::from_media_type(&layer.media_type().to_string()).is_none() && !is_artifact(&manifest) {
+            if Compression::from_media_type(layer.media_type().as_ref()).is_none() && !is_artifact(&manifest) {
                 return Err(Error::UnsupportedMediaType {
                     media_type: layer.media_type().to_string(),
                     what: format!("layer `{}`", layer.digest()),
@@ -337,7 +337,7 @@ impl Index {
         let images: Vec<&Descriptor> = self
             .manifests()
             .iter()
-            .filter(|d| ManifestKind::of(&d.media_type().to_string()).is_some())
+            .filter(|d| ManifestKind::of(d.media_type().as_ref()).is_some())
             .filter(|d| {
                 // Skip attestation manifests that buildkit stores with platform unknown/unknown.
                 d.platform().as_ref().is_none_or(|p| p.os().to_string() != "unknown")
@@ -455,12 +455,12 @@ impl<R: Read> Read for DiffIdReader<R> {
             if let Some(h) = &mut self.hasher {
                 h.update(&buf[..n]);
             }
-        } else if !buf.is_empty() {
-            if let Some(h) = self.hasher.take() {
-                let actual = h.finish();
-                if actual != self.expected {
-                    return Err(std::io::Error::other(Error::DigestMismatch { digest: self.expected.clone(), actual }));
-                }
+        } else if !buf.is_empty()
+            && let Some(h) = self.hasher.take()
+        {
+            let actual = h.finish();
+            if actual != self.expected {
+                return Err(std::io::Error::other(Error::DigestMismatch { digest: self.expected.clone(), actual }));
             }
         }
         Ok(n)

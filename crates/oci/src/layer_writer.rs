@@ -207,10 +207,10 @@ fn append_entry<W: Write>(builder: &mut tar::Builder<W>, entry: &LayerEntry, opt
     if name.len() > 100 {
         pax.push(("path", name.as_bytes()));
     }
-    if let Some(link) = link {
-        if link.len() > 100 {
-            pax.push(("linkpath", link.as_bytes()));
-        }
+    if let Some(link) = link
+        && link.len() > 100
+    {
+        pax.push(("linkpath", link.as_bytes()));
     }
     if !pax.is_empty() {
         let records = pax_records(&pax);
@@ -226,11 +226,11 @@ fn append_entry<W: Write>(builder: &mut tar::Builder<W>, entry: &LayerEntry, opt
 
     let mut header = tar::Header::new_ustar();
     set_name_bytes(&mut header, truncate(&name, 100).as_bytes());
-    if let Some(link) = link {
-        if let Some(ustar) = header.as_ustar_mut() {
-            let bytes = truncate(link, 100).as_bytes();
-            ustar.linkname[..bytes.len()].copy_from_slice(bytes);
-        }
+    if let Some(link) = link
+        && let Some(ustar) = header.as_ustar_mut()
+    {
+        let bytes = truncate(link, 100).as_bytes();
+        ustar.linkname[..bytes.len()].copy_from_slice(bytes);
     }
     header.set_entry_type(entry_type);
     header.set_mode(entry.mode & 0o7777);

@@ -317,7 +317,7 @@ mod tests {
         let full = builder.into_inner()?;
         // Cut the padding of the last entry and the two end blocks, as umoci 0.4.7 does.
         let cut = &full[..512 + 700];
-        assert!(tar::Archive::new(cut).entries()?.map(|e| e.map(|_| ())).collect::<io::Result<()>>().is_err());
+        assert!(tar::Archive::new(cut).entries()?.try_for_each(|e| e.map(|_| ())).is_err());
         let padded = TarTrailerPad::new(cut);
         let flag = padded.padded_flag();
         let mut archive = tar::Archive::new(padded);

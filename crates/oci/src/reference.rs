@@ -37,12 +37,12 @@ impl Reference {
             Some(i) => (&name_and_tag[..last_slash + i], Some(&name_and_tag[last_slash + i + 1..])),
             None => (name_and_tag, None),
         };
-        if let Some(tag) = tag {
-            if !valid_tag(tag) {
-                return Err(invalid(&format!(
-                    "tag `{tag}` must be 1 to 128 characters of letters, digits, `_`, `.`, `-`, not starting with `.` or `-`"
-                )));
-            }
+        if let Some(tag) = tag
+            && !valid_tag(tag)
+        {
+            return Err(invalid(&format!(
+                "tag `{tag}` must be 1 to 128 characters of letters, digits, `_`, `.`, `-`, not starting with `.` or `-`"
+            )));
         }
         let (registry, repository) = match name.split_once('/') {
             Some((first, rest))
@@ -211,10 +211,10 @@ fn valid_registry(registry: &str) -> bool {
         Some((h, p)) if !h.ends_with(']') || registry.starts_with('[') => (h, Some(p)),
         _ => (registry, None),
     };
-    if let Some(port) = port {
-        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
-        }
+    if let Some(port) = port
+        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
     }
     if host.starts_with('[') && host.ends_with(']') {
         return host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_ok();
