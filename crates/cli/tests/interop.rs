@@ -445,3 +445,32 @@ fn reads_layers_umoci_writes_without_a_tar_trailer() {
     assert_eq!(tree(&ours), tree(&bundle.join("rootfs")));
     assert_eq!(std::fs::read(ours.join("data/odd-size")).unwrap().len(), 700);
 }
+
+#[test]
+fn truncated_and_garbage_archives_get_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    write_layered(&layout, "layered");
+    let src = format!("oci:{}:layered", layout.display());
+    for (transport, name) in [("oci-archive", "layered"), ("docker-archive", "example.com/layered:1")] {
+        let archive = tmp.path().join(format!("{transport}.tar"));
+        run_ok(pare().arg("copy").arg(&src).arg(format!("{transport}:{}:{name}", archive.display())));
+        let bytes = std::fs::read(&archive).unwrap();
+        for (label, broken) in [("truncated", bytes[..bytes.len() * 2 / 3].to_vec()), ("garbage", vec![0x5a; 4096])] {
+            let path = tmp.path().join(format!("{transport}-{label}.tar"));
+            std::fs::write(&path, broken).unwrap();
+            let dst = tmp.path().join(format!("out-{transport}-{label}"));
+            let err = run_err(
+                pare()
+                    .arg("copy")
+                    .arg(format!("{transport}:{}", path.display()))
+                    .arg(format!("oci:{}:x", dst.display())),
+            );
+            let stderr = String::from_utf8_lossy(&err.stderr);
+            assert_eq!(err.status.code(), Some(2), "{transport} {label}: {stderr}");
+            assert!(stderr.starts_with("error: "), "{transport} {label}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{transport} {label}: {stderr}");
+            assert!(!dst.join("index.json").exists(), "{transport} {label}: an incomplete copy was named");
+        }
+    }
+}

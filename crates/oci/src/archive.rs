@@ -31,7 +31,8 @@ impl TarIndex {
         let mut archive = tar::Archive::new(std::io::BufReader::new(file));
         let mut files = HashMap::new();
         let location = path.display().to_string();
-        let entries = archive.entries().map_err(|e| Error::malformed("tar archive", &location, e))?;
+        // Seeks over entry data instead of reading it: indexing a large archive touches only its headers.
+        let entries = archive.entries_with_seek().map_err(|e| Error::malformed("tar archive", &location, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| Error::malformed("tar archive", &location, e))?;
             if entry.header().entry_type() != tar::EntryType::Regular {
