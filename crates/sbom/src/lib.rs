@@ -1,1 +1,38 @@
-//! Placeholder: this crate's work is tracked by its own issue (see docs/architecture.md).
+//! What ships in an image: catalogers over an image's merged filesystem ([`FsView`]) produce an
+//! [`Inventory`]; writers turn it into SPDX 2.3 JSON, CycloneDX 1.6 (or 1.5) JSON, pare's own JSON
+//! or a table.
+//!
+//! Catalogers read every file they need in one streaming pass over the layers
+//! ([`FsView::for_each_file`]). Bad input (a malformed status paragraph, a file that is not text,
+//! a file over the size cap) becomes a warning; the rest of the inventory is still produced.
+//!
+//! Output is deterministic: packages are sorted, identifiers are derived from content, and the
+//! timestamp comes from the caller (`SOURCE_DATE_EPOCH`) or the image's config.
+
+mod catalog;
+mod deb;
+mod model;
+pub mod write;
+
+pub use catalog::{Catalog, catalog, catalog_with, epoch_seconds, rfc3339_seconds};
+pub use model::{Inventory, Location, OsRelease, Package, Subject, Tool};
+pub use write::{OutputFormat, write};
+
+/// The crate's error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Oci(#[from] pare_oci::Error),
+    #[error("reading `{path}`: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("invalid timestamp `{value}`: {reason}")]
+    Timestamp { value: String, reason: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

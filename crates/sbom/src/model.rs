@@ -1,0 +1,180 @@
+//! The inventory types: what every writer, the scanner and the monitor read.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What an inventory describes: an image (by digest) or a path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// The image location or path as the user named it.
+    pub name: String,
+    /// The image manifest digest (`sha256:…`), when the subject is an image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// `/etc/os-release` (or `/usr/lib/os-release`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsRelease {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_codename: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretty_name: Option<String>,
+    /// Every field as read (unquoted).
+    pub fields: BTreeMap<String, String>,
+}
+
+impl OsRelease {
+    /// Parses os-release syntax: `KEY=value` lines, values optionally quoted with `"` or `'`
+    /// and backslash escapes inside double quotes. Bad lines are skipped.
+    pub fn parse(text: &str) -> OsRelease {
+        let mut fields = BTreeMap::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else { continue };
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue;
+            }
+            fields.insert(key.to_string(), unquote(value));
+        }
+        let get = |k: &str| fields.get(k).filter(|v| !v.is_empty()).cloned();
+        OsRelease {
+            id: get("ID"),
+            version_id: get("VERSION_ID"),
+            version_codename: get("VERSION_CODENAME"),
+            pretty_name: get("PRETTY_NAME"),
+            fields,
+        }
+    }
+
+    /// The purl `distro` qualifier: `ID-VERSION_ID` (`debian-12`), or `ID` alone.
+    pub fn distro(&self) -> Option<String> {
+        let id = self.id.as_deref()?;
+        Some(match &self.version_id {
+            Some(v) => format!("{id}-{v}"),
+            None => id.to_string(),
+        })
+    }
+}
+
+fn unquote(value: &str) -> String {
+    let value = value.trim();
+    if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        return out;
+    }
+    if let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+        return inner.to_string();
+    }
+    value.to_string()
+}
+
+/// Where a package was found.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Location {
+    /// The layer (its digest, or a label for views built from tar streams).
+    pub layer: String,
+    pub path: String,
+}
+
+/// One package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    /// `deb`, later `apk`, `pypi`, `npm`, `golang`, `cargo`, `maven`.
+    pub ecosystem: String,
+    pub name: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    pub purl: String,
+    /// SPDX license expressions, sorted; `NOASSERTION` when a license could not be determined
+    /// (no machine-readable copyright file, or a license name that is not an SPDX identifier).
+    pub licenses: Vec<String>,
+    /// Files the package owns that are in the image (not directories), sorted.
+    pub files: Vec<String>,
+    pub locations: Vec<Location>,
+}
+
+impl Package {
+    /// The sort key: ecosystem, name, version, architecture, purl.
+    fn key(&self) -> (&str, &str, &str, Option<&str>, &str) {
+        (&self.ecosystem, &self.name, &self.version, self.architecture.as_deref(), &self.purl)
+    }
+
+    /// The licenses as one SPDX expression, if every one is known.
+    pub fn license_expression(&self) -> Option<String> {
+        if self.licenses.is_empty() || self.licenses.iter().any(|l| l == "NOASSERTION") {
+            return None;
+        }
+        if let [only] = self.licenses.as_slice() {
+            return Some(only.clone());
+        }
+        let parts: Vec<String> =
+            self.licenses.iter().map(|l| if l.contains(' ') { format!("({l})") } else { l.clone() }).collect();
+        Some(parts.join(" AND "))
+    }
+}
+
+/// The tool that made an inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool { name: "pare".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// Everything found in one image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub subject: Subject,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsRelease>,
+    pub packages: Vec<Package>,
+    pub tool: Tool,
+    /// When the subject was made (RFC 3339, seconds, UTC): `SOURCE_DATE_EPOCH` or the image
+    /// config's `created`; the writers use it as the document's creation time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
+impl Inventory {
+    /// Sorts packages and everything inside them, so that output is deterministic.
+    pub fn normalize(&mut self) {
+        for p in &mut self.packages {
+            p.licenses.sort();
+            p.licenses.dedup();
+            p.files.sort();
+            p.files.dedup();
+            p.locations.sort();
+            p.locations.dedup();
+        }
+        self.packages.sort_by(|a, b| a.key().cmp(&b.key()));
+    }
+}
