@@ -60,6 +60,23 @@ pub enum Format {
     Json,
 }
 
+/// SBOM output formats.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SbomFormat {
+    /// A human-readable table
+    #[default]
+    Table,
+    /// pare's own JSON inventory
+    Json,
+    /// SPDX 2.3 JSON
+    SpdxJson,
+    /// CycloneDX 1.6 JSON
+    CyclonedxJson,
+    /// CycloneDX 1.5 JSON
+    #[value(name = "cyclonedx-1.5-json")]
+    Cyclonedx15Json,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct FormatArg {
     /// Output format
@@ -164,6 +181,27 @@ symbolic links inside the image.\n\nExample:\n    pare cat oci:./out:app /etc/os
         src: String,
         /// Absolute path inside the image
         path: String,
+        #[command(flatten)]
+        platform: PlatformArg,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// List the packages in an image, as SPDX, CycloneDX, JSON or a table
+    #[command(long_about = "List the packages installed in an image (Debian's dpkg database, \
+including distroless `status.d`), with source packages, architectures, owned files, licenses from \
+machine-readable copyright files and package URLs, read in one pass over the layers without \
+extracting them.\n\nThe output is deterministic: its timestamp is SOURCE_DATE_EPOCH or the \
+image's creation time.\n\nExamples:\n    pare sbom oci:./out:app --format spdx-json --output app.spdx.json\n    \
+pare sbom dir:./rootfs")]
+    Sbom {
+        /// Image (any location, or dir:PATH for a root filesystem)
+        src: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = SbomFormat::Table)]
+        format: SbomFormat,
+        /// Write to FILE instead of standard output
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
         #[command(flatten)]
         platform: PlatformArg,
         #[command(flatten)]

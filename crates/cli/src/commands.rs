@@ -58,6 +58,9 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Gallery { command: crate::args::GalleryCommand::List { format } } => {
             crate::build::gallery_list(printer, format.format)
         }
+        Command::Sbom { src, format, output, platform, limits } => {
+            crate::sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
+        }
         Command::Unpack { src, dir, platform, limits } => {
             let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
             let stats = pare_oci::fs::unpack(&image, &dir, &to_limits(&limits))?;
@@ -78,7 +81,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
     }
 }
 
-fn to_limits(args: &LimitArgs) -> Limits {
+pub(crate) fn to_limits(args: &LimitArgs) -> Limits {
     Limits { max_total_size: args.max_size, max_entries: args.max_entries, ..Limits::default() }
 }
 
@@ -115,7 +118,12 @@ pub(crate) fn open_sink(global: &GlobalArgs, location: &Location, from: Option<&
     })
 }
 
-fn open_image(global: &GlobalArgs, printer: &Printer, location: &Location, platform: &PlatformArg) -> Result<Image> {
+pub(crate) fn open_image(
+    global: &GlobalArgs,
+    printer: &Printer,
+    location: &Location,
+    platform: &PlatformArg,
+) -> Result<Image> {
     let source = open_source(global, printer, location)?;
     let root = Root::open(source)?;
     Ok(root.image(parse_platform(platform)?.as_ref())?)

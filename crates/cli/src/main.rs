@@ -4,6 +4,7 @@ mod args;
 mod build;
 mod commands;
 mod output;
+mod sbom;
 
 use std::io::Write;
 use std::process::ExitCode;
