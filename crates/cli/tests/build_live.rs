@@ -1,5 +1,6 @@
 //! `pare build` against Debian's archive: gallery:static and a locked copy of it, unpacked and
-//! checked; python3 run in a chroot when root. Skips with a message when the archive is unreachable.
+//! checked; base, cc, python3, java and nodejs run in a chroot as 65532 when root. Skips with a message
+//! when the archive is unreachable.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -124,4 +125,92 @@ fn gallery_python3_runs_as_nonroot() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("python3 in the image: {stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && stdout.contains("OpenSSL 3") && stdout.trim().ends_with("65532"));
+}
+
+/// Builds `gallery:NAME` for bookworm/amd64 and unpacks it; `None` (with a message) when the
+/// archive is unreachable.
+fn build_unpacked(name: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    if !reachable() {
+        println!("SKIPPED: deb.debian.org is unreachable");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout_ref = format!("oci:{}:{name}", dir.path().join(name).display());
+    ok(&["build", &format!("gallery:{name}"), "--arch", "amd64", "--to", &layout_ref]);
+    let root = dir.path().join("rootfs");
+    ok(&["unpack", &layout_ref, &root.display().to_string()]);
+    assert!(!root.join("bin/sh").exists() && !root.join("usr/bin/sh").exists() && !root.join("usr/bin/dpkg").exists());
+    Some((dir, root))
+}
+
+/// Runs `cmd` in `root` as 65532:65532 with chroot, in a private mount namespace with /proc mounted
+/// (as any container runtime does: the JDK finds libjli.so through `$ORIGIN`, which needs
+/// /proc/self/exe). `None` (with a message) unless root on x86_64 with a working `unshare`.
+fn run_as_nonroot(root: &Path, cmd: &[&str]) -> Option<Output> {
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root || std::env::consts::ARCH != "x86_64" {
+        println!("not root on amd64: {cmd:?} not run");
+        return None;
+    }
+    let unshare = ["--mount", "--propagation", "private"];
+    if !Command::new("unshare").args(unshare).arg("true").output().is_ok_and(|o| o.status.success()) {
+        println!("unshare --mount does not work here: {cmd:?} not run");
+        return None;
+    }
+    let out = Command::new("unshare")
+        .args(unshare)
+        .args(["sh", "-c", "mount -t proc proc \"$1/proc\" && exec chroot --userspec=65532:65532 \"$@\"", "sh"])
+        .arg(root)
+        .args(cmd)
+        .output()
+        .unwrap();
+    println!(
+        "{cmd:?} in the image: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out)
+}
+
+#[test]
+fn gallery_base_and_cc_load_their_libraries() {
+    for (name, lib) in [("base", "libssl.so.3"), ("cc", "libstdc++.so.6")] {
+        let Some((_dir, root)) = build_unpacked(name) else { return };
+        let names = installed(&root);
+        assert!(names.contains(&"libc6".to_string()) && !names.contains(&"bash".to_string()), "{names:?}");
+        assert!(root.join("lib/x86_64-linux-gnu/libc.so.6").exists());
+        let path = format!("/usr/lib/x86_64-linux-gnu/{lib}");
+        assert!(root.join(&path[1..]).exists(), "{path}");
+        // The image's own loader resolves the library's dependencies inside the image.
+        let Some(out) = run_as_nonroot(&root, &["/lib64/ld-linux-x86-64.so.2", "--list", &path]) else { return };
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && stdout.contains("libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6"), "{stdout}");
+        assert!(!stdout.contains("not found"), "{stdout}");
+    }
+}
+
+#[test]
+fn gallery_java_runs_as_nonroot() {
+    let Some((_dir, root)) = build_unpacked("java") else { return };
+    let names = installed(&root);
+    assert!(names.contains(&"openjdk-17-jre-headless".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| ["bash", "util-linux", "dpkg", "perl-base"].contains(&n.as_str())), "{names:?}");
+    let Some(out) = run_as_nonroot(&root, &["/usr/bin/java", "-XshowSettings:properties", "-version"]) else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("openjdk version \"17."), "{stderr}");
+    assert!(stderr.contains("user.name = nonroot"), "{stderr}");
+}
+
+#[test]
+fn gallery_nodejs_runs_as_nonroot() {
+    let Some((_dir, root)) = build_unpacked("nodejs") else { return };
+    let names = installed(&root);
+    assert!(names.contains(&"nodejs".to_string()) && !names.contains(&"npm".to_string()), "{names:?}");
+    let script = "require('https'); console.log(process.versions.openssl, process.getuid())";
+    let Some(out) = run_as_nonroot(&root, &["/usr/bin/node", "-e", script]) else { return };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.trim().ends_with(" 65532"), "{stdout}");
 }
