@@ -11,3 +11,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# Python venvs with the official SBOM validators used by crates/cli/tests/sbom.rs:
+# spdx-tools (pyspdxtools) and cyclonedx-python-lib (the CycloneDX JSON schemas + jsonschema).
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+fi
+make_venv() { # NAME IMPORT-CHECK PACKAGES...
+  local dir="$target/$1" check="$2"; shift 2
+  if [ -x "$dir/bin/python" ] && "$dir/bin/python" -c "$check" 2>/dev/null; then return; fi
+  mkdir -p "$target"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install -q "$@"
+}
+make_venv venv-spdx 'import spdx_tools' spdx-tools
+make_venv venv-cdx 'import cyclonedx, jsonschema' 'cyclonedx-python-lib[json-validation]'
