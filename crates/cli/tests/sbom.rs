@@ -211,6 +211,8 @@ fn distroless_status_d_and_bad_input() {
     let mut junk = b"Package: junk\nVersion: 1\n\n".to_vec();
     junk.extend([0xff, 0xfe, 0x00, 0x80, b'\n']);
     write(&root.join("var/lib/dpkg/status.d/junk"), junk);
+    // A copyright file over the 8 MiB cap: skipped with a warning, not read.
+    write(&root.join("usr/share/doc/tzdata/copyright"), vec![b'x'; 9 << 20]);
     let layout = tmp.path().join("layout");
     run(pare().arg("-q").arg("copy").arg(format!("dir:{}", root.display())).arg(format!("oci:{}:d", layout.display())));
 
@@ -219,6 +221,7 @@ fn distroless_status_d_and_bad_input() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken line"), "a warning for the malformed paragraph: {stderr}");
     assert!(stderr.contains("not UTF-8"), "a warning for binary junk: {stderr}");
+    assert!(stderr.contains("/usr/share/doc/tzdata/copyright: 9437184 bytes, larger than"), "{stderr}");
     let inventory = json(&out);
     let names: Vec<&str> =
         inventory["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
@@ -237,6 +240,7 @@ fn distroless_status_d_and_bad_input() {
         package(&inventory, "tzdata")["purl"],
         "pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all&distro=debian-12"
     );
+    assert_eq!(package(&inventory, "tzdata")["licenses"], serde_json::json!(["NOASSERTION"]));
 
     // The malformed main status file: the good paragraphs around the bad one are kept.
     let root2 = tmp.path().join("rootfs2");

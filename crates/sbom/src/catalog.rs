@@ -121,12 +121,13 @@ impl Collector {
     fn visit(&mut self, view: &FsView, entry: &Entry, reader: &mut dyn Read) -> Result<()> {
         let path = entry.path.as_str();
         let max = if path == STATUS || path.starts_with(STATUS_D) { MAX_STATUS } else { MAX_SMALL };
-        let mut bytes = Vec::new();
-        reader.take(max).read_to_end(&mut bytes).map_err(|source| Error::Read { path: path.to_string(), source })?;
         if entry.size > max {
+            // Not read: the layer walk skips the rest of the entry.
             self.warnings.push(format!("{path}: {} bytes, larger than {max}: skipped", entry.size));
             return Ok(());
         }
+        let mut bytes = Vec::new();
+        reader.take(max).read_to_end(&mut bytes).map_err(|source| Error::Read { path: path.to_string(), source })?;
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
