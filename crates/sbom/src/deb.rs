@@ -192,11 +192,18 @@ fn debian_names(expr: &str) -> String {
             "or" | "OR" | "|" => "OR".to_string(),
             "and" | "AND" | "&" => "AND".to_string(),
             "with" | "WITH" => "WITH".to_string(),
-            t => debian_id(t).unwrap_or_else(|| t.to_string()),
+            t => debian_id(t).or_else(|| spdx_case(t)).unwrap_or_else(|| t.to_string()),
         };
         out.push(mapped);
     }
     out.join(" ").replace("( ", "(").replace(" )", ")")
+}
+
+/// SPDX identifiers match case-insensitively (SPDX 2.3 annex D): `BSD-4-clause-UC` is `BSD-4-Clause-UC`.
+fn spdx_case(token: &str) -> Option<String> {
+    let licenses = spdx::identifiers::LICENSES.iter().map(|l| l.name);
+    let exceptions = spdx::identifiers::EXCEPTIONS.iter().map(|e| e.name);
+    licenses.chain(exceptions).find(|name| name.eq_ignore_ascii_case(token)).map(str::to_string)
 }
 
 fn debian_id(token: &str) -> Option<String> {
@@ -263,8 +270,8 @@ mod tests {
     #[test]
     fn licenses_from_dep5_only() {
         let dep5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
-                    Files: *\nLicense: GPL-2+\n\nFiles: b\nLicense: public-domain\n text\n\nFiles: c\nLicense: Zlib\n";
-        assert_eq!(copyright_licenses(dep5), ["GPL-2.0-or-later", "NOASSERTION", "Zlib"]);
+                    Files: *\nLicense: GPL-2+\n\nFiles: b\nLicense: public-domain\n text\n\nFiles: c\nLicense: Zlib\n\nFiles: d\nLicense: bsd-4-clause-uc or mit\n";
+        assert_eq!(copyright_licenses(dep5), ["BSD-4-Clause-UC OR MIT", "GPL-2.0-or-later", "NOASSERTION", "Zlib"]);
         assert_eq!(copyright_licenses("This is the Debian package of x.\nLicense: MIT\n"), ["NOASSERTION"]);
     }
 
