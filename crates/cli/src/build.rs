@@ -83,7 +83,15 @@ impl<'a> Reporter<'a> {
 }
 
 /// The lock to build from: DEF.lock when present (and current), else a fresh resolution.
-fn lock_for(printer: &Printer, loaded: &Loaded, reporter: &Reporter<'_>, ignore_lock: bool) -> Result<Lock> {
+/// The definition's lock, or a fresh resolution; with `only` (`--arch`), a fresh resolution covers just
+/// those architectures (an unknown one is left for the build to report).
+fn lock_for(
+    printer: &Printer,
+    loaded: &Loaded,
+    reporter: &Reporter<'_>,
+    ignore_lock: bool,
+    only: &[String],
+) -> Result<Lock> {
     if !ignore_lock && let Some(lock) = pare_build::current_lock(loaded)? {
         return Ok(lock);
     }
@@ -91,6 +99,12 @@ fn lock_for(printer: &Printer, loaded: &Loaded, reporter: &Reporter<'_>, ignore_
         printer.warn(&format!("{} has no lock; resolving afresh (`pare lock` pins the packages)", loaded.origin));
     }
     let client = pare_build::client(loaded, None)?;
+    let archs = &loaded.definition.architectures;
+    if !only.is_empty() && only.iter().all(|a| archs.contains(a)) {
+        let mut narrowed = loaded.clone();
+        narrowed.definition.architectures.retain(|a| only.contains(a));
+        return Ok(pare_build::lock_definition(&narrowed, &client, &|e| reporter.event(e))?);
+    }
     Ok(pare_build::lock_definition(loaded, &client, &|e| reporter.event(e))?)
 }
 
@@ -100,7 +114,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     let destination = Location::parse(&args.to)?;
     let add = args.add.iter().map(|a| a.parse()).collect::<Result<Vec<pare_build::AddSpec>, _>>()?;
     let reporter = Reporter::new(printer);
-    let lock = lock_for(printer, &loaded, &reporter, args.no_lock)?;
+    let lock = lock_for(printer, &loaded, &reporter, args.no_lock, &args.arch)?;
     let client = pare_build::client(&loaded, None)?;
     let options = pare_build::BuildOptions { epoch: None, architectures: args.arch.clone(), add };
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
@@ -203,7 +217,8 @@ pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Re
 pub fn why(printer: &Printer, definition: &str, package: &str, arch: Option<&str>) -> Result<ExitCode> {
     let loaded = pare_build::load(definition)?;
     let reporter = Reporter::new(printer);
-    let lock = lock_for(printer, &loaded, &reporter, false)?;
+    let only: Vec<String> = arch.map(str::to_string).into_iter().collect();
+    let lock = lock_for(printer, &loaded, &reporter, false, &only)?;
     reporter.finish();
     let arch = arch.or_else(|| loaded.definition.architectures.first().map(String::as_str)).unwrap_or("amd64");
     let Some(chain) = lock.why(arch, package) else {
