@@ -14,4 +14,5 @@ rm -rf "$out"
 "$pare" ls "oci:$out/layout:static" /etc --shallow --platform linux/amd64
 "$pare" cat "oci:$out/layout:static" /etc/os-release --platform linux/amd64
 "$pare" why gallery:static tzdata
+"$pare" sbom "oci:$out/layout:static"                       # what ships (SPDX: --format spdx-json)
 skopeo inspect "oci:$out/layout:static" >/dev/null && echo "skopeo reads the image too"
