@@ -1,6 +1,6 @@
 //! `pare build` against Debian's archive: gallery:static and a locked copy of it, unpacked and
-//! checked; base, cc, python3, java and nodejs run in a chroot as 65532 when root. Skips with a message
-//! when the archive is unreachable.
+//! checked; base, cc, python3, java, nodejs and static-debug run in a chroot as 65532 when root. Skips with a
+//! message when the archive is unreachable.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -213,4 +213,26 @@ fn gallery_nodejs_runs_as_nonroot() {
     let Some(out) = run_as_nonroot(&root, &["/usr/bin/node", "-e", script]) else { return };
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && stdout.trim().ends_with(" 65532"), "{stdout}");
+}
+
+#[test]
+fn gallery_static_debug_has_a_busybox_shell() {
+    if !reachable() {
+        println!("SKIPPED: deb.debian.org is unreachable");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout_ref = format!("oci:{}:debug", dir.path().join("debug").display());
+    ok(&["build", "gallery:static-debug", "--arch", "amd64", "--to", &layout_ref]);
+    let root = dir.path().join("rootfs");
+    ok(&["unpack", &layout_ref, &root.display().to_string()]);
+    let names = installed(&root);
+    assert!(names.contains(&"busybox-static".to_string()) && !names.contains(&"libc6".to_string()), "{names:?}");
+    assert!(!root.join("bin/sh").exists() && root.join("busybox/sh").is_symlink());
+    let script = "id -u && test -x /busybox/wget";
+    let Some(out) = run_as_nonroot(&root, &["/busybox/env", "-i", "PATH=/busybox", "/busybox/sh", "-c", script]) else {
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.trim() == "65532", "{stdout}");
 }
