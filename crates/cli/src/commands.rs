@@ -175,7 +175,12 @@ fn inspect(
             if all_platforms {
                 let mut images = Vec::new();
                 for desc in index.manifests() {
-                    if let Ok(Root::Image(image)) = index.open(desc) {
+                    // Entries that are not images (nested indexes, artifacts) are skipped; a broken
+                    // image is an error, not a silent omission.
+                    if pare_oci::ManifestKind::of(desc.media_type().as_ref()) != Some(pare_oci::ManifestKind::Image) {
+                        continue;
+                    }
+                    if let Root::Image(image) = index.open(desc)? {
                         images.push(image);
                     }
                 }

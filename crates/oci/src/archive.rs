@@ -13,7 +13,8 @@ use serde_json::json;
 use crate::digest::{Digest, HashingReader, HashingWriter, parse_digest, sha256};
 use crate::image::{MAX_METADATA_SIZE, Source};
 use crate::layer_writer::{LayerOptions, write_layer};
-use crate::layout::{LayoutSink, select_entry};
+use crate::layout::{LayoutSink, check_layout_file, select_entry};
+use crate::location::Location;
 use crate::media::{self, Compression};
 use crate::reference::Reference;
 use crate::sink::Sink;
@@ -86,19 +87,11 @@ impl OciArchiveSource {
 
 impl Source for OciArchiveSource {
     fn location(&self) -> String {
-        match &self.reference {
-            Some(r) => format!("oci-archive:{}:{r}", self.tar.path.display()),
-            None => format!("oci-archive:{}", self.tar.path.display()),
-        }
+        Location::OciArchive { path: self.tar.path.clone(), name: self.reference.clone() }.to_string()
     }
 
     fn root(&self) -> Result<Descriptor> {
-        let layout = self.tar.read_small("oci-layout", "OCI layout file")?;
-        let version: serde_json::Value =
-            serde_json::from_slice(&layout).map_err(|e| Error::malformed("oci-layout", self.location(), e))?;
-        if version.get("imageLayoutVersion").and_then(|v| v.as_str()) != Some("1.0.0") {
-            return Err(Error::malformed("oci-layout", self.location(), "imageLayoutVersion must be \"1.0.0\""));
-        }
+        check_layout_file(&self.tar.read_small("oci-layout", "OCI layout file")?, &self.location())?;
         let bytes = self.tar.read_small("index.json", "index.json")?;
         let index: ImageIndex =
             serde_json::from_slice(&bytes).map_err(|e| Error::malformed("index.json", self.location(), e))?;
@@ -248,10 +241,7 @@ impl DockerArchiveSource {
         names.insert(config_digest.to_string(), entry.config.clone());
         let config: serde_json::Value =
             serde_json::from_slice(&config_bytes).map_err(|e| Error::malformed("image config", &location, e))?;
-        let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
+        let diff_ids = config_diff_ids(&config);
         if diff_ids.len() != entry.layers.len() {
             return Err(Error::malformed(
                 "image config",
@@ -297,6 +287,14 @@ impl DockerArchiveSource {
     }
 }
 
+/// The `rootfs.diff_ids` of an image config (empty when absent).
+fn config_diff_ids(config: &serde_json::Value) -> Vec<String> {
+    config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
 fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -310,10 +308,7 @@ fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 impl Source for DockerArchiveSource {
     fn location(&self) -> String {
-        match &self.reference {
-            Some(r) => format!("docker-archive:{}:{r}", self.tar.path.display()),
-            None => format!("docker-archive:{}", self.tar.path.display()),
-        }
+        Location::DockerArchive { path: self.tar.path.clone(), name: self.reference.clone() }.to_string()
     }
 
     fn root(&self) -> Result<Descriptor> {
@@ -419,14 +414,12 @@ impl Sink for DockerArchiveSink {
         };
         let config_digest = manifest.config().digest();
         let config_name = format!("{}.json", config_digest.digest());
-        std::fs::copy(blob(config_digest)?, out.join(&config_name)).map_err(Error::io(&out))?;
-        let config_bytes = std::fs::read(out.join(&config_name)).map_err(Error::io(&out))?;
+        let config_path = blob(config_digest)?;
+        let config_bytes = std::fs::read(config_path).map_err(Error::io(config_path))?;
+        crate::write_atomic(&out.join(&config_name), &config_bytes)?;
         let config: serde_json::Value =
             serde_json::from_slice(&config_bytes).map_err(|e| Error::malformed("image config", &location, e))?;
-        let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
+        let diff_ids = config_diff_ids(&config);
         let mut layer_names = Vec::new();
         for (i, layer) in manifest.layers().iter().enumerate() {
             let compression = Compression::from_media_type(layer.media_type().as_ref()).unwrap_or(Compression::None);

@@ -123,6 +123,28 @@ fn check_declared_type(
     Ok(())
 }
 
+/// Parses a manifest or index: JSON, the declared media type, `schemaVersion` 2, then the fields.
+fn parse_manifest<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    kind: ManifestKind,
+    desc: &Descriptor,
+    location: &str,
+) -> Result<T> {
+    let what = match kind {
+        ManifestKind::Image => format!("image manifest `{}`", desc.digest()),
+        ManifestKind::Index => format!("image index `{}`", desc.digest()),
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::malformed(&what, location, format!("invalid JSON: {e}")))?;
+    check_declared_type(&value, kind, desc, location)?;
+    match value.get("schemaVersion").and_then(serde_json::Value::as_u64) {
+        Some(2) => {}
+        Some(other) => return Err(Error::malformed(&what, location, format!("schemaVersion is {other}, expected 2"))),
+        None => return Err(Error::malformed(&what, location, "schemaVersion is missing, expected 2")),
+    }
+    serde_json::from_value(value).map_err(|e| Error::malformed(&what, location, e))
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str, location: &str) -> Result<T> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| Error::malformed(what, location, format!("invalid JSON: {e}")))?;
@@ -143,19 +165,7 @@ pub struct Image {
 impl Image {
     pub fn from_bytes(source: Arc<dyn Source>, descriptor: Descriptor, bytes: Vec<u8>) -> Result<Image> {
         let location = source.location();
-        let what = format!("image manifest `{}`", descriptor.digest());
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::malformed(&what, &location, format!("invalid JSON: {e}")))?;
-        check_declared_type(&value, ManifestKind::Image, &descriptor, &location)?;
-        let manifest: ImageManifest =
-            serde_json::from_value(value).map_err(|e| Error::malformed(&what, &location, e))?;
-        if manifest.schema_version() != 2 {
-            return Err(Error::malformed(
-                &what,
-                &location,
-                format!("schemaVersion is {}, expected 2", manifest.schema_version()),
-            ));
-        }
+        let manifest: ImageManifest = parse_manifest(&bytes, ManifestKind::Image, &descriptor, &location)?;
         for layer in manifest.layers() {
             if Compression::from_media_type(layer.media_type().as_ref()).is_none() && !is_artifact(&manifest) {
                 return Err(Error::UnsupportedMediaType {
@@ -274,19 +284,7 @@ pub struct Index {
 
 impl Index {
     pub fn from_bytes(source: Arc<dyn Source>, descriptor: Descriptor, bytes: Vec<u8>) -> Result<Index> {
-        let location = source.location();
-        let what = format!("image index `{}`", descriptor.digest());
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::malformed(&what, &location, format!("invalid JSON: {e}")))?;
-        check_declared_type(&value, ManifestKind::Index, &descriptor, &location)?;
-        let index: ImageIndex = serde_json::from_value(value).map_err(|e| Error::malformed(&what, &location, e))?;
-        if index.schema_version() != 2 {
-            return Err(Error::malformed(
-                &what,
-                &location,
-                format!("schemaVersion is {}, expected 2", index.schema_version()),
-            ));
-        }
+        let index: ImageIndex = parse_manifest(&bytes, ManifestKind::Index, &descriptor, &source.location())?;
         Ok(Index { source, descriptor, raw: Arc::new(bytes), index: Arc::new(index) })
     }
 

@@ -10,6 +10,7 @@ use oci_spec::image::{Descriptor, ImageIndex};
 use crate::digest::Digest;
 use crate::fsutil::write_atomic;
 use crate::image::Source;
+use crate::location::Location;
 use crate::media;
 use crate::sink::Sink;
 use crate::{Error, Result};
@@ -18,6 +19,16 @@ use crate::{Error, Result};
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 const LAYOUT_FILE: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// Checks the `oci-layout` file of a layout (a directory's or an archive's).
+pub(crate) fn check_layout_file(bytes: &[u8], location: &str) -> Result<()> {
+    let version: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::malformed("oci-layout", location, e))?;
+    if version.get("imageLayoutVersion").and_then(|v| v.as_str()) != Some("1.0.0") {
+        return Err(Error::malformed("oci-layout", location, "imageLayoutVersion must be \"1.0.0\""));
+    }
+    Ok(())
+}
 
 /// Path of a blob inside a layout.
 pub fn blob_path(root: &Path, digest: &Digest) -> PathBuf {
@@ -36,15 +47,7 @@ pub fn read_index(root: &Path) -> Result<ImageIndex> {
         },
         _ => Error::Io { path: layout.clone(), source: e },
     })?;
-    let version: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|e| Error::malformed("oci-layout", layout.display().to_string(), e))?;
-    if version.get("imageLayoutVersion").and_then(|v| v.as_str()) != Some("1.0.0") {
-        return Err(Error::malformed(
-            "oci-layout",
-            layout.display().to_string(),
-            "imageLayoutVersion must be \"1.0.0\"",
-        ));
-    }
+    check_layout_file(&text, &layout.display().to_string())?;
     let path = root.join("index.json");
     let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::malformed("index.json", path.display().to_string(), e))
@@ -88,10 +91,7 @@ impl LayoutSource {
 
 impl Source for LayoutSource {
     fn location(&self) -> String {
-        match &self.reference {
-            Some(r) => format!("oci:{}:{r}", self.root.display()),
-            None => format!("oci:{}", self.root.display()),
-        }
+        Location::Layout { path: self.root.clone(), name: self.reference.clone() }.to_string()
     }
 
     fn root(&self) -> Result<Descriptor> {

@@ -45,7 +45,7 @@ pub use layer_writer::{
 };
 pub use layout::{LayoutSink, LayoutSource, REF_NAME, blob_path, read_index};
 pub use location::Location;
-pub use media::{Compression, LimitedReader, ManifestKind, TarTrailerPad, auto_decoder};
+pub use media::{Compression, LimitedReader, ManifestKind, TarTrailerPad};
 pub use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
 pub use platform::Platform;
 pub use reference::{DEFAULT_REGISTRY, Reference, valid_tag};

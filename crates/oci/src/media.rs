@@ -1,6 +1,6 @@
 //! Media types pare reads and writes, and layer compression.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 
 use crate::{Error, Result};
 
@@ -113,14 +113,6 @@ impl Compression {
             }
         })
     }
-}
-
-/// Detects the compression of a stream by peeking at its first bytes and returns a decoder.
-pub fn auto_decoder<'a>(reader: impl Read + Send + 'a) -> Result<Box<dyn Read + Send + 'a>> {
-    let mut buffered = BufReader::new(reader);
-    let head = buffered.fill_buf().map_err(Error::stream("reading a layer"))?;
-    let compression = Compression::sniff(head);
-    compression.decoder(buffered)
 }
 
 /// Limits a decompressed stream, so that a small blob cannot expand without bound.

@@ -42,3 +42,53 @@ fn copy_refuses_endless_index_chains() {
     let sink = pare_oci::LayoutSink::create(tmp.path().join("ok"), Some("x")).unwrap();
     pare_oci::copy(&ok, Box::new(sink), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).unwrap();
 }
+
+/// A source with no blobs: enough to parse manifests handed over as bytes.
+struct NoBlobs;
+
+impl pare_oci::Source for NoBlobs {
+    fn location(&self) -> String {
+        "test".into()
+    }
+    fn root(&self) -> pare_oci::Result<pare_oci::Descriptor> {
+        Err(Error::Unsupported("no root".into()))
+    }
+    fn open_raw(&self, desc: &pare_oci::Descriptor) -> pare_oci::Result<Box<dyn std::io::Read + Send>> {
+        Err(Error::BlobNotFound { digest: desc.digest().clone(), location: "test".into() })
+    }
+}
+
+#[test]
+fn malformed_manifests_say_what_is_wrong() {
+    let config = r#"{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0}"#;
+    let cases = [
+        (format!(r#"{{"schemaVersion":2,"config":{config},"layers":[]}}"#), None),
+        (format!(r#"{{"schemaVersion":1,"config":{config},"layers":[]}}"#), Some("schemaVersion is 1")),
+        (format!(r#"{{"config":{config},"layers":[]}}"#), Some("schemaVersion is missing")),
+        (format!(r#"{{"schemaVersion":2,"config":{config}}}"#), Some("layers")),
+        (
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","config":{config},"layers":[]}}"#
+            ),
+            Some("mediaType"),
+        ),
+        ("not json".to_string(), Some("invalid JSON")),
+    ];
+    for (body, expected) in cases {
+        let desc = pare_oci::Descriptor::new(
+            pare_oci::media_types::OCI_MANIFEST.into(),
+            body.len() as u64,
+            pare_oci::sha256(body.as_bytes()),
+        );
+        let parsed = pare_oci::Image::from_bytes(std::sync::Arc::new(NoBlobs), desc, body.clone().into_bytes());
+        match (parsed, expected) {
+            (Ok(_), None) => {}
+            (Err(e), Some(text)) => {
+                assert!(matches!(e, Error::Malformed { .. }), "{body}: {e}");
+                assert!(e.to_string().contains(text), "{body}: {e}");
+            }
+            (Ok(_), Some(text)) => panic!("{body} parsed, expected an error about {text}"),
+            (Err(e), None) => panic!("{body}: {e}"),
+        }
+    }
+}
