@@ -213,6 +213,7 @@ impl Client {
                 actual_size: data.len() as u64,
             });
         }
+        let data = bytes::Bytes::from(data);
         let max = self.config().max_attempts.max(1);
         let mut attempt = 0;
         loop {

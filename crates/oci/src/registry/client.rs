@@ -140,7 +140,8 @@ pub(crate) struct Call {
     pub method: Method,
     pub url: Url,
     pub headers: HeaderMap,
-    pub body: Option<Vec<u8>>,
+    /// Shared, so a retry resends it without copying.
+    pub body: Option<bytes::Bytes>,
     /// Token scopes the request needs (`repository:NAME:pull`).
     pub scopes: Vec<String>,
     /// Whether 429, 5xx and connection errors are retried here.
@@ -160,8 +161,8 @@ impl Call {
         self
     }
 
-    pub fn body(mut self, body: Vec<u8>) -> Call {
-        self.body = Some(body);
+    pub fn body(mut self, body: impl Into<bytes::Bytes>) -> Call {
+        self.body = Some(body.into());
         self
     }
 
