@@ -1,1 +1,8 @@
-//! Placeholder: this crate's work is tracked by its own issue (see docs/architecture.md).
+//! Vulnerability data and matching: a local database built from the Debian Security Tracker and OSV,
+//! version orders per ecosystem, matching an `Inventory` to `Finding`s, VEX, and reports.
+
+mod error;
+pub mod model;
+
+pub use error::{Error, Result};
+pub use model::{Advisory, Affected, Cvss, Ecosystem, Event, Origin, Range, RangeKind, Severity, Status};

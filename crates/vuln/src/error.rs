@@ -1,0 +1,36 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in this crate. Each variant names what it is about
+/// (the file, the record, the field) so the CLI can print it as is.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Source data that does not parse: `location` is a file (and line or record id when known).
+    #[error("{location}: {message}")]
+    Malformed { location: String, message: String },
+    #[error("invalid {ecosystem} version `{version}`: {reason}")]
+    Version { ecosystem: String, version: String, reason: String },
+    #[error("vulnerability database {path}: {message}")]
+    Database { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{url}: {message}")]
+    Fetch { url: String, message: String },
+    #[error("VEX document {location}: {message}")]
+    Vex { location: String, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn malformed(location: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Malformed { location: location.into(), message: message.into() }
+    }
+}
