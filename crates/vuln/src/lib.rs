@@ -6,3 +6,12 @@ pub mod model;
 
 pub use error::{Error, Result};
 pub use model::{Advisory, Affected, Cvss, Ecosystem, Event, Origin, Range, RangeKind, Severity, Status};
+
+/// Where the matcher reads advisories from: the database, or records held in memory (tests, `--from` scans).
+pub trait Lookup {
+    /// Every advisory with an `affected` entry for `package` in `ecosystem`; each returned advisory's
+    /// `affected` holds only the entries for that package (all releases).
+    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> Result<Vec<Advisory>>;
+    /// CVSS scores known for a vulnerability id (CVE records, OSV `severity`), any source.
+    fn cvss(&self, id: &str) -> Result<Vec<Cvss>>;
+}
