@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pare's tests and quickstart use: the real registry, skopeo, umoci.
 set -euo pipefail
-packages=(skopeo umoci docker-registry apache2-utils ca-certificates)
+packages=(skopeo umoci docker-registry apache2-utils ca-certificates golang-go)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,9 +9,16 @@
 //! Output is deterministic: packages are sorted, identifiers are derived from content, and the
 //! timestamp comes from the caller (`SOURCE_DATE_EPOCH`) or the image's config.
 
+mod apk;
 mod catalog;
 mod deb;
+mod gobin;
+mod java;
+mod lang;
 mod model;
+mod node;
+mod python;
+mod rustbin;
 pub mod write;
 
 pub use catalog::{Catalog, catalog, catalog_with, epoch_seconds, rfc3339_seconds};
