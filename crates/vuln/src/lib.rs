@@ -1,11 +1,15 @@
 //! Vulnerability data and matching: a local database built from the Debian Security Tracker and OSV,
 //! version orders per ecosystem, matching an `Inventory` to `Finding`s, VEX, and reports.
 
+pub mod db;
 mod error;
 pub mod model;
+pub mod source;
 
+pub use db::{Database, DbInfo, MemoryLookup};
 pub use error::{Error, Result};
 pub use model::{Advisory, Affected, Cvss, Ecosystem, Event, Origin, Range, RangeKind, Severity, Status};
+pub use source::{SourceKind, SourceSpec, read_source};
 
 /// Where the matcher reads advisories from: the database, or records held in memory (tests, `--from` scans).
 pub trait Lookup {
