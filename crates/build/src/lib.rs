@@ -15,9 +15,11 @@
 //! | [`lock`] | `DEF.lock`: packages per architecture, Release dates, the definition checksum; diffs for `pare update` |
 //! | [`mod@resolve`] | Releases, indexes and the resolver, into a lock; build [`Event`]s |
 //! | [`assemble`] | layers and images: package files, dpkg `status.d`, accounts, CA bundle, `--add` files |
+//! | [`cacerts`] | the Java trust store (PKCS#12) from the CA certificates |
 //! | [`gallery`] | the golden definitions compiled in |
 
 pub mod assemble;
+pub mod cacerts;
 pub mod definition;
 mod error;
 pub mod gallery;

@@ -359,3 +359,104 @@ fn real_debs_from_apt_build_into_an_image() {
     assert!(status.contains("Status: install ok installed") && status.contains("Version: "));
     assert!(view.get("/var/lib/dpkg/status.d/netbase.md5sums").is_some());
 }
+
+/// An uncompressed tar of `entries`: (path, Some(content) for a file, or None with a symlink target).
+fn tar_of(entries: &[(&str, &[u8], Option<&str>)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, bytes, link) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        match link {
+            Some(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder.append_link(&mut header, path, target).unwrap();
+            }
+            None => {
+                header.set_size(bytes.len() as u64);
+                builder.append_data(&mut header, path, *bytes).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+/// A `.deb` (plain tar members) with `data` entries as for [`tar_of`].
+fn deb_of(control: &Paragraph, data: &[(&str, &[u8], Option<&str>)]) -> Vec<u8> {
+    let text = control.to_string();
+    pare_deb::testing::build_ar(&[
+        ("debian-binary".into(), b"2.0\n".to_vec()),
+        ("control.tar".into(), tar_of(&[("./control", text.as_bytes(), None)])),
+        ("data.tar".into(), tar_of(data)),
+    ])
+    .unwrap()
+}
+
+/// What keytool (the JDK's, from scripts/system-deps.sh) lists in a trust store.
+fn keytool_list(store: &[u8]) -> String {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), store).unwrap();
+    let out = std::process::Command::new("keytool")
+        .args(["-list", "-storepass", "changeit", "-keystore"])
+        .arg(file.path())
+        .output()
+        .expect("keytool is not installed: run scripts/system-deps.sh (openjdk-17-jdk-headless)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "keytool: {text}{}", String::from_utf8_lossy(&out.stderr));
+    text
+}
+
+#[test]
+fn java_trust_store_holds_the_packaged_and_local_cas() {
+    let mozilla = Path::new("/usr/share/ca-certificates/mozilla");
+    let read = |n: &str| {
+        std::fs::read(mozilla.join(n)).expect("the host's ca-certificates (scripts/system-deps.sh) is missing")
+    };
+    let (isrg, globalsign, local) = (read("ISRG_Root_X1.crt"), read("GlobalSign_Root_CA.crt"), read("ACCVRAIZ1.crt"));
+    let ca = control("ca-certificates", "20250101", "");
+    let ca_deb = deb_of(
+        &ca,
+        &[
+            ("./usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt", &isrg, None),
+            ("./usr/share/ca-certificates/mozilla/GlobalSign_Root_CA.crt", &globalsign, None),
+        ],
+    );
+    let jre = control("jre", "1", "ca-certificates");
+    let link = Some("/etc/ssl/certs/java/cacerts");
+    let jre_deb = deb_of(&jre, &[("./usr/lib/jvm/jre/lib/security/cacerts", b"", link)]);
+    let f = fixture_with(&[(ca, ca_deb), (jre, jre_deb)]);
+    std::fs::write(f.dir.path().join("local.crt"), &local).unwrap();
+    let files = "[[files]]\npath = \"/usr/local/share/ca-certificates/Local_CA.crt\"\nsource = \"local.crt\"\n";
+    let def = f.definition("java.toml", &format!("packages = [\"jre\"]\n{files}"));
+    let (loaded, locked) = lock(&f, &def).unwrap();
+    let options = BuildOptions { epoch: Some(1_700_000_000), ..Default::default() };
+    let a = pare_build::build(&loaded, &locked, &f.client(&loaded), &options, &|_| {}).unwrap();
+    let b = pare_build::build(&loaded, &locked, &f.client(&loaded), &options, &|_| {}).unwrap();
+    assert_eq!(a.root.digest(), b.root.digest(), "the trust store is not reproducible");
+
+    let img = image(&a);
+    let view = FsView::from_image(&img, &Limits::default()).unwrap();
+    let bundle = view.read(&img, "/etc/ssl/certs/ca-certificates.crt").unwrap();
+    assert_eq!(bundle, [globalsign.as_slice(), &isrg, &local].concat(), "packaged CAs by path, then local ones");
+    let listed = keytool_list(&view.read(&img, "/etc/ssl/certs/java/cacerts").unwrap());
+    println!("{listed}");
+    assert!(listed.contains("Keystore type: PKCS12") && listed.contains("Your keystore contains 3 entries"));
+    for alias in ["debian:globalsign_root_ca.pem", "debian:isrg_root_x1.pem", "debian:local_ca.pem"] {
+        assert!(listed.contains(&format!("{alias}, ")) && listed.matches("trustedCertEntry").count() == 3, "{alias}");
+    }
+    // ISRG Root X1's SHA-256 fingerprint, as keytool prints it.
+    assert!(
+        listed.contains(
+            "96:BC:EC:06:26:49:76:F3:74:60:77:9A:CF:28:C5:A7:CF:E8:A3:C0:AA:E1:1A:8F:FC:EE:05:C0:BD:DF:08:C6"
+        )
+    );
+
+    // No JRE, no trust store.
+    let def = f.definition("plain.toml", HELLO);
+    let (loaded, plain) = lock(&f, &def).unwrap();
+    let built = pare_build::build(&loaded, &plain, &f.client(&loaded), &options, &|_| {}).unwrap();
+    let img = image(&built);
+    let view = FsView::from_image(&img, &Limits::default()).unwrap();
+    assert!(view.get("/etc/ssl/certs/java/cacerts").is_none() && view.get("/etc/ssl/certs/java").is_none());
+}
