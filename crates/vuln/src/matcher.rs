@@ -193,9 +193,17 @@ pub fn match_inventory(inventory: &Inventory, lookup: &dyn Lookup, options: &Mat
         ));
     }
     out.findings.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then_with(|| a.package.cmp(&b.package)).then_with(|| a.id.cmp(&b.id))
+        b.severity.cmp(&a.severity).then_with(|| a.package.cmp(&b.package)).then_with(|| id_order(&a.id, &b.id))
     });
     Ok(out)
+}
+
+/// Ids in natural order: `CVE-2026-7383` before `CVE-2026-34180`.
+pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |id: &str| -> Vec<(u64, String)> {
+        id.split('-').map(|part| (part.parse::<u64>().unwrap_or(u64::MAX), part.to_string())).collect()
+    };
+    key(a).cmp(&key(b))
 }
 
 /// The distribution a Debian-family inventory belongs to.
@@ -376,10 +384,8 @@ fn evaluate(
                 candidate(m.affected, m.fixed, notes)
             }
             Err(e) => {
-                warnings.push(format!(
-                    "{} {}: not matched against {}: {e}",
-                    package.name, package.version, advisory.id
-                ));
+                warnings
+                    .push(format!("{} {}: not matched against {}: {e}", package.name, package.version, advisory.id));
                 None
             }
         },
@@ -556,7 +562,8 @@ fn severity(
             SeveritySource::Cvss { version: best.version.clone(), vector: best.vector.clone(), score: best.base_score },
         ));
     }
-    if let Some((sev, id)) = members.iter().filter_map(|c| c.advisory.severity.map(|s| (s, c.advisory.id.clone()))).max()
+    if let Some((sev, id)) =
+        members.iter().filter_map(|c| c.advisory.severity.map(|s| (s, c.advisory.id.clone()))).max()
     {
         return Ok((sev, SeveritySource::Advisory { id }));
     }

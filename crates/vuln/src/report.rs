@@ -50,8 +50,7 @@ pub struct Report {
 
 /// Matches `inventory`, applies VEX and filters.
 pub fn scan(inventory: &Inventory, lookup: &dyn Lookup, options: &ScanOptions) -> Result<Report> {
-    let Matches { mut findings, mut warnings, release, .. } =
-        match_inventory(inventory, lookup, &options.matching)?;
+    let Matches { mut findings, mut warnings, release, .. } = match_inventory(inventory, lookup, &options.matching)?;
     if options.only_fixed {
         findings.retain(Finding::has_fix);
     }
@@ -86,13 +85,7 @@ impl Report {
     /// The open findings that make the gate fail.
     pub fn failing(&self, gate: Gate) -> Vec<&Finding> {
         self.open()
-            .filter(|f| {
-                if f.severity == Severity::Unknown {
-                    !gate.allow_unknown
-                } else {
-                    f.severity >= gate.fail_on
-                }
-            })
+            .filter(|f| if f.severity == Severity::Unknown { !gate.allow_unknown } else { f.severity >= gate.fail_on })
             .collect()
     }
 
@@ -148,9 +141,10 @@ fn fixed_text(f: &Finding) -> String {
 /// The installed version as advisories compare it (Debian: the source version, if it differs).
 fn installed_text(f: &Finding) -> String {
     match (&f.package.source_name, &f.package.source_version) {
-        (Some(name), Some(version)) if *name != f.package.name || *version != f.package.version => {
+        (Some(name), Some(version)) if *version != f.package.version => {
             format!("{} (source {name} {version})", f.package.version)
         }
+        (Some(name), Some(_)) if *name != f.package.name => format!("{} ({name})", f.package.version),
         _ => f.package.version.clone(),
     }
 }
@@ -171,14 +165,9 @@ fn table(report: &Report) -> String {
     if let Some(db) = &report.database {
         let _ = writeln!(out, "database: {} (built {})", db.path, db.built_at);
     }
-    for severity in [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Negligible,
-        Severity::Unknown,
-    ] {
+    for severity in
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Negligible, Severity::Unknown]
+    {
         let group: Vec<&&Finding> = open.iter().filter(|f| f.severity == severity).collect();
         if group.is_empty() {
             continue;
@@ -204,7 +193,15 @@ fn table(report: &Report) -> String {
         let _ = writeln!(out, "\nSUPPRESSED BY VEX ({})", suppressed.len());
         let mut table = comfy_table::Table::new();
         table.load_style(comfy_table::presets::NOTHING);
-        table.set_header(["PACKAGE", "INSTALLED", "VULNERABILITY", "SEVERITY", "VEX STATUS", "JUSTIFICATION", "AUTHOR"]);
+        table.set_header([
+            "PACKAGE",
+            "INSTALLED",
+            "VULNERABILITY",
+            "SEVERITY",
+            "VEX STATUS",
+            "JUSTIFICATION",
+            "AUTHOR",
+        ]);
         for f in suppressed {
             let vex = f.vex.as_ref();
             table.add_row([
@@ -387,7 +384,10 @@ fn cyclonedx(report: &Report) -> Result<Value> {
             v.insert("description".into(), json!(summary));
         }
         if !f.fixed_versions.is_empty() {
-            v.insert("recommendation".into(), json!(format!("Upgrade {} to {}", f.package.name, f.fixed_versions.join(" or "))));
+            v.insert(
+                "recommendation".into(),
+                json!(format!("Upgrade {} to {}", f.package.name, f.fixed_versions.join(" or "))),
+            );
         }
         if let Some(vex) = &f.vex {
             let mut analysis = Map::new();
@@ -401,17 +401,24 @@ fn cyclonedx(report: &Report) -> Result<Value> {
             if let Some(j) = vex.justification.as_deref().and_then(cdx_justification) {
                 analysis.insert("justification".into(), json!(j));
             }
-            let detail = [vex.impact_statement.clone(), vex.action_statement.clone(), vex.author.clone().map(|a| format!("author: {a}"))]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join("; ");
+            let detail = [
+                vex.impact_statement.clone(),
+                vex.action_statement.clone(),
+                vex.author.clone().map(|a| format!("author: {a}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ");
             if !detail.is_empty() {
                 analysis.insert("detail".into(), json!(detail));
             }
             v.insert("analysis".into(), Value::Object(analysis));
         }
-        v.insert("affects".into(), json!([{"ref": f.package.purl, "versions": [{"version": f.package.version, "status": "affected"}]}]));
+        v.insert(
+            "affects".into(),
+            json!([{"ref": f.package.purl, "versions": [{"version": f.package.version, "status": "affected"}]}]),
+        );
         vulns.push(Value::Object(v));
     }
     if let Some(obj) = doc.as_object_mut() {

@@ -447,9 +447,10 @@ pub fn validate(statement: &NewStatement) -> Result<()> {
             return Err(at("a justification is only for status not_affected".into()));
         }
     }
-    if statement.status == "not_affected" && statement.justification.is_none() && statement.impact_statement.is_none()
-    {
-        return Err(at("status not_affected needs --justification or --impact-statement (OpenVEX requires one)".into()));
+    if statement.status == "not_affected" && statement.justification.is_none() && statement.impact_statement.is_none() {
+        return Err(
+            at("status not_affected needs --justification or --impact-statement (OpenVEX requires one)".into()),
+        );
     }
     if statement.status == "affected" && statement.action_statement.is_none() {
         return Err(at("status affected needs --action-statement (OpenVEX requires one)".into()));
@@ -472,7 +473,8 @@ pub fn add_statement(
     let now_text = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut doc = match existing {
         Some((bytes, location)) => {
-            let doc: Value = serde_json::from_slice(bytes).map_err(|e| vex_error(location, format!("not JSON: {e}")))?;
+            let doc: Value =
+                serde_json::from_slice(bytes).map_err(|e| vex_error(location, format!("not JSON: {e}")))?;
             if doc.get("@context").and_then(Value::as_str).is_none_or(|c| !c.starts_with("https://openvex.dev/ns")) {
                 return Err(vex_error(location, "not an OpenVEX document (no OpenVEX `@context`)"));
             }
