@@ -4,12 +4,16 @@
 pub mod db;
 mod error;
 pub mod model;
+pub mod range;
 pub mod source;
+pub mod version;
 
 pub use db::{Database, DbInfo, MemoryLookup};
 pub use error::{Error, Result};
 pub use model::{Advisory, Affected, Cvss, Ecosystem, Event, Origin, Range, RangeKind, Severity, Status};
+pub use range::RangeMatch;
 pub use source::{SourceKind, SourceSpec, read_source};
+pub use version::Version;
 
 /// Where the matcher reads advisories from: the database, or records held in memory (tests, `--from` scans).
 pub trait Lookup {
