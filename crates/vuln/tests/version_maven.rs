@@ -211,4 +211,10 @@ fn leading_zeroes_and_mng_7644() {
 fn empty_is_an_error() {
     let e = version::parse(Ecosystem::Maven, "").unwrap_err().to_string();
     assert!(e.contains("Maven"), "{e}");
+    // Nesting grows with every letter/digit change; overlong strings are refused before parsing.
+    let long = "a1".repeat(version::MAX_LEN);
+    let e = version::parse(Ecosystem::Maven, &long).unwrap_err().to_string();
+    assert!(e.contains("longer than 1024 bytes"), "{e}");
+    let deep = "a1".repeat(version::MAX_LEN / 2);
+    assert_eq!(v(&deep).compare(&v(&deep)), Some(Ordering::Equal));
 }

@@ -29,11 +29,18 @@ pub enum Version {
     Maven(maven::Version),
 }
 
+/// Longer strings are refused: no real version comes close, and Maven's parse tree nests once per
+/// letter/digit change (its comparison recurses that deep).
+pub const MAX_LEN: usize = 1024;
+
 /// Parses `s` in the order of `ecosystem`.
 pub fn parse(ecosystem: Ecosystem, s: &str) -> Result<Version> {
     let err = |reason: String| Error::Version { ecosystem: ecosystem.to_string(), version: s.to_string(), reason };
     if s.is_empty() {
         return Err(err("the version is empty".to_string()));
+    }
+    if s.len() > MAX_LEN {
+        return Err(err(format!("longer than {MAX_LEN} bytes ({})", s.len())));
     }
     match ecosystem {
         Ecosystem::Debian | Ecosystem::Ubuntu => {
@@ -59,7 +66,9 @@ pub fn parse(ecosystem: Ecosystem, s: &str) -> Result<Version> {
 /// Parses a SemVer 2.0 version as OSV `SEMVER` ranges write them (no `v`; one is tolerated).
 pub fn parse_semver(s: &str) -> Result<Version> {
     let t = s.strip_prefix('v').unwrap_or(s);
-    semver_from(t).map_err(|reason| Error::Version { ecosystem: "SemVer".to_string(), version: s.to_string(), reason })
+    let checked =
+        if s.len() > MAX_LEN { Err(format!("longer than {MAX_LEN} bytes ({})", s.len())) } else { semver_from(t) };
+    checked.map_err(|reason| Error::Version { ecosystem: "SemVer".to_string(), version: s.to_string(), reason })
 }
 
 fn semver_from(s: &str) -> std::result::Result<Version, String> {
