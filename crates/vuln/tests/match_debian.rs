@@ -36,7 +36,12 @@ fn lists() -> &'static Lists {
         let mut all = Vec::new();
         for name in ["DSA-list", "DLA-list"] {
             let parsed = pare_vuln::source::read_source(&dir.join(name)).unwrap();
-            assert!(parsed.advisories.len() > 4000, "{name}: {} advisories, warnings {:?}", parsed.advisories.len(), &parsed.warnings[..parsed.warnings.len().min(5)]);
+            assert!(
+                parsed.advisories.len() > 4000,
+                "{name}: {} advisories, warnings {:?}",
+                parsed.advisories.len(),
+                &parsed.warnings[..parsed.warnings.len().min(5)]
+            );
             all.extend(parsed.advisories);
         }
         Lists(all)
@@ -211,7 +216,10 @@ fn case_11_curl_before_socks5_heap_overflow() {
 
 #[test]
 fn case_12_curl_at_dsa_5523_fix() {
-    assert_eq!(ids(&bookworm("libcurl4", "7.88.1-10+deb12u4", Some(("curl", "7.88.1-10+deb12u4")))), set(&["CVE-2023-46218"]));
+    assert_eq!(
+        ids(&bookworm("libcurl4", "7.88.1-10+deb12u4", Some(("curl", "7.88.1-10+deb12u4")))),
+        set(&["CVE-2023-46218"])
+    );
 }
 
 #[test]
@@ -244,10 +252,7 @@ fn case_15_systemd() {
 #[test]
 fn case_16_xz_fixed_version_without_deb12u_suffix() {
     // DSA-5895-1: [bookworm] - xz-utils 5.4.1-1; bookworm shipped 5.4.1-0.2.
-    assert_eq!(
-        ids(&bookworm("liblzma5", "5.4.1-0.2", Some(("xz-utils", "5.4.1-0.2")))),
-        set(&["CVE-2025-31115"])
-    );
+    assert_eq!(ids(&bookworm("liblzma5", "5.4.1-0.2", Some(("xz-utils", "5.4.1-0.2")))), set(&["CVE-2025-31115"]));
     assert!(bookworm("liblzma5", "5.4.1-1", Some(("xz-utils", "5.4.1-1"))).is_empty());
 }
 
@@ -274,7 +279,10 @@ fn case_19_gnutls_deb12u6_has_dsa_6281() {
 #[test]
 fn case_20_trixie_uses_trixie_lines() {
     // DSA-6015-1: [trixie] - openssl 3.5.1-1+deb13u1; DSA-6335-1: [trixie] 3.5.6-1~deb13u2.
-    let (f, _) = scan(Some(os("13", "trixie")), vec![deb("libssl3t64", "3.5.1-1+deb13u1", Some(("openssl", "3.5.1-1+deb13u1")))]);
+    let (f, _) = scan(
+        Some(os("13", "trixie")),
+        vec![deb("libssl3t64", "3.5.1-1+deb13u1", Some(("openssl", "3.5.1-1+deb13u1")))],
+    );
     let got = ids(&f);
     assert!(!got.contains("CVE-2025-9230"));
     assert!(got.contains("CVE-2026-7383"));
@@ -310,4 +318,32 @@ fn case_22_without_a_release_packages_are_not_matched_and_the_user_is_told() {
 fn case_23_severity_is_unknown_without_cvss_or_urgency() {
     let f = bookworm("libgcrypt20", "1.10.1-3", None);
     assert_eq!(f[0].severity, pare_vuln::Severity::Unknown);
+}
+
+#[test]
+fn case_24_severity_comes_from_the_cve_record_cvss_and_is_labelled() {
+    // DSA-5863-1: [bookworm] - libtasn1-6 4.19.0-2+deb12u1; CVE-2024-12133's CNA record carries
+    // CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:L, base 5.3 (medium).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vulndata/cve-records/cveawg-api-2025-02-13");
+    let parsed = pare_vuln::source::read_source(&dir.join("CVE-2024-12133.json")).unwrap();
+    let lookup = pare_vuln::MemoryLookup::new(lists().0.clone(), parsed.cvss);
+    let inventory = Inventory {
+        subject: Subject { name: "t".into(), digest: None },
+        os: Some(os("12", "bookworm")),
+        packages: vec![deb("libtasn1-6", "4.19.0-2", None)],
+        tool: Tool::default(),
+        created: None,
+    };
+    let m = match_inventory(&inventory, &lookup, &MatchOptions::default()).unwrap();
+    assert_eq!(ids(&m.findings), set(&["CVE-2024-12133"]));
+    let f = &m.findings[0];
+    assert_eq!(f.severity, pare_vuln::Severity::Medium);
+    match &f.severity_source {
+        pare_vuln::matcher::SeveritySource::Cvss { version, score, vector } => {
+            assert_eq!((version.as_str(), *score), ("3.1", 5.3));
+            assert!(vector.starts_with("CVSS:3.1/AV:N"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(f.severity_source.label(), "CVSS 3.1 5.3");
 }
