@@ -347,3 +347,37 @@ fn case_24_severity_comes_from_the_cve_record_cvss_and_is_labelled() {
     }
     assert_eq!(f.severity_source.label(), "CVSS 3.1 5.3");
 }
+
+fn tracker_scan(codename: &str, version_id: &str, packages: Vec<Package>) -> Vec<Finding> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vulndata/debian-tracker-json-samples/vunnel/debian.json");
+    let parsed = pare_vuln::source::read_source(&path).unwrap();
+    let lookup = pare_vuln::MemoryLookup::new(parsed.advisories, Vec::new());
+    let inventory = Inventory {
+        subject: Subject { name: "t".into(), digest: None },
+        os: Some(os(version_id, codename)),
+        packages,
+        tool: Tool::default(),
+        created: None,
+    };
+    match_inventory(&inventory, &lookup, &MatchOptions::default()).unwrap().findings
+}
+
+#[test]
+fn case_25_tracker_json_statuses_and_urgency() {
+    // prototypejs in buster: CVE-2008-7220 resolved in 1.6.0.2-1, urgency `high**` (estimated);
+    // CVE-2007-2383 has fixed_version 0 (never affected) — so 1.6.0.1-1 has the first only.
+    let f = tracker_scan("buster", "10", vec![deb("libjs-prototype", "1.6.0.1-1", Some(("prototypejs", "1.6.0.1-1")))]);
+    assert_eq!(ids(&f), set(&["CVE-2008-7220"]));
+    assert_eq!(f[0].severity, pare_vuln::Severity::High);
+    assert_eq!(f[0].severity_source.label(), "Debian urgency high**");
+    assert!(
+        tracker_scan("buster", "10", vec![deb("libjs-prototype", "1.7.1-3", Some(("prototypejs", "1.7.1-3")))])
+            .is_empty()
+    );
+    // chromium in buster: CVE-2022-0456 open with urgency end-of-life — surfaced as end-of-life.
+    let f = tracker_scan("buster", "10", vec![deb("chromium", "90.0.4430.212-1~deb10u1", None)]);
+    let eol = f.iter().find(|x| x.id == "CVE-2022-0456").unwrap();
+    assert_eq!(eol.status, Status::EndOfLife);
+    assert!(eol.fixed_versions.is_empty());
+}
