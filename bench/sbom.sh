@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# pare sbom against syft and trivy on the same image archive (issue 4), cold, side by side.
+# The image: `mmdebstrap --variant=minbase bookworm` packed as a docker-archive (one layer), and,
+# with BIG=1, a second image made of this machine's /usr/lib, /usr/share and /usr/bin (300+ MB).
+# Prints time (best of RUNS) and peak memory per tool, and the ratios.
+# Usage: bench/sbom.sh [RUNS]   (default 3)
+set -euo pipefail
+runs="${1:-3}"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cargo build --release -q -p pare-cli --manifest-path "$repo/Cargo.toml"
+pare="$target/release/pare"
+syft="$target/venv-syft/bin/syft"
+trivy="$target/venv-trivy/bin/trivy"
+[ -x "$syft" ] && [ -x "$trivy" ] || { echo "run scripts/system-deps.sh first (syft and trivy venvs)"; exit 2; }
+
+images=()
+mmdebstrap --quiet --variant=minbase bookworm "$work/minbase.tar" http://deb.debian.org/debian > /dev/null 2>&1
+mkdir "$work/minbase" && (tar -C "$work/minbase" -xf "$work/minbase.tar" 2> /dev/null || true)
+"$pare" -q copy "dir:$work/minbase" "docker-archive:$work/minbase-image.tar:minbase:latest" > /dev/null
+rm -rf "$work/minbase" "$work/minbase.tar"
+images+=("$work/minbase-image.tar")
+if [ "${BIG:-0}" = 1 ]; then
+  mkdir -p "$work/big/usr" "$work/big/etc" "$work/big/var/lib/dpkg"
+  cp -a /usr/lib /usr/share /usr/bin "$work/big/usr/" 2> /dev/null || true
+  cp /etc/os-release "$work/big/etc/" && cp /var/lib/dpkg/status "$work/big/var/lib/dpkg/"
+  "$pare" -q copy "dir:$work/big" "docker-archive:$work/big-image.tar:big:latest" > /dev/null
+  rm -rf "$work/big"
+  images+=("$work/big-image.tar")
+fi
+
+purls() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for c in d.get("components", []) if c.get("purl")))' "$1"; }
+
+# best-of-RUNS wall time (s) and the peak RSS (MiB) of that run, for one command.
+measure() {
+  local best="" mem=""
+  for _ in $(seq "$runs"); do
+    rm -rf "$work/cache"
+    /usr/bin/time -f '%e %M' -o "$work/t" "$@" > "$work/out" 2> "$work/err" || { echo "failed: $* $(head -3 "$work/err")" >&2; return 1; }
+    read -r t m < "$work/t"
+    if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; mem=$((m / 1024)); fi
+  done
+  echo "$best $mem"
+}
+
+for image in "${images[@]}"; do
+  echo "== $(basename "$image") ($(du -h "$image" | cut -f1))"
+  read -r pt pm < <(PARE_CACHE_DIR="$work/cache" measure "$pare" -q sbom "docker-archive:$image" --format cyclonedx-json)
+  pp=$(purls "$work/out")
+  read -r st sm < <(measure "$syft" "docker-archive:$image" -o cyclonedx-json -q)
+  sp=$(purls "$work/out")
+  read -r tt tm < <(measure "$trivy" -q image --input "$image" --cache-backend memory --format cyclonedx)
+  tp=$(purls "$work/out")
+  printf '%-6s %7ss %5s MiB %5s purls\n' pare "$pt" "$pm" "$pp" syft "$st" "$sm" "$sp" trivy "$tt" "$tm" "$tp"
+  echo "ratio: syft/pare $(echo "$st / $pt" | bc -l | xargs printf '%.1f')x, trivy/pare $(echo "$tt / $pt" | bc -l | xargs printf '%.1f')x (time, cold)"
+done
