@@ -130,7 +130,7 @@ pub(crate) fn open_db(printer: &Printer, arg: &DbArg) -> Result<(pare_vuln::Data
     let info = db.info();
     let built = info.built_at;
     let age = jiff::Timestamp::now().duration_since(built);
-    if age.as_secs() > 0 && age.unsigned_abs() > arg.max_db_age {
+    if !age.is_negative() && age.unsigned_abs() > arg.max_db_age {
         printer.warn(&format!(
             "the vulnerability database {} was built {} ({} days ago); newer advisories are missing: run `pare db update`",
             path.display(),

@@ -492,3 +492,68 @@ fn diff_shows_what_a_security_update_removes() {
         "{table}"
     );
 }
+
+/// syft's and trivy's SBOMs of the same image give the same findings: the reader takes the source
+/// package from their purl `upstream=` qualifier / trivy's `SrcName` properties and the release from
+/// `distro=`. Runs where the tools are installed (scripts/system-deps.sh makes their venvs).
+#[test]
+fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../target"));
+    let syft = target.join("venv-syft/bin/syft");
+    let trivy = target.join("venv-trivy/bin/trivy");
+    if !syft.exists() || !trivy.exists() {
+        println!("SKIPPED: syft or trivy is not installed (run scripts/system-deps.sh)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("image.tar");
+    run(pare()
+        .args(["-q", "copy"])
+        .arg(format!("dir:{}", rootfs().display()))
+        .arg(format!("docker-archive:{}:scan:test", archive.display())));
+    let runs: [(&str, Vec<String>); 3] = [
+        (
+            "syft-spdx",
+            vec![
+                syft.display().to_string(),
+                format!("docker-archive:{}", archive.display()),
+                "-o".into(),
+                "spdx-json".into(),
+                "-q".into(),
+            ],
+        ),
+        (
+            "syft-cdx",
+            vec![
+                syft.display().to_string(),
+                format!("docker-archive:{}", archive.display()),
+                "-o".into(),
+                "cyclonedx-json".into(),
+                "-q".into(),
+            ],
+        ),
+        (
+            "trivy-cdx",
+            vec![
+                trivy.display().to_string(),
+                "-q".into(),
+                "image".into(),
+                "--input".into(),
+                archive.display().to_string(),
+                "--cache-backend".into(),
+                "memory".into(),
+                "--format".into(),
+                "cyclonedx".into(),
+            ],
+        ),
+    ];
+    for (name, argv) in runs {
+        let out = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let sbom = tmp.path().join(format!("{name}.json"));
+        fs::write(&sbom, &out.stdout).unwrap();
+        let report = scan_json(sbom.to_str().unwrap(), &[]);
+        assert_eq!(by_package(&report), expected(), "scan of {name}'s SBOM");
+    }
+}
