@@ -18,11 +18,13 @@ mod lang;
 mod model;
 mod node;
 mod python;
+pub mod read;
 mod rustbin;
 pub mod write;
 
 pub use catalog::{Catalog, catalog, catalog_with, epoch_seconds, rfc3339_seconds};
 pub use model::{Inventory, Location, OsRelease, Package, Subject, Tool};
+pub use read::{MAX_SBOM_BYTES, ReadSbom, SbomFormat, read};
 pub use write::{OutputFormat, write};
 
 /// The crate's error.
@@ -40,6 +42,14 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("invalid timestamp `{value}`: {reason}")]
     Timestamp { value: String, reason: String },
+    #[error(
+        "`{location}`: {size} bytes, larger than the {max}-byte cap for SBOMs\nhint: split the SBOM, or check that this is the right file"
+    )]
+    SbomTooLarge { location: String, size: usize, max: usize },
+    #[error("`{location}` is not valid JSON: {reason}\nhint: pass an SPDX 2.x or CycloneDX JSON document")]
+    SbomJson { location: String, reason: String },
+    #[error("`{location}`: `{field}`: {reason}\nhint: {hint}")]
+    SbomInvalid { location: String, field: String, reason: String, hint: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
