@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Pull + unpack of the same multi-layer image from a local docker-registry:
 # pare (`pare pull` + `pare unpack`) against skopeo (`skopeo copy` + `umoci unpack`).
-# Prints wall time and peak memory of each and the ratio. Usage: bench/pull-unpack.sh [RUNS]
+# Prints wall time and peak memory of each and the ratio, and pare's unpack alone.
+# Usage: bench/pull-unpack.sh [RUNS]; PARE_BIN=PATH times that binary instead of a fresh release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 ./scripts/system-deps.sh
-cargo build --release --locked -q -p pare-cli
-pare="$PWD/target/release/pare"
+if [ -n "${PARE_BIN:-}" ]; then
+  pare=$(realpath "$PARE_BIN")
+else
+  cargo build --release --locked -q -p pare-cli
+  pare="$PWD/target/release/pare"
+fi
 work=$(mktemp -d /tmp/pare-bench.XXXXXX)
 trap 'kill $reg_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -46,6 +51,7 @@ measure() { # name, command...: prints seconds and peak KiB of the best run
       echo "$name failed:" >&2; cat "$work/run.log" >&2; exit 1
     fi
     read -r t m < "$work/time"
+    echo "  $name run: $t s, $((m / 1024)) MiB" >&2
     if python3 -c "import sys; sys.exit(0 if $t < $best_t else 1)"; then best_t=$t; best_m=$m; fi
   done
   echo "$name $best_t $best_m"
@@ -54,9 +60,14 @@ measure() { # name, command...: prints seconds and peak KiB of the best run
 export PARE_CACHE_DIR="$work/cache"
 p=$(measure pare "'$pare' -q pull '$ref' --to 'oci:$work/out/layout:bench' && '$pare' -q unpack 'oci:$work/out/layout:bench' '$work/out/rootfs'")
 s=$(measure skopeo+umoci "skopeo copy -q --src-tls-verify=false 'docker://$ref' 'oci:$work/out/layout:bench' && umoci unpack --image '$work/out/layout:bench' '$work/out/bundle'")
-read -r _ pt pm <<<"$p"
-read -r _ st sm <<<"$s"
 files=$(du -sb "$work/out/bundle/rootfs" 2>/dev/null | cut -f1 || echo 0)
+# pare's unpack alone, from a layout pulled once.
+"$pare" -q pull "$ref" --to "oci:$work/pulled:bench" >/dev/null
+u=$(measure pare-unpack "'$pare' -q unpack 'oci:$work/pulled:bench' '$work/out/rootfs'")
+read -r _ pt pm <<<"$p"
+read -r _ ut um <<<"$u"
+read -r _ st sm <<<"$s"
 printf 'image: %s, %d layers, %s MB in the registry, %s MB unpacked\n' "$ref" "$layer" "$((compressed / 1000000))" "$((files / 1000000))"
-printf '%-14s %8s s %8s MiB\n' "pare" "$pt" "$((pm / 1024))" "skopeo+umoci" "$st" "$((sm / 1024))"
+printf '%-14s %8s s %8s MiB\n' "pare" "$pt" "$((pm / 1024))" "skopeo+umoci" "$st" "$((sm / 1024))" \
+  "(pare unpack)" "$ut" "$((um / 1024))"
 python3 -c "print(f'ratio (skopeo+umoci / pare): time {$st/$pt:.2f}x, peak memory {$sm/$pm:.2f}x')"

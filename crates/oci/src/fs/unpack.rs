@@ -10,7 +10,7 @@
 //! (they mean something inside the container); relative targets that climb above the root are
 //! refused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -20,8 +20,9 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Timestamps, Uid};
 
-use super::path::{file_name, parent, symlink_escapes};
+use super::path::{file_name, parent, subtree_prefix, symlink_escapes};
 use super::read::open_layer;
+use super::view::Change;
 use super::{Entry, EntryKind, FsView, Limits};
 use crate::image::Image;
 use crate::{Error, Result};
@@ -56,19 +57,326 @@ pub struct UnpackStats {
     pub warnings: Vec<String>,
 }
 
+/// Read and write buffer of the single pass: most files are written with one `write`.
+const WRITE_BUFFER: usize = 1 << 20;
+
 /// Extracts the merged root filesystem of an image into `dir` (created if missing; it must be
-/// empty). Each layer is read twice: once to build the [`FsView`], verified, before anything is
-/// written; then again for the contents of the files that survive.
+/// empty).
+///
+/// One pass, as umoci does it: each layer is applied in order, in place (whiteouts delete,
+/// opaque directories clear, later layers overwrite), while its blob digest and diff ID are
+/// checked as it streams. The [`FsView`] is built alongside and decides every step, so the
+/// checks are the view's. If anything fails, everything written is removed: a missing `dir` is
+/// written under a temporary name beside it and renamed into place at the end, an empty one is
+/// emptied again.
 pub fn unpack(image: &Image, dir: &Path, limits: &Limits) -> Result<UnpackStats> {
     unpack_with(image, dir, &UnpackOptions { limits: limits.clone(), ..UnpackOptions::default() })
 }
 
-/// [`unpack`] with options.
+/// [`unpack`] with options. A non-empty `dir` (with [`UnpackOptions::allow_non_empty`]) cannot
+/// be cleaned up after a failure, so there the image is verified whole before anything is
+/// written, and each layer is read twice.
 pub fn unpack_with(image: &Image, dir: &Path, options: &UnpackOptions) -> Result<UnpackStats> {
-    let view = FsView::from_image(image, &options.limits)?;
-    let layers = view.layers_of(image)?;
-    let max = options.limits.max_total_size;
-    view.unpack(|index| open_layer(&layers, index, max), dir, options)
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => unpack_staged(image, dir, options),
+        Ok(meta) if meta.is_dir() && is_empty_dir(dir)? => {
+            unpack_fresh(image, dir, options).inspect_err(|_| empty_dir(dir))
+        }
+        _ => {
+            let view = FsView::from_image(image, &options.limits)?;
+            let layers = view.layers_of(image)?;
+            let max = options.limits.max_total_size;
+            view.unpack(|index| open_layer(&layers, index, max), dir, options)
+        }
+    }
+}
+
+fn is_empty_dir(dir: &Path) -> Result<bool> {
+    Ok(std::fs::read_dir(dir).map_err(Error::io(dir))?.next().is_none())
+}
+
+/// Unpacks into a new directory beside `dir`, renamed to `dir` when complete.
+fn unpack_staged(image: &Image, dir: &Path, options: &UnpackOptions) -> Result<UnpackStats> {
+    let (Some(name), Some(parent)) = (dir.file_name(), dir.parent()) else {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        return unpack_fresh(image, dir, options).inspect_err(|_| empty_dir(dir));
+    };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    let staging = loop {
+        let mut staged = std::ffi::OsString::from(".");
+        staged.push(name);
+        staged.push(format!(".pare-unpack-{:016x}", rand::random::<u64>()));
+        let staging = parent.join(staged);
+        match std::fs::create_dir(&staging) {
+            Ok(()) => break staging,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::Io { path: staging, source: e }),
+        }
+    };
+    let done = unpack_fresh(image, &staging, options).and_then(|stats| {
+        std::fs::rename(&staging, dir).map_err(|e| Error::UnpackTarget {
+            path: dir.to_path_buf(),
+            reason: format!("the unpacked tree could not be moved there from `{}`: {e}", staging.display()),
+        })?;
+        Ok(stats)
+    });
+    if done.is_err() {
+        remove_tree(&staging);
+    }
+    done
+}
+
+/// Removes what a failed unpack wrote into `dir`, keeping `dir`. Best effort: the error that
+/// made it fail is the one to report.
+fn empty_dir(dir: &Path) {
+    if let Ok(listing) = std::fs::read_dir(dir) {
+        for entry in listing.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => remove_tree(&entry.path()),
+                _ => {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+}
+
+/// Removes a directory tree without following symlinks (std's `remove_dir_all` does not);
+/// directories without write permission (as a non-root user) are opened up first.
+fn remove_tree(dir: &Path) {
+    if std::fs::remove_dir_all(dir).is_ok() {
+        return;
+    }
+    fn open_up(dir: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        if let Ok(listing) = std::fs::read_dir(dir) {
+            for entry in listing.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    open_up(&entry.path());
+                }
+            }
+        }
+    }
+    open_up(dir);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The single pass into an empty directory: each tar entry is mirrored on disk as the view
+/// applies it, then directories get their final metadata.
+fn unpack_fresh(image: &Image, dir: &Path, options: &UnpackOptions) -> Result<UnpackStats> {
+    let root = Dir::open_ambient_dir(dir, ambient_authority()).map_err(Error::io(dir))?;
+    let owners = options.preserve_owner.unwrap_or_else(|| rustix::process::geteuid().is_root());
+    let mut fresh = Fresh {
+        writer: Writer {
+            root: Rc::new(root),
+            base: dir.to_path_buf(),
+            cached: HashMap::new(),
+            owners,
+            replace: false,
+            stats: UnpackStats::default(),
+        },
+        buffer: vec![0; WRITE_BUFFER],
+        skipped: HashSet::new(),
+    };
+    let view =
+        FsView::from_image_with(image, &options.limits, |view, change, content| fresh.apply(view, change, content))?;
+    view.check_unpackable()?;
+    let mut writer = fresh.writer;
+    let dirs: Vec<&Entry> = view.entries().filter(|e| e.kind == EntryKind::Dir).collect();
+    for entry in dirs.into_iter().rev() {
+        writer.finish_dir(entry)?;
+    }
+    // Counted from the result, not from what was written and later replaced.
+    let mut stats = UnpackStats { warnings: view.warnings().to_vec(), ..UnpackStats::default() };
+    stats.warnings.append(&mut writer.stats.warnings);
+    let mut contents = HashSet::new();
+    for entry in view.entries().filter(|e| e.path != "/") {
+        match entry.kind {
+            EntryKind::Dir => stats.dirs += 1,
+            EntryKind::Symlink => stats.symlinks += 1,
+            EntryKind::File | EntryKind::Hardlink => {
+                // A file and its hardlinks share one content: one file, the others links.
+                if entry.origin.is_none_or(|origin| contents.insert(origin)) {
+                    stats.files += 1;
+                    stats.bytes += entry.size;
+                } else {
+                    stats.hardlinks += 1;
+                }
+            }
+            EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => {
+                if fresh.skipped.contains(&entry.path) {
+                    stats.skipped += 1;
+                } else {
+                    stats.nodes += 1;
+                }
+            }
+        }
+    }
+    tracing::debug!(dir = %dir.display(), files = stats.files, bytes = stats.bytes, "unpacked");
+    Ok(stats)
+}
+
+/// Mirrors the view's changes on disk, in a directory that held nothing but what this pass wrote.
+struct Fresh {
+    writer: Writer,
+    buffer: Vec<u8>,
+    /// Device nodes in the view that were not created (not root).
+    skipped: HashSet<String>,
+}
+
+impl Fresh {
+    fn apply(&mut self, view: &FsView, change: Change, content: &mut dyn Read) -> Result<()> {
+        match change {
+            Change::None => Ok(()),
+            Change::Removed { mut removed, recreated } => {
+                // Deepest first; a directory that keeps entries of the current layer stays.
+                removed.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+                for (path, kind) in &removed {
+                    self.remove(path, *kind == EntryKind::Dir)?;
+                }
+                for path in &recreated {
+                    self.make_dir(path)?;
+                }
+                Ok(())
+            }
+            Change::Put { path, replaced, parents } => {
+                for dir in &parents {
+                    self.make_dir(dir)?;
+                }
+                let Some(entry) = view.get(&path) else { return Ok(()) };
+                if path == "/" {
+                    return Ok(());
+                }
+                let same_file = entry.kind == EntryKind::Hardlink && entry.link_target.as_deref() == Some(&path);
+                match replaced {
+                    // A directory over a directory keeps it; a hardlink to itself keeps the file.
+                    Some(EntryKind::Dir) if entry.kind == EntryKind::Dir => return Ok(()),
+                    _ if same_file => return Ok(()),
+                    Some(EntryKind::Dir) => self.remove_tree(&path)?,
+                    Some(_) => self.remove(&path, false)?,
+                    None => {}
+                }
+                match entry.kind {
+                    EntryKind::File => self.write_file(entry, view.label(entry.layer), content),
+                    EntryKind::Hardlink => {
+                        let target = entry.link_target.as_deref().unwrap_or_default();
+                        let from = self.writer.dir(parent(target))?;
+                        let to = self.writer.dir(parent(&path))?;
+                        rustix::fs::linkat(&*from, file_name(target), &*to, file_name(&path), AtFlags::empty())
+                            .map_err(|e| self.writer.io_err(&path)(e.into()))
+                    }
+                    _ => {
+                        let skipped = self.writer.stats.skipped;
+                        self.writer.create(entry)?;
+                        if self.writer.stats.skipped != skipped {
+                            self.skipped.insert(path);
+                        }
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Creates a directory the view made implicitly (or afresh after a whiteout): it may still be
+    /// there when it kept entries of the current layer.
+    fn make_dir(&mut self, path: &str) -> Result<()> {
+        let dir = self.writer.dir(parent(path))?;
+        match rustix::fs::mkdirat(&*dir, file_name(path), Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
+            Err(e) => Err(self.writer.io_err(path)(e.into())),
+        }
+    }
+
+    /// Removes one path; a directory only when empty (what remains belongs to the current layer).
+    fn remove(&mut self, path: &str, is_dir: bool) -> Result<()> {
+        let dir = self.writer.dir(parent(path))?;
+        let flags = if is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+        match rustix::fs::unlinkat(&*dir, file_name(path), flags) {
+            Ok(()) => {
+                if is_dir {
+                    self.writer.cached.clear();
+                }
+                Ok(())
+            }
+            // Skipped devices were never written; kept directories hold current entries.
+            Err(rustix::io::Errno::NOENT) => Ok(()),
+            Err(rustix::io::Errno::NOTEMPTY) if is_dir => Ok(()),
+            Err(e) => Err(self.writer.io_err(path)(e.into())),
+        }
+        .map(|()| {
+            self.skipped.remove(path);
+        })
+    }
+
+    /// Removes a directory with everything below it (cap-std never follows a symlink doing so).
+    fn remove_tree(&mut self, path: &str) -> Result<()> {
+        let dir = self.writer.dir(parent(path))?;
+        dir.remove_dir_all(file_name(path)).map_err(self.writer.io_err(path))?;
+        self.writer.cached.clear();
+        let prefix = subtree_prefix(path);
+        self.skipped.retain(|p| !p.starts_with(&prefix));
+        Ok(())
+    }
+
+    /// Writes a file under its own name: the directory is new, so nothing can be there
+    /// (`O_EXCL`); a failure removes the whole directory.
+    fn write_file(&mut self, entry: &Entry, label: &str, content: &mut dyn Read) -> Result<()> {
+        let dir = self.writer.dir(parent(&entry.path))?;
+        let fd = rustix::fs::openat(
+            &*dir,
+            file_name(&entry.path),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| self.writer.io_err(&entry.path)(e.into()))?;
+        let mut file = std::fs::File::from(fd);
+        let mut written: u64 = 0;
+        loop {
+            // Fill the buffer before writing: the stream hands out small pieces.
+            let mut filled = 0;
+            while filled < self.buffer.len() {
+                match content.read(&mut self.buffer[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(read_error(e, &entry.path, label)),
+                }
+            }
+            if filled == 0 {
+                break;
+            }
+            file.write_all(&self.buffer[..filled]).map_err(|e| {
+                Error::from_io(format!("writing `{}`", self.writer.host_path(&entry.path).display()), e)
+            })?;
+            written += filled as u64;
+        }
+        if written != entry.size {
+            return Err(Error::Malformed {
+                what: format!("file `{}`", entry.path),
+                location: format!("layer `{label}`"),
+                reason: format!(
+                    "its content has {written} bytes, its header says {}\nhint: the layer is truncated or corrupt",
+                    entry.size
+                ),
+            });
+        }
+        self.writer.set_meta_fd(&file, entry, true)
+    }
+}
+
+/// An error reading a file's content: the verifying readers' own errors come back as they were.
+fn read_error(e: io::Error, path: &str, label: &str) -> Error {
+    match e.downcast::<Error>() {
+        Ok(ours) => ours,
+        Err(e) => Error::Malformed {
+            what: format!("content of `{path}`"),
+            location: format!("layer `{label}`"),
+            reason: format!("{e}\nhint: the layer is truncated or corrupt"),
+        },
+    }
 }
 
 impl FsView {

@@ -21,6 +21,19 @@ const MAX_TEXT: usize = 4096;
 /// Warnings kept; more are counted.
 const MAX_WARNINGS: usize = 1000;
 
+/// What one tar entry changed in the view, for [`FsView`]'s callers that mirror it on disk.
+pub(crate) enum Change {
+    /// Nothing (skipped entries, PAX global headers, whiteouts of nothing).
+    None,
+    /// A whiteout or opaque marker removed these paths (with their kinds, in path order), then
+    /// directories were created afresh for entries of the same layer below them.
+    Removed { removed: Vec<(String, EntryKind)>, recreated: Vec<String> },
+    /// An entry was put at `path`, after creating the missing parents `parents` (top first).
+    /// `replaced` is the kind of what was there; a directory replaced by a non-directory went with
+    /// everything below it.
+    Put { path: String, replaced: Option<EntryKind>, parents: Vec<String> },
+}
+
 /// The merged filesystem of an image: every path of the final root filesystem, without contents.
 #[derive(Clone, Debug)]
 pub struct FsView {
@@ -48,12 +61,22 @@ impl FsView {
 
     /// Reads every layer of an image once, verifying each blob and diff ID, and merges them.
     pub fn from_image(image: &Image, limits: &Limits) -> Result<FsView> {
+        FsView::from_image_with(image, limits, |_, _, _| Ok(()))
+    }
+
+    /// [`FsView::from_image`], calling `hook` after each tar entry with the view, what the entry
+    /// changed and the entry's content (unread: the hook may read it). A layer's digests are
+    /// checked at its end, after its entries went through the hook.
+    pub(crate) fn from_image_with<H>(image: &Image, limits: &Limits, mut hook: H) -> Result<FsView>
+    where
+        H: FnMut(&FsView, Change, &mut dyn Read) -> Result<()>,
+    {
         let layers = image.layers()?;
         let mut view = FsView::empty(limits);
         let mut budget = Budget::new(limits);
         for layer in &layers {
             let reader = layer.uncompressed(limits.max_total_size)?;
-            view.apply_layer(layer.digest().as_ref(), reader, &mut budget)?;
+            view.apply_layer(layer.digest().as_ref(), reader, &mut budget, &mut hook)?;
         }
         view.image = Some(image.digest().clone());
         view.finish();
@@ -70,7 +93,7 @@ impl FsView {
         let mut view = FsView::empty(limits);
         let mut budget = Budget::new(limits);
         for (label, reader) in layers {
-            view.apply_layer(&label, reader, &mut budget)?;
+            view.apply_layer(&label, reader, &mut budget, &mut |_, _, _| Ok(()))?;
         }
         view.finish();
         Ok(view)
@@ -234,7 +257,11 @@ impl FsView {
         }
     }
 
-    fn apply_layer<R: Read>(&mut self, label: &str, reader: R, budget: &mut Budget) -> Result<()> {
+    fn apply_layer<R, H>(&mut self, label: &str, reader: R, budget: &mut Budget, hook: &mut H) -> Result<()>
+    where
+        R: Read,
+        H: FnMut(&FsView, Change, &mut dyn Read) -> Result<()>,
+    {
         let layer = self.labels.len();
         self.labels.push(label.to_string());
         let before = self.entries.len();
@@ -263,7 +290,8 @@ impl FsView {
                     hint: "raise the total size limit if this image is really that large".into(),
                 });
             }
-            self.apply_entry(label, layer, ordinal, header)
+            let change = self.apply_entry(label, layer, ordinal, header)?;
+            hook(self, change, entry)
         })?;
         if budget.unterminated.iter().any(|l| l == label) {
             self.warn(format!(
@@ -279,7 +307,7 @@ impl FsView {
         Ok(())
     }
 
-    fn apply_entry(&mut self, label: &str, layer: usize, ordinal: u64, header: RawHeader) -> Result<()> {
+    fn apply_entry(&mut self, label: &str, layer: usize, ordinal: u64, header: RawHeader) -> Result<Change> {
         let lengths = [
             ("name", header.name.len()),
             ("link target", header.link.as_ref().map_or(0, Vec::len)),
@@ -300,13 +328,13 @@ impl FsView {
             return Err(unsafe_entry("its name contains a NUL byte".into()));
         }
         match header.kind {
-            RawKind::Global => return Ok(()),
+            RawKind::Global => return Ok(Change::None),
             RawKind::Other(byte) => {
                 self.warn(format!(
                     "layer `{label}`: skipped entry `{name}` of unsupported tar type `{}`",
                     char::from(byte).escape_default()
                 ));
-                return Ok(());
+                return Ok(Change::None);
             }
             _ => {}
         }
@@ -321,7 +349,7 @@ impl FsView {
         // AUFS metadata (`.wh..wh.aufs`, `.wh..wh.plnk/…`) at the top: skipped, as Docker does.
         if parts.first().is_some_and(|first| first.starts_with(AUFS_PREFIX) && parts != [OPAQUE]) {
             self.warn(format!("layer `{label}`: skipped AUFS metadata entry `{name}`"));
-            return Ok(());
+            return Ok(Change::None);
         }
         if let Some((last, dirs)) = parts.split_last() {
             if let Some(bad) = dirs.iter().find(|c| c.starts_with(WHITEOUT_PREFIX)) {
@@ -329,17 +357,16 @@ impl FsView {
             }
             if let Some(target) = last.strip_prefix(WHITEOUT_PREFIX) {
                 if *last == OPAQUE {
-                    self.remove_lower(&join(dirs), false, layer);
+                    return Ok(self.remove_lower(&join(dirs), false, layer));
                 } else if last.starts_with(AUFS_PREFIX) {
                     self.warn(format!("layer `{label}`: skipped AUFS metadata entry `{name}`"));
+                    return Ok(Change::None);
                 } else if target.is_empty() || target == "." || target == ".." {
                     return Err(unsafe_entry(format!("whiteout `{last}` names no file")));
-                } else {
-                    let mut victim = dirs.to_vec();
-                    victim.push(target);
-                    self.remove_lower(&join(&victim), true, layer);
                 }
-                return Ok(());
+                let mut victim = dirs.to_vec();
+                victim.push(target);
+                return Ok(self.remove_lower(&join(&victim), true, layer));
             }
         }
 
@@ -424,10 +451,11 @@ impl FsView {
                 entry.device = header.device;
             }
             RawKind::Fifo => entry.kind = EntryKind::Fifo,
-            RawKind::Global | RawKind::Other(_) => return Ok(()),
+            RawKind::Global | RawKind::Other(_) => return Ok(Change::None),
         }
-        self.ensure_parents(&path, layer).map_err(unsafe_entry)?;
-        self.insert(entry);
+        let mut parents = Vec::new();
+        self.ensure_parents(&path, layer, &mut parents).map_err(unsafe_entry)?;
+        let replaced = self.insert(entry);
         // Directories created for missing parents count too.
         if self.entries.len() as u64 > self.limits.max_entries {
             return Err(Error::LimitExceeded {
@@ -436,7 +464,7 @@ impl FsView {
                 hint: "raise the entry limit if the image really has that many files".into(),
             });
         }
-        Ok(())
+        Ok(Change::Put { path, replaced, parents })
     }
 
     /// Text from a tar header; bytes that are not UTF-8 are replaced, with a warning.
@@ -451,8 +479,8 @@ impl FsView {
         }
     }
 
-    /// Checks that every parent of `path` is a directory, creating missing ones.
-    fn ensure_parents(&mut self, path: &str, layer: usize) -> Result<(), String> {
+    /// Checks that every parent of `path` is a directory, creating missing ones (added to `created`).
+    fn ensure_parents(&mut self, path: &str, layer: usize, created: &mut Vec<String>) -> Result<(), String> {
         let mut from = 1;
         while let Some(pos) = path.get(from..).and_then(|rest| rest.find('/')) {
             let ancestor = &path[..from + pos];
@@ -467,6 +495,7 @@ impl FsView {
                 Some(e) => return Err(format!("its parent `{ancestor}` is a {}, not a directory", e.kind)),
                 None => {
                     self.entries.insert(ancestor.to_string(), implicit_dir(ancestor, layer));
+                    created.push(ancestor.to_string());
                 }
             }
             from += pos + 1;
@@ -475,38 +504,44 @@ impl FsView {
     }
 
     /// Puts an entry in place: a directory over a directory keeps the children; anything else
-    /// replaces what was there, with everything below it.
-    fn insert(&mut self, entry: Entry) {
-        let replaces_dir = self.entries.get(&entry.path).is_some_and(|old| old.kind == EntryKind::Dir);
-        if replaces_dir && entry.kind != EntryKind::Dir {
+    /// replaces what was there, with everything below it. Returns the kind of what was there.
+    fn insert(&mut self, entry: Entry) -> Option<EntryKind> {
+        let replaced = self.entries.get(&entry.path).map(|old| old.kind);
+        if replaced == Some(EntryKind::Dir) && entry.kind != EntryKind::Dir {
             let doomed: Vec<String> = self.subtree(&entry.path).map(|(k, _)| k.clone()).collect();
             for key in doomed {
                 self.entries.remove(&key);
             }
         }
         self.entries.insert(entry.path.clone(), entry);
+        replaced
     }
 
     /// Applies a whiteout (`with_self`) or an opaque marker: removes what lower layers put at and
     /// below `target`. Entries of the same layer stay, whatever their order in the tar.
-    fn remove_lower(&mut self, target: &str, with_self: bool, layer: usize) {
-        let mut doomed: Vec<String> = Vec::new();
-        if with_self && target != "/" && self.entries.get(target).is_some_and(|e| e.layer < layer) {
-            doomed.push(target.to_string());
+    fn remove_lower(&mut self, target: &str, with_self: bool, layer: usize) -> Change {
+        let mut doomed: Vec<(String, EntryKind)> = Vec::new();
+        if with_self
+            && target != "/"
+            && let Some(e) = self.entries.get(target).filter(|e| e.layer < layer)
+        {
+            doomed.push((target.to_string(), e.kind));
         }
-        doomed.extend(self.subtree(target).filter(|(_, e)| e.layer < layer).map(|(k, _)| k.clone()));
+        doomed.extend(self.subtree(target).filter(|(_, e)| e.layer < layer).map(|(k, e)| (k.clone(), e.kind)));
         if doomed.is_empty() {
-            return;
+            return Change::None;
         }
-        for key in &doomed {
+        for (key, _) in &doomed {
             self.entries.remove(key);
         }
         // Same-layer entries below a removed directory keep a parent (created afresh).
         let survivors: Vec<String> = self.subtree(target).map(|(k, _)| k.clone()).collect();
+        let mut recreated = Vec::new();
         for key in survivors {
             // Parents of survivors are directories or gone: this cannot fail.
-            let _ = self.ensure_parents(&key, layer);
+            let _ = self.ensure_parents(&key, layer, &mut recreated);
         }
+        Change::Removed { removed: doomed, recreated }
     }
 }
 
