@@ -318,6 +318,14 @@ impl Reader<'_> {
                 subject.name = name.to_string();
             }
             subject.digest = str_field(c, "version").filter(|v| v.starts_with("sha256:")).map(String::from);
+            // trivy names the image's digest only as `NAME@sha256:…`, for images from a registry.
+            if subject.digest.is_none() {
+                subject.digest = properties(c)
+                    .get("aquasecurity:trivy:RepoDigest")
+                    .and_then(|d| d.rsplit_once('@'))
+                    .map(|(_, d)| d.to_string())
+                    .filter(|d| d.starts_with("sha256:"));
+            }
         }
         let tool = metadata.and_then(|m| m.get("tools")).and_then(|t| {
             // 1.5+: `{"components": [...]}`; 1.4: an array of `{vendor, name, version}`.

@@ -298,6 +298,30 @@ fn spdx_22_and_tag_value_variants() {
     assert_eq!((z.source_name.as_deref(), z.source_version.as_deref()), (Some("zlib1g"), Some("1:1.2.13.dfsg-1")));
 }
 
+/// CycloneDX 1.4's `tools` array, trivy's `RepoDigest`, and nested components.
+#[test]
+fn cyclonedx_14_tools_and_repo_digest() {
+    let doc = serde_json::json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.4",
+        "metadata": {"timestamp": "2024-05-06T07:08:09+00:00",
+            "tools": [{"vendor": "aquasecurity", "name": "trivy", "version": "0.50.0"}],
+            "component": {"type": "container", "name": "debian:12", "properties": [
+                {"name": "aquasecurity:trivy:RepoDigest", "value": "debian@sha256:0123"}]}},
+        "components": [{"type": "library", "name": "requests", "version": "2.31.0",
+            "purl": "pkg:pypi/requests@2.31.0", "licenses": [{"license": {"name": "Apache 2.0"}}]}]
+    });
+    let sbom = read(&serde_json::to_vec(&doc).unwrap(), "c.json").unwrap();
+    assert_eq!(sbom.format, SbomFormat::CycloneDxJson("1.4".into()));
+    let inv = sbom.inventory;
+    assert_eq!((inv.tool.name.as_str(), inv.tool.version.as_str()), ("trivy", "0.50.0"));
+    assert_eq!(inv.subject.digest.as_deref(), Some("sha256:0123"));
+    assert_eq!(inv.created.as_deref(), Some("2024-05-06T07:08:09Z"));
+    assert_eq!(inv.os, None);
+    let p = &inv.packages[0];
+    assert_eq!((p.ecosystem.as_str(), p.source_name.as_deref()), ("pypi", None));
+    assert_eq!(p.licenses, ["LicenseRef-Apache-2.0"]);
+}
+
 // ---- fresh SBOMs from the real tools, where installed ----
 
 fn target_dir() -> PathBuf {
