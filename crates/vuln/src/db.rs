@@ -364,7 +364,10 @@ fn download(url: &str, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Vec<u8>
     let mut body = Vec::with_capacity(total.unwrap_or(0).min(1 << 30) as usize);
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = resp.read(&mut buf).map_err(|e| fetch(format!("download cut off after {} bytes: {e}", body.len())))?;
+        let n = resp.read(&mut buf).map_err(|e| {
+            let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+            fetch(format!("incomplete download: cut off after {}{of} bytes ({e})", body.len()))
+        })?;
         if n == 0 {
             break;
         }

@@ -1,6 +1,8 @@
 //! The source readers on real data (fixtures copied from ../shared/vulndata, see each SOURCE.md) and on
 //! malformed input: errors or counted warnings naming file and line, never a panic, never a silent drop.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 
 use pare_vuln::source::{self, Parsed, SourceKind};
