@@ -311,7 +311,6 @@ fn sarif(report: &Report) -> Value {
         if let Some(vex) = f.vex.as_ref().filter(|v| v.suppresses()) {
             result["suppressions"] = json!([{
                 "kind": "external",
-                "status": "accepted",
                 "justification": vex.justification.clone().or_else(|| vex.impact_statement.clone())
                     .unwrap_or_else(|| vex.status.clone()),
             }]);
