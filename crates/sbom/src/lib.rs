@@ -12,6 +12,8 @@
 mod apk;
 mod catalog;
 mod deb;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gobin;
 mod java;
 mod lang;

@@ -2,7 +2,7 @@
 //! libcommons-lang3-java (fetched from deb.debian.org with `apt-get download`), a Go program built
 //! here with `go build` (a vendored module, offline), a `cargo auditable` binary and a real apk
 //! database (fixtures, see `fixtures/lang/README.md`); bad input of each kind; syft where installed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -415,4 +415,81 @@ fn bad_input_warns_and_keeps_the_rest() {
     assert_eq!(cafe.len(), 1, "{w}");
     assert_eq!(cafe[0].locations[0].path, "/app/node_modules/caf\u{fffd}/package.json");
     assert_eq!(of(&c, "cargo").len(), 3, "the ELF's .dep-v0 is still read: {w}");
+}
+
+/// syft's package type → pare's ecosystem.
+fn ecosystem_of_syft(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "apk" => "apk",
+        "python" => "pypi",
+        "npm" => "npm",
+        "go-module" => "golang",
+        "rust-crate" => "cargo",
+        "java-archive" => "maven",
+        _ => return None,
+    })
+}
+
+fn pep503(ecosystem: &str, name: &str) -> String {
+    if ecosystem != "pypi" {
+        return name.to_string();
+    }
+    let mut out = String::new();
+    for part in name.to_lowercase().split(['-', '_', '.']).filter(|p| !p.is_empty()) {
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// Every artifact above in one tree: pare finds every package syft finds, with the same
+/// versions. Differences, explained: syft's directory scan has no package.json cataloger (it runs
+/// on images only), so the npm packages are pare's alone; syft names Python packages by their
+/// PEP 503 form while pare keeps the `Name:` as written (its purl is normalised), so Python names
+/// are compared normalised.
+#[test]
+fn same_packages_as_syft_where_installed() {
+    let syft = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../venv-syft/bin/syft");
+    if !syft.exists() {
+        eprintln!("SKIP: {} not installed (scripts/system-deps.sh makes it)", syft.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    go_binary(tmp.path());
+    let root = tmp.path().join("root");
+    python_root(&root);
+    for p in ["gron", "libcommons-lang3-java", "node-semver"] {
+        extract(p, &root);
+    }
+    let modules = root.join("app/node_modules");
+    fs::create_dir_all(&modules).unwrap();
+    run(Command::new("cp").arg("-r").arg(root.join("usr/share/nodejs/.")).arg(&modules));
+    fs::copy(fixture("rust/hello-auditable"), root.join("usr/bin/hello-auditable")).unwrap();
+    fs::create_dir_all(root.join("lib/apk/db")).unwrap();
+    fs::copy(fixture("apk/installed"), root.join("lib/apk/db/installed")).unwrap();
+    let out = run(Command::new(&syft).arg(format!("dir:{}", root.display())).args(["-o", "json", "-q"]));
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let theirs: BTreeSet<(String, String, String)> = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| {
+            let eco = ecosystem_of_syft(a["type"].as_str()?)?;
+            Some((eco.to_string(), pep503(eco, a["name"].as_str()?), a["version"].as_str()?.to_string()))
+        })
+        .collect();
+    let c = catalog(&root);
+    let ours: BTreeSet<(String, String, String)> = c
+        .inventory
+        .packages
+        .iter()
+        .map(|p| (p.ecosystem.clone(), pep503(&p.ecosystem, &p.name), p.version.clone()))
+        .collect();
+    let missing: Vec<_> = theirs.difference(&ours).collect();
+    assert!(missing.is_empty(), "syft found, pare did not: {missing:?}\nwarnings: {:?}", c.warnings);
+    let extra: Vec<_> = ours.difference(&theirs).filter(|(eco, _, _)| eco != "npm").collect();
+    assert!(extra.is_empty(), "pare found, syft did not (unexplained): {extra:?}");
+    assert!(theirs.len() >= 15, "syft saw the tree: {theirs:?}");
 }
