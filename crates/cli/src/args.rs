@@ -260,6 +260,11 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
         #[command(subcommand)]
         command: GalleryCommand,
     },
+    /// Build or inspect the local vulnerability database
+    Db {
+        #[command(subcommand)]
+        command: crate::db::DbCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]

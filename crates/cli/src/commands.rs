@@ -58,6 +58,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Gallery { command: crate::args::GalleryCommand::List { format } } => {
             crate::build::gallery_list(printer, format.format)
         }
+        Command::Db { command } => crate::db::run(printer, command),
         Command::Sbom { src, format, output, platform, limits } => {
             crate::sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }

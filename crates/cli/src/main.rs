@@ -3,6 +3,7 @@
 mod args;
 mod build;
 mod commands;
+mod db;
 mod output;
 mod sbom;
 

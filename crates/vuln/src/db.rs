@@ -49,7 +49,7 @@ pub struct SourceInfo {
     pub kind: String,
     /// The URL or path.
     pub location: String,
-    /// Advisories plus CVSS scores read.
+    /// Advisories plus CVE records read.
     pub records: u64,
     /// SHA-256 of the bytes read (for a directory: of its sorted `path\0sha256\n` lines).
     pub sha256: String,

@@ -19,6 +19,7 @@ pub(crate) fn parse(location: &str, bytes: &[u8], parsed: &mut Parsed) -> Result
                 parsed.warnings.push(format!("{location}: vulnerabilities[{n}] has no cve.id; skipped"));
                 continue;
             };
+            parsed.cve_records += 1;
             let metrics = cve.and_then(|c| c.get("metrics")).and_then(Value::as_object);
             for (key, list) in metrics.into_iter().flatten() {
                 if !key.starts_with("cvssMetricV") || key == "cvssMetricV2" {
@@ -36,6 +37,7 @@ pub(crate) fn parse(location: &str, bytes: &[u8], parsed: &mut Parsed) -> Result
     let Some(id) = v.pointer("/cveMetadata/cveId").and_then(Value::as_str) else {
         return Err(Error::malformed(location, "neither a CVE JSON 5 record (cveMetadata.cveId) nor an NVD response"));
     };
+    parsed.cve_records += 1;
     // CVE JSON 5: containers.cna.metrics[] and containers.adp[].metrics[], each {cvssV3_1: {...}} etc.
     let mut containers: Vec<&Value> = v.pointer("/containers/cna").into_iter().collect();
     containers.extend(v.pointer("/containers/adp").and_then(Value::as_array).into_iter().flatten());

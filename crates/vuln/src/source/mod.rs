@@ -129,6 +129,8 @@ pub struct Parsed {
     pub sha256: String,
     /// Bytes read.
     pub bytes: u64,
+    /// CVE records (CVE JSON 5 files, NVD entries) read for their CVSS.
+    pub cve_records: usize,
 }
 
 impl Parsed {
@@ -145,14 +147,15 @@ impl Parsed {
         self.advisories.extend(other.advisories);
         self.cvss.extend(other.cvss);
         self.warnings.extend(other.warnings);
+        self.cve_records += other.cve_records;
         for (e, n) in other.unknown_ecosystems {
             *self.unknown_ecosystems.entry(e).or_default() += n;
         }
     }
 
-    /// Records read: advisories plus CVE records with CVSS.
+    /// Records read: advisories plus CVE records.
     pub fn records(&self) -> usize {
-        self.advisories.len() + self.cvss.len()
+        self.advisories.len() + self.cve_records
     }
 
     /// One warning line per unknown ecosystem, with its count.

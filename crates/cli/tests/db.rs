@@ -1,0 +1,137 @@
+//! `pare db update|status` end to end, on the real fixtures of crates/vuln (see their SOURCE.md files).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vuln/tests/fixtures/vulndata")
+}
+
+fn pare(cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
+    cmd.env("PARE_CACHE_DIR", cache).env_remove("PARE_VULN_DB");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn update_from_each_kind_then_status() {
+    let cache = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    let out = run(pare(cache.path())
+        .args(["db", "update", "--from"])
+        .arg(f.join("debian-tracker-lists-merged/DSA-list"))
+        .arg("--from")
+        .arg(f.join("debian-tracker-lists-merged/DLA-list"))
+        .arg("--from")
+        .arg(f.join("debian-tracker-json-samples/vunnel/debian.json"))
+        .arg("--from")
+        .arg(f.join("go-vulndb"))
+        .arg("--from")
+        .arg(f.join("pypi-advisory-database"))
+        .arg("--from")
+        .arg(f.join("cve-records")));
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // Each source says what it was detected as; skipped records are shown as warnings.
+    for said in [
+        "DSA-list: dsa-list (6024 records",
+        "DLA-list: dla-list (4890 records",
+        "debian.json: tracker-json",
+        "go-vulndb: osv (29 records",
+        "cve-records: cve (6 records",
+    ] {
+        assert!(err.contains(said), "{said} not in {err}");
+    }
+    assert!(err.contains("warning: ") && err.contains("is withdrawn; skipped"), "{err}");
+    // The default path is $PARE_CACHE_DIR/vuln.db.
+    let db = cache.path().join("vuln.db");
+    assert!(db.is_file());
+
+    let out = run(pare(cache.path()).args(["db", "status", "--format", "json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["sources"].as_array().unwrap().len(), 6);
+    assert_eq!(v["sources"][0]["kind"], "dsa-list");
+    assert_eq!(v["sources"][0]["records"], 6024);
+    assert_eq!(v["sources"][0]["sha256"].as_str().unwrap().len(), 64);
+    let counts = v["counts"].as_array().unwrap();
+    assert!(counts.iter().any(|c| c["origin"] == "osv" && c["ecosystem"] == "Go" && c["advisories"] == 29));
+    assert!(counts.iter().any(|c| c["origin"] == "debian-dla" && c["ecosystem"] == "Debian"));
+    assert!(v["built_at"].as_str().unwrap().starts_with("20"));
+
+    let out = run(pare(cache.path()).args(["db", "status"]));
+    let table = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(table.contains("dsa-list") && table.contains("debian-tracker") && table.contains("ORIGIN"), "{table}");
+
+    // --db and PARE_VULN_DB override the default path.
+    let other = cache.path().join("other.db");
+    let out = run(pare(cache.path())
+        .args(["db", "update", "--db"])
+        .arg(&other)
+        .arg("--source")
+        .arg(format!("dsa-list={}", f.join("debian-tracker-lists-merged/DSA-list").display())));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(pare(cache.path()).env("PARE_VULN_DB", &other).args(["db", "status", "--format", "json"]));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sources"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn source_urls_and_failures_exit_2_keeping_the_old_database() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("debian-tracker-lists-merged/DLA-list"), served.path().join("list")).unwrap();
+    let server = pare_deb::testing::FileServer::start(served.path()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let source = format!("dla-list={}/list", server.url());
+    let out = run(pare(cache.path()).args(["db", "update", "--source", &source]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let db = cache.path().join("vuln.db");
+    let before = std::fs::read(&db).unwrap();
+
+    server.truncate("/list");
+    let out = run(pare(cache.path()).args(["db", "update", "--source", &source]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("incomplete download") && err.contains("previous database") && err.contains("/list"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    // Not vulnerability data, a bad --source, a damaged database: exit 2 with the file named.
+    let notes = cache.path().join("notes.txt");
+    std::fs::write(&notes, "hello").unwrap();
+    let out = run(pare(cache.path()).args(["db", "update", "--from"]).arg(&notes));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("notes.txt"));
+    let out = run(pare(cache.path()).args(["db", "update", "--source", "nope"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("KIND=URL"));
+    std::fs::write(&db, &before[..before.len() / 3]).unwrap();
+    let out = run(pare(cache.path()).args(["db", "status"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("vuln.db") && err.contains("truncated") && err.contains("pare db update"), "{err}");
+}
+
+#[test]
+fn help_names_the_kinds() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(pare(cache.path()).args(["db", "update", "--help"]));
+    let help = text(&out.stdout);
+    assert!(out.status.success());
+    for word in ["tracker-json", "dsa-list", "dla-list", "osv", "cve", "--from", "--source", "--db"] {
+        assert!(help.contains(word), "{word}");
+    }
+}
