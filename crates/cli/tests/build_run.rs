@@ -362,3 +362,63 @@ fn gallery_python3_nodejs_base_run_with_podman() {
     let out = base.run(&["--network=none", "-v", &mount], &["/tls-check"]);
     assert!(out.status.success() && stdout(&out).trim() == "uid=65532", "{}", stdout(&out));
 }
+
+/// trixie: python3 (Python 3.13, OpenSSL 3.5) built and run; static with its CA bundle.
+#[test]
+fn trixie_python3_runs_with_podman() {
+    if !reachable() {
+        return;
+    }
+    let dir = Scratch::new("trixie");
+    let layout = format!("oci:{}:python3", dir.path().join("python3").display());
+    pare(&["build", "gallery:trixie/python3", "--arch", "amd64", "--to", &layout]);
+    let release = pare(&["cat", &layout, "/etc/os-release"]);
+    assert!(release.contains("VERSION_CODENAME=trixie"), "{release}");
+    let script = "import ssl, sqlite3, sys, os; print(sys.version_info[:2], ssl.OPENSSL_VERSION, os.getuid())";
+    let out = Pulled::new(&layout).run(&["--network=none"], &["-c", script]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success() && text.starts_with("(3, 13) OpenSSL 3.") && text.trim().ends_with(" 65532"),
+        "{text}"
+    );
+}
+
+/// arm64 from the same definition: an index with both platforms (as skopeo reads it) whose arm64
+/// image holds aarch64 ELF files. (Not run: no qemu-user-static here.)
+#[test]
+fn gallery_base_builds_for_amd64_and_arm64() {
+    if !reachable() {
+        return;
+    }
+    tool("skopeo", "--version");
+    let dir = Scratch::new("arm64");
+    let layout = format!("oci:{}:base", dir.path().join("base").display());
+    pare(&["build", "gallery:base", "--to", &layout]);
+    let out = Command::new("skopeo").args(["inspect", "--raw", &layout]).output().unwrap();
+    assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
+    let index: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!("{}/{}", m["platform"]["os"].as_str().unwrap(), m["platform"]["architecture"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    for (platform, libc, machine) in [
+        ("linux/arm64", "/lib/aarch64-linux-gnu/libc.so.6", 183u16),
+        ("linux/amd64", "/lib/x86_64-linux-gnu/libc.so.6", 62),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pare"))
+            .args(["cat", "--platform", platform, &layout, libc])
+            .env("PARE_CACHE_DIR", cache())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pare cat {libc}: {}", String::from_utf8_lossy(&out.stderr));
+        let elf = &out.stdout;
+        // ELF magic, 64-bit, little endian; e_machine at offset 18: 183 = AArch64, 62 = x86-64.
+        assert!(elf.len() > 20 && elf.starts_with(b"\x7fELF\x02\x01"), "{platform}: not an ELF64 LSB file");
+        assert_eq!(u16::from_le_bytes([elf[18], elf[19]]), machine, "{platform}");
+    }
+}
