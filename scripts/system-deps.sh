@@ -3,7 +3,9 @@
 set -euo pipefail
 # podman + runc, openssl and javac: crates/cli/tests/build_run.rs runs gallery images (podman 4.3 with runc;
 # crun fails on cgroups-hybrid hosts), a TLS server for them, and a Java TLS client.
-packages=(skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver)
+# golang-go + golang-github-coreos-bbolt-dev: crates/cli/tests/scan_trivy.rs builds a trivy database writer
+# (GOPATH mode; no Go module proxy is needed).
+packages=(skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver golang-github-coreos-bbolt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
