@@ -260,6 +260,15 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
         #[command(subcommand)]
         command: GalleryCommand,
     },
+    /// Find known vulnerabilities in an image, a directory or an SBOM
+    #[command(long_about = crate::scan::SCAN_ABOUT)]
+    Scan(crate::scan::ScanArgs),
+    /// Compare two images: packages and vulnerabilities gained and lost
+    #[command(long_about = crate::scan::DIFF_ABOUT)]
+    Diff(crate::scan::DiffArgs),
+    /// Write a VEX (OpenVEX) statement for a triage decision
+    #[command(long_about = crate::scan::VEX_ABOUT)]
+    Vex(crate::scan::VexArgs),
     /// Build or inspect the local vulnerability database
     Db {
         #[command(subcommand)]

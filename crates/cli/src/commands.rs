@@ -59,6 +59,9 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             crate::build::gallery_list(printer, format.format)
         }
         Command::Db { command } => crate::db::run(printer, command),
+        Command::Scan(args) => crate::scan::scan(global, printer, &args),
+        Command::Diff(args) => crate::scan::diff(global, printer, &args),
+        Command::Vex(args) => crate::scan::vex(printer, &args),
         Command::Sbom { src, format, output, platform, limits } => {
             crate::sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }

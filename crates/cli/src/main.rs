@@ -6,6 +6,7 @@ mod commands;
 mod db;
 mod output;
 mod sbom;
+mod scan;
 
 use std::io::Write;
 use std::process::ExitCode;

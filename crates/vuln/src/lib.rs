@@ -3,10 +3,13 @@
 
 pub mod db;
 mod error;
+pub mod matcher;
 pub mod model;
 pub mod range;
+pub mod report;
 pub mod source;
 pub mod version;
+pub mod vex;
 
 pub use db::{Database, DbInfo, MemoryLookup};
 pub use error::{Error, Result};
