@@ -59,12 +59,34 @@ pub mod media_types {
 /// Serialises JSON with sorted object keys and no whitespace, so the same content always gives
 /// the same bytes (and digest). oci-spec keeps annotations in a `HashMap`, whose order varies.
 pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
+    // Keys are sorted here, not left to `serde_json::Map`: any crate in the build that turns on serde_json's
+    // `preserve_order` feature (serde-saphyr does) makes maps keep insertion order instead, and digests
+    // would then depend on which crates are linked.
+    let mut value = value.clone();
+    value.sort_all_objects();
     // Serialising a `Value` to a Vec cannot fail: its maps have string keys and writes to memory succeed.
-    serde_json::to_vec(value).unwrap_or_default()
+    serde_json::to_vec(&value).unwrap_or_default()
 }
 
 /// Like [`canonical_json`], for any serialisable value.
 pub fn to_canonical_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
     let value = serde_json::to_value(value).map_err(|e| Error::Unsupported(format!("cannot serialise JSON: {e}")))?;
     Ok(canonical_json(&value))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    #[test]
+    fn canonical_json_sorts_keys_whatever_order_maps_keep() {
+        // Built in reverse order: with serde_json's `preserve_order` (on in workspace builds) the map keeps it.
+        let mut inner = serde_json::Map::new();
+        inner.insert("z".into(), 1.into());
+        inner.insert("a".into(), 2.into());
+        let mut outer = serde_json::Map::new();
+        outer.insert("config".into(), serde_json::Value::Object(inner));
+        outer.insert("Architecture".into(), "amd64".into());
+        let bytes = super::canonical_json(&serde_json::Value::Object(outer));
+        assert_eq!(String::from_utf8(bytes).unwrap(), r#"{"Architecture":"amd64","config":{"a":2,"z":1}}"#);
+    }
 }
