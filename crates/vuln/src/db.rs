@@ -453,6 +453,13 @@ pub fn update(path: &Path, sources: &[SourceSpec], progress: &mut dyn FnMut(Prog
     let built_at = jiff::Timestamp::now();
     let runtime = runtime(path)?;
     runtime.block_on(write(temp.path(), built_at, &infos, &advisories, &cvss))?;
+    // tempfile creates 0600; the database holds public data and may be shared (CI caches).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(temp.path(), mode).map_err(|e| Error::io(temp.path(), e))?;
+    }
     temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
     temp.persist(path).map_err(|e| Error::io(path, e.error))?;
     if let Ok(d) = std::fs::File::open(&dir) {
