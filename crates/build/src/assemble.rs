@@ -32,6 +32,9 @@ pub struct BuildOptions {
     pub architectures: Vec<String>,
     /// Host files or directories for the application layer.
     pub add: Vec<AddSpec>,
+    /// The definition's `base`, opened by the caller (needed for registry references; local
+    /// locations are opened here when this is `None`).
+    pub base: Option<crate::base::BaseSource>,
 }
 
 /// `--add SRC:DEST`.
@@ -82,8 +85,9 @@ pub struct LayerSummary {
     pub digest: String,
     /// Compressed size.
     pub size: u64,
-    /// Bytes of file content (uncompressed).
+    /// Bytes of file content (uncompressed); 0 for the base's layers (`name` "base"), which are not read.
     pub content: u64,
+    /// 0 for the base's layers.
     pub entries: usize,
 }
 
@@ -121,12 +125,31 @@ pub fn build(
     let mut images = Vec::new();
     let mut annotations = d.annotations.clone();
     annotations.entry("org.opencontainers.image.created".into()).or_insert_with(|| pare_oci::rfc3339(epoch));
+    let lock_file = || loaded.lock_path.as_ref().map_or_else(|| "(lock)".into(), |p| p.display().to_string());
+    let base = match d.base_ref() {
+        None => None,
+        Some(b) => {
+            let pinned = b.digest.to_string();
+            if lock.base.as_deref() != Some(pinned.as_str()) {
+                return Err(Error::Lock {
+                    file: lock_file(),
+                    reason: format!(
+                        "it was made for base {}, the definition pins {pinned}",
+                        lock.base.as_deref().unwrap_or("(none)")
+                    ),
+                });
+            }
+            let root = crate::base::open(loaded, &b, options.base.as_ref())?;
+            annotations.insert(crate::base::BASE_NAME.into(), b.name.clone());
+            annotations.insert(crate::base::BASE_DIGEST.into(), pinned);
+            Some((b, root))
+        }
+    };
 
     for arch in archs {
-        let packages = lock.packages(arch).ok_or_else(|| Error::Lock {
-            file: loaded.lock_path.as_ref().map_or_else(|| "(lock)".into(), |p| p.display().to_string()),
-            reason: format!("no packages for `{arch}`"),
-        })?;
+        let packages = lock
+            .packages(arch)
+            .ok_or_else(|| Error::Lock { file: lock_file(), reason: format!("no packages for `{arch}`") })?;
         let requests = packages.iter().map(LockedPackage::deb_request).collect::<Result<Vec<_>, _>>()?;
         let paths = client.fetch_debs(&requests, &|e| events(&Event::Download(e))).map_err(Error::archive(arch))?;
 
@@ -153,8 +176,27 @@ pub fn build(
         if !app_entries.is_empty() {
             layers.push(("app".into(), app_entries.clone()));
         }
-        let mut written: Vec<WrittenLayer> = Vec::new();
+        let plat = platform(arch)
+            .ok_or_else(|| Error::field(&loaded.origin, "architectures", format!("unknown `{arch}`"), ""))?;
         let mut summaries = Vec::new();
+        let base_image = match &base {
+            Some((b, root)) => {
+                let image = crate::base::image_for(loaded, b, root, &plat)?;
+                let layers = crate::base::copy_layers(&assembler, &image)?;
+                for layer in &layers {
+                    summaries.push(LayerSummary {
+                        name: "base".into(),
+                        digest: layer.digest.to_string(),
+                        size: layer.size,
+                        content: 0,
+                        entries: 0,
+                    });
+                }
+                Some((b, image, layers))
+            }
+            None => None,
+        };
+        let mut written: Vec<WrittenLayer> = Vec::new();
         for (name, entries) in layers {
             let entries = with_parents(entries);
             let content = entries.iter().map(content_size).sum();
@@ -170,15 +212,18 @@ pub fn build(
             });
             written.push(layer);
         }
-        let plat = platform(arch)
-            .ok_or_else(|| Error::field(&loaded.origin, "architectures", format!("unknown `{arch}`"), ""))?;
         let spec = ImageSpec {
             platform: plat,
             runtime: runtime(loaded, arch, has_ca),
             created: epoch,
             annotations: annotations.clone(),
         };
-        let desc = assembler.add_image(&spec, &written)?;
+        let desc = match &base_image {
+            Some((b, image, layers)) => {
+                crate::base::add_image(&assembler, loaded, b, image, layers, &written, &spec, arch, has_ca)?
+            }
+            None => assembler.add_image(&spec, &written)?,
+        };
         images.push(ImageSummary {
             architecture: arch.clone(),
             digest: desc.digest().to_string(),

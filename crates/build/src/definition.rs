@@ -17,8 +17,8 @@ pub const DEFAULT_SECURITY_MIRROR: &str = pare_deb::archive::DEBIAN_SECURITY_MIR
 /// An image definition (`*.toml`): which Debian packages, and how the image runs.
 ///
 /// Only `suite` and `packages` are required. Everything that decides the package set (suite,
-/// architectures, components, pockets, mirrors, packages, exclude, follow_dependencies) is
-/// covered by the lock's checksum; the rest applies at build time without relocking.
+/// architectures, components, pockets, mirrors, packages, exclude, follow_dependencies), and
+/// the base, is covered by the lock's checksum; the rest applies at build time without relocking.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Definition {
@@ -85,6 +85,13 @@ pub struct Definition {
     /// `org.opencontainers.image.created` is set from the build time unless given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// Optional. An image to layer on, pinned by its manifest (or index) digest:
+    /// `LOCATION@sha256:DIGEST`, where LOCATION is `oci:DIR[:NAME]`, `oci-archive:FILE[:NAME]`,
+    /// `docker-archive:FILE[:NAME]` or a registry reference (`pare inspect LOCATION` prints the digest).
+    /// Its layers come first, unchanged; its config is inherited, with this definition's settings on top.
+    /// Local paths are relative to the definition's directory. Covered by the lock's checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
     /// Optional. Extra files, directories and links, written in the second layer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileSpec>,
@@ -429,6 +436,11 @@ impl Definition {
                 return field("env", format!("`{key}` is not a variable name"), "");
             }
         }
+        if let Some(base) = &self.base
+            && let Err((reason, hint)) = crate::base::BaseRef::parse(base)
+        {
+            return field("base", reason, &hint);
+        }
         for (i, file) in self.files.iter().enumerate() {
             let name = format!("files[{i}]");
             if !valid_path(&file.path) || file.path.trim_matches('/').is_empty() {
@@ -453,9 +465,14 @@ impl Definition {
         Ok(())
     }
 
-    /// SHA-256 of what decides the package set, as `sha256:<hex>`: the lock's `definition` field.
+    /// The parsed `base` (checked by [`Definition::check`]).
+    pub fn base_ref(&self) -> Option<crate::base::BaseRef> {
+        self.base.as_deref().and_then(|b| crate::base::BaseRef::parse(b).ok())
+    }
+
+    /// SHA-256 of what decides the package set and the base, as `sha256:<hex>`: the lock's `definition` field.
     pub fn lock_checksum(&self) -> String {
-        let inputs = serde_json::json!({
+        let mut inputs = serde_json::json!({
             "suite": self.suite,
             "architectures": self.architectures,
             "components": self.components,
@@ -466,6 +483,10 @@ impl Definition {
             "exclude": self.exclude,
             "follow_dependencies": self.follow_dependencies,
         });
+        // Only when set, so locks of definitions without a base keep their checksum.
+        if let Some(base) = &self.base {
+            inputs["base"] = serde_json::json!(base);
+        }
         format!("sha256:{}", pare_deb::Sha256Sum::of(&pare_oci::canonical_json(&inputs)).to_hex())
     }
 }

@@ -14,11 +14,13 @@
 //! | [`paths`] | path excludes and includes (docs, man pages, locales out; copyright files in) |
 //! | [`lock`] | `DEF.lock`: packages per architecture, Release dates, the definition checksum; diffs for `pare update` |
 //! | [`mod@resolve`] | Releases, indexes and the resolver, into a lock; build [`Event`]s |
+//! | [`base`] | `base = "LOCATION@sha256:…"`: the pinned base image's layers and config under pare's |
 //! | [`assemble`] | layers and images: package files, dpkg `status.d`, accounts, CA bundle, `--add` files |
 //! | [`cacerts`] | the Java trust store (PKCS#12) from the CA certificates |
 //! | [`gallery`] | the golden definitions compiled in |
 
 pub mod assemble;
+pub mod base;
 pub mod cacerts;
 pub mod definition;
 mod error;
@@ -30,6 +32,7 @@ pub mod resolve;
 use std::path::{Path, PathBuf};
 
 pub use assemble::{AddSpec, BuildOptions, Built, ImageSummary, LayerSummary, build};
+pub use base::{BaseRef, BaseSource};
 pub use definition::{Definition, Loaded, json_schema};
 pub use error::Error;
 pub use lock::{Change, Lock, LockedPackage};

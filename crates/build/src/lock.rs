@@ -19,6 +19,9 @@ pub struct Lock {
     /// [`crate::Definition::lock_checksum`] of the definition this lock was made for.
     pub definition: String,
     pub suite: String,
+    /// The base image's pinned digest (`sha256:…`) when the definition has a `base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
     /// One per pocket read, with the date of its signed Release.
     pub release: Vec<LockedRelease>,
     /// One per architecture, in the definition's order.

@@ -94,6 +94,7 @@ pub fn lock_definition(loaded: &Loaded, client: &ArchiveClient, events: Events<'
         version: LOCK_VERSION,
         definition: d.lock_checksum(),
         suite: d.suite.clone(),
+        base: d.base_ref().map(|b| b.digest.to_string()),
         release: releases,
         architecture: architectures,
     })

@@ -460,3 +460,166 @@ fn java_trust_store_holds_the_packaged_and_local_cas() {
     let view = FsView::from_image(&img, &Limits::default()).unwrap();
     assert!(view.get("/etc/ssl/certs/java/cacerts").is_none() && view.get("/etc/ssl/certs/java").is_none());
 }
+
+/// Builds `def` (relocked) and writes it to the OCI layout `dir` in the fixture directory.
+fn build_to_layout(f: &Fixture, def: &Path, dir: &str) -> (Loaded, pare_build::Built) {
+    let (loaded, lock) = lock(f, def).unwrap();
+    let options = BuildOptions { epoch: Some(1_700_000_000), ..Default::default() };
+    let built = pare_build::build(&loaded, &lock, &f.client(&loaded), &options, &|_| {}).unwrap();
+    let sink = pare_oci::LayoutSink::create(f.dir.path().join(dir), None).unwrap();
+    let root = built.source.open().unwrap();
+    pare_oci::copy(&root, Box::new(sink), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).unwrap();
+    (loaded, built)
+}
+
+#[test]
+fn builds_on_a_base_image_pinned_by_digest() {
+    let f = fixture();
+    let a_def = f.definition("a.toml", &format!("{HELLO}env = {{ FROM_A = \"1\" }}\nlabels = {{ a = \"1\" }}\n"));
+    let (_, a) = build_to_layout(&f, &a_def, "a");
+    let a_img = image(&a);
+    let a_digest = a.root.digest().to_string();
+    let b_text = format!(
+        "packages = [\"debconf\"]\nbase = \"oci:a@{a_digest}\"\nlabels = {{ b = \"2\" }}\n\
+         [[files]]\npath = \"/etc/b.conf\"\ncontent = \"b\\n\"\n"
+    );
+    let b_def = f.definition("b.toml", &b_text);
+    let (b_loaded, b) = build_to_layout(&f, &b_def, "b");
+    let b_lock = pare_build::current_lock(&b_loaded).unwrap().unwrap();
+    assert_eq!(b_lock.base.as_deref(), Some(a_digest.as_str()));
+
+    // A's layers first, the same blobs and diff IDs; then B's packages and system layers.
+    let b_img = image(&b);
+    let a_layers: Vec<String> = a_img.manifest().layers().iter().map(|l| l.digest().to_string()).collect();
+    let b_layers: Vec<String> = b_img.manifest().layers().iter().map(|l| l.digest().to_string()).collect();
+    assert_eq!(b_layers.len(), a_layers.len() + 2);
+    assert_eq!(b_layers[..a_layers.len()], a_layers[..]);
+    let (a_config, b_config) = (a_img.config().unwrap(), b_img.config().unwrap());
+    let b_ids = b_config.rootfs().diff_ids();
+    assert_eq!(b_ids[..a_layers.len()], a_config.rootfs().diff_ids()[..]);
+    assert_eq!(b_config.history().as_ref().unwrap().len(), b_layers.len());
+
+    // Both filesystems, merged.
+    let view = FsView::from_image(&b_img, &Limits::default()).unwrap();
+    for path in ["/usr/bin/hello", "/usr/lib/x86_64-linux-gnu/libhello.so.1", "/usr/bin/debconf", "/etc/b.conf"] {
+        assert!(view.get(path).is_some(), "{path} missing");
+    }
+    assert!(view.get("/var/lib/dpkg/status.d/hello").is_some() && view.get("/var/lib/dpkg/status.d/debconf").is_some());
+
+    // Base annotations and labels; A's settings inherited, B's on top.
+    let annotations = b_img.manifest().annotations().clone().unwrap();
+    assert_eq!(annotations["org.opencontainers.image.base.name"], "oci:a");
+    assert_eq!(annotations["org.opencontainers.image.base.digest"], a_digest);
+    let runtime = b_config.config().clone().unwrap();
+    let labels = runtime.labels().clone().unwrap();
+    assert_eq!((labels["a"].as_str(), labels["b"].as_str()), ("1", "2"));
+    assert_eq!(labels["org.opencontainers.image.base.digest"], a_digest);
+    let env = runtime.env().clone().unwrap();
+    assert!(
+        env.contains(&"FROM_A=1".to_string())
+            && env.contains(&"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt".to_string()),
+        "{env:?}"
+    );
+
+    // Reproducible: the same digest again.
+    let again = pare_build::build(
+        &b_loaded,
+        &b_lock,
+        &f.client(&b_loaded),
+        &BuildOptions { epoch: Some(1_700_000_000), ..Default::default() },
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(again.root.digest(), b.root.digest());
+
+    // A changed base means relocking.
+    let other = format!("sha256:{}", "0".repeat(64));
+    let b_def = f.definition("b.toml", &b_text.replace(&a_digest, &other));
+    let err = pare_build::current_lock(&Loaded::from_file(&b_def).unwrap()).unwrap_err();
+    assert!(matches!(err, Error::StaleLock { .. }), "{err}");
+
+    // A wrong digest is refused.
+    let (wrong, wrong_lock) = lock(&f, &b_def).unwrap();
+    let err = match pare_build::build(&wrong, &wrong_lock, &f.client(&wrong), &BuildOptions::default(), &|_| {}) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a base with the wrong digest was accepted"),
+    };
+    assert!(err.contains("`base`") && err.contains(&format!("not the pinned {other}")), "{err}");
+}
+
+#[test]
+fn unpinned_base_is_an_error_naming_the_fix() {
+    let f = fixture();
+    for base in
+        ["oci:a", "oci:a@md5:abc", "dir:rootfs@sha256:0000000000000000000000000000000000000000000000000000000000000000"]
+    {
+        let def = f.definition("unpinned.toml", &format!("{HELLO}base = \"{base}\"\n"));
+        let err = Loaded::from_file(&def).unwrap_err().to_string();
+        assert!(err.contains("`base`"), "{err}");
+        if !base.starts_with("dir:") {
+            assert!(err.contains("pare inspect") && err.contains("@sha256:"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn base_index_is_resolved_per_architecture_and_entries_are_found_by_digest() {
+    use pare_oci::Sink;
+    let f = fixture();
+    let a_def = f.definition("a.toml", HELLO);
+    let (_, a) = build_to_layout(&f, &a_def, "a");
+    let a_digest = a.root.digest().to_string();
+    // A real index over A (linux/amd64), named `multi`, next to A itself (named `a`) in one layout.
+    let idx = f.dir.path().join("idx");
+    let root = a.source.open().unwrap();
+    let sink = pare_oci::LayoutSink::create(&idx, Some("a")).unwrap();
+    pare_oci::copy(&root, Box::new(sink), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).unwrap();
+    let mut entry = pare_oci::descriptor_json(&a.root);
+    entry["platform"] = serde_json::json!({"os": "linux", "architecture": "amd64"});
+    let index =
+        serde_json::json!({"schemaVersion": 2, "mediaType": pare_oci::media_types::OCI_INDEX, "manifests": [entry]});
+    let bytes = pare_oci::canonical_json(&index);
+    let desc = pare_oci::Descriptor::new(
+        pare_oci::media_types::OCI_INDEX.into(),
+        bytes.len() as u64,
+        pare_oci::sha256(&bytes),
+    );
+    let mut sink = pare_oci::LayoutSink::create(&idx, Some("multi")).unwrap();
+    sink.put_manifest(&desc, &bytes).unwrap();
+    sink.set_root(&desc).unwrap();
+    Box::new(sink).finish().unwrap();
+    let index_digest = desc.digest().to_string();
+
+    let a_layers: Vec<String> = image(&a).manifest().layers().iter().map(|l| l.digest().to_string()).collect();
+    let mut digests = Vec::new();
+    for (i, base) in
+        [format!("oci:idx:multi@{index_digest}"), format!("oci:idx:multi@{a_digest}"), format!("oci:idx@{a_digest}")]
+            .iter()
+            .enumerate()
+    {
+        let def = f.definition(&format!("b{i}.toml"), &format!("packages = [\"debconf\"]\nbase = \"{base}\"\n"));
+        let (_, b) = build_to_layout(&f, &def, &format!("b{i}"));
+        let img = image(&b);
+        let layers: Vec<String> = img.manifest().layers().iter().map(|l| l.digest().to_string()).collect();
+        assert_eq!(layers[..a_layers.len()], a_layers[..], "{base}");
+        let annotations = img.manifest().annotations().clone().unwrap();
+        // The manifest names the image it shares layers with: A, also when the index was pinned.
+        assert_eq!(annotations["org.opencontainers.image.base.digest"], a_digest, "{base}");
+        digests.push(b.root.digest().to_string());
+    }
+    // Only the base name differs between the last two.
+    assert_ne!(digests[1], digests[2]);
+
+    // A single-platform base cannot serve another architecture.
+    let def = f.definition("arm.toml", &format!("packages = [\"debconf\"]\nbase = \"oci:a@{a_digest}\"\n"));
+    let loaded = Loaded::from_file(&def).unwrap();
+    let mut lock = pare_build::lock_definition(&loaded, &f.client(&loaded), &|_| {}).unwrap();
+    let mut loaded_arm = loaded.clone();
+    loaded_arm.definition.architectures = vec!["arm64".into()];
+    lock.architecture[0].name = "arm64".into();
+    let err = match pare_build::build(&loaded_arm, &lock, &f.client(&loaded), &BuildOptions::default(), &|_| {}) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("an amd64 base was used for arm64"),
+    };
+    assert!(err.contains("`base`") && err.contains("linux/amd64") && err.contains("linux/arm64"), "{err}");
+}

@@ -116,7 +116,14 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     let reporter = Reporter::new(printer);
     let lock = lock_for(printer, &loaded, &reporter, args.no_lock, &args.arch)?;
     let client = pare_build::client(&loaded, None)?;
-    let options = pare_build::BuildOptions { epoch: None, architectures: args.arch.clone(), add };
+    // A registry base needs the CLI's registry client; local bases are opened by pare-build.
+    let base = match loaded.definition.base_ref().map(|b| b.location) {
+        Some(location @ Location::Registry(_)) => {
+            Some(pare_build::BaseSource(crate::commands::open_source(global, printer, &location)?))
+        }
+        _ => None,
+    };
+    let options = pare_build::BuildOptions { epoch: None, architectures: args.arch.clone(), add, base };
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();
@@ -170,6 +177,10 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
                     human_size(total)
                 ));
                 for l in &image.layers {
+                    if l.name == "base" {
+                        printer.status(&format!("    {:<9} {:>10}  (copied as is)", l.name, human_size(l.size)));
+                        continue;
+                    }
                     printer.status(&format!(
                         "    {:<9} {:>10}  ({} of files, {} entries)",
                         l.name,
