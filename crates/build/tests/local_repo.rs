@@ -623,3 +623,34 @@ fn base_index_is_resolved_per_architecture_and_entries_are_found_by_digest() {
     };
     assert!(err.contains("`base`") && err.contains("linux/amd64") && err.contains("linux/arm64"), "{err}");
 }
+
+#[test]
+fn bases_in_oci_and_docker_archives() {
+    let f = fixture();
+    let a_def = f.definition("a.toml", HELLO);
+    let (_, a) = build_to_layout(&f, &a_def, "a");
+    let a_diff_ids = image(&a).config().unwrap().rootfs().diff_ids().clone();
+    let root = a.source.open().unwrap();
+    let oci = pare_oci::OciArchiveSink::create(f.dir.path().join("a-oci.tar"), None).unwrap();
+    pare_oci::copy(&root, Box::new(oci), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).unwrap();
+    let docker = pare_oci::DockerArchiveSink::create(f.dir.path().join("a-docker.tar"), Some("a:1")).unwrap();
+    pare_oci::copy(&root, Box::new(docker), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).unwrap();
+    for (i, location) in ["oci-archive:a-oci.tar", "docker-archive:a-docker.tar"].iter().enumerate() {
+        // The digest `pare inspect` prints for the archive.
+        let source: std::sync::Arc<dyn pare_oci::Source> = if i == 0 {
+            std::sync::Arc::new(pare_oci::OciArchiveSource::open(f.dir.path().join("a-oci.tar"), None).unwrap())
+        } else {
+            std::sync::Arc::new(pare_oci::DockerArchiveSource::open(f.dir.path().join("a-docker.tar"), None).unwrap())
+        };
+        let digest = Root::open(source).unwrap().descriptor().digest().to_string();
+        let def =
+            f.definition(&format!("c{i}.toml"), &format!("packages = [\"debconf\"]\nbase = \"{location}@{digest}\"\n"));
+        let (_, c) = build_to_layout(&f, &def, &format!("c{i}"));
+        let img = image(&c);
+        let ids = img.config().unwrap().rootfs().diff_ids().clone();
+        assert_eq!(ids[..a_diff_ids.len()], a_diff_ids[..], "{location}");
+        let view = FsView::from_image(&img, &Limits::default()).unwrap();
+        assert!(view.get("/usr/bin/hello").is_some() && view.get("/usr/bin/debconf").is_some(), "{location}");
+        assert_eq!(img.manifest().annotations().clone().unwrap()["org.opencontainers.image.base.digest"], digest);
+    }
+}
