@@ -61,7 +61,8 @@ export PARE_CACHE_DIR="$work/cache"
 p=$(measure pare "'$pare' -q pull '$ref' --to 'oci:$work/out/layout:bench' && '$pare' -q unpack 'oci:$work/out/layout:bench' '$work/out/rootfs'")
 s=$(measure skopeo+umoci "skopeo copy -q --src-tls-verify=false 'docker://$ref' 'oci:$work/out/layout:bench' && umoci unpack --image '$work/out/layout:bench' '$work/out/bundle'")
 files=$(du -sb "$work/out/bundle/rootfs" 2>/dev/null | cut -f1 || echo 0)
-# pare's unpack alone, from a layout pulled once.
+# pare's unpack alone, from a layout pulled once (space freed first: /tmp may be small).
+rm -rf "$work/out" "$work/cache"
 "$pare" -q pull "$ref" --to "oci:$work/pulled:bench" >/dev/null
 u=$(measure pare-unpack "'$pare' -q unpack 'oci:$work/pulled:bench' '$work/out/rootfs'")
 read -r _ pt pm <<<"$p"
