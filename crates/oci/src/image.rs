@@ -424,14 +424,15 @@ impl Layer {
         let compressed = crate::media::ReadAhead::spawn(self.compressed()?);
         let decoded = self.compression().decoder(compressed)?;
         let limited = LimitedReader::new(decoded, max_size, format!("layer `{}`", self.digest()));
-        let inflated = crate::media::ReadAhead::spawn(Box::new(limited));
         // An uncompressed blob is its own tar: the blob digest, verified above, is the diff ID when they
         // are equal, so hashing it again would only cost time.
         let same_bytes = self.compression() == Compression::None && self.diff_id.as_ref() == Some(self.digest());
-        Ok(match &self.diff_id {
-            Some(diff_id) if check_diff_id && !same_bytes => Box::new(DiffIdReader::new(inflated, diff_id.clone())),
-            _ => Box::new(inflated),
-        })
+        // The diff ID is hashed on the inflating thread, so the caller (parsing, writing files) does not wait on it.
+        let tar: Box<dyn Read + Send> = match &self.diff_id {
+            Some(diff_id) if check_diff_id && !same_bytes => Box::new(DiffIdReader::new(limited, diff_id.clone())),
+            _ => Box::new(limited),
+        };
+        Ok(Box::new(crate::media::ReadAhead::spawn(tar)))
     }
 }
 
