@@ -44,16 +44,21 @@ compressed=$(du -sb "$work/registry" | cut -f1)
 
 measure() { # name, command...: prints seconds and peak KiB of the best run
   local name=$1; shift
-  local best_t=999999 best_m=0
+  local best_t=999999 best_m=0 all=()
   for _ in $(seq "$runs"); do
     rm -rf "$work/out" "$work/cache"; mkdir -p "$work/out"
+    # Flush the deletions and earlier writes, so one run's writeback does not land in the next one's time.
+    sync; sleep 1
     if ! /usr/bin/time -f '%e %M' -o "$work/time" bash -c "$*" >"$work/run.log" 2>&1; then
       echo "$name failed:" >&2; cat "$work/run.log" >&2; exit 1
     fi
     read -r t m < "$work/time"
     echo "  $name run: $t s, $((m / 1024)) MiB" >&2
+    all+=("$t")
     if python3 -c "import sys; sys.exit(0 if $t < $best_t else 1)"; then best_t=$t; best_m=$m; fi
   done
+  local median; median=$(printf '%s\n' "${all[@]}" | sort -n | sed -n "$(( (${#all[@]} + 1) / 2 ))p")
+  echo "  $name median: $median s" >&2
   echo "$name $best_t $best_m"
 }
 
