@@ -501,5 +501,8 @@ fn valid_account(name: &str) -> bool {
 /// The JSON schema of definitions (what `docs/image-definition.schema.json` holds).
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(Definition);
-    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+    // Sorted keys, whatever order serde_json's maps keep (`preserve_order` is on in some builds).
+    let mut value = serde_json::to_value(&schema).unwrap_or_default();
+    value.sort_all_objects();
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }
