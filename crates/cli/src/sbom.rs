@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use pare_oci::Location;
-use pare_oci::fs::FsView;
 use pare_sbom::OutputFormat;
 
 use crate::args::{GlobalArgs, LimitArgs, PlatformArg, SbomFormat};
@@ -23,11 +22,11 @@ pub(crate) fn sbom(
 ) -> Result<ExitCode> {
     let location = Location::parse(src)?;
     let image = open_image(global, printer, &location, platform)?;
-    let view = FsView::from_image(&image, &to_limits(limits))?;
+    let cache = pare_sbom::LayerCache::from_env();
+    let (view, mut catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
     for warning in view.warnings() {
         printer.warn(warning);
     }
-    let mut catalog = pare_sbom::catalog(&image, &view, src)?;
     for warning in &catalog.warnings {
         printer.warn(warning);
     }

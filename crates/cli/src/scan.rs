@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use pare_oci::Location;
-use pare_oci::fs::FsView;
 use pare_sbom::Inventory;
 use pare_vuln::report::{self, DatabaseSummary, Gate, ReportFormat, ScanOptions};
 use pare_vuln::{Lookup, Severity};
@@ -177,11 +176,11 @@ pub(crate) fn inventory_of(
         })?
     };
     let image = open_image(global, printer, &location, platform)?;
-    let view = FsView::from_image(&image, &to_limits(limits))?;
+    let cache = pare_sbom::LayerCache::from_env();
+    let (view, catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
     for warning in view.warnings() {
         printer.warn(warning);
     }
-    let catalog = pare_sbom::catalog(&image, &view, src)?;
     for warning in &catalog.warnings {
         printer.warn(warning);
     }

@@ -4,7 +4,7 @@
 //! no crate reads it.
 
 /// One installed apk package.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ApkRecord {
     pub name: String,
     pub version: String,

@@ -1,12 +1,16 @@
-//! One streaming pass over an image's files: select what the catalogers need, read it, build
-//! the inventory.
+//! One streaming pass over an image's layers: each file the catalogers need is read as its layer
+//! streams by, and what it tells ([`Fragment`]) is kept per layer, with the layer's index, in a
+//! cache keyed by the layer's digest. The inventory is then made from the fragments of the files
+//! that are in the merged filesystem.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
-use pare_oci::Image;
-use pare_oci::fs::{Entry, FsView};
+use pare_oci::fs::{Entry, FsView, LayerIndex, LayerVisitor, Limits};
+use pare_oci::{Digest, Image};
+use serde::{Deserialize, Serialize};
 
+use crate::cache::LayerCache;
 use crate::deb::{self, Record};
 use crate::model::{Inventory, Location, OsRelease, Package, Subject, Tool};
 use crate::{Error, Result};
@@ -16,6 +20,7 @@ const STATUS: &str = "/var/lib/dpkg/status";
 const STATUS_D: &str = "/var/lib/dpkg/status.d/";
 const INFO: &str = "/var/lib/dpkg/info/";
 const DOC: &str = "/usr/share/doc/";
+const OS_RELEASE: [&str; 2] = ["/etc/os-release", "/usr/lib/os-release"];
 /// Largest status file read (Debian's full desktop installs are a few MiB).
 const MAX_STATUS: u64 = 64 << 20;
 /// Largest file list, md5sums, copyright or os-release file read.
@@ -35,14 +40,34 @@ pub struct Catalog {
     pub warnings: Vec<String>,
 }
 
-/// Catalogs an image through its filesystem view (built from that image).
-pub fn catalog(image: &Image, view: &FsView, subject_name: &str) -> Result<Catalog> {
-    let selection = Selection::new(view);
-    let mut collector = Collector::default();
-    view.for_each_file(image, |e| selection.wants(e), |e, r| collector.visit(view, e, r))?;
+/// Merges an image's layers into its filesystem view and catalogs it, in one pass over each
+/// layer. With a cache, layers cataloged before (same digest, same pare) are not read at all,
+/// and layers read now are stored for next time.
+pub fn catalog_image(
+    image: &Image,
+    limits: &Limits,
+    subject_name: &str,
+    cache: Option<&LayerCache>,
+) -> Result<(FsView, Catalog)> {
+    let mut scanner = Scanner { cache, layers: Vec::new(), current: Vec::new(), warnings: Vec::new() };
+    let view = FsView::from_image_visiting(image, limits, &mut scanner)?;
+    let mut collector = Collector { warnings: std::mem::take(&mut scanner.warnings), ..Collector::default() };
+    collector.add_layers(&view, scanner.layers);
     let created = image.config().ok().and_then(|c| c.created().clone()).and_then(|c| rfc3339_seconds(&c).ok());
     let subject = Subject { name: subject_name.to_string(), digest: Some(image.digest().to_string()) };
-    Ok(collector.finish(view, &selection, subject, created))
+    let catalog = collector.finish(&view, subject, created);
+    Ok((view, catalog))
+}
+
+/// Catalogs an image through a filesystem view already built from it (a second pass over the
+/// layers that hold catalog files; [`catalog_image`] needs one).
+pub fn catalog(image: &Image, view: &FsView, subject_name: &str) -> Result<Catalog> {
+    let layers = scan_view(view, |visit| view.for_each_file(image, wanted, visit))?;
+    let mut collector = Collector::default();
+    collector.add_layers(view, layers);
+    let created = image.config().ok().and_then(|c| c.created().clone()).and_then(|c| rfc3339_seconds(&c).ok());
+    let subject = Subject { name: subject_name.to_string(), digest: Some(image.digest().to_string()) };
+    Ok(collector.finish(view, subject, created))
 }
 
 /// Catalogs a view built with [`FsView::from_layers`]; `open` gives a layer's tar stream again.
@@ -51,10 +76,28 @@ where
     R: Read,
     O: FnMut(usize) -> pare_oci::Result<R>,
 {
-    let selection = Selection::new(view);
+    let layers = scan_view(view, |visit| view.for_each_file_with(open, wanted, visit))?;
     let mut collector = Collector::default();
-    view.for_each_file_with(open, |e| selection.wants(e), |e, r| collector.visit(view, e, r))?;
-    Ok(collector.finish(view, &selection, subject, None))
+    collector.add_layers(view, layers);
+    Ok(collector.finish(view, subject, None))
+}
+
+/// Scans the wanted files of a view (through `walk`, one of its `for_each_file` forms), by layer.
+fn scan_view<W>(view: &FsView, walk: W) -> Result<Vec<Vec<Found>>>
+where
+    W: FnOnce(&mut dyn FnMut(&Entry, &mut dyn Read) -> Result<()>) -> Result<()>,
+{
+    let mut layers: Vec<Vec<Found>> = vec![Vec::new(); view.layer_labels().len()];
+    walk(&mut |entry, reader| {
+        let Some((layer, ordinal)) = entry.content_origin() else { return Ok(()) };
+        let label = view.layer_labels().get(layer).cloned().unwrap_or_else(|| layer.to_string());
+        let found = scan_file(entry, ordinal, &label, reader)?;
+        if let Some(slot) = layers.get_mut(layer) {
+            slot.push(found);
+        }
+        Ok(())
+    })?;
+    Ok(layers)
 }
 
 /// Formats an RFC 3339 time as `YYYY-MM-DDThh:mm:ssZ` (UTC, whole seconds), the form SPDX needs.
@@ -72,39 +115,26 @@ pub fn epoch_seconds(value: &str) -> Result<String> {
     Ok(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
-/// Which paths the catalogers read, decided from the view alone.
-struct Selection {
-    os_release: Option<String>,
-}
-
-impl Selection {
-    fn new(view: &FsView) -> Selection {
-        // /etc/os-release is usually a symlink to ../usr/lib/os-release: read what it resolves to.
-        let os_release = ["/etc/os-release", "/usr/lib/os-release"]
-            .iter()
-            .find_map(|p| view.resolve(p).ok().filter(|e| e.is_file()).map(|e| e.path.clone()));
-        Selection { os_release }
+/// Whether the catalogers read a file, decided from the file alone (its layer may be cached and
+/// reused under other layers). Both os-release paths are read; the merged view picks one.
+fn wanted(entry: &Entry) -> bool {
+    let path = entry.path.as_str();
+    if OS_RELEASE.contains(&path) || path == STATUS || path == APK_DB {
+        return true;
     }
-
-    fn wants(&self, entry: &Entry) -> bool {
-        let path = entry.path.as_str();
-        if self.os_release.as_deref() == Some(path) || path == STATUS || path == APK_DB {
-            return true;
-        }
-        if wants_lang(entry) {
-            return true;
-        }
-        if let Some(name) = path.strip_prefix(STATUS_D) {
-            return !name.contains('/');
-        }
-        if let Some(name) = path.strip_prefix(INFO) {
-            return !name.contains('/') && name.ends_with(".list");
-        }
-        if let Some(rest) = path.strip_prefix(DOC) {
-            return rest.split_once('/').is_some_and(|(pkg, file)| !pkg.is_empty() && file == "copyright");
-        }
-        false
+    if wants_lang(entry) {
+        return true;
     }
+    if let Some(name) = path.strip_prefix(STATUS_D) {
+        return !name.contains('/');
+    }
+    if let Some(name) = path.strip_prefix(INFO) {
+        return !name.contains('/') && name.ends_with(".list");
+    }
+    if let Some(rest) = path.strip_prefix(DOC) {
+        return rest.split_once('/').is_some_and(|(pkg, file)| !pkg.is_empty() && file == "copyright");
+    }
+    false
 }
 
 /// Language packages' files: Python metadata, package.json, Java archives, executables.
@@ -118,6 +148,285 @@ fn wants_lang(entry: &Entry) -> bool {
         || node::is_package_json(path)
         || java::is_archive(path)
         || (entry.mode & 0o111 != 0 && entry.size >= MIN_BINARY)
+}
+
+/// What one file told the catalogers, from its path and content alone.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Fragment {
+    OsRelease(OsRelease),
+    /// `status` or `status.d/NAME`.
+    Status(Vec<Record>),
+    /// `status.d/NAME.md5sums`: the paths.
+    Md5sums(Vec<String>),
+    /// `info/NAME.list`: the paths.
+    List(Vec<String>),
+    /// `doc/PKG/copyright`: the licenses.
+    Copyright(Vec<String>),
+    Apk(Vec<apk::ApkRecord>),
+    PythonMetadata(python::Metadata),
+    PythonRecord(Vec<String>),
+    /// Complete packages (npm, Maven, Go, Rust) found in the file.
+    Packages(Vec<Package>),
+    /// Nothing (not a catalog file after all, skipped, unreadable: see the warnings).
+    Nothing,
+}
+
+/// A file's fragment, with the entry it came from and its warnings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Found {
+    path: String,
+    /// The entry's number in its layer's tar.
+    ordinal: u64,
+    fragment: Fragment,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+/// One layer's index and fragments: a cache entry.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LayerScan {
+    pub index: LayerIndex,
+    pub found: Vec<Found>,
+}
+
+/// [`LayerScan`] borrowed, for writing.
+#[derive(Serialize)]
+pub(crate) struct LayerScanRef<'a> {
+    pub index: &'a LayerIndex,
+    pub found: &'a [Found],
+}
+
+/// Catalogs layers as [`FsView::from_image_visiting`] streams them, or takes them from the cache.
+struct Scanner<'a> {
+    cache: Option<&'a LayerCache>,
+    /// Fragments by layer.
+    layers: Vec<Vec<Found>>,
+    /// Fragments of the layer being read.
+    current: Vec<Found>,
+    warnings: Vec<String>,
+}
+
+impl Scanner<'_> {
+    fn put(&mut self, layer: usize, found: Vec<Found>) {
+        if self.layers.len() <= layer {
+            self.layers.resize_with(layer + 1, Vec::new);
+        }
+        self.layers[layer] = found;
+    }
+}
+
+impl LayerVisitor for Scanner<'_> {
+    fn cached(&mut self, layer: usize, digest: &Digest) -> Option<LayerIndex> {
+        let scan = self.cache?.load(digest, &mut self.warnings)?;
+        self.put(layer, scan.found);
+        Some(scan.index)
+    }
+
+    fn file(&mut self, view: &FsView, entry: &Entry, content: &mut dyn Read) -> std::io::Result<()> {
+        if !wanted(entry) {
+            return Ok(());
+        }
+        let Some((layer, ordinal)) = entry.content_origin() else { return Ok(()) };
+        let label = view.layer_labels().get(layer).cloned().unwrap_or_else(|| layer.to_string());
+        match scan_file(entry, ordinal, &label, content) {
+            Ok(found) => {
+                self.current.push(found);
+                Ok(())
+            }
+            Err(Error::Read { source, .. }) => Err(source),
+            Err(other) => Err(std::io::Error::other(other.to_string())),
+        }
+    }
+
+    fn layer_read(&mut self, layer: usize, digest: &Digest, index: LayerIndex) {
+        let found = std::mem::take(&mut self.current);
+        if let Some(cache) = self.cache
+            && let Err(why) = cache.store(digest, &LayerScanRef { index: &index, found: &found })
+        {
+            self.warnings.push(why);
+        }
+        self.put(layer, found);
+    }
+}
+
+/// Reads an entry whole, up to `max` bytes; `None` (with a warning) when it is larger.
+fn read_capped(entry: &Entry, reader: &mut dyn Read, max: u64, warnings: &mut Vec<String>) -> Result<Option<Vec<u8>>> {
+    let path = entry.path.as_str();
+    if entry.size > max {
+        // Not read: the layer walk skips the rest of the entry.
+        warnings.push(format!("{path}: {} bytes, larger than {max}: skipped", entry.size));
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
+    reader.take(max).read_to_end(&mut bytes).map_err(|source| Error::Read { path: path.to_string(), source })?;
+    Ok(Some(bytes))
+}
+
+/// What one wanted file says. Reading errors (a corrupt layer) are errors; bad content is a
+/// warning.
+fn scan_file(entry: &Entry, ordinal: u64, layer: &str, reader: &mut dyn Read) -> Result<Found> {
+    let path = entry.path.as_str();
+    let mut warnings = Vec::new();
+    let deb_or_os = path == STATUS || path.starts_with(STATUS_D) || path.starts_with(INFO) || path.starts_with(DOC);
+    let fragment = if path != APK_DB && !deb_or_os && wants_lang(entry) {
+        let location = Location { layer: layer.to_string(), path: path.to_string() };
+        scan_lang(entry, reader, location, &mut warnings)?
+    } else {
+        let max = if path == STATUS || path.starts_with(STATUS_D) { MAX_STATUS } else { MAX_SMALL };
+        match read_capped(entry, reader, max, &mut warnings)? {
+            None => Fragment::Nothing,
+            Some(bytes) => {
+                let text = lang::text(bytes, path, &mut warnings);
+                if path == STATUS {
+                    Fragment::Status(deb::parse_status(&text, path, true, &mut warnings))
+                } else if let Some(name) = path.strip_prefix(STATUS_D) {
+                    if name.ends_with(".md5sums") {
+                        Fragment::Md5sums(deb::parse_md5sums(&text))
+                    } else {
+                        Fragment::Status(deb::parse_status(&text, path, false, &mut warnings))
+                    }
+                } else if path.starts_with(INFO) {
+                    Fragment::List(deb::parse_list(&text))
+                } else if path.starts_with(DOC) {
+                    Fragment::Copyright(deb::copyright_licenses(&text))
+                } else if path == APK_DB {
+                    Fragment::Apk(apk::parse_installed(&text, path, &mut warnings))
+                } else {
+                    Fragment::OsRelease(OsRelease::parse(&text))
+                }
+            }
+        }
+    };
+    Ok(Found { path: path.to_string(), ordinal, fragment, warnings })
+}
+
+fn scan_lang(entry: &Entry, reader: &mut dyn Read, location: Location, warnings: &mut Vec<String>) -> Result<Fragment> {
+    let path = entry.path.as_str();
+    if python::metadata_dir(path).is_some() {
+        let Some(bytes) = read_capped(entry, reader, MAX_METADATA, warnings)? else { return Ok(Fragment::Nothing) };
+        let text = lang::text(bytes, path, warnings);
+        return Ok(match python::parse_metadata(&text) {
+            Ok(meta) => Fragment::PythonMetadata(meta),
+            Err(why) => {
+                warnings.push(format!("{path}: not Python package metadata ({why}): skipped"));
+                Fragment::Nothing
+            }
+        });
+    }
+    if let Some(dir) = python::record_dir(path) {
+        let Some(bytes) = read_capped(entry, reader, MAX_METADATA, warnings)? else { return Ok(Fragment::Nothing) };
+        let text = lang::text(bytes, path, warnings);
+        let site = dir.rsplit_once('/').map_or("", |(site, _)| site);
+        return Ok(Fragment::PythonRecord(python::parse_record(&text, site)));
+    }
+    let mut packages = Vec::new();
+    if node::is_package_json(path) {
+        let Some(bytes) = read_capped(entry, reader, MAX_METADATA, warnings)? else { return Ok(Fragment::Nothing) };
+        let text = lang::text(bytes, path, warnings);
+        match node::parse(&text) {
+            Ok((name, version, license)) => match node::purl(&name, &version) {
+                Some(purl) => {
+                    let license = lang::spdx_license(license.as_deref());
+                    packages.push(lang::package("npm", &name, &version, purl, license, location));
+                }
+                None => warnings.push(format!("{path}: no valid purl for `{name}@{version}`: skipped")),
+            },
+            Err(why) => warnings.push(format!("{path}: not a package.json ({why}): skipped")),
+        }
+    } else if java::is_archive(path) {
+        let Some(bytes) = read_capped(entry, reader, MAX_BINARY, warnings)? else { return Ok(Fragment::Nothing) };
+        for a in java::read(&bytes, path, warnings) {
+            let Some(purl) = java::purl(&a) else {
+                warnings.push(format!("{path}!{}: no valid purl: skipped", a.path));
+                continue;
+            };
+            // The archive holding the pom.properties: the outer file, or `outer!inner.jar`.
+            let holder = a.path.rsplit_once('!').map_or(path.to_string(), |(inner, _)| format!("{path}!{inner}"));
+            let at = Location { layer: location.layer.clone(), path: holder };
+            packages.push(lang::package("maven", &a.artifact, &a.version, purl, "NOASSERTION".into(), at));
+        }
+    } else {
+        scan_binary(entry, reader, location, &mut packages, warnings)?;
+    }
+    Ok(if packages.is_empty() { Fragment::Nothing } else { Fragment::Packages(packages) })
+}
+
+/// Executables: only ELF files are read past their first 4 bytes.
+fn scan_binary(
+    entry: &Entry,
+    reader: &mut dyn Read,
+    location: Location,
+    packages: &mut Vec<Package>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let path = entry.path.as_str();
+    let read_err = |source| Error::Read { path: path.to_string(), source };
+    let mut magic = [0u8; 4];
+    if let Err(source) = reader.read_exact(&mut magic) {
+        return if source.kind() == std::io::ErrorKind::UnexpectedEof { Ok(()) } else { Err(read_err(source)) };
+    }
+    if &magic != b"\x7fELF" {
+        return Ok(());
+    }
+    if entry.size > MAX_BINARY {
+        warnings.push(format!("{path}: executable of {} bytes, larger than {MAX_BINARY}: not read", entry.size));
+        return Ok(());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
+    bytes.extend_from_slice(&magic);
+    reader.take(MAX_BINARY).read_to_end(&mut bytes).map_err(read_err)?;
+    match gobin::read(&bytes) {
+        Ok(Some(info)) => go_packages(&info, &location, packages, warnings),
+        Ok(None) => {}
+        Err(why) => warnings.push(format!("{path}: Go build info unreadable ({why}): skipped")),
+    }
+    match rustbin::read(&bytes) {
+        Ok(Some(crates)) => {
+            for c in crates {
+                match rustbin::purl(&c) {
+                    Some(purl) => packages.push(lang::package(
+                        "cargo",
+                        &c.name,
+                        &c.version,
+                        purl,
+                        "NOASSERTION".into(),
+                        location.clone(),
+                    )),
+                    None => warnings.push(format!("{path}: crate `{}`: no valid purl: skipped", c.name)),
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(why) => warnings.push(format!("{path}: {why}: skipped")),
+    }
+    Ok(())
+}
+
+fn go_packages(info: &gobin::BuildInfo, location: &Location, packages: &mut Vec<Package>, warnings: &mut Vec<String>) {
+    let path = &location.path;
+    // `go1.21.5 X:boringcrypto` → `go1.21.5`.
+    let go_version = info.go_version.split_whitespace().next().unwrap_or_default();
+    let stdlib = go_version.strip_prefix("go").unwrap_or(go_version);
+    let mut modules: Vec<(&str, &str)> = Vec::new();
+    // Without module mode (`GO111MODULE=off`, as Debian builds) there is only the `path` line.
+    match (&info.main, &info.path) {
+        (Some((m, v)), _) => modules.push((m, v)),
+        (None, Some(p)) => modules.push((p, "(devel)")),
+        (None, None) => {}
+    }
+    modules.extend(info.deps.iter().map(|(m, v)| (m.as_str(), v.as_str())));
+    for (module, version) in modules {
+        match gobin::purl(module, version) {
+            Some(purl) => {
+                packages.push(lang::package("golang", module, version, purl, "NOASSERTION".into(), location.clone()))
+            }
+            None => warnings.push(format!("{path}: Go module `{module}`: no valid purl: skipped")),
+        }
+    }
+    if let Some(purl) = lang::purl("golang", None, "stdlib", stdlib, &[]) {
+        packages.push(lang::package("golang", "stdlib", go_version, purl, "BSD-3-Clause".into(), location.clone()));
+    }
 }
 
 /// A status file's records with where they came from.
@@ -150,195 +459,66 @@ struct Collector {
 }
 
 impl Collector {
-    fn visit(&mut self, view: &FsView, entry: &Entry, reader: &mut dyn Read) -> Result<()> {
-        let path = entry.path.as_str();
-        let deb_or_os = path == STATUS || path.starts_with(STATUS_D) || path.starts_with(INFO) || path.starts_with(DOC);
-        if path != APK_DB && !deb_or_os && wants_lang(entry) {
-            return self.visit_lang(view, entry, reader);
-        }
-        let max = if path == STATUS || path.starts_with(STATUS_D) { MAX_STATUS } else { MAX_SMALL };
-        if entry.size > max {
-            // Not read: the layer walk skips the rest of the entry.
-            self.warnings.push(format!("{path}: {} bytes, larger than {max}: skipped", entry.size));
-            return Ok(());
-        }
-        let mut bytes = Vec::new();
-        reader.take(max).read_to_end(&mut bytes).map_err(|source| Error::Read { path: path.to_string(), source })?;
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                self.warnings.push(format!("{path}: not UTF-8 text; invalid bytes replaced"));
-                String::from_utf8_lossy(e.as_bytes()).into_owned()
+    /// Takes the fragments of the files that are in the merged view: the entry at the fragment's
+    /// path must still be the one it was read from (not replaced or deleted by a later layer).
+    fn add_layers(&mut self, view: &FsView, layers: Vec<Vec<Found>>) {
+        // /etc/os-release is usually a symlink to ../usr/lib/os-release: read what it resolves to.
+        let os_release =
+            OS_RELEASE.iter().find_map(|p| view.resolve(p).ok().filter(|e| e.is_file()).map(|e| e.path.clone()));
+        for (layer, found) in layers.into_iter().enumerate() {
+            let label = view.layer_labels().get(layer).cloned().unwrap_or_else(|| layer.to_string());
+            for f in found {
+                let current = view.get(&f.path).filter(|e| e.is_file());
+                if current.and_then(Entry::content_origin) != Some((layer, f.ordinal)) {
+                    continue;
+                }
+                if OS_RELEASE.contains(&f.path.as_str()) && os_release.as_deref() != Some(f.path.as_str()) {
+                    continue;
+                }
+                self.add(f, &label);
             }
-        };
-        let layer = view.layer_labels().get(entry.layer).cloned().unwrap_or_else(|| entry.layer.to_string());
-        let location = Location { layer, path: path.to_string() };
-        if path == STATUS {
-            let records = deb::parse_status(&text, path, true, &mut self.warnings);
-            self.status.push(StatusFile { location, stem: None, records });
-        } else if let Some(name) = path.strip_prefix(STATUS_D) {
-            if let Some(stem) = name.strip_suffix(".md5sums") {
-                self.md5sums.insert(stem.to_string(), deb::parse_md5sums(&text));
-            } else {
-                let records = deb::parse_status(&text, path, false, &mut self.warnings);
-                self.status.push(StatusFile { location, stem: Some(name.to_string()), records });
-            }
-        } else if let Some(name) = path.strip_prefix(INFO).and_then(|n| n.strip_suffix(".list")) {
-            self.lists.insert(name.to_string(), deb::parse_list(&text));
-        } else if let Some(rest) = path.strip_prefix(DOC) {
-            if let Some((pkg, _)) = rest.split_once('/') {
-                self.copyrights.insert(pkg.to_string(), deb::copyright_licenses(&text));
-            }
-        } else if path == APK_DB {
-            let records = apk::parse_installed(&text, path, &mut self.warnings);
-            self.apk.push((location, records));
-        } else {
-            self.os = Some(OsRelease::parse(&text));
         }
-        Ok(())
     }
 
-    /// Reads an entry whole, up to `max` bytes; `None` (with a warning) when it is larger.
-    fn read_capped(&mut self, entry: &Entry, reader: &mut dyn Read, max: u64) -> Result<Option<Vec<u8>>> {
-        let path = entry.path.as_str();
-        if entry.size > max {
-            self.warnings.push(format!("{path}: {} bytes, larger than {max}: skipped", entry.size));
-            return Ok(None);
-        }
-        let mut bytes = Vec::new();
-        reader.take(max).read_to_end(&mut bytes).map_err(|source| Error::Read { path: path.to_string(), source })?;
-        Ok(Some(bytes))
-    }
-
-    fn visit_lang(&mut self, view: &FsView, entry: &Entry, reader: &mut dyn Read) -> Result<()> {
-        let path = entry.path.as_str();
-        let layer = view.layer_labels().get(entry.layer).cloned().unwrap_or_else(|| entry.layer.to_string());
-        let location = Location { layer, path: path.to_string() };
-        if let Some(dir) = python::metadata_dir(path) {
-            let Some(bytes) = self.read_capped(entry, reader, MAX_METADATA)? else { return Ok(()) };
-            let text = lang::text(bytes, path, &mut self.warnings);
-            match python::parse_metadata(&text) {
-                Ok(meta) => {
+    fn add(&mut self, found: Found, layer: &str) {
+        let Found { path, fragment, mut warnings, .. } = found;
+        self.warnings.append(&mut warnings);
+        let location = Location { layer: layer.to_string(), path };
+        let path = location.path.as_str();
+        match fragment {
+            Fragment::OsRelease(os) => self.os = Some(os),
+            Fragment::Status(records) => {
+                let stem = path.strip_prefix(STATUS_D).map(str::to_string);
+                self.status.push(StatusFile { location, stem, records });
+            }
+            Fragment::Md5sums(paths) => {
+                if let Some(stem) = path.strip_prefix(STATUS_D).and_then(|n| n.strip_suffix(".md5sums")) {
+                    self.md5sums.insert(stem.to_string(), paths);
+                }
+            }
+            Fragment::List(paths) => {
+                if let Some(name) = path.strip_prefix(INFO).and_then(|n| n.strip_suffix(".list")) {
+                    self.lists.insert(name.to_string(), paths);
+                }
+            }
+            Fragment::Copyright(licenses) => {
+                if let Some((pkg, _)) = path.strip_prefix(DOC).and_then(|r| r.split_once('/')) {
+                    self.copyrights.insert(pkg.to_string(), licenses);
+                }
+            }
+            Fragment::Apk(records) => self.apk.push((location, records)),
+            Fragment::PythonMetadata(meta) => {
+                if let Some(dir) = python::metadata_dir(path) {
                     self.python.insert(dir.to_string(), (meta, location));
                 }
-                Err(why) => self.warnings.push(format!("{path}: not Python package metadata ({why}): skipped")),
             }
-        } else if let Some(dir) = python::record_dir(path) {
-            let Some(bytes) = self.read_capped(entry, reader, MAX_METADATA)? else { return Ok(()) };
-            let text = lang::text(bytes, path, &mut self.warnings);
-            let site = dir.rsplit_once('/').map_or("", |(site, _)| site);
-            self.records.insert(dir.to_string(), python::parse_record(&text, site));
-        } else if node::is_package_json(path) {
-            let Some(bytes) = self.read_capped(entry, reader, MAX_METADATA)? else { return Ok(()) };
-            let text = lang::text(bytes, path, &mut self.warnings);
-            match node::parse(&text) {
-                Ok((name, version, license)) => match node::purl(&name, &version) {
-                    Some(purl) => {
-                        let license = lang::spdx_license(license.as_deref());
-                        self.lang.push(lang::package("npm", &name, &version, purl, license, location));
-                    }
-                    None => self.warnings.push(format!("{path}: no valid purl for `{name}@{version}`: skipped")),
-                },
-                Err(why) => self.warnings.push(format!("{path}: not a package.json ({why}): skipped")),
-            }
-        } else if java::is_archive(path) {
-            let Some(bytes) = self.read_capped(entry, reader, MAX_BINARY)? else { return Ok(()) };
-            for a in java::read(&bytes, path, &mut self.warnings) {
-                let Some(purl) = java::purl(&a) else {
-                    self.warnings.push(format!("{path}!{}: no valid purl: skipped", a.path));
-                    continue;
-                };
-                // The archive holding the pom.properties: the outer file, or `outer!inner.jar`.
-                let holder = a.path.rsplit_once('!').map_or(path.to_string(), |(inner, _)| format!("{path}!{inner}"));
-                let at = Location { layer: location.layer.clone(), path: holder };
-                self.lang.push(lang::package("maven", &a.artifact, &a.version, purl, "NOASSERTION".into(), at));
-            }
-        } else {
-            self.visit_binary(entry, reader, location)?;
-        }
-        Ok(())
-    }
-
-    /// Executables: only ELF files are read past their first 4 bytes.
-    fn visit_binary(&mut self, entry: &Entry, reader: &mut dyn Read, location: Location) -> Result<()> {
-        let path = entry.path.as_str();
-        let read_err = |source| Error::Read { path: path.to_string(), source };
-        let mut magic = [0u8; 4];
-        if let Err(source) = reader.read_exact(&mut magic) {
-            return if source.kind() == std::io::ErrorKind::UnexpectedEof { Ok(()) } else { Err(read_err(source)) };
-        }
-        if &magic != b"\x7fELF" {
-            return Ok(());
-        }
-        if entry.size > MAX_BINARY {
-            self.warnings
-                .push(format!("{path}: executable of {} bytes, larger than {MAX_BINARY}: not read", entry.size));
-            return Ok(());
-        }
-        let mut bytes = magic.to_vec();
-        reader.take(MAX_BINARY).read_to_end(&mut bytes).map_err(read_err)?;
-        match gobin::read(&bytes) {
-            Ok(Some(info)) => self.go_packages(&info, &location),
-            Ok(None) => {}
-            Err(why) => self.warnings.push(format!("{path}: Go build info unreadable ({why}): skipped")),
-        }
-        match rustbin::read(&bytes) {
-            Ok(Some(crates)) => {
-                for c in crates {
-                    match rustbin::purl(&c) {
-                        Some(purl) => self.lang.push(lang::package(
-                            "cargo",
-                            &c.name,
-                            &c.version,
-                            purl,
-                            "NOASSERTION".into(),
-                            location.clone(),
-                        )),
-                        None => self.warnings.push(format!("{path}: crate `{}`: no valid purl: skipped", c.name)),
-                    }
+            Fragment::PythonRecord(paths) => {
+                if let Some(dir) = python::record_dir(path) {
+                    self.records.insert(dir.to_string(), paths);
                 }
             }
-            Ok(None) => {}
-            Err(why) => self.warnings.push(format!("{path}: {why}: skipped")),
-        }
-        Ok(())
-    }
-
-    fn go_packages(&mut self, info: &gobin::BuildInfo, location: &Location) {
-        let path = &location.path;
-        // `go1.21.5 X:boringcrypto` → `go1.21.5`.
-        let go_version = info.go_version.split_whitespace().next().unwrap_or_default();
-        let stdlib = go_version.strip_prefix("go").unwrap_or(go_version);
-        let mut modules: Vec<(&str, &str)> = Vec::new();
-        // Without module mode (`GO111MODULE=off`, as Debian builds) there is only the `path` line.
-        match (&info.main, &info.path) {
-            (Some((m, v)), _) => modules.push((m, v)),
-            (None, Some(p)) => modules.push((p, "(devel)")),
-            (None, None) => {}
-        }
-        modules.extend(info.deps.iter().map(|(m, v)| (m.as_str(), v.as_str())));
-        for (module, version) in modules {
-            match gobin::purl(module, version) {
-                Some(purl) => self.lang.push(lang::package(
-                    "golang",
-                    module,
-                    version,
-                    purl,
-                    "NOASSERTION".into(),
-                    location.clone(),
-                )),
-                None => self.warnings.push(format!("{path}: Go module `{module}`: no valid purl: skipped")),
-            }
-        }
-        if let Some(purl) = lang::purl("golang", None, "stdlib", stdlib, &[]) {
-            self.lang.push(lang::package(
-                "golang",
-                "stdlib",
-                go_version,
-                purl,
-                "BSD-3-Clause".into(),
-                location.clone(),
-            ));
+            Fragment::Packages(mut packages) => self.lang.append(&mut packages),
+            Fragment::Nothing => {}
         }
     }
 
@@ -383,7 +563,7 @@ impl Collector {
         out
     }
 
-    fn finish(mut self, view: &FsView, _selection: &Selection, subject: Subject, created: Option<String>) -> Catalog {
+    fn finish(mut self, view: &FsView, subject: Subject, created: Option<String>) -> Catalog {
         let distro = self.os.as_ref().and_then(OsRelease::distro);
         let namespace = match self.os.as_ref().and_then(|o| o.id.as_deref()) {
             Some(id @ ("debian" | "ubuntu")) => id.to_string(),

@@ -4,7 +4,7 @@ use pare_deb::Version;
 use pare_deb::deb822::parse_paragraphs;
 
 /// One installed package as dpkg records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Record {
     pub name: String,
     pub version: String,

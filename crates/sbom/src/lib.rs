@@ -10,6 +10,7 @@
 //! timestamp comes from the caller (`SOURCE_DATE_EPOCH`) or the image's config.
 
 mod apk;
+mod cache;
 mod catalog;
 mod deb;
 #[doc(hidden)]
@@ -24,7 +25,8 @@ pub mod read;
 mod rustbin;
 pub mod write;
 
-pub use catalog::{Catalog, catalog, catalog_with, epoch_seconds, rfc3339_seconds};
+pub use cache::LayerCache;
+pub use catalog::{Catalog, catalog, catalog_image, catalog_with, epoch_seconds, rfc3339_seconds};
 pub use model::{Inventory, Location, OsRelease, Package, Subject, Tool};
 pub use read::{MAX_SBOM_BYTES, ReadSbom, SbomFormat, read};
 pub use write::{OutputFormat, write};

@@ -1,7 +1,7 @@
 //! Python: `*.dist-info/METADATA` (+ `RECORD`), `*.egg-info/PKG-INFO` and `*.egg-info` files.
 
 /// Name, version and license from core metadata (RFC 822 style headers; the body is ignored).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Metadata {
     pub name: String,
     pub version: String,

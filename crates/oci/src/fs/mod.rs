@@ -34,7 +34,7 @@ mod view;
 
 pub use path::normalize;
 pub use unpack::{UnpackOptions, UnpackStats, unpack, unpack_with};
-pub use view::FsView;
+pub use view::{FsView, LayerIndex, LayerVisitor};
 
 /// Caps on what reading an image may cost, against decompression bombs and hostile layers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,6 +133,12 @@ impl Entry {
     /// Files and hardlinks to files: what [`FsView::read`] returns content for.
     pub fn is_file(&self) -> bool {
         self.kind.has_content()
+    }
+
+    /// Where the content of a file or hardlink is: the layer and the entry's number in that
+    /// layer's tar (the same on every pass over the layer). `None` for implicit directories.
+    pub fn content_origin(&self) -> Option<(usize, u64)> {
+        self.origin
     }
 
     /// The last component of the path (empty for the root).

@@ -28,6 +28,19 @@ impl Budget {
         Budget { limits: limits.clone(), bytes: Rc::new(Cell::new(0)), entries: 0, unterminated: Vec::new() }
     }
 
+    /// Counts one more tar entry against the limit.
+    pub(crate) fn count_entry(&mut self, label: &str) -> Result<()> {
+        self.entries += 1;
+        if self.entries > self.limits.max_entries {
+            return Err(Error::LimitExceeded {
+                what: format!("the number of tar entries in the image's layers (reached in layer `{label}`)"),
+                limit: self.limits.max_entries,
+                hint: "raise the entry limit if the image really has that many files".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The shared count of uncompressed bytes read so far.
     pub(crate) fn counter(&self) -> Rc<Cell<u64>> {
         self.bytes.clone()
@@ -73,7 +86,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// The kinds of tar entries the view knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum RawKind {
     File,
     Dir,
@@ -88,18 +101,68 @@ pub(crate) enum RawKind {
 }
 
 /// What the view needs from one tar header (long names and PAX records applied).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RawHeader {
+    #[serde(with = "text_bytes")]
     pub name: Vec<u8>,
+    #[serde(with = "text_bytes::option", default, skip_serializing_if = "Option::is_none")]
     pub link: Option<Vec<u8>>,
     pub kind: RawKind,
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
+    #[serde(with = "text_bytes::option", default, skip_serializing_if = "Option::is_none")]
     pub uname: Option<Vec<u8>>,
+    #[serde(with = "text_bytes::option", default, skip_serializing_if = "Option::is_none")]
     pub gname: Option<Vec<u8>>,
     pub size: u64,
     pub mtime: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<(u32, u32)>,
+}
+
+/// Header bytes in JSON: a string when they are UTF-8 (nearly always), else an array of bytes.
+mod text_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => text.serialize(serializer),
+            Err(_) => bytes.serialize(serializer),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        Ok(match Form::deserialize(deserializer)? {
+            Form::Text(text) => text.into_bytes(),
+            Form::Bytes(bytes) => bytes,
+        })
+    }
+
+    pub(crate) mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+            match bytes {
+                Some(b) => super::serialize(b, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+            Ok(Option::<super::Form>::deserialize(deserializer)?.map(|f| match f {
+                super::Form::Text(text) => text.into_bytes(),
+                super::Form::Bytes(bytes) => bytes,
+            }))
+        }
+    }
 }
 
 impl RawHeader {
@@ -222,14 +285,7 @@ where
             header_limit.set(u64::MAX);
             let Some(next) = next else { break };
             let mut entry = next.map_err(|e| tar_error(label, ordinal, &previous, e))?;
-            budget.entries += 1;
-            if budget.entries > budget.limits.max_entries {
-                return Err(Error::LimitExceeded {
-                    what: format!("the number of tar entries in the image's layers (reached in layer `{label}`)"),
-                    limit: budget.limits.max_entries,
-                    hint: "raise the entry limit if the image really has that many files".into(),
-                });
-            }
+            budget.count_entry(label)?;
             visit(ordinal, &mut entry)?;
             // Skip unread data here, so the reader's metadata counter only sees headers.
             io::copy(&mut entry, &mut io::sink()).map_err(|e| {

@@ -34,6 +34,43 @@ pub(crate) enum Change {
     Put { path: String, replaced: Option<EntryKind>, parents: Vec<String> },
 }
 
+/// One layer's tar headers, as the view applied them: enough to merge the layer again without
+/// reading it. This is what a per-layer cache keeps (with what its catalogers found); serialize it
+/// with serde.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LayerIndex {
+    /// `(entry number, header)` in tar order.
+    entries: Vec<(u64, RawHeader)>,
+    /// The tar stream lacked its end-of-archive blocks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    unterminated: bool,
+}
+
+impl LayerIndex {
+    /// The number of tar entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// What [`FsView::from_image_visiting`] asks and tells while it merges an image's layers.
+pub trait LayerVisitor {
+    /// The index of a layer from an earlier pass (a cache keyed by the layer's digest): the view
+    /// applies it instead of reading the layer. `None` reads the layer.
+    fn cached(&mut self, layer: usize, digest: &Digest) -> Option<LayerIndex>;
+
+    /// A regular file of a layer being read, just merged into `view`, with its content (which
+    /// the visitor may read or leave). Hardlinks are not passed: their content is their target's.
+    fn file(&mut self, view: &FsView, entry: &Entry, content: &mut dyn Read) -> std::io::Result<()>;
+
+    /// A layer was read to its end and its digests checked; `index` replays it.
+    fn layer_read(&mut self, layer: usize, digest: &Digest, index: LayerIndex);
+}
+
 /// The merged filesystem of an image: every path of the final root filesystem, without contents.
 #[derive(Clone, Debug)]
 pub struct FsView {
@@ -76,11 +113,76 @@ impl FsView {
         let mut budget = Budget::new(limits);
         for layer in &layers {
             let reader = layer.uncompressed(limits.max_total_size)?;
-            view.apply_layer(layer.digest().as_ref(), reader, &mut budget, &mut hook)?;
+            view.apply_layer(layer.digest().as_ref(), reader, &mut budget, None, &mut hook)?;
         }
         view.image = Some(image.digest().clone());
         view.finish();
         Ok(view)
+    }
+
+    /// [`FsView::from_image`] in one pass that also feeds a visitor: layers the visitor has an
+    /// index for are merged from it without being read; the others are streamed once, each
+    /// file's content offered to the visitor, and their index handed back once verified.
+    ///
+    /// A layer's digests are checked at its end: if this returns an error, discard what the
+    /// visitor learnt from the layer it failed in.
+    pub fn from_image_visiting<V: LayerVisitor>(image: &Image, limits: &Limits, visitor: &mut V) -> Result<FsView> {
+        let layers = image.layers()?;
+        let mut view = FsView::empty(limits);
+        let mut budget = Budget::new(limits);
+        for (number, layer) in layers.iter().enumerate() {
+            let digest = layer.digest();
+            let label = digest.to_string();
+            if let Some(index) = visitor.cached(number, digest) {
+                view.apply_index(&label, &index, &mut budget)?;
+                continue;
+            }
+            let reader = layer.uncompressed(limits.max_total_size)?;
+            let mut index = LayerIndex::default();
+            view.apply_layer(&label, reader, &mut budget, Some(&mut index.entries), &mut |view, change, content| {
+                let Change::Put { path, .. } = &change else { return Ok(()) };
+                let Some(entry) = view.entries.get(path).filter(|e| e.kind == EntryKind::File) else {
+                    return Ok(());
+                };
+                visitor.file(view, entry, content).map_err(|e| match e.downcast::<Error>() {
+                    Ok(ours) => ours,
+                    Err(e) => Error::Stream { context: format!("reading `{path}` in layer `{label}`"), source: e },
+                })
+            })?;
+            index.unterminated = budget.unterminated.contains(&label);
+            visitor.layer_read(number, digest, index);
+        }
+        view.image = Some(image.digest().clone());
+        view.finish();
+        Ok(view)
+    }
+
+    /// Merges a layer from its index, with the same limits as reading it.
+    fn apply_index(&mut self, label: &str, index: &LayerIndex, budget: &mut Budget) -> Result<()> {
+        let layer = self.labels.len();
+        self.labels.push(label.to_string());
+        let consumed = budget.counter();
+        for (ordinal, header) in &index.entries {
+            budget.count_entry(label)?;
+            // Headers and data as the tar stream had them (512-byte blocks).
+            let blocks = header.size.div_ceil(512).saturating_add(1).saturating_mul(512);
+            let total = consumed.get().saturating_add(blocks);
+            if total > self.limits.max_total_size {
+                return Err(Error::LimitExceeded {
+                    what: format!("the uncompressed size of the image's layers (reached in layer `{label}`)"),
+                    limit: self.limits.max_total_size,
+                    hint: "raise the total size limit if this image is really that large".into(),
+                });
+            }
+            consumed.set(total);
+            self.apply_entry(label, layer, *ordinal, header.clone())?;
+        }
+        if index.unterminated {
+            self.warn(format!(
+                "layer `{label}` ends without the tar end-of-archive blocks (as umoci 0.4 writes); read as complete"
+            ));
+        }
+        Ok(())
     }
 
     /// Merges uncompressed tar streams, bottom layer first, each with a label for messages
@@ -93,7 +195,7 @@ impl FsView {
         let mut view = FsView::empty(limits);
         let mut budget = Budget::new(limits);
         for (label, reader) in layers {
-            view.apply_layer(&label, reader, &mut budget, &mut |_, _, _| Ok(()))?;
+            view.apply_layer(&label, reader, &mut budget, None, &mut |_, _, _| Ok(()))?;
         }
         view.finish();
         Ok(view)
@@ -257,7 +359,15 @@ impl FsView {
         }
     }
 
-    fn apply_layer<R, H>(&mut self, label: &str, reader: R, budget: &mut Budget, hook: &mut H) -> Result<()>
+    /// Merges one layer's tar stream; with `record`, keeps each header for a [`LayerIndex`].
+    fn apply_layer<R, H>(
+        &mut self,
+        label: &str,
+        reader: R,
+        budget: &mut Budget,
+        mut record: Option<&mut Vec<(u64, RawHeader)>>,
+        hook: &mut H,
+    ) -> Result<()>
     where
         R: Read,
         H: FnMut(&FsView, Change, &mut dyn Read) -> Result<()>,
@@ -289,6 +399,9 @@ impl FsView {
                     limit: self.limits.max_total_size,
                     hint: "raise the total size limit if this image is really that large".into(),
                 });
+            }
+            if let Some(record) = record.as_deref_mut() {
+                record.push((ordinal, header.clone()));
             }
             let change = self.apply_entry(label, layer, ordinal, header)?;
             hook(self, change, entry)
