@@ -2,7 +2,8 @@
 # pare sbom against syft and trivy on the same image archive (issue 4), cold, side by side.
 # The image: `mmdebstrap --variant=minbase bookworm` packed as a docker-archive (one layer), and,
 # with BIG=1, a second image made of this machine's /usr/lib, /usr/share and /usr/bin (300+ MB).
-# Prints time (best of RUNS) and peak memory per tool, and the ratios.
+# Prints time (best of RUNS) and peak memory per tool, and the ratios; cold (empty caches) and
+# warm (pare's per-layer inventory cache, trivy's layer cache, both filled by a first run).
 # Usage: bench/sbom.sh [RUNS]   (default 3)
 set -euo pipefail
 runs="${1:-3}"
@@ -33,11 +34,12 @@ fi
 
 purls() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for c in d.get("components", []) if c.get("purl")))' "$1"; }
 
-# best-of-RUNS wall time (s) and the peak RSS (MiB) of that run, for one command.
+# best-of-RUNS wall time (s) and the peak RSS (MiB) of that run, for one command; the caches
+# under $work/cache are emptied before each run unless WARM=1.
 measure() {
   local best="" mem=""
   for _ in $(seq "$runs"); do
-    rm -rf "$work/cache"
+    [ "${WARM:-0}" = 1 ] || rm -rf "$work/cache"
     /usr/bin/time -f '%e %M' -o "$work/t" "$@" > "$work/out" 2> "$work/err" || { echo "failed: $* $(head -3 "$work/err")" >&2; return 1; }
     read -r t m < "$work/t"
     if [ -z "$best" ] || (( $(echo "$t < $best" | bc -l) )); then best=$t; mem=$((m / 1024)); fi
@@ -55,4 +57,10 @@ for image in "${images[@]}"; do
   tp=$(purls "$work/out")
   printf '%-6s %7ss %5s MiB %5s purls\n' pare "$pt" "$pm" "$pp" syft "$st" "$sm" "$sp" trivy "$tt" "$tm" "$tp"
   echo "ratio: syft/pare $(echo "$st / $pt" | bc -l | xargs printf '%.1f')x, trivy/pare $(echo "$tt / $pt" | bc -l | xargs printf '%.1f')x (time, cold)"
+  rm -rf "$work/cache"
+  PARE_CACHE_DIR="$work/cache/pare" "$pare" -q sbom "docker-archive:$image" --format cyclonedx-json > /dev/null
+  "$trivy" -q image --input "$image" --cache-dir "$work/cache/trivy" --format cyclonedx > /dev/null
+  read -r pwt pwm < <(WARM=1 PARE_CACHE_DIR="$work/cache/pare" measure "$pare" -q sbom "docker-archive:$image" --format cyclonedx-json)
+  read -r twt twm < <(WARM=1 measure "$trivy" -q image --input "$image" --cache-dir "$work/cache/trivy" --format cyclonedx)
+  printf 'warm: pare %ss %s MiB, trivy %ss %s MiB\n' "$pwt" "$pwm" "$twt" "$twm"
 done

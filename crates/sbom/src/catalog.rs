@@ -28,6 +28,8 @@ const MAX_SMALL: u64 = 8 << 20;
 const APK_DB: &str = "/lib/apk/db/installed";
 /// Largest Python metadata, RECORD or package.json read.
 const MAX_METADATA: u64 = 4 << 20;
+/// Largest npm lockfile read (big monorepos reach a few MiB).
+const MAX_LOCKFILE: u64 = 32 << 20;
 /// Largest jar/war/ear or executable read (both need random access, so they are held in memory).
 const MAX_BINARY: u64 = 128 << 20;
 /// Smallest executable worth opening (an ELF header is 64 bytes).
@@ -146,6 +148,7 @@ fn wants_lang(entry: &Entry) -> bool {
     python::metadata_dir(path).is_some()
         || python::record_dir(path).is_some()
         || node::is_package_json(path)
+        || node::is_lockfile(path)
         || java::is_archive(path)
         || (entry.mode & 0o111 != 0 && entry.size >= MIN_BINARY)
 }
@@ -333,6 +336,23 @@ fn scan_lang(entry: &Entry, reader: &mut dyn Read, location: Location, warnings:
                 None => warnings.push(format!("{path}: no valid purl for `{name}@{version}`: skipped")),
             },
             Err(why) => warnings.push(format!("{path}: not a package.json ({why}): skipped")),
+        }
+    } else if node::is_lockfile(path) {
+        let Some(bytes) = read_capped(entry, reader, MAX_LOCKFILE, warnings)? else { return Ok(Fragment::Nothing) };
+        let text = lang::text(bytes, path, warnings);
+        match node::parse_lockfile(&text) {
+            Ok(locked) => {
+                for l in locked {
+                    match node::purl(&l.name, &l.version) {
+                        Some(purl) => {
+                            let license = lang::spdx_license(l.license.as_deref());
+                            packages.push(lang::package("npm", &l.name, &l.version, purl, license, location.clone()));
+                        }
+                        None => warnings.push(format!("{path}: no valid purl for `{}@{}`: skipped", l.name, l.version)),
+                    }
+                }
+            }
+            Err(why) => warnings.push(format!("{path}: not an npm lockfile ({why}): skipped")),
         }
     } else if java::is_archive(path) {
         let Some(bytes) = read_capped(entry, reader, MAX_BINARY, warnings)? else { return Ok(Fragment::Nothing) };
@@ -632,6 +652,10 @@ impl Collector {
                 Some(known) => {
                     known.locations.extend(p.locations);
                     known.files.extend(p.files);
+                    // A lockfile seldom names licenses; the package's own package.json does.
+                    if known.licenses == ["NOASSERTION"] {
+                        known.licenses = p.licenses;
+                    }
                 }
                 None => {
                     by_purl.insert(p.purl.clone(), p);

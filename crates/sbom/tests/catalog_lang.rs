@@ -172,6 +172,31 @@ fn node_modules_package_json() {
     assert_eq!(purls(&c, "npm"), expected, "{:?}", c.warnings);
     let semver = of(&c, "npm").into_iter().find(|p| p.name == "semver").unwrap();
     assert_eq!(semver.licenses, ["ISC"]);
+
+    // npm's lockfile next to node_modules: what it lists is reported once with what was found in
+    // node_modules (the package.json's license kept), plus what only it lists; dev dependencies
+    // and links are not.
+    let lock = format!(
+        r#"{{"name": "app", "lockfileVersion": 3, "packages": {{
+            "": {{"name": "app", "version": "1.0.0"}},
+            "node_modules/semver": {{"version": "{}"}},
+            "node_modules/lru-cache": {{"version": "6.0.0", "license": "ISC"}},
+            "node_modules/mocha": {{"version": "10.2.0", "dev": true}},
+            "node_modules/local": {{"resolved": "lib/local", "link": true}}}}}}"#,
+        parts[0]
+    );
+    fs::write(tmp.path().join("root/app/package-lock.json"), lock).unwrap();
+    fs::write(tmp.path().join("root/app/node_modules/.package-lock.json"), "{not json").unwrap();
+    let c = catalog(&tmp.path().join("root"));
+    let mut expected = expected.clone();
+    expected.insert("pkg:npm/lru-cache@6.0.0".into());
+    assert_eq!(purls(&c, "npm"), expected);
+    let semver = of(&c, "npm").into_iter().find(|p| p.name == "semver").unwrap();
+    assert_eq!(semver.licenses, ["ISC"]);
+    let at: Vec<&str> = semver.locations.iter().map(|l| l.path.as_str()).collect();
+    assert!(at.contains(&"/app/package-lock.json") && at.contains(&"/app/node_modules/semver/package.json"), "{at:?}");
+    let w = c.warnings.join("\n");
+    assert!(w.contains("/app/node_modules/.package-lock.json: not an npm lockfile (not JSON"), "{w}");
 }
 
 /// Builds a Go program with a vendored module (offline) and reads its build info.
