@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pare sbom against syft and trivy on the same image archive (issue 4), cold, side by side.
 # The image: `mmdebstrap --variant=minbase bookworm` packed as a docker-archive (one layer), and,
-# with BIG=1, a second image made of this machine's /usr/lib, /usr/share and /usr/bin (300+ MB).
+# with BIG=1, a second image made of this machine's /usr/bin, /usr/lib/python3 and /usr/share/nodejs
+# with its dpkg status (300+ MB; BIG_DIRS overrides the directories).
 # Prints time (best of RUNS) and peak memory per tool, and the ratios; cold (empty caches) and
 # warm (pare's per-layer inventory cache, trivy's layer cache, both filled by a first run).
 # Usage: bench/sbom.sh [RUNS]   (default 3)
@@ -24,8 +25,10 @@ mkdir "$work/minbase" && (tar -C "$work/minbase" -xf "$work/minbase.tar" 2> /dev
 rm -rf "$work/minbase" "$work/minbase.tar"
 images+=("$work/minbase-image.tar")
 if [ "${BIG:-0}" = 1 ]; then
-  mkdir -p "$work/big/usr" "$work/big/etc" "$work/big/var/lib/dpkg"
-  cp -a /usr/lib /usr/share /usr/bin "$work/big/usr/" 2> /dev/null || true
+  mkdir -p "$work/big/etc" "$work/big/var/lib/dpkg"
+  for d in ${BIG_DIRS:-/usr/bin /usr/lib/python3 /usr/share/nodejs}; do
+    mkdir -p "$work/big$(dirname "$d")" && cp -a "$d" "$work/big$d" 2> /dev/null || true
+  done
   cp /etc/os-release "$work/big/etc/" && cp /var/lib/dpkg/status "$work/big/var/lib/dpkg/"
   "$pare" -q copy "dir:$work/big" "docker-archive:$work/big-image.tar:big:latest" > /dev/null
   rm -rf "$work/big"
@@ -53,14 +56,14 @@ for image in "${images[@]}"; do
   pp=$(purls "$work/out")
   read -r st sm < <(measure "$syft" "docker-archive:$image" -o cyclonedx-json -q)
   sp=$(purls "$work/out")
-  read -r tt tm < <(measure "$trivy" -q image --input "$image" --cache-backend memory --format cyclonedx)
+  read -r tt tm < <(measure "$trivy" -q image --input "$image" --cache-backend memory --skip-java-db-update --offline-scan --format cyclonedx)
   tp=$(purls "$work/out")
   printf '%-6s %7ss %5s MiB %5s purls\n' pare "$pt" "$pm" "$pp" syft "$st" "$sm" "$sp" trivy "$tt" "$tm" "$tp"
   echo "ratio: syft/pare $(echo "$st / $pt" | bc -l | xargs printf '%.1f')x, trivy/pare $(echo "$tt / $pt" | bc -l | xargs printf '%.1f')x (time, cold)"
   rm -rf "$work/cache"
   PARE_CACHE_DIR="$work/cache/pare" "$pare" -q sbom "docker-archive:$image" --format cyclonedx-json > /dev/null
-  "$trivy" -q image --input "$image" --cache-dir "$work/cache/trivy" --format cyclonedx > /dev/null
+  "$trivy" -q image --input "$image" --cache-dir "$work/cache/trivy" --skip-java-db-update --offline-scan --format cyclonedx > /dev/null
   read -r pwt pwm < <(WARM=1 PARE_CACHE_DIR="$work/cache/pare" measure "$pare" -q sbom "docker-archive:$image" --format cyclonedx-json)
-  read -r twt twm < <(WARM=1 measure "$trivy" -q image --input "$image" --cache-dir "$work/cache/trivy" --format cyclonedx)
+  read -r twt twm < <(WARM=1 measure "$trivy" -q image --input "$image" --cache-dir "$work/cache/trivy" --skip-java-db-update --offline-scan --format cyclonedx)
   printf 'warm: pare %ss %s MiB, trivy %ss %s MiB\n' "$pwt" "$pwm" "$twt" "$twm"
 done

@@ -30,8 +30,12 @@ const APK_DB: &str = "/lib/apk/db/installed";
 const MAX_METADATA: u64 = 4 << 20;
 /// Largest npm lockfile read (big monorepos reach a few MiB).
 const MAX_LOCKFILE: u64 = 32 << 20;
-/// Largest jar/war/ear or executable read (both need random access, so they are held in memory).
+/// Largest jar/war/ear (held in memory: zip needs random access) or executable read.
 const MAX_BINARY: u64 = 128 << 20;
+/// Largest executable read into memory; larger ones are spooled to a temporary file.
+const MAX_IN_MEMORY: u64 = 16 << 20;
+/// Bytes of Go build info read after its magic (the module list of large programs is a few KiB).
+const GO_BLOB_MAX: u64 = 1 << 20;
 /// Smallest executable worth opening (an ELF header is 64 bytes).
 const MIN_BINARY: u64 = 64;
 
@@ -372,7 +376,9 @@ fn scan_lang(entry: &Entry, reader: &mut dyn Read, location: Location, warnings:
     Ok(if packages.is_empty() { Fragment::Nothing } else { Fragment::Packages(packages) })
 }
 
-/// Executables: only ELF files are read past their first 4 bytes.
+/// Executables: only ELF files are read past their first 4 bytes. Small ones are read into
+/// memory; larger ones are spooled to an unnamed temporary file and read on demand (only the
+/// headers and the sections wanted), so memory stays flat whatever the binary's size.
 fn scan_binary(
     entry: &Entry,
     reader: &mut dyn Read,
@@ -393,15 +399,27 @@ fn scan_binary(
         warnings.push(format!("{path}: executable of {} bytes, larger than {MAX_BINARY}: not read", entry.size));
         return Ok(());
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
-    bytes.extend_from_slice(&magic);
-    reader.take(MAX_BINARY).read_to_end(&mut bytes).map_err(read_err)?;
-    match gobin::read(&bytes) {
+    let (go, rust) = if entry.size <= MAX_IN_MEMORY {
+        let mut bytes = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
+        bytes.extend_from_slice(&magic);
+        reader.take(MAX_BINARY).read_to_end(&mut bytes).map_err(read_err)?;
+        (gobin::read(&bytes), rustbin::read(bytes.as_slice()))
+    } else {
+        let (file, go_blob) = spool(&magic, reader).map_err(read_err)?;
+        let cache = object::ReadCache::new(file);
+        let go = gobin::read_from(&cache, || {
+            let offset = go_blob?;
+            let bytes = object::ReadRef::read_bytes_at(&cache, offset, GO_BLOB_MAX.min(entry.size - offset)).ok()?;
+            Some(bytes.to_vec())
+        });
+        (go, rustbin::read(&cache))
+    };
+    match go {
         Ok(Some(info)) => go_packages(&info, &location, packages, warnings),
         Ok(None) => {}
         Err(why) => warnings.push(format!("{path}: Go build info unreadable ({why}): skipped")),
     }
-    match rustbin::read(&bytes) {
+    match rust {
         Ok(Some(crates)) => {
             for c in crates {
                 match rustbin::purl(&c) {
@@ -421,6 +439,41 @@ fn scan_binary(
         Err(why) => warnings.push(format!("{path}: {why}: skipped")),
     }
     Ok(())
+}
+
+/// Copies an executable (after its first bytes, already read) to an unnamed temporary file,
+/// noting on the way where Go's build info magic first appears at a 16-byte boundary (Go's
+/// own search, for executables without section headers).
+fn spool(head: &[u8], reader: &mut dyn Read) -> std::io::Result<(std::fs::File, Option<u64>)> {
+    use std::io::Write;
+    let mut file = tempfile::tempfile()?;
+    file.write_all(head)?;
+    let overlap = gobin::MAGIC.len() - 1;
+    let mut buffer = vec![0u8; 1 << 20];
+    // `buffer[..kept]` holds the last bytes of the previous chunk, so a magic across two reads is found.
+    let mut kept = 0usize;
+    let mut offset = head.len() as u64; // file offset of buffer[kept]
+    let mut found = None;
+    loop {
+        let n = reader.read(&mut buffer[kept..])?;
+        if n == 0 {
+            break;
+        }
+        file.write_all(&buffer[kept..kept + n])?;
+        let start = offset - kept as u64; // file offset of buffer[0]
+        if found.is_none() {
+            found = memchr::memmem::find_iter(&buffer[..kept + n], gobin::MAGIC)
+                .map(|o| start + o as u64)
+                .find(|o| o % 16 == 0);
+        }
+        offset += n as u64;
+        let end = kept + n;
+        let keep = overlap.min(end);
+        buffer.copy_within(end - keep..end, 0);
+        kept = keep;
+    }
+    file.flush()?;
+    Ok((file, found))
 }
 
 fn go_packages(info: &gobin::BuildInfo, location: &Location, packages: &mut Vec<Package>, warnings: &mut Vec<String>) {

@@ -3,9 +3,9 @@
 //! Hand-written: the blob is a 32-byte header and two length-prefixed strings; the crates that
 //! read it (e.g. `gobuildinfo`) are small and unmaintained, and this needs no unsafe code.
 
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ReadRef};
 
-const MAGIC: &[u8] = b"\xff Go buildinf:";
+pub(crate) const MAGIC: &[u8] = b"\xff Go buildinf:";
 
 /// What a Go binary says about itself.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -22,16 +22,28 @@ pub(crate) struct BuildInfo {
 
 /// Reads the build info from an executable. `Ok(None)`: not a Go binary.
 pub(crate) fn read(bytes: &[u8]) -> Result<Option<BuildInfo>, String> {
+    read_from(bytes, || {
+        let offset = memchr::memmem::find_iter(bytes, MAGIC).find(|o| o % 16 == 0)?;
+        Some(bytes[offset..].to_vec())
+    })
+}
+
+/// [`read`] over any [`ReadRef`] (a file read on demand); `scan` finds the blob when the
+/// executable has no `.go.buildinfo` section.
+pub(crate) fn read_from<'data, R: ReadRef<'data>>(
+    data: R,
+    scan: impl FnOnce() -> Option<Vec<u8>>,
+) -> Result<Option<BuildInfo>, String> {
     // The linker puts the blob at the start of `.go.buildinfo`; without section headers, Go's
-    // own reader scans for the magic at 16-byte alignment, and so does this.
-    let section = object::File::parse(bytes)
+    // own reader scans for the magic at 16-byte alignment, and so does `scan`.
+    let section = object::File::parse(data)
         .ok()
         .and_then(|f| f.section_by_name(".go.buildinfo").and_then(|s| s.data().ok().map(<[u8]>::to_vec)));
     let blob = match section {
         Some(s) if s.starts_with(MAGIC) => s,
         _ => {
-            let Some(offset) = memchr::memmem::find_iter(bytes, MAGIC).find(|o| o % 16 == 0) else { return Ok(None) };
-            bytes[offset..].to_vec()
+            let Some(blob) = scan() else { return Ok(None) };
+            blob
         }
     };
     parse_blob(&blob).map(Some)

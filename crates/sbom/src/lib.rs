@@ -12,6 +12,7 @@
 mod apk;
 mod cache;
 mod catalog;
+mod cpe;
 mod deb;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -27,6 +28,7 @@ pub mod write;
 
 pub use cache::LayerCache;
 pub use catalog::{Catalog, catalog, catalog_image, catalog_with, epoch_seconds, rfc3339_seconds};
+pub use cpe::cpes;
 pub use model::{Inventory, Location, OsRelease, Package, Subject, Tool};
 pub use read::{MAX_SBOM_BYTES, ReadSbom, SbomFormat, read};
 pub use write::{OutputFormat, write};

@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ReadRef};
 use serde::Deserialize;
 
 /// Largest inflated `.dep-v0` JSON read (cargo-auditable itself caps it at 8 MiB).
@@ -29,8 +29,8 @@ pub(crate) struct AuditPackage {
 }
 
 /// The crates in an executable's `.dep-v0` section. `Ok(None)`: no such section.
-pub(crate) fn read(bytes: &[u8]) -> Result<Option<Vec<AuditPackage>>, String> {
-    let Ok(file) = object::File::parse(bytes) else { return Ok(None) };
+pub(crate) fn read<'data, R: ReadRef<'data>>(data: R) -> Result<Option<Vec<AuditPackage>>, String> {
+    let Ok(file) = object::File::parse(data) else { return Ok(None) };
     let Some(section) = file.section_by_name(".dep-v0") else { return Ok(None) };
     let data = section.data().map_err(|e| format!("`.dep-v0` section unreadable: {e}"))?;
     parse_section(data).map(Some)

@@ -232,6 +232,48 @@ fn go_version() -> String {
     out.split_whitespace().nth(2).unwrap().to_string() // `go version go1.19.8 linux/amd64`
 }
 
+/// Executables over 16 MiB are spooled to a temporary file and read on demand: the same
+/// build info from a Go binary padded past that size, and from a file with no section headers
+/// where only the scan for the magic (done while spooling) finds it.
+#[test]
+fn large_go_binaries_are_read_from_a_spool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hello = fs::read(go_binary(tmp.path())).unwrap();
+    let small = catalog(&tmp.path().join("root"));
+    let modules = |c: &Catalog| -> BTreeSet<(String, String)> {
+        of(c, "golang").iter().map(|p| (p.name.clone(), p.version.clone())).collect()
+    };
+    assert!(modules(&small).contains(&("example.com/greet".to_string(), "v1.4.2".to_string())));
+
+    let big_root = tmp.path().join("big");
+    fs::create_dir_all(big_root.join("bin")).unwrap();
+    let mut padded = hello.clone();
+    padded.resize(hello.len() + (17 << 20), 0);
+    fs::write(big_root.join("bin/hello"), &padded).unwrap();
+    // No section headers: the ELF magic, then the build info blob at a 16-aligned offset past 16 MiB.
+    let magic = b"\xff Go buildinf:";
+    let at = hello.windows(magic.len()).enumerate().find(|(i, w)| i % 16 == 0 && w == magic).unwrap().0;
+    let mut bare = b"\x7fELF".to_vec();
+    bare.resize((17 << 20) + 48, 0);
+    bare.extend_from_slice(&hello[at..(at + 4096).min(hello.len())]);
+    fs::write(big_root.join("bin/bare"), &bare).unwrap();
+    for name in ["hello", "bare"] {
+        let mut perms = fs::metadata(big_root.join("bin").join(name)).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        fs::set_permissions(big_root.join("bin").join(name), perms).unwrap();
+    }
+    let big = catalog(&big_root);
+    assert!(big.warnings.is_empty(), "{:?}", big.warnings);
+    for binary in ["/bin/hello", "/bin/bare"] {
+        let found: BTreeSet<(String, String)> = of(&big, "golang")
+            .iter()
+            .filter(|p| p.locations.iter().any(|l| l.path == binary))
+            .map(|p| (p.name.clone(), p.version.clone()))
+            .collect();
+        assert_eq!(found, modules(&small), "{binary}");
+    }
+}
+
 #[test]
 fn go_build_info() {
     let tmp = tempfile::tempdir().unwrap();
