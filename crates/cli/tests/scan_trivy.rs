@@ -222,9 +222,8 @@ fn differences<T: Ord + std::fmt::Debug>(what: &str, pare: &BTreeSet<T>, trivy: 
 
 fn trivy() -> Option<PathBuf> {
     // scripts/system-deps.sh makes the venv in $CARGO_TARGET_DIR (default: the workspace's target/).
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("../../target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../target"));
     let trivy = target.join("venv-trivy/bin/trivy");
     if trivy.exists() {
         Some(trivy)
