@@ -362,3 +362,19 @@ pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sbom_file;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn sbom_files_per_architecture() {
+        let one = |f: &str, several| sbom_file(Path::new(f), "amd64", several);
+        assert_eq!(one("out/app.spdx.json", false), PathBuf::from("out/app.spdx.json"));
+        assert_eq!(one("out/app.spdx.json", true), PathBuf::from("out/app-amd64.spdx.json"));
+        assert_eq!(one("sbom", true), PathBuf::from("sbom-amd64"));
+        assert_eq!(one(".sbom.json", true), PathBuf::from(".sbom-amd64.json"));
+        assert_eq!(one("/a.b/c.cdx.json", true), PathBuf::from("/a.b/c-amd64.cdx.json"));
+    }
+}

@@ -52,7 +52,7 @@ fn control(name: &str, version: &str, arch: &str, depends: &str, source: Option<
 /// architecture-independent data; a definition of it, locked.
 struct Fixture {
     dir: tempfile::TempDir,
-    _server: FileServer,
+    server: FileServer,
     definition: PathBuf,
 }
 
@@ -83,18 +83,21 @@ impl Fixture {
         }
         builder.write(&key).unwrap();
         let server = FileServer::start(&repo).unwrap();
-        let definition = dir.path().join("app.toml");
-        std::fs::write(
-            &definition,
-            format!(
-                "suite = \"stable\"\nmirror = \"{}\"\npockets = []\nkeyring = \"test.gpg\"\npackages = [\"app\"]\n",
-                server.url()
-            ),
-        )
-        .unwrap();
-        let fixture = Fixture { dir, _server: server, definition };
-        run_ok(pare(&fixture.cache()).arg("lock").arg(&fixture.definition));
+        let mut fixture = Fixture { dir, server, definition: PathBuf::new() };
+        fixture.definition = fixture.define("app.toml", "packages = [\"app\"]\n");
         fixture
+    }
+
+    /// Writes a definition for the test repository, locks it and returns its path.
+    fn define(&self, name: &str, extra: &str) -> PathBuf {
+        let path = self.path(name);
+        let text = format!(
+            "suite = \"stable\"\nmirror = \"{}\"\npockets = []\nkeyring = \"test.gpg\"\n{extra}",
+            self.server.url()
+        );
+        std::fs::write(&path, text).unwrap();
+        run_ok(pare(&self.cache()).arg("lock").arg(&path));
+        path
     }
 
     fn cache(&self) -> PathBuf {
@@ -107,9 +110,13 @@ impl Fixture {
 
     /// `pare build` in `dir` (created), with `args` after the definition.
     fn build(&self, dir: &str, args: &[&str]) -> Output {
+        self.build_def(&self.definition, dir, args)
+    }
+
+    fn build_def(&self, definition: &Path, dir: &str, args: &[&str]) -> Output {
         let cwd = self.path(dir);
         std::fs::create_dir_all(&cwd).unwrap();
-        run_ok(pare(&self.cache()).current_dir(&cwd).arg("build").arg(&self.definition).args(args))
+        run_ok(pare(&self.cache()).current_dir(&cwd).arg("build").arg(definition).args(args))
     }
 
     fn lock(&self) -> pare_build::Lock {
@@ -167,6 +174,16 @@ fn pyspdxtools() -> Option<PathBuf> {
         None
     }
 }
+
+const CDX_VALIDATE: &str = r#"
+import sys
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())
+if errors is not None:
+    print(errors)
+    sys.exit(1)
+"#;
 
 /// The artifact manifests listed in a layout's index.json (entries with an `artifactType`).
 fn layout_artifacts(layout: &Path) -> Vec<(Value, Value)> {
@@ -273,6 +290,20 @@ fn nothing_attached_cyclonedx_and_archives() {
     f.build("cdx", &["--to", "oci:out:app", "--sbom", "app.cdx.json", "--sbom-format", "cyclonedx-json"]);
     let cdx = std::fs::read(f.path("cdx/app.cdx.json")).unwrap();
     carries_lock_hashes(&cdx, &lock, true);
+    let python = target_dir().join("venv-cdx/bin/python");
+    if python.exists() {
+        let script = f.path("validate.py");
+        std::fs::write(&script, CDX_VALIDATE).unwrap();
+        let out = Command::new(python).arg(&script).arg(f.path("cdx/app.cdx.json")).output().unwrap();
+        assert!(
+            out.status.success(),
+            "the CycloneDX 1.6 schema rejects the build SBOM: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        eprintln!("SKIPPED the CycloneDX validation: {} is missing (run scripts/system-deps.sh)", python.display());
+    }
     let doc: Value = serde_json::from_slice(&cdx).unwrap();
     let app = doc["components"].as_array().unwrap().iter().find(|c| c["name"] == "app").unwrap();
     let locked_app = lock.packages("amd64").unwrap().iter().find(|p| p.name == "app").unwrap();
@@ -339,4 +370,25 @@ fn build_time_sbom_in_a_registry() {
     let err = run_err(pare(&f.cache()).args(["sbom", &other, "--attached"]));
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("No SBOM is attached"));
+}
+
+#[test]
+fn packages_of_a_base_image_are_not_in_the_lock() {
+    let f = Fixture::new();
+    // The base holds libapp1; the image on top excludes it, so the lock does not have it.
+    let base_def = f.define("base.toml", "packages = [\"libapp1\"]\n");
+    let base = stdout(&f.build_def(&base_def, "base-build", &["--to", "oci:out:b", "--no-sbom"]));
+    let def = f.define(
+        "top.toml",
+        &format!("packages = [\"app\"]\nexclude = [\"libapp1\"]\nbase = \"oci:base-build/out:b@{base}\"\n"),
+    );
+    f.build_def(&def, "top", &["--to", "oci:out", "--sbom", "top.spdx.json"]);
+    let spdx = std::fs::read(f.path("top/top.spdx.json")).unwrap();
+    let read = pare_sbom::read(&spdx, "top.spdx.json").unwrap();
+    let names: Vec<(&str, usize)> =
+        read.inventory.packages.iter().map(|p| (p.name.as_str(), p.checksums.len())).collect();
+    assert_eq!(names, [("app", 1), ("app-data", 1), ("libapp1", 0)]);
+    let src = format!("oci:{}", f.path("top/out").display());
+    let cataloged = run_ok(pare(&f.cache()).args(["sbom", &src, "--format", "spdx-json"]));
+    assert_eq!(package_set(&cataloged.stdout), package_set(&spdx));
 }
