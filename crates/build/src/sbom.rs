@@ -248,10 +248,11 @@ pub fn attached_in_registry(
     reference: &Reference,
     subject: &Digest,
 ) -> Result<Vec<AttachedSbom>, Error> {
-    let mut candidates = Vec::new();
-    for artifact_type in [SPDX_ARTIFACT_TYPE, CYCLONEDX_ARTIFACT_TYPE] {
-        candidates.extend(client.referrers(reference, subject, Some(artifact_type))?);
-    }
+    let candidates: Vec<Descriptor> = client
+        .referrers(reference, subject, None)?
+        .into_iter()
+        .filter(|d| d.artifact_type().as_ref().is_some_and(|t| is_sbom_type(t.as_ref())))
+        .collect();
     let source: Arc<dyn Source> = Arc::new(pare_oci::registry::RegistrySource::new(client.clone(), reference.clone()));
     read_attached(&source, &candidates, subject)
 }

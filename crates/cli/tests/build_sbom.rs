@@ -287,7 +287,17 @@ fn nothing_attached_cyclonedx_and_archives() {
     assert!(stderr.contains("No SBOM is attached") && stderr.contains("pare build --sbom"), "{stderr}");
 
     // CycloneDX: hashes and distribution URLs; attached with its own artifact type.
-    f.build("cdx", &["--to", "oci:out:app", "--sbom", "app.cdx.json", "--sbom-format", "cyclonedx-json"]);
+    let report = f.build(
+        "cdx",
+        &["--to", "oci:out:app", "--sbom", "app.cdx.json", "--sbom-format", "cyclonedx-json", "--format", "json"],
+    );
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+    let sboms = report["sboms"].as_array().unwrap();
+    assert_eq!(sboms.len(), 1, "{report}");
+    assert_eq!(sboms[0]["architecture"], "amd64");
+    assert_eq!(sboms[0]["subject"], report["digest"]);
+    assert_eq!(sboms[0]["packages"], 3);
+    assert_eq!(sboms[0]["file"], "app.cdx.json");
     let cdx = std::fs::read(f.path("cdx/app.cdx.json")).unwrap();
     carries_lock_hashes(&cdx, &lock, true);
     let python = target_dir().join("venv-cdx/bin/python");
@@ -312,6 +322,7 @@ fn nothing_attached_cyclonedx_and_archives() {
     let artifacts = layout_artifacts(&f.path("cdx/out"));
     assert_eq!(artifacts.len(), 1);
     assert_eq!(artifacts[0].1["artifactType"], "application/vnd.cyclonedx+json");
+    assert_eq!(sboms[0]["referrer"], artifacts[0].0["digest"]);
     // The named image is still what `oci:DIR:app` and `oci:DIR` (its only image) open.
     let src = format!("oci:{}", f.path("cdx/out").display());
     let attached = run_ok(pare(&f.cache()).args(["sbom", &src, "--attached", "--format", "cyclonedx-json"]));
