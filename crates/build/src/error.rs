@@ -43,6 +43,20 @@ pub enum Error {
         #[source]
         source: der::Error,
     },
+    /// The image's packages (cataloged as `pare sbom` does) differ from the lock's: a builder bug.
+    #[error(
+        "{architecture}: the image's packages differ from the lock's:\n  {}\nhint: this is a bug in pare's builder; please report it with the definition and its lock",
+        differences.join("\n  ")
+    )]
+    SbomMismatch { architecture: String, differences: Vec<String> },
+    #[error(
+        "No SBOM is attached to {subject} in {location}\nhint: `pare build --sbom FILE` attaches one to the images it writes to `oci:DIR` and registries; without `--attached`, `pare sbom` catalogs the image itself"
+    )]
+    NoAttachedSbom { subject: String, location: String },
+    #[error("SBOM `{artifact}` in {location}: {reason}")]
+    BadAttachedSbom { artifact: String, location: String, reason: String },
+    #[error(transparent)]
+    Sbom(Box<pare_sbom::Error>),
     #[error(transparent)]
     Deb(Box<pare_deb::Error>),
     #[error(transparent)]
@@ -58,6 +72,12 @@ pub enum Error {
 impl From<pare_deb::Error> for Error {
     fn from(e: pare_deb::Error) -> Error {
         Error::Deb(Box::new(e))
+    }
+}
+
+impl From<pare_sbom::Error> for Error {
+    fn from(e: pare_sbom::Error) -> Error {
+        Error::Sbom(Box::new(e))
     }
 }
 

@@ -18,6 +18,7 @@
 //! | [`assemble`] | layers and images: package files, dpkg `status.d`, accounts, CA bundle, `--add` files |
 //! | [`cacerts`] | the Java trust store (PKCS#12) from the CA certificates |
 //! | [`gallery`] | the golden definitions compiled in |
+//! | [`sbom`] | the build-time SBOM (catalog + lock hashes) and attaching it as an OCI referrer |
 
 pub mod assemble;
 pub mod base;
@@ -28,6 +29,7 @@ pub mod gallery;
 pub mod lock;
 pub mod paths;
 pub mod resolve;
+pub mod sbom;
 
 use std::path::{Path, PathBuf};
 

@@ -206,6 +206,11 @@ pare sbom dir:./rootfs")]
         platform: PlatformArg,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Print the SBOM attached to the image (by `pare build`) instead of cataloging it: read from
+        /// an oci:DIR layout or a registry (referrers API or `sha256-<hex>` fallback tag), verified
+        /// against its digest, and written in --format
+        #[arg(long)]
+        attached: bool,
     },
     /// Extract an image's merged filesystem into a directory, safely
     #[command(long_about = "Extract an image's merged filesystem into a directory.\n\n\
@@ -228,7 +233,14 @@ Example:\n    pare unpack oci:./out:app ./rootfs")]
 maintainer scripts. With DEF.lock present (see `pare lock`) the exact locked packages are used and \
 the build is reproducible: the same digest on every run, timestamps from SOURCE_DATE_EPOCH or else \
 the lock's newest Release date. Without a lock the archive is resolved afresh.\n\n\
-Examples:\n    pare build gallery:static --to oci:./static\n    pare build app.toml --add target/release/app:/usr/local/bin/app --to 127.0.0.1:5000/app:1.0")]
+SBOM: every platform image is cataloged as `pare sbom` does, checked against the lock, and each \
+Debian package gets its .deb's SHA-256 and URL from the lock. The SBOM is attached to each platform \
+image as an OCI 1.1 referrer (an artifact manifest with `subject`) when the destination can hold one: \
+oci:DIR (listed in index.json) and registries (the referrers API, or the `sha256-<hex>` fallback tag). \
+oci-archive: and docker-archive: destinations get no referrer; `--sbom FILE` writes it to a file \
+for any destination. `pare sbom IMAGE --attached` reads it back; `--no-sbom` attaches nothing.\n\n\
+Examples:\n    pare build gallery:static --to oci:./static\n    pare build app.toml --add target/release/app:/usr/local/bin/app --to 127.0.0.1:5000/app:1.0\n    \
+pare build app.toml --to oci:./out:app --sbom app.spdx.json")]
     Build(BuildArgs),
     /// Resolve a definition and write DEF.lock (when it is missing or out of date)
     #[command(long_about = "Verify the archive's signed Release files, resolve every architecture of the definition \
@@ -301,6 +313,28 @@ pub struct BuildArgs {
     /// Ignore DEF.lock and resolve afresh
     #[arg(long)]
     pub no_lock: bool,
+    /// Also write the build-time SBOM to FILE. With several architectures, one file per architecture,
+    /// named with `-ARCH` inserted before the first `.` of the file name (app.spdx.json →
+    /// app-amd64.spdx.json, app-arm64.spdx.json)
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
+    /// Format of the build-time SBOM (the file and the attached artifact)
+    #[arg(long, value_enum, default_value_t = BuildSbomFormat::SpdxJson, value_name = "FORMAT")]
+    pub sbom_format: BuildSbomFormat,
+    /// Do not attach the SBOM to the image (by default it is attached to every platform image
+    /// written to oci:DIR or a registry; archives cannot hold it)
+    #[arg(long)]
+    pub no_sbom: bool,
     #[command(flatten)]
     pub format: FormatArg,
+}
+
+/// Formats of the build-time SBOM.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BuildSbomFormat {
+    /// SPDX 2.3 JSON (artifact type application/spdx+json)
+    #[default]
+    SpdxJson,
+    /// CycloneDX 1.6 JSON (artifact type application/vnd.cyclonedx+json)
+    CyclonedxJson,
 }

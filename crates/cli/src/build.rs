@@ -1,5 +1,6 @@
 //! `pare build`, `lock`, `update`, `why` and `gallery list`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -10,7 +11,7 @@ use pare_deb::DownloadEvent;
 use pare_oci::{Location, PlatformChoice};
 use serde_json::json;
 
-use crate::args::{BuildArgs, Format, GlobalArgs};
+use crate::args::{BuildArgs, BuildSbomFormat, Format, GlobalArgs};
 use crate::commands::open_sink;
 use crate::output::{Printer, human_size, short_digest};
 
@@ -127,10 +128,36 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();
+    let attach = !args.no_sbom && matches!(destination, Location::Layout { .. } | Location::Registry(_));
+    let sboms = if attach || args.sbom.is_some() { build_sboms(printer, &built, &lock, args)? } else { Vec::new() };
     let root = built.source.open()?;
     let sink = open_sink(global, &destination, None)?;
     let written = pare_oci::copy(&root, sink, &PlatformChoice::All, &pare_oci::Quiet)
         .with_context(|| format!("Cannot write the image to `{destination}`"))?;
+    let mut sbom_report = Vec::new();
+    for sbom in &sboms {
+        let referrer = match &destination {
+            Location::Layout { path, .. } if attach => {
+                pare_build::sbom::attach_to_layout(path, &sbom.artifact)
+                    .with_context(|| format!("Cannot attach the SBOM to `{destination}`"))?;
+                Some(sbom.artifact.descriptor.digest().to_string())
+            }
+            Location::Registry(reference) if attach => {
+                let client = crate::commands::registry_client(global)?;
+                let desc = pare_build::sbom::attach_to_registry(&client, reference, &sbom.artifact)
+                    .with_context(|| format!("Cannot attach the SBOM to `{destination}`"))?;
+                Some(desc.digest().to_string())
+            }
+            _ => None,
+        };
+        sbom_report.push(json!({
+            "architecture": sbom.architecture,
+            "subject": sbom.subject,
+            "packages": sbom.packages,
+            "file": sbom.file.as_ref().map(|f| f.display().to_string()),
+            "referrer": referrer,
+        }));
+    }
     let elapsed = started.elapsed().as_secs_f64();
 
     let images: Vec<_> = built
@@ -157,6 +184,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         "cached": cached,
         "seconds": (elapsed * 10.0).round() / 10.0,
         "images": images,
+        "sboms": sbom_report,
     });
     match args.format.format {
         Format::Json => printer.json(&report)?,
@@ -190,11 +218,79 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
                     ));
                 }
             }
+            for sbom in &sbom_report {
+                let arch = sbom["architecture"].as_str().unwrap_or_default();
+                let count = sbom["packages"].as_u64().unwrap_or_default();
+                if let Some(file) = sbom["file"].as_str() {
+                    printer.status(&format!("  SBOM of {arch} ({count} packages) written to {file}"));
+                }
+                if let Some(referrer) = sbom["referrer"].as_str() {
+                    printer.status(&format!("  SBOM of {arch} attached as {}", short_digest(referrer)));
+                }
+            }
             printer.status(&format!("Wrote {destination}"));
             printer.out(written.digest().as_ref())?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One platform's build-time SBOM: written to its file (when `--sbom`), and the artifact to attach.
+struct BuiltSbom {
+    architecture: String,
+    subject: String,
+    packages: usize,
+    file: Option<PathBuf>,
+    artifact: pare_build::sbom::Artifact,
+}
+
+/// `FILE` for one architecture, `FILE` with `-ARCH` before the first `.` of its name for several.
+fn sbom_file(file: &Path, architecture: &str, several: bool) -> PathBuf {
+    if !several {
+        return file.to_path_buf();
+    }
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // A leading dot belongs to the stem (`.sbom.json` → `.sbom-amd64.json`).
+    let split = name.char_indices().skip(1).find(|(_, c)| *c == '.').map(|(i, _)| i);
+    let renamed = match split {
+        Some(i) => format!("{}-{architecture}{}", &name[..i], &name[i..]),
+        None => format!("{name}-{architecture}"),
+    };
+    file.with_file_name(renamed)
+}
+
+/// Catalogs each platform image, checks it against the lock, writes `--sbom` files and makes the artifacts.
+fn build_sboms(printer: &Printer, built: &pare_build::Built, lock: &Lock, args: &BuildArgs) -> Result<Vec<BuiltSbom>> {
+    let catalogs = pare_build::sbom::catalog_built(built, lock, &args.to)
+        .with_context(|| format!("Cannot make the SBOM of {}", args.definition))?;
+    let (format, artifact_type) = match args.sbom_format {
+        BuildSbomFormat::SpdxJson => (pare_sbom::OutputFormat::SpdxJson, pare_build::sbom::SPDX_ARTIFACT_TYPE),
+        BuildSbomFormat::CyclonedxJson => {
+            (pare_sbom::OutputFormat::CycloneDxJson, pare_build::sbom::CYCLONEDX_ARTIFACT_TYPE)
+        }
+    };
+    let several = catalogs.len() > 1;
+    let created = pare_oci::rfc3339(built.epoch);
+    let mut out = Vec::new();
+    for c in catalogs {
+        for w in &c.warnings {
+            printer.warn(w);
+        }
+        let bytes = pare_sbom::write(&c.inventory, format)?;
+        let file = args.sbom.as_deref().map(|f| sbom_file(f, &c.architecture, several));
+        if let Some(path) = &file {
+            pare_oci::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
+        let artifact = pare_build::sbom::sbom_artifact(bytes, artifact_type, &c.subject, &created)?;
+        out.push(BuiltSbom {
+            architecture: c.architecture,
+            subject: c.subject.digest().to_string(),
+            packages: c.inventory.packages.len(),
+            file,
+            artifact,
+        });
+    }
+    Ok(out)
 }
 
 pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Result<ExitCode> {
@@ -265,4 +361,20 @@ pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sbom_file;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn sbom_files_per_architecture() {
+        let one = |f: &str, several| sbom_file(Path::new(f), "amd64", several);
+        assert_eq!(one("out/app.spdx.json", false), PathBuf::from("out/app.spdx.json"));
+        assert_eq!(one("out/app.spdx.json", true), PathBuf::from("out/app-amd64.spdx.json"));
+        assert_eq!(one("sbom", true), PathBuf::from("sbom-amd64"));
+        assert_eq!(one(".sbom.json", true), PathBuf::from(".sbom-amd64.json"));
+        assert_eq!(one("/a.b/c.cdx.json", true), PathBuf::from("/a.b/c-amd64.cdx.json"));
+    }
 }

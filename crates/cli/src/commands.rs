@@ -62,7 +62,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Scan(args) => crate::scan::scan(global, printer, &args),
         Command::Diff(args) => crate::scan::diff(global, printer, &args),
         Command::Vex(args) => crate::scan::vex(printer, &args),
-        Command::Sbom { src, format, output, platform, limits } => {
+        Command::Sbom { src, format, output, platform, limits, attached } => {
+            if attached {
+                return crate::sbom::attached(global, printer, &src, format, output.as_deref(), &platform);
+            }
             crate::sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }
         Command::Unpack { src, dir, platform, limits } => {
@@ -426,7 +429,7 @@ fn mode_string(mode: u32) -> String {
 }
 
 /// One registry client per process, so tokens and learned schemes are shared by every request.
-fn registry_client(global: &GlobalArgs) -> Result<pare_oci::registry::Client> {
+pub(crate) fn registry_client(global: &GlobalArgs) -> Result<pare_oci::registry::Client> {
     static CLIENT: std::sync::OnceLock<pare_oci::registry::Client> = std::sync::OnceLock::new();
     if let Some(client) = CLIENT.get() {
         return Ok(client.clone());

@@ -1,4 +1,4 @@
-//! `pare sbom`: catalog an image and write its SBOM.
+//! `pare sbom`: catalog an image and write its SBOM, or read back the SBOM attached to it.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -34,14 +34,7 @@ pub(crate) fn sbom(
         let created = pare_sbom::epoch_seconds(&epoch).context("SOURCE_DATE_EPOCH")?;
         catalog.inventory.created = Some(created);
     }
-    let format = match format {
-        SbomFormat::Table => OutputFormat::Table,
-        SbomFormat::Json => OutputFormat::Json,
-        SbomFormat::SpdxJson => OutputFormat::SpdxJson,
-        SbomFormat::CyclonedxJson => OutputFormat::CycloneDxJson,
-        SbomFormat::Cyclonedx15Json => OutputFormat::CycloneDx15Json,
-    };
-    let bytes = pare_sbom::write(&catalog.inventory, format)?;
+    let bytes = pare_sbom::write(&catalog.inventory, output_format(format))?;
     match output {
         Some(path) => {
             pare_oci::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
@@ -49,6 +42,65 @@ pub(crate) fn sbom(
                 "Wrote {} packages of {} to {}",
                 catalog.inventory.packages.len(),
                 image.digest(),
+                path.display()
+            ));
+        }
+        None => printer.out_bytes(&bytes)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn output_format(format: SbomFormat) -> OutputFormat {
+    match format {
+        SbomFormat::Table => OutputFormat::Table,
+        SbomFormat::Json => OutputFormat::Json,
+        SbomFormat::SpdxJson => OutputFormat::SpdxJson,
+        SbomFormat::CyclonedxJson => OutputFormat::CycloneDxJson,
+        SbomFormat::Cyclonedx15Json => OutputFormat::CycloneDx15Json,
+    }
+}
+
+/// `pare sbom SRC --attached`: the SBOM attached to the image (the newest, when several are),
+/// read into an inventory and written in `format`.
+pub(crate) fn attached(
+    global: &GlobalArgs,
+    printer: &Printer,
+    src: &str,
+    format: SbomFormat,
+    output: Option<&Path>,
+    platform: &PlatformArg,
+) -> Result<ExitCode> {
+    let location = Location::parse(src)?;
+    let image = open_image(global, printer, &location, platform)?;
+    let subject = image.digest();
+    let found = match &location {
+        Location::Layout { path, .. } => pare_build::sbom::attached_in_layout(path, subject)?,
+        Location::Registry(reference) => {
+            let client = crate::commands::registry_client(global)?;
+            pare_build::sbom::attached_in_registry(&client, reference, subject)?
+        }
+        other => anyhow::bail!(
+            "`{other}` cannot hold attached SBOMs\nhint: `--attached` reads oci:DIR layouts and registries; drop it to catalog the image"
+        ),
+    };
+    let Some(sbom) = found.last() else {
+        return Err(
+            pare_build::Error::NoAttachedSbom { subject: subject.to_string(), location: location.to_string() }.into()
+        );
+    };
+    let name = format!("{src} (attached {})", sbom.manifest);
+    let read = pare_sbom::read(&sbom.document, &name)?;
+    for warning in &read.warnings {
+        printer.warn(warning);
+    }
+    let bytes = pare_sbom::write(&read.inventory, output_format(format))?;
+    match output {
+        Some(path) => {
+            pare_oci::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            printer.status(&format!(
+                "Wrote the SBOM attached to {subject} ({}, {} packages) to {}",
+                sbom.manifest,
+                read.inventory.packages.len(),
                 path.display()
             ));
         }

@@ -53,14 +53,16 @@ pub fn read_index(root: &Path) -> Result<ImageIndex> {
     serde_json::from_slice(&bytes).map_err(|e| Error::malformed("index.json", path.display().to_string(), e))
 }
 
-/// Picks the entry of `index.json` named `reference` (a tag, or a digest), or the only entry.
+/// Picks the entry of `index.json` named `reference` (a tag, or a digest), or the only entry
+/// (entries with an `artifactType`, such as SBOMs attached as referrers, do not count there).
 pub fn select_entry(index: &ImageIndex, reference: Option<&str>, location: &str) -> Result<Descriptor> {
     let entries = index.manifests();
     let name_of = |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME)).cloned();
+    let images: Vec<&Descriptor> = entries.iter().filter(|d| d.artifact_type().is_none()).collect();
     let found = match reference {
         Some(r) if r.contains(':') && r.starts_with("sha") => entries.iter().find(|d| d.digest().to_string() == r),
         Some(r) => entries.iter().find(|d| name_of(d).as_deref() == Some(r)),
-        None if entries.len() == 1 => entries.first(),
+        None if images.len() == 1 => images.first().copied(),
         None => None,
     };
     found.cloned().ok_or_else(|| {
@@ -75,6 +77,28 @@ pub fn select_entry(index: &ImageIndex, reference: Option<&str>, location: &str)
             ),
         }
     })
+}
+
+/// Adds `entry` to the `index.json` of an existing layout (atomically), unless an entry with its
+/// digest is there already. For artifacts (referrers) whose blobs are in the layout already.
+pub fn add_index_entry(root: &Path, entry: &Descriptor) -> Result<()> {
+    let index = read_index(root)?;
+    let mut manifests = index.manifests().clone();
+    if manifests.iter().any(|d| d.digest() == entry.digest()) {
+        return Ok(());
+    }
+    manifests.push(entry.clone());
+    let manifests: Vec<serde_json::Value> = manifests
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::malformed("index.json", root.display().to_string(), e))?;
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_INDEX,
+        "manifests": manifests,
+    });
+    write_atomic(&root.join("index.json"), &crate::canonical_json(&index))
 }
 
 /// Reads an OCI layout directory.

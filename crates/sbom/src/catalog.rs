@@ -630,6 +630,8 @@ impl Collector {
                     licenses: vec![lang::spdx_license(r.license.as_deref())],
                     files: r.files.into_iter().filter(|p| view.get(p).is_some_and(|e| !e.is_dir())).collect(),
                     locations: vec![location.clone()],
+                    checksums: Vec::new(),
+                    download_location: None,
                 });
             }
         }
@@ -678,6 +680,8 @@ impl Collector {
                     licenses,
                     files: Vec::new(),
                     locations: Vec::new(),
+                    checksums: Vec::new(),
+                    download_location: None,
                 });
                 package.files.extend(files);
                 package.locations.push(file.location.clone());

@@ -53,6 +53,8 @@ pub(crate) fn package(
         licenses: vec![license],
         files: Vec::new(),
         locations: vec![location],
+        checksums: Vec::new(),
+        download_location: None,
     }
 }
 

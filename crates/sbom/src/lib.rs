@@ -17,6 +17,7 @@ mod deb;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gobin;
+mod golinked;
 mod java;
 mod lang;
 mod model;
@@ -29,7 +30,8 @@ pub mod write;
 pub use cache::LayerCache;
 pub use catalog::{Catalog, catalog, catalog_image, catalog_with, epoch_seconds, rfc3339_seconds};
 pub use cpe::cpes;
-pub use model::{Inventory, Location, OsRelease, Package, Subject, Tool};
+pub use golinked::{GoLinked, LinkedBinaries};
+pub use model::{Checksum, Inventory, Location, OsRelease, Package, Subject, Tool};
 pub use read::{MAX_SBOM_BYTES, ReadSbom, SbomFormat, read};
 pub use write::{OutputFormat, write};
 

@@ -115,7 +115,56 @@ pub struct Package {
     /// Files the package owns that are in the image (not directories), sorted.
     pub files: Vec<String>,
     pub locations: Vec<Location>,
+    /// Checksums of the package file (a `.deb`'s SHA-256 from the build's lock), when known.
+    /// Catalogers leave this empty: an installed package keeps no hash of the file it came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checksums: Vec<Checksum>,
+    /// Where the package file was downloaded from (the `.deb` URL from the build's lock), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_location: Option<String>,
 }
+
+/// A checksum of a package file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Checksum {
+    /// SPDX's algorithm name: `SHA256`, `SHA1`, `SHA512`, `MD5`, ...
+    pub algorithm: String,
+    /// Lower-case hex.
+    pub value: String,
+}
+
+impl Checksum {
+    /// A SHA-256 checksum (`value`: hex, any case).
+    pub fn sha256(value: &str) -> Checksum {
+        Checksum { algorithm: "SHA256".into(), value: value.to_ascii_lowercase() }
+    }
+
+    /// The CycloneDX `hash-alg` name of this algorithm (`SHA-256`), if CycloneDX has one.
+    pub fn cyclonedx_algorithm(&self) -> Option<&'static str> {
+        CHECKSUM_NAMES.iter().find(|(spdx, _)| *spdx == self.algorithm).map(|(_, cdx)| *cdx)
+    }
+
+    /// The SPDX algorithm name for a CycloneDX `hash-alg` name (`SHA-256` → `SHA256`).
+    pub fn spdx_algorithm(cyclonedx: &str) -> Option<&'static str> {
+        CHECKSUM_NAMES.iter().find(|(_, cdx)| *cdx == cyclonedx).map(|(spdx, _)| *spdx)
+    }
+}
+
+/// SPDX 2.3 checksum algorithms and their CycloneDX 1.6 `hash-alg` names (the ones both have).
+const CHECKSUM_NAMES: &[(&str, &str)] = &[
+    ("MD5", "MD5"),
+    ("SHA1", "SHA-1"),
+    ("SHA256", "SHA-256"),
+    ("SHA384", "SHA-384"),
+    ("SHA512", "SHA-512"),
+    ("SHA3-256", "SHA3-256"),
+    ("SHA3-384", "SHA3-384"),
+    ("SHA3-512", "SHA3-512"),
+    ("BLAKE2b-256", "BLAKE2b-256"),
+    ("BLAKE2b-384", "BLAKE2b-384"),
+    ("BLAKE2b-512", "BLAKE2b-512"),
+    ("BLAKE3", "BLAKE3"),
+];
 
 impl Package {
     /// The sort key: ecosystem, name, version, architecture, purl.
@@ -174,6 +223,8 @@ impl Inventory {
             p.files.dedup();
             p.locations.sort();
             p.locations.dedup();
+            p.checksums.sort();
+            p.checksums.dedup();
         }
         self.packages.sort_by(|a, b| a.key().cmp(&b.key()));
     }

@@ -25,7 +25,7 @@ use std::str::FromStr as _;
 use packageurl::PackageUrl;
 use serde_json::{Map, Value};
 
-use crate::model::{Inventory, Location, OsRelease, Package, Subject, Tool};
+use crate::model::{Checksum, Inventory, Location, OsRelease, Package, Subject, Tool};
 use crate::{Error, Result};
 
 /// The largest SBOM read (syft's SPDX with file entries is about 100 KiB per package).
@@ -166,6 +166,8 @@ struct Draft {
     source_version: Option<String>,
     architecture: Option<String>,
     locations: Vec<Location>,
+    checksums: Vec<Checksum>,
+    download_location: Option<String>,
 }
 
 fn str_field<'v>(m: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
@@ -276,6 +278,21 @@ impl Reader<'_> {
             if let Some((name, version)) = str_field(p, "sourceInfo").and_then(spdx_source_info) {
                 draft.source_name = Some(name);
                 draft.source_version = version;
+            }
+            draft.download_location = str_field(p, "downloadLocation")
+                .filter(|l| !matches!(*l, "NOASSERTION" | "NONE" | ""))
+                .map(String::from);
+            for (j, c) in array(p, "checksums").iter().enumerate() {
+                let c = c.as_object();
+                match (c.and_then(|c| str_field(c, "algorithm")), c.and_then(|c| str_field(c, "checksumValue"))) {
+                    (Some(algorithm), Some(value)) if is_hex(value) => draft
+                        .checksums
+                        .push(Checksum { algorithm: algorithm.to_string(), value: value.to_ascii_lowercase() }),
+                    _ => self.warn(
+                        &format!("{}.checksums[{j}]", draft.path),
+                        "not an `algorithm` and a hex `checksumValue`; ignored",
+                    ),
+                }
             }
             drafts.push(draft);
         }
@@ -389,6 +406,25 @@ impl Reader<'_> {
                 ..Draft::default()
             };
             draft.licenses = self.cyclonedx_licenses(c, &path);
+            for (j, h) in array(c, "hashes").iter().enumerate() {
+                let h = h.as_object();
+                let alg = h.and_then(|h| str_field(h, "alg"));
+                match (alg.and_then(Checksum::spdx_algorithm), h.and_then(|h| str_field(h, "content"))) {
+                    (Some(algorithm), Some(value)) if is_hex(value) => draft
+                        .checksums
+                        .push(Checksum { algorithm: algorithm.to_string(), value: value.to_ascii_lowercase() }),
+                    _ => self.warn(
+                        &format!("{path}.hashes[{j}]"),
+                        format_args!("`{}` is not a known `alg` with a hex `content`; ignored", alg.unwrap_or("")),
+                    ),
+                }
+            }
+            draft.download_location = array(c, "externalReferences")
+                .iter()
+                .filter_map(Value::as_object)
+                .find(|r| str_field(r, "type") == Some("distribution"))
+                .and_then(|r| str_field(r, "url"))
+                .map(String::from);
             let prop = |k: &str| props.get(k).cloned();
             draft.architecture = prop("pare:package:architecture");
             draft.source_name = prop("pare:package:source-name")
@@ -515,6 +551,8 @@ impl Reader<'_> {
                 licenses,
                 files: Vec::new(),
                 locations: d.locations,
+                checksums: d.checksums,
+                download_location: d.download_location,
             });
         }
         if os.is_none() {
@@ -551,6 +589,10 @@ fn properties(c: &Map<String, Value>) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+fn is_hex(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn spdx_purl(p: &Map<String, Value>) -> Option<String> {

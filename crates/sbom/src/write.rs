@@ -95,8 +95,14 @@ fn spdx(inventory: &Inventory) -> Value {
         m.insert("SPDXID".into(), json!(id));
         m.insert("name".into(), json!(p.name));
         m.insert("versionInfo".into(), json!(p.version));
-        m.insert("downloadLocation".into(), json!("NOASSERTION"));
+        let location = p.download_location.as_deref().filter(|l| spdx_download_location(l));
+        m.insert("downloadLocation".into(), json!(location.unwrap_or("NOASSERTION")));
         m.insert("filesAnalyzed".into(), json!(false));
+        if !p.checksums.is_empty() {
+            let sums: Vec<Value> =
+                p.checksums.iter().map(|c| json!({"algorithm": c.algorithm, "checksumValue": c.value})).collect();
+            m.insert("checksums".into(), Value::Array(sums));
+        }
         if let (Some(name), Some(version)) = (&p.source_name, &p.source_version) {
             m.insert("sourceInfo".into(), json!(format!("built from source package {name} {version}")));
         }
@@ -127,6 +133,37 @@ fn spdx(inventory: &Inventory) -> Value {
     doc.insert("packages".into(), Value::Array(packages));
     doc.insert("relationships".into(), Value::Array(relationships));
     Value::Object(doc)
+}
+
+/// Whether `url` is a download location SPDX 2.3 accepts (its grammar, as `pyspdxtools` checks it):
+/// a URL whose host is a domain name ending in a 2-5 letter label. Others (an IP address, a
+/// single-label host such as `localhost`) are written as `NOASSERTION`; CycloneDX keeps them.
+fn spdx_download_location(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else { return false };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https" | "ftp" | "sftp" | "ssh" | "git" | "svn") {
+        return false;
+    }
+    if url.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.split_once(':') {
+        Some((h, port)) if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        Some(_) => return false,
+        None => host_port,
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    let Some(tld) = labels.last() else { return false };
+    labels.len() >= 2
+        && (2..=5).contains(&tld.len())
+        && tld.bytes().all(|b| b.is_ascii_alphabetic())
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
 }
 
 /// A name-based UUID (version 5 layout, SHA-256 instead of SHA-1) for `serialNumber`.
@@ -163,7 +200,18 @@ fn cyclonedx(inventory: &Inventory, spec: &str) -> Value {
         if let Some(expr) = p.license_expression() {
             c.insert("licenses".into(), json!([{"expression": expr}]));
         }
+        let hashes: Vec<Value> = p
+            .checksums
+            .iter()
+            .filter_map(|h| h.cyclonedx_algorithm().map(|alg| json!({"alg": alg, "content": h.value})))
+            .collect();
+        if !hashes.is_empty() {
+            c.insert("hashes".into(), Value::Array(hashes));
+        }
         c.insert("purl".into(), json!(p.purl));
+        if let Some(url) = &p.download_location {
+            c.insert("externalReferences".into(), json!([{"type": "distribution", "url": url}]));
+        }
         let mut properties = Vec::new();
         if let Some(arch) = &p.architecture {
             properties.push(json!({"name": "pare:package:architecture", "value": arch}));
@@ -226,4 +274,30 @@ fn table(inventory: &Inventory) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spdx_download_locations() {
+        for ok in [
+            "http://deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb",
+            "https://security.debian.org:443/debian-security/pool/x.deb",
+            "https://user@mirror.example.org/x",
+        ] {
+            assert!(spdx_download_location(ok), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1:8080/pool/x.deb",
+            "http://localhost/x.deb",
+            "file:///srv/x.deb",
+            "deb.debian.org/x",
+            "http://deb.debian.org:x/y",
+            "http://deb.debian.org/a b",
+        ] {
+            assert!(!spdx_download_location(bad), "{bad}");
+        }
+    }
 }

@@ -64,6 +64,8 @@ fn deb(name: &str, version: &str, source: Option<(&str, &str)>) -> Package {
         licenses: Vec::new(),
         files: Vec::new(),
         locations: Vec::new(),
+        checksums: Vec::new(),
+        download_location: None,
     }
 }
 

@@ -38,6 +38,8 @@ fn package(purl_type: &str, name: &str, version: &str) -> Package {
         licenses: Vec::new(),
         files: Vec::new(),
         locations: Vec::new(),
+        checksums: Vec::new(),
+        download_location: None,
     }
 }
 
