@@ -316,6 +316,23 @@ fn validated_by_official_tools() {
     let out = Command::new(spdx_venv.join("bin/pyspdxtools")).arg("-i").arg(&spdx).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && !text.contains("invalid"), "pyspdxtools rejects pare's SPDX: {text}");
+    // CPEs where NVD's naming is established (bash, tar, zlib), none for the others.
+    let doc: Value = serde_json::from_slice(&fs::read(&spdx).unwrap()).unwrap();
+    let cpe_of = |name: &str| -> Vec<String> {
+        let p = doc["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap();
+        p["externalRefs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["referenceType"] == "cpe23Type")
+            .map(|r| r["referenceLocator"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let bash = cpe_of("bash");
+    assert_eq!(bash.len(), 1);
+    assert!(bash[0].starts_with("cpe:2.3:a:gnu:bash:") && bash[0].ends_with(":*:*:*:*:*:*:*"), "{bash:?}");
+    assert!(cpe_of("zlib1g")[0].starts_with("cpe:2.3:a:zlib:zlib:"), "{:?}", cpe_of("zlib1g"));
+    assert!(cpe_of("base-files").is_empty());
 
     let script = tmp.path().join("validate.py");
     fs::write(&script, CDX_VALIDATE).unwrap();
@@ -325,6 +342,8 @@ fn validated_by_official_tools() {
         let doc: Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
         assert_eq!(doc["specVersion"], version);
         assert_eq!(doc["metadata"]["component"]["type"], "container");
+        let tar = doc["components"].as_array().unwrap().iter().find(|c| c["name"] == "tar").unwrap();
+        assert!(tar["cpe"].as_str().unwrap().starts_with("cpe:2.3:a:gnu:tar:"), "{tar}");
         let out = Command::new(cdx_venv.join("bin/python")).arg(&script).arg(version).arg(&file).output().unwrap();
         assert!(
             out.status.success(),

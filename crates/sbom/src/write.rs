@@ -109,10 +109,15 @@ fn spdx(inventory: &Inventory) -> Value {
         m.insert("licenseConcluded".into(), json!("NOASSERTION"));
         m.insert("licenseDeclared".into(), json!(p.license_expression().unwrap_or_else(|| "NOASSERTION".into())));
         m.insert("copyrightText".into(), json!("NOASSERTION"));
-        m.insert(
-            "externalRefs".into(),
-            json!([{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p.purl}]),
-        );
+        m.insert("externalRefs".into(), {
+            let mut refs = vec![
+                json!({"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p.purl}),
+            ];
+            refs.extend(crate::cpe::cpes(p).into_iter().map(
+                |cpe| json!({"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": cpe}),
+            ));
+            Value::Array(refs)
+        });
         m.insert("primaryPackagePurpose".into(), json!("LIBRARY"));
         packages.push(Value::Object(m));
         relationships.push(json!({
@@ -207,6 +212,9 @@ fn cyclonedx(inventory: &Inventory, spec: &str) -> Value {
             .collect();
         if !hashes.is_empty() {
             c.insert("hashes".into(), Value::Array(hashes));
+        }
+        if let Some(cpe) = crate::cpe::cpes(p).into_iter().next() {
+            c.insert("cpe".into(), json!(cpe));
         }
         c.insert("purl".into(), json!(p.purl));
         if let Some(url) = &p.download_location {
