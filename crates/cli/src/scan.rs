@@ -153,6 +153,17 @@ pub(crate) fn inventory_of(
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<Inventory> {
+    Ok(scanned_of(global, printer, src, platform, limits)?.0)
+}
+
+/// [`inventory_of`], with the image and its view when SRC is one (to read its files again).
+fn scanned_of(
+    global: &GlobalArgs,
+    printer: &Printer,
+    src: &str,
+    platform: &PlatformArg,
+    limits: &LimitArgs,
+) -> Result<(Inventory, Option<(pare_oci::Image, pare_oci::fs::FsView)>)> {
     let path = Path::new(src);
     if path.is_file() && looks_like_json(path)? {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -160,7 +171,7 @@ pub(crate) fn inventory_of(
         for w in &read.warnings {
             printer.warn(w);
         }
-        return Ok(read.inventory);
+        return Ok((read.inventory, None));
     }
     let location = if path.is_dir() && !src.contains(':') {
         if path.join("oci-layout").is_file() {
@@ -184,7 +195,7 @@ pub(crate) fn inventory_of(
     for warning in &catalog.warnings {
         printer.warn(warning);
     }
-    Ok(catalog.inventory)
+    Ok((catalog.inventory, Some((image, view))))
 }
 
 fn looks_like_json(path: &Path) -> Result<bool> {
@@ -211,7 +222,7 @@ fn read_vex(paths: &[PathBuf], printer: &Printer) -> Result<Vec<pare_vuln::vex::
 pub(crate) fn scan(global: &GlobalArgs, printer: &Printer, args: &ScanArgs) -> Result<ExitCode> {
     let statements = read_vex(&args.vex, printer)?;
     let (db, summary) = open_db(printer, &args.db)?;
-    let inventory = inventory_of(global, printer, &args.src, &args.platform, &args.limits)?;
+    let (inventory, image) = scanned_of(global, printer, &args.src, &args.platform, &args.limits)?;
     let options = ScanOptions {
         matching: pare_vuln::matcher::MatchOptions { release: args.distro.clone() },
         only_fixed: args.only_fixed,
@@ -219,6 +230,17 @@ pub(crate) fn scan(global: &GlobalArgs, printer: &Printer, args: &ScanArgs) -> R
     };
     let mut report = report::scan(&inventory, &db as &dyn Lookup, &options)?;
     report.database = Some(summary);
+    // Go vulnerabilities whose code no binary links (after the user's VEX, which wins).
+    if let Some((image, view)) = &image {
+        let marked = pare_vuln::reach::apply(&mut report.findings, &inventory, &mut |path| {
+            view.read(image, path).ok().and_then(|bytes| pare_sbom::GoLinked::read(&bytes))
+        });
+        if marked > 0 {
+            printer.status(&format!(
+                "{marked} Go findings marked not_affected: their vulnerable code is not linked into the binaries (pare's own VEX)"
+            ));
+        }
+    }
     for w in &report.warnings {
         printer.warn(w);
     }

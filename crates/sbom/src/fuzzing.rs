@@ -13,6 +13,25 @@ pub fn go_buildinfo(data: &[u8]) {
     }
 }
 
+/// The pclntab reader: an executable's bytes, and the same bytes as a bare table (Go 1.20 magic).
+pub fn go_linked(data: &[u8]) {
+    if let Some(linked) = crate::golinked::GoLinked::read(data) {
+        let _ = linked.has_package("net/http") || linked.has_symbol("net/http", "Server.Serve");
+    }
+    let mut table = vec![0xf1, 0xff, 0xff, 0xff, 0, 0, 1, 8];
+    table.extend_from_slice(data);
+    let _ = crate::golinked::GoLinked::read(&table);
+}
+
+/// Text parsers of npm lockfiles.
+pub fn npm_lockfile(data: &[u8]) {
+    if let Ok(locked) = crate::node::parse_lockfile(&String::from_utf8_lossy(data)) {
+        for l in locked {
+            let _ = crate::node::purl(&l.name, &l.version);
+        }
+    }
+}
+
 /// cargo-auditable: an executable's bytes, and the same bytes as a `.dep-v0` section.
 pub fn auditable(data: &[u8]) {
     let _ = crate::rustbin::read(data);

@@ -6,6 +6,7 @@ mod error;
 pub mod matcher;
 pub mod model;
 pub mod range;
+pub mod reach;
 pub mod report;
 pub mod source;
 pub mod version;
@@ -13,7 +14,7 @@ pub mod vex;
 
 pub use db::{Database, DbInfo, MemoryLookup};
 pub use error::{Error, Result};
-pub use model::{Advisory, Affected, Cvss, Ecosystem, Event, Origin, Range, RangeKind, Severity, Status};
+pub use model::{Advisory, Affected, Cvss, Ecosystem, Event, GoImport, Origin, Range, RangeKind, Severity, Status};
 pub use range::RangeMatch;
 pub use source::{SourceKind, SourceSpec, read_source};
 pub use version::Version;

@@ -118,6 +118,9 @@ pub struct Finding {
     /// The VEX statement that applies, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<AppliedVex>,
+    /// Go: the vulnerable packages and symbols, when every record of the issue lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<crate::model::GoImport>,
 }
 
 impl Finding {
@@ -321,6 +324,11 @@ fn match_by_name(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Candidate>> {
     let name = normalized_name(ecosystem, &package.name);
+    let version = if ecosystem == Ecosystem::Go && name == "stdlib" {
+        go_toolchain_semver(&package.version)
+    } else {
+        package.version.clone()
+    };
     let mut out = Vec::new();
     for advisory in lookup.advisories(ecosystem, &name)? {
         for affected in &advisory.affected {
@@ -332,12 +340,34 @@ fn match_by_name(
             {
                 continue;
             }
-            if let Some(c) = evaluate(&advisory, affected, &package.version, package, warnings) {
+            if let Some(c) = evaluate(&advisory, affected, &version, package, warnings) {
                 out.push(c);
             }
         }
     }
     Ok(out)
+}
+
+/// A Go toolchain version as the Go database's `stdlib` ranges write it (semver):
+/// `go1.21.5` → `1.21.5`, `go1.21` → `1.21.0`, `go1.21rc2` → `1.21.0-rc.2`, as govulncheck does.
+pub fn go_toolchain_semver(version: &str) -> String {
+    let v = version.strip_prefix("go").or_else(|| version.strip_prefix('v')).unwrap_or(version);
+    let split = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+    let (numbers, pre) = v.split_at(split);
+    if numbers.is_empty() {
+        // Not a toolchain version: left for the range check to report.
+        return version.to_string();
+    }
+    let mut parts: Vec<&str> = numbers.split('.').filter(|p| !p.is_empty()).collect();
+    while parts.len() < 3 {
+        parts.push("0");
+    }
+    let base = parts.join(".");
+    let pre = ["rc", "beta", "alpha"]
+        .iter()
+        .find_map(|tag| pre.strip_prefix(tag).map(|n| format!("-{tag}.{n}")))
+        .unwrap_or_default();
+    format!("{base}{pre}")
 }
 
 /// Names as the ecosystem compares them: PyPI per PEP 503, the rest as given.
@@ -478,6 +508,15 @@ fn merge(
         };
         let (severity, severity_source) = severity(&ids, &members, ecosystem, lookup)?;
         let summary = members.iter().find_map(|c| c.advisory.summary.clone());
+        // What is vulnerable, only when every affecting record says: one that does not could
+        // be about other code.
+        let imports = if hits.iter().all(|c| !c.affected.imports.is_empty()) {
+            let set: BTreeSet<crate::model::GoImport> =
+                hits.iter().flat_map(|c| c.affected.imports.iter().cloned()).collect();
+            set.into_iter().collect()
+        } else {
+            Vec::new()
+        };
         let mut references: BTreeSet<String> = BTreeSet::new();
         for c in &members {
             references.extend(c.advisory.references.iter().cloned());
@@ -495,6 +534,7 @@ fn merge(
             notes: notes.into_iter().collect(),
             references: references.into_iter().collect(),
             vex: None,
+            imports,
         });
     }
     Ok(findings)
@@ -631,5 +671,20 @@ mod tests {
         assert_eq!(urgency_severity("high**"), Some(Severity::High));
         assert_eq!(urgency_severity("unimportant"), Some(Severity::Negligible));
         assert_eq!(urgency_severity("not yet assigned"), None);
+    }
+}
+
+#[cfg(test)]
+mod go_version_tests {
+    use super::go_toolchain_semver;
+
+    #[test]
+    fn toolchain_versions() {
+        assert_eq!(go_toolchain_semver("go1.19.8"), "1.19.8");
+        assert_eq!(go_toolchain_semver("go1.21"), "1.21.0");
+        assert_eq!(go_toolchain_semver("go1.21rc2"), "1.21.0-rc.2");
+        assert_eq!(go_toolchain_semver("1.22.1"), "1.22.1");
+        assert_eq!(go_toolchain_semver("v1.16.4"), "1.16.4");
+        assert_eq!(go_toolchain_semver("devel"), "devel");
     }
 }

@@ -214,6 +214,18 @@ pub struct Affected {
     /// Free text the source attaches (`NOTE:` lines, `no-dsa` reasons, `<not-affected>` comments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Go: the vulnerable packages and symbols (OSV `ecosystem_specific.imports`); empty when
+    /// the record does not say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<GoImport>,
+}
+
+/// A vulnerable Go package, and the symbols in it (none listed: the whole package).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GoImport {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<String>,
 }
 
 /// What the source says about a package in a release.

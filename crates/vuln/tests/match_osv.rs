@@ -1,6 +1,7 @@
 //! The matcher on real OSV records (PyPA, Go vulndb, RustSec; fixtures copied from ../shared/vulndata
 //! with their SOURCE.md): versions below, at and above each record's events, PEP 503 names, aliases
 //! merged into one finding, and GHSA/CVSS severities where the records carry them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -60,6 +60,7 @@ fn affected(file: &str, package: &str) -> Affected {
         versions,
         urgency: None,
         note: None,
+        imports: Vec::new(),
     }
 }
 
@@ -73,6 +74,7 @@ fn hand(ecosystem: Ecosystem, kind: RangeKind, events: Vec<Event>) -> Affected {
         versions: vec![],
         urgency: None,
         note: None,
+        imports: Vec::new(),
     }
 }
 

@@ -182,6 +182,7 @@ fn crates_io_ranges_match_version_req() {
         versions: vec![],
         urgency: None,
         note: None,
+        imports: Vec::new(),
     };
     let mut candidates: Vec<semver::Version> =
         VERSIONS.lines().filter_map(|l| semver::Version::parse(l).ok()).filter(|v| v.pre.is_empty()).collect();

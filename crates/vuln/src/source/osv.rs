@@ -9,7 +9,9 @@ use serde::Deserialize;
 
 use super::Parsed;
 use crate::error::{Error, Result};
-use crate::model::{Advisory, Affected, Ecosystem, Event, Origin, Range, RangeKind, Severity, Status, debian_codename};
+use crate::model::{
+    Advisory, Affected, Ecosystem, Event, GoImport, Origin, Range, RangeKind, Severity, Status, debian_codename,
+};
 
 /// Largest single record read out of a zip (the biggest real ones are a few MB).
 const MAX_RECORD: u64 = 64 << 20;
@@ -66,6 +68,36 @@ struct AffectedEntry {
     ranges: Option<Vec<RangeEntry>>,
     #[serde(default)]
     versions: Option<Vec<String>>,
+    /// Free-form per ecosystem; only Go's `imports` is read (leniently).
+    #[serde(default)]
+    ecosystem_specific: Option<serde_json::Value>,
+}
+
+/// Go's `ecosystem_specific.imports`: `[{path, symbols?}]`. Entries that do not have that shape
+/// are left out, and then the whole list is (a partial list would claim too much).
+fn go_imports(value: Option<&serde_json::Value>) -> Vec<GoImport> {
+    let Some(list) = value.and_then(|v| v.get("imports")).and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in list {
+        let Some(path) = entry.get("path").and_then(serde_json::Value::as_str).filter(|p| !p.is_empty()) else {
+            return Vec::new();
+        };
+        let symbols = match entry.get("symbols") {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(items)) => {
+                let names: Vec<String> = items.iter().filter_map(|s| s.as_str().map(str::to_string)).collect();
+                if names.len() != items.len() {
+                    return Vec::new();
+                }
+                names
+            }
+            Some(_) => return Vec::new(),
+        };
+        out.push(GoImport { path: path.to_string(), symbols });
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -186,6 +218,7 @@ fn convert(location: &str, r: Record, parsed: &mut Parsed) -> Result<()> {
             Ecosystem::Debian => debian_codename(s).map(str::to_string).unwrap_or_else(|| s.to_string()),
             _ => s.to_string(),
         });
+        let imports = if ecosystem == Ecosystem::Go { go_imports(a.ecosystem_specific.as_ref()) } else { Vec::new() };
         let mut ranges = Vec::new();
         let mut fixed = false;
         for range in a.ranges.unwrap_or_default() {
@@ -227,6 +260,7 @@ fn convert(location: &str, r: Record, parsed: &mut Parsed) -> Result<()> {
             versions: a.versions.unwrap_or_default(),
             urgency: None,
             note: None,
+            imports,
         });
     }
     if affected.is_empty() && had_entries {

@@ -126,5 +126,6 @@ fn affected(package: &str, release: &str, r: &Release) -> Result<Affected, Strin
         versions: Vec::new(),
         urgency: r.urgency.clone().filter(|u| !u.is_empty()),
         note,
+        imports: Vec::new(),
     })
 }

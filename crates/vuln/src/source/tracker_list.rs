@@ -196,5 +196,6 @@ fn package_line(body: &str) -> Result<Affected, String> {
         versions: Vec::new(),
         urgency,
         note,
+        imports: Vec::new(),
     })
 }
