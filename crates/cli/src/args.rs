@@ -235,10 +235,10 @@ the build is reproducible: the same digest on every run, timestamps from SOURCE_
 the lock's newest Release date. Without a lock the archive is resolved afresh.\n\n\
 SBOM: every platform image is cataloged as `pare sbom` does, checked against the lock, and each \
 Debian package gets its .deb's SHA-256 and URL from the lock. The SBOM is attached to each platform \
-image as an OCI 1.1 referrer (an artifact manifest with `subject`) when the destination can hold one: \
-oci:DIR (listed in index.json) and registries (the referrers API, or the `sha256-<hex>` fallback tag). \
-oci-archive: and docker-archive: destinations get no referrer; `--sbom FILE` writes it to a file \
-for any destination. `pare sbom IMAGE --attached` reads it back; `--no-sbom` attaches nothing.\n\n\
+image pushed to a registry as an OCI 1.1 referrer (an artifact manifest with `subject`: the referrers \
+API, or the `sha256-<hex>` fallback tag), and, with `--attach-sbom`, inside an oci:DIR layout (listed \
+in index.json). Archives cannot hold referrers. `--sbom FILE` writes it next to the image for any \
+destination. `pare sbom IMAGE --attached` reads an attached one back; `--no-sbom` attaches nothing.\n\n\
 Examples:\n    pare build gallery:static --to oci:./static\n    pare build app.toml --add target/release/app:/usr/local/bin/app --to 127.0.0.1:5000/app:1.0\n    \
 pare build app.toml --to oci:./out:app --sbom app.spdx.json")]
     Build(BuildArgs),
@@ -322,9 +322,14 @@ pub struct BuildArgs {
     #[arg(long, value_enum, default_value_t = BuildSbomFormat::SpdxJson, value_name = "FORMAT")]
     pub sbom_format: BuildSbomFormat,
     /// Do not attach the SBOM to the image (by default it is attached to every platform image
-    /// written to oci:DIR or a registry; archives cannot hold it)
-    #[arg(long)]
+    /// pushed to a registry)
+    #[arg(long, conflicts_with = "attach_sbom")]
     pub no_sbom: bool,
+    /// Also attach the SBOM inside an oci:DIR layout. It is then a second manifest in index.json,
+    /// which tools that expect one image per layout refuse (syft's oci-dir:, skopeo or umoci without
+    /// a tag): off by default
+    #[arg(long)]
+    pub attach_sbom: bool,
     #[command(flatten)]
     pub format: FormatArg,
 }

@@ -128,7 +128,13 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();
-    let attach = !args.no_sbom && matches!(destination, Location::Layout { .. } | Location::Registry(_));
+    // Registries get the referrer by default; a layout only when asked (a second index.json entry
+    // breaks tools that read a layout as one image).
+    let attach = match destination {
+        Location::Registry(_) => !args.no_sbom,
+        Location::Layout { .. } => args.attach_sbom,
+        _ => false,
+    };
     let sboms = if attach || args.sbom.is_some() { build_sboms(printer, &built, &lock, args)? } else { Vec::new() };
     let root = built.source.open()?;
     let sink = open_sink(global, &destination, None)?;

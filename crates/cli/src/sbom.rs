@@ -20,7 +20,7 @@ pub(crate) fn sbom(
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<ExitCode> {
-    let location = Location::parse(src)?;
+    let location = crate::scan::location_or_dir(src)?;
     let image = open_image(global, printer, &location, platform)?;
     let cache = pare_sbom::LayerCache::from_env();
     let (view, mut catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
@@ -70,7 +70,7 @@ pub(crate) fn attached(
     output: Option<&Path>,
     platform: &PlatformArg,
 ) -> Result<ExitCode> {
-    let location = Location::parse(src)?;
+    let location = crate::scan::location_or_dir(src)?;
     let image = open_image(global, printer, &location, platform)?;
     let subject = image.digest();
     let found = match &location {

@@ -173,19 +173,9 @@ fn scanned_of(
         }
         return Ok((read.inventory, None));
     }
-    let location = if path.is_dir() && !src.contains(':') {
-        if path.join("oci-layout").is_file() {
-            Location::Layout { path: path.to_path_buf(), name: None }
-        } else {
-            Location::Dir { path: path.to_path_buf() }
-        }
-    } else {
-        Location::parse(src).map_err(|e| {
-            anyhow!(
-                "{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file"
-            )
-        })?
-    };
+    let location = location_or_dir(src).map_err(|e| {
+        anyhow!("{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file")
+    })?;
     let image = open_image(global, printer, &location, platform)?;
     let cache = pare_sbom::LayerCache::from_env();
     let (view, catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
@@ -196,6 +186,20 @@ fn scanned_of(
         printer.warn(warning);
     }
     Ok((catalog.inventory, Some((image, view))))
+}
+
+/// An image location, or a plain directory path (an OCI layout when it has `oci-layout`, else a
+/// root filesystem), as `pare scan` and `pare sbom` take them.
+pub(crate) fn location_or_dir(src: &str) -> Result<Location, pare_oci::Error> {
+    let path = Path::new(src);
+    if path.is_dir() && !src.contains(':') {
+        return Ok(if path.join("oci-layout").is_file() {
+            Location::Layout { path: path.to_path_buf(), name: None }
+        } else {
+            Location::Dir { path: path.to_path_buf() }
+        });
+    }
+    Location::parse(src)
 }
 
 fn looks_like_json(path: &Path) -> Result<bool> {

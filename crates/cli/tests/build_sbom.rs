@@ -208,7 +208,7 @@ fn build_time_sbom_in_a_layout() {
     // Built twice in two directories with the same arguments: same image, same SBOM bytes.
     let mut digests = Vec::new();
     for run in ["run1", "run2"] {
-        digests.push(stdout(&f.build(run, &["--to", "oci:out", "--sbom", "app.spdx.json"])));
+        digests.push(stdout(&f.build(run, &["--to", "oci:out", "--sbom", "app.spdx.json", "--attach-sbom"])));
     }
     assert_eq!(digests[0], digests[1]);
     let spdx = std::fs::read(f.path("run1/app.spdx.json")).unwrap();
@@ -277,8 +277,9 @@ fn nothing_attached_cyclonedx_and_archives() {
     let f = Fixture::new();
     let lock = f.lock();
 
-    // --no-sbom: nothing attached, and `--attached` says so.
-    f.build("plain", &["--to", "oci:out:app", "--no-sbom"]);
+    // Layouts get no referrer unless asked (one image per layout, as syft and skopeo expect), and
+    // `--attached` says so.
+    f.build("plain", &["--to", "oci:out:app"]);
     let src = format!("oci:{}:app", f.path("plain/out").display());
     assert!(layout_artifacts(&f.path("plain/out")).is_empty());
     let err = run_err(pare(&f.cache()).args(["sbom", &src, "--attached"]));
@@ -289,7 +290,17 @@ fn nothing_attached_cyclonedx_and_archives() {
     // CycloneDX: hashes and distribution URLs; attached with its own artifact type.
     let report = f.build(
         "cdx",
-        &["--to", "oci:out:app", "--sbom", "app.cdx.json", "--sbom-format", "cyclonedx-json", "--format", "json"],
+        &[
+            "--to",
+            "oci:out:app",
+            "--sbom",
+            "app.cdx.json",
+            "--sbom-format",
+            "cyclonedx-json",
+            "--attach-sbom",
+            "--format",
+            "json",
+        ],
     );
     let report: Value = serde_json::from_slice(&report.stdout).unwrap();
     let sboms = report["sboms"].as_array().unwrap();
