@@ -56,6 +56,53 @@ fn push_pull_and_read_through_the_registry() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("missing"), "{}", String::from_utf8_lossy(&err.stderr));
 }
 
+/// A pull into a layout writes each layer once: the layout's blob is a hard link to the verified
+/// blob-cache entry. A damaged cache entry is not linked: it is found bad, downloaded again, and the
+/// layout gets good content.
+#[test]
+fn pulled_layers_are_linked_from_the_blob_cache() {
+    use std::os::unix::fs::MetadataExt;
+    let registry = TestRegistry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let src = format!("oci:{}:hello", tmp.path().join("src").display());
+    run_ok(pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&src));
+    let reference = format!("{}/team/linked:1", registry.host());
+    run_ok(pare(&cache).arg("push").arg(&src).arg(&reference));
+
+    let pull = |name: &str| -> std::path::PathBuf {
+        let dir = tmp.path().join(name);
+        run_ok(pare(&cache).arg("pull").arg(&reference).arg("--to").arg(format!("oci:{}:x", dir.display())));
+        dir
+    };
+    let first = pull("first");
+    let layers: serde_json::Value = serde_json::from_slice(
+        &run_ok(pare(&cache).args(["inspect", "--format", "json"]).arg(format!("oci:{}:x", first.display()))).stdout,
+    )
+    .unwrap();
+    let layer = layers["images"][0]["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let in_layout = first.join("blobs/sha256").join(&layer);
+    let in_cache = cache.join("blobs-v1/sha256").join(&layer);
+    let (a, b) = (std::fs::metadata(&in_layout).unwrap(), std::fs::metadata(&in_cache).unwrap());
+    assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()), "the layer is written once, linked into the layout");
+
+    // A second pull into another layout links the cached blob again.
+    let second = pull("second");
+    assert_eq!(std::fs::metadata(second.join("blobs/sha256").join(&layer)).unwrap().ino(), b.ino());
+
+    // A damaged cache entry (a new file with one byte changed) is not linked.
+    let mut bytes = std::fs::read(&in_cache).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::remove_file(&in_cache).unwrap();
+    std::fs::write(&in_cache, &bytes).unwrap();
+    let third = pull("third");
+    let blob = std::fs::read(third.join("blobs/sha256").join(&layer)).unwrap();
+    assert_eq!(pare_oci::sha256(&blob).digest(), layer, "the layout got the good content");
+    assert_eq!(pare_oci::sha256(&std::fs::read(&in_cache).unwrap()).digest(), layer, "the cache was repaired");
+    let cat = run_ok(pare(&cache).arg("cat").arg(format!("oci:{}:x", third.display())).arg("/usr/bin/greeting"));
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "Hello, pare.\n");
+}
+
 #[test]
 fn basic_auth_with_registry_auth_file() {
     let registry = TestRegistry::start_with_basic_auth("alice", "s3cret");

@@ -101,8 +101,10 @@ pub fn copy_image(image: &Image, sink: &mut dyn Sink, progress: &dyn Progress) -
         _ => {
             for desc in missing {
                 progress.blob_started(desc);
-                let mut reader = source.fetch(desc)?;
-                sink.put_blob(desc, &mut reader)?;
+                if !linked(source, desc, sink.concurrent())? {
+                    let mut reader = source.fetch(desc)?;
+                    sink.put_blob(desc, &mut reader)?;
+                }
                 progress.blob_done(desc, false);
             }
         }
@@ -132,7 +134,12 @@ fn copy_parallel(
                             return Ok(());
                         }
                         progress.blob_started(desc);
-                        let stored = source.fetch(desc).and_then(|mut reader| sink.put_blob(desc, &mut reader));
+                        let stored = linked(source, desc, Some(sink)).and_then(|done| {
+                            if done {
+                                return Ok(());
+                            }
+                            source.fetch(desc).and_then(|mut reader| sink.put_blob(desc, &mut reader))
+                        });
                         if let Err(e) = stored {
                             failed.store(true, std::sync::atomic::Ordering::Relaxed);
                             return Err(e);
@@ -148,6 +155,20 @@ fn copy_parallel(
             .collect()
     });
     results.into_iter().collect()
+}
+
+/// Stores a blob by linking the source's verified local copy when the sink can (a registry pull
+/// into a layout then writes each layer once, into the blob cache, not twice). `false`: stream it.
+fn linked(
+    source: &dyn crate::Source,
+    desc: &Descriptor,
+    sink: Option<&(dyn crate::sink::ConcurrentBlobs + Sync)>,
+) -> Result<bool> {
+    let Some(sink) = sink.filter(|s| s.links()) else { return Ok(false) };
+    match source.blob_file(desc)? {
+        Some(file) => sink.link_blob(desc, &file),
+        None => Ok(false),
+    }
 }
 
 fn copy_blob(

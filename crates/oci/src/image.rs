@@ -35,6 +35,13 @@ pub trait Source: Send + Sync {
         Ok(Box::new(VerifyingReader::new(raw, desc.digest().clone(), desc.size())))
     }
 
+    /// A local file holding a blob's content, already verified against `desc`, for sinks that can
+    /// link it instead of writing a copy (a registry source downloads into its blob cache first).
+    /// `None`: stream it with [`Source::fetch`].
+    fn blob_file(&self, _desc: &Descriptor) -> Result<Option<std::path::PathBuf>> {
+        Ok(None)
+    }
+
     /// Reads small content (manifests, configs) whole, verified.
     fn fetch_bytes(&self, desc: &Descriptor) -> Result<Vec<u8>> {
         let raw = self.open_raw(desc)?;

@@ -174,6 +174,24 @@ impl crate::sink::ConcurrentBlobs for LayoutSink {
         crate::fsutil::write_atomic_from(&blob_path(&self.root, desc.digest()), content)?;
         Ok(())
     }
+
+    fn links(&self) -> bool {
+        true
+    }
+
+    fn link_blob(&self, desc: &Descriptor, file: &Path) -> Result<bool> {
+        let dest = blob_path(&self.root, desc.digest());
+        let Some(dir) = dest.parent() else { return Ok(false) };
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        // Linked under a temporary name, then renamed: whatever was at `dest` is replaced whole.
+        let tmp = dir.join(format!(".pare-link-{}-{}", std::process::id(), desc.digest().digest()));
+        let _ = std::fs::remove_file(&tmp);
+        if std::fs::hard_link(file, &tmp).is_err() {
+            return Ok(false);
+        }
+        std::fs::rename(&tmp, &dest).map_err(Error::io(&dest))?;
+        Ok(true)
+    }
 }
 
 fn entry_key(desc: &Descriptor) -> String {

@@ -42,4 +42,15 @@ pub trait Sink {
 /// Storing blobs from several threads at once; same contract as [`Sink::put_blob`].
 pub trait ConcurrentBlobs {
     fn put_blob(&self, desc: &Descriptor, content: &mut dyn Read) -> Result<()>;
+
+    /// Whether [`ConcurrentBlobs::link_blob`] can work (a sink on the local filesystem).
+    fn links(&self) -> bool {
+        false
+    }
+
+    /// Stores a blob by hard-linking a local file whose content was verified against `desc`
+    /// (no second copy on disk). `Ok(false)`: it could not (another filesystem): stream it.
+    fn link_blob(&self, _desc: &Descriptor, _file: &std::path::Path) -> Result<bool> {
+        Ok(false)
+    }
 }

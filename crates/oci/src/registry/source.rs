@@ -64,6 +64,25 @@ impl Source for RegistrySource {
         Ok(desc)
     }
 
+    /// Downloads a blob into the cache (verified as it streams), or finds it there (verified
+    /// again), and gives its path.
+    fn blob_file(&self, desc: &Descriptor) -> Result<Option<std::path::PathBuf>> {
+        let Some(cache) = &self.cache else { return Ok(None) };
+        let (digest, size) = (desc.digest(), desc.size());
+        if is_manifest(desc.media_type().as_ref()) {
+            return Ok(None);
+        }
+        if cache.contains(digest, size) && matches!(cache.open(digest, size), Ok(Some(_))) {
+            return Ok(Some(cache.path(digest)));
+        }
+        let download = self.client.get_blob(&self.reference, digest, size)?;
+        let mut reader = crate::digest::VerifyingReader::new(cache.tee(download, digest, size), digest.clone(), size);
+        std::io::copy(&mut reader, &mut std::io::sink())
+            .map_err(|e| crate::Error::from_io(format!("downloading blob {digest}"), e))?;
+        // Not cached (the cache could not be written): the caller streams it instead.
+        Ok(cache.contains(digest, size).then(|| cache.path(digest)))
+    }
+
     fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let digest = desc.digest();
         if is_manifest(desc.media_type().as_ref()) {
