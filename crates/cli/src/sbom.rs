@@ -35,19 +35,21 @@ pub(crate) fn sbom(
         catalog.inventory.created = Some(created);
     }
     let bytes = pare_sbom::write(&catalog.inventory, output_format(format))?;
+    let what = format!("{} packages of {}", catalog.inventory.packages.len(), image.digest());
+    emit(printer, &bytes, output, &what)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the document to `--output` (atomically, saying what was written) or to stdout.
+fn emit(printer: &Printer, bytes: &[u8], output: Option<&Path>, what: &str) -> Result<()> {
     match output {
         Some(path) => {
-            pare_oci::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-            printer.status(&format!(
-                "Wrote {} packages of {} to {}",
-                catalog.inventory.packages.len(),
-                image.digest(),
-                path.display()
-            ));
+            pare_oci::write_atomic(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            printer.status(&format!("Wrote {what} to {}", path.display()));
         }
-        None => printer.out_bytes(&bytes)?,
+        None => printer.out_bytes(bytes)?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn output_format(format: SbomFormat) -> OutputFormat {
@@ -94,17 +96,8 @@ pub(crate) fn attached(
         printer.warn(warning);
     }
     let bytes = pare_sbom::write(&read.inventory, output_format(format))?;
-    match output {
-        Some(path) => {
-            pare_oci::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-            printer.status(&format!(
-                "Wrote the SBOM attached to {subject} ({}, {} packages) to {}",
-                sbom.manifest,
-                read.inventory.packages.len(),
-                path.display()
-            ));
-        }
-        None => printer.out_bytes(&bytes)?,
-    }
+    let what =
+        format!("the SBOM attached to {subject} ({}, {} packages)", sbom.manifest, read.inventory.packages.len());
+    emit(printer, &bytes, output, &what)?;
     Ok(ExitCode::SUCCESS)
 }

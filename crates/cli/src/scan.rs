@@ -236,9 +236,26 @@ pub(crate) fn scan(global: &GlobalArgs, printer: &Printer, args: &ScanArgs) -> R
     report.database = Some(summary);
     // Go vulnerabilities whose code no binary links (after the user's VEX, which wins).
     if let Some((image, view)) = &image {
-        let marked = pare_vuln::reach::apply(&mut report.findings, &inventory, &mut |path| {
-            view.read(image, path).ok().and_then(|bytes| pare_sbom::GoLinked::read(&bytes))
-        });
+        let wanted = pare_vuln::reach::binaries_to_read(&report.findings, &inventory);
+        let mut linked = pare_sbom::LinkedBinaries::new();
+        if !wanted.is_empty() {
+            // One pass over the layers that hold them; a binary that cannot be read proves nothing.
+            let read = view.for_each_file(
+                image,
+                |e| wanted.contains(&e.path),
+                |e, r| {
+                    let mut bytes = Vec::new();
+                    let linked_code = r.read_to_end(&mut bytes).ok().and_then(|_| pare_sbom::GoLinked::read(&bytes));
+                    linked.insert(e.path.clone(), linked_code);
+                    Ok::<(), pare_oci::Error>(())
+                },
+            );
+            if let Err(e) = read {
+                printer.warn(&format!("cannot read the Go binaries again ({e}): no Go finding is marked by pare"));
+                linked.clear();
+            }
+        }
+        let marked = pare_vuln::reach::apply(&mut report.findings, &inventory, &linked);
         if marked > 0 {
             printer.status(&format!(
                 "{marked} Go findings marked not_affected: their vulnerable code is not linked into the binaries (pare's own VEX)"

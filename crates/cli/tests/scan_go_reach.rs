@@ -8,8 +8,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use pare_test::tools::run_ok as run;
 use serde_json::Value;
 
 fn pare() -> Command {
@@ -18,17 +19,6 @@ fn pare() -> Command {
     cmd.env_remove("SOURCE_DATE_EPOCH");
     cmd.env_remove("PARE_VULN_DB");
     cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("running a command");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    out
 }
 
 /// Builds `main.go` into `root/usr/local/bin/app` (offline: standard library only).

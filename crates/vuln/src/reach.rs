@@ -5,9 +5,9 @@
 //! inlined. Nothing is claimed when a binary's table cannot be read, when the data does not
 //! name the vulnerable code, or when a user's VEX statement already decided the finding.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
-use pare_sbom::{GoLinked, Inventory};
+use pare_sbom::{GoLinked, Inventory, LinkedBinaries};
 
 use crate::matcher::{AppliedVex, Finding};
 use crate::model::GoImport;
@@ -15,37 +15,23 @@ use crate::model::GoImport;
 /// The `author` and `document` of pare's statements.
 pub const AUTHOR: &str = "pare (Go binary analysis)";
 
-/// Marks the Go findings whose vulnerable code no binary links. `read` gives a binary's linked
-/// code by path (`None` when it cannot be read); each binary is read at most once. Returns the
-/// number of findings marked.
-pub fn apply(findings: &mut [Finding], inventory: &Inventory, read: &mut dyn FnMut(&str) -> Option<GoLinked>) -> usize {
-    let mut binaries: BTreeMap<String, Option<GoLinked>> = BTreeMap::new();
+/// The binaries to read: every location of the Go packages of findings that name their vulnerable
+/// code and that no VEX statement decided yet.
+pub fn binaries_to_read(findings: &[Finding], inventory: &Inventory) -> BTreeSet<String> {
+    findings.iter().filter(|f| candidate(f)).flat_map(|f| locations(f, inventory)).collect()
+}
+
+/// Marks the Go findings whose vulnerable code no binary links. `linked` holds each binary of
+/// [`binaries_to_read`] by path (`None`: it could not be read, so nothing is claimed for it).
+/// Returns the number of findings marked.
+pub fn apply(findings: &mut [Finding], inventory: &Inventory, linked: &LinkedBinaries) -> usize {
     let mut marked = 0;
-    for finding in findings.iter_mut() {
-        if finding.vex.is_some() || finding.imports.is_empty() || finding.package.ecosystem != "golang" {
-            continue;
-        }
-        // Every binary the module was found in (one package per purl, found at each).
-        let paths: Vec<String> = inventory
-            .packages
-            .iter()
-            .filter(|p| p.purl == finding.package.purl)
-            .flat_map(|p| p.locations.iter().map(|l| l.path.clone()))
-            .collect();
-        if paths.is_empty() {
-            continue;
-        }
-        let mut absent_everywhere = true;
-        for path in &paths {
-            let linked = binaries.entry(path.clone()).or_insert_with(|| read(path));
-            match linked {
-                Some(l) if !linked_any(l, &finding.imports) => {}
-                _ => {
-                    absent_everywhere = false;
-                    break;
-                }
-            }
-        }
+    for finding in findings.iter_mut().filter(|f| candidate(f)) {
+        let paths = locations(finding, inventory);
+        let absent_everywhere = !paths.is_empty()
+            && paths
+                .iter()
+                .all(|p| linked.get(p).and_then(Option::as_ref).is_some_and(|l| !linked_any(l, &finding.imports)));
         if absent_everywhere {
             finding.vex = Some(AppliedVex {
                 status: "not_affected".into(),
@@ -60,6 +46,20 @@ pub fn apply(findings: &mut [Finding], inventory: &Inventory, read: &mut dyn FnM
         }
     }
     marked
+}
+
+fn candidate(finding: &Finding) -> bool {
+    finding.vex.is_none() && !finding.imports.is_empty() && finding.package.ecosystem == "golang"
+}
+
+/// Every binary the module was found in (one package per purl, found at each).
+fn locations(finding: &Finding, inventory: &Inventory) -> Vec<String> {
+    inventory
+        .packages
+        .iter()
+        .filter(|p| p.purl == finding.package.purl)
+        .flat_map(|p| p.locations.iter().map(|l| l.path.clone()))
+        .collect()
 }
 
 /// Whether a binary links any of the vulnerable code: a listed symbol, or any code of a
