@@ -33,6 +33,19 @@ pub enum Error {
         #[source]
         source: Box<pare_deb::Error>,
     },
+    /// A pocket whose signed Release lists no `Packages` index for a component the definition asks for.
+    #[error(
+        "{pocket} has no `{index}` index: {offered}\nhint: remove `{component}` from `components`, or the pocket from `pockets`, in the definition"
+    )]
+    PocketComponent {
+        /// The suite and its Release's URL.
+        pocket: String,
+        /// `contrib/binary-amd64/Packages`
+        index: String,
+        component: String,
+        /// What the Release lists instead.
+        offered: String,
+    },
     #[error("`--add {spec}`: {reason}\nhint: use SRC:DEST with an existing file or directory SRC and an absolute DEST")]
     Add { spec: String, reason: String },
     #[error(

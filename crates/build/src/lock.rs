@@ -124,6 +124,54 @@ impl Lock {
         self.release.iter().filter_map(|r| parse_time(&r.date).ok()).max().unwrap_or(0)
     }
 
+    /// How many packages of `architecture` came from each pocket read, in the lock's pocket order
+    /// (pockets that gave none are listed with 0).
+    pub fn pocket_counts(&self, architecture: &str) -> Vec<(String, usize)> {
+        let packages = self.packages(architecture).unwrap_or_default();
+        let mut counts: Vec<(String, usize)> = self
+            .release
+            .iter()
+            .map(|r| (r.suite.clone(), packages.iter().filter(|p| p.pocket == r.suite).count()))
+            .collect();
+        for p in packages {
+            if !counts.iter().any(|(suite, _)| *suite == p.pocket) {
+                counts.push((p.pocket.clone(), packages.iter().filter(|q| q.pocket == p.pocket).count()));
+            }
+        }
+        counts
+    }
+
+    /// The locked packages of every architecture as an inventory of `subject` (Debian, the lock's suite):
+    /// what `pare outdated DEF` compares with the archive.
+    pub fn inventory(&self, subject: &str) -> pare_sbom::Inventory {
+        let mut os = pare_sbom::OsRelease { id: Some("debian".into()), ..Default::default() };
+        os.version_codename = Some(self.suite.clone());
+        os.fields.insert("ID".into(), "debian".into());
+        os.fields.insert("VERSION_CODENAME".into(), self.suite.clone());
+        let packages = self
+            .architecture
+            .iter()
+            .flat_map(|a| &a.package)
+            .map(|p| {
+                pare_sbom::debian_package(&p.name, &p.version, &p.architecture, &p.source, &p.source_version, None)
+            })
+            .collect();
+        let mut inventory = pare_sbom::Inventory {
+            subject: pare_sbom::Subject { name: subject.to_string(), digest: None },
+            os: Some(os),
+            packages,
+            tool: pare_sbom::Tool::default(),
+            created: None,
+        };
+        inventory.normalize();
+        inventory
+    }
+
+    /// `pocket_counts` as one line: `bookworm 31, bookworm-updates 0, bookworm-security 6`.
+    pub fn pocket_summary(&self, architecture: &str) -> String {
+        self.pocket_counts(architecture).iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")
+    }
+
     pub fn packages(&self, architecture: &str) -> Option<&[LockedPackage]> {
         self.architecture.iter().find(|a| a.name == architecture).map(|a| a.package.as_slice())
     }

@@ -42,10 +42,22 @@ pub fn lock_definition(loaded: &Loaded, client: &ArchiveClient, events: Events<'
     for arch in &d.architectures {
         let mut indexes: Vec<PackageIndex> = Vec::new();
         for release in &signed {
+            // Which indexes a pocket offers comes from the files its Release hashes, as apt decides: the
+            // security archive's `Components: updates/main` serves `main/binary-ARCH/Packages`.
+            let offered = release.release.indexed_components(arch);
             for component in &d.components {
-                // Not every pocket carries every component (e.g. no `non-free` in -security).
-                if !release.release.components.is_empty() && !release.release.components.contains(component) {
-                    continue;
+                if !offered.contains(component) {
+                    let list = |v: &[String]| if v.is_empty() { "nothing".to_string() } else { v.join(", ") };
+                    return Err(Error::PocketComponent {
+                        pocket: format!("{} ({})", release.pocket.suite, release.url),
+                        index: format!("{component}/binary-{arch}/Packages"),
+                        component: component.clone(),
+                        offered: format!(
+                            "its Release lists indexes for {} (its `Components` field says {})",
+                            list(&offered),
+                            list(&release.release.components)
+                        ),
+                    });
                 }
                 let index = client.fetch_index(release, component, arch).map_err(Error::archive(arch))?;
                 events(&Event::Index {

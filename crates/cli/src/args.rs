@@ -281,6 +281,9 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
     /// Write a VEX (OpenVEX) statement for a triage decision
     #[command(long_about = crate::scan::VEX_ABOUT)]
     Vex(crate::scan::VexArgs),
+    /// List packages the Debian archive has newer versions of, and the vulnerabilities updating fixes
+    #[command(long_about = crate::outdated::OUTDATED_ABOUT)]
+    Outdated(crate::outdated::OutdatedArgs),
     /// Build or inspect the local vulnerability database
     Db {
         #[command(subcommand)]

@@ -174,6 +174,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
                 "architecture": i.architecture,
                 "digest": i.digest,
                 "packages": i.packages,
+                "pockets": lock.pocket_counts(&i.architecture).into_iter().map(|(k, v)| (k, json!(v))).collect::<serde_json::Map<_, _>>(),
                 "layers": i.layers.iter().map(|l| json!({
                     "name": l.name, "digest": l.digest, "size": l.size, "contentSize": l.content, "entries": l.entries,
                 })).collect::<Vec<_>>(),
@@ -210,6 +211,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
                     image.packages.len(),
                     human_size(total)
                 ));
+                printer.status(&format!("    from: {}", lock.pocket_summary(&image.architecture)));
                 for l in &image.layers {
                     if l.name == "base" {
                         printer.status(&format!("    {:<9} {:>10}  (copied as is)", l.name, human_size(l.size)));
@@ -324,6 +326,9 @@ pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Re
     let counts: Vec<String> =
         lock.architecture.iter().map(|a| format!("{} packages for {}", a.package.len(), a.name)).collect();
     printer.status(&format!("Locked {}: {}", path.display(), counts.join(", ")));
+    for a in &lock.architecture {
+        printer.status(&format!("  {} from: {}", a.name, lock.pocket_summary(&a.name)));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -62,6 +62,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Scan(args) => crate::scan::scan(global, printer, &args),
         Command::Diff(args) => crate::scan::diff(global, printer, &args),
         Command::Vex(args) => crate::scan::vex(printer, &args),
+        Command::Outdated(args) => crate::outdated::outdated(global, printer, &args),
         Command::Sbom { src, format, output, platform, limits, attached } => {
             if attached {
                 return crate::sbom::attached(global, printer, &src, format, output.as_deref(), &platform);

@@ -4,6 +4,7 @@ mod args;
 mod build;
 mod commands;
 mod db;
+mod outdated;
 mod output;
 mod sbom;
 mod scan;

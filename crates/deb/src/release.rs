@@ -80,6 +80,25 @@ impl Release {
         self.sha256.iter().find(|e| e.path == path)
     }
 
+    /// The components with a `Packages` index for `arch`, read from the files the hashes list, as apt
+    /// does: the `Components` field is not enough (Debian's security archive says `updates/main` and
+    /// serves `main/binary-amd64/Packages.xz`). Sorted, without duplicates.
+    pub fn indexed_components(&self, arch: &str) -> Vec<String> {
+        let dir = format!("/binary-{arch}/");
+        let mut out: Vec<String> = self
+            .sha256
+            .iter()
+            .filter_map(|e| {
+                let (component, name) = e.path.rsplit_once(&dir)?;
+                ["Packages", "Packages.xz", "Packages.gz"].contains(&name).then(|| component.to_string())
+            })
+            .filter(|c| !c.is_empty() && !c.contains("debian-installer"))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Refuses a Release whose `Valid-Until` is before `now`, or whose `Date` is more than a day
     /// after `now` (a clock far off, or a replayed file from the future).
     pub fn check_fresh(&self, now: Timestamp, source: &str) -> Result<(), Error> {
@@ -168,6 +187,8 @@ e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855        0 main/b
         assert_eq!(r.suite.as_deref(), Some("stable"));
         assert_eq!(r.architectures, ["all", "amd64", "arm64"]);
         assert_eq!(r.components, ["main", "contrib"]);
+        assert_eq!(r.indexed_components("amd64"), ["main"]);
+        assert!(r.indexed_components("arm64").is_empty());
         assert!(r.acquire_by_hash);
         assert_eq!(r.sha256.len(), 2);
         let e = r.entry("main/binary-amd64/Packages").map(|e| (e.size, e.sha256));

@@ -171,6 +171,7 @@ pub struct RepoBuilder {
     suite: String,
     architecture: String,
     valid_until: Option<jiff::Timestamp>,
+    components_field: String,
     packages: Vec<crate::Paragraph>,
 }
 
@@ -182,8 +183,16 @@ impl RepoBuilder {
             suite: suite.to_string(),
             architecture: architecture.to_string(),
             valid_until: None,
+            components_field: "main".into(),
             packages: Vec::new(),
         }
+    }
+
+    /// The Release's `Components` field (default `main`); the index stays under `main/`, as
+    /// Debian's security archive lays it out (`Components: updates/main`).
+    pub fn components_field(&mut self, field: &str) -> &mut Self {
+        self.components_field = field.to_string();
+        self
     }
 
     /// Sets `Valid-Until`.
@@ -243,8 +252,8 @@ impl RepoBuilder {
             release.push_str(&format!("Valid-Until: {}\n", crate::release::format_date(t)));
         }
         release.push_str(&format!(
-            "Acquire-By-Hash: yes\nArchitectures: {}\nComponents: main\nSHA256:\n{sums}",
-            self.architecture
+            "Acquire-By-Hash: yes\nArchitectures: {}\nComponents: {}\nSHA256:\n{sums}",
+            self.architecture, self.components_field
         ));
         let write = |name: &str, bytes: &[u8]| {
             let path = dists.join(name);

@@ -222,6 +222,39 @@ fn debian_id(token: &str) -> Option<String> {
     Some(format!("{family}-{version}-{}", if later { "or-later" } else { "only" }))
 }
 
+/// A Debian package as an inventory holds it, from what a lock or an archive index says (no files,
+/// licenses or locations); `distro` is the purl qualifier (`debian-12`).
+pub fn debian_package(
+    name: &str,
+    version: &str,
+    architecture: &str,
+    source_name: &str,
+    source_version: &str,
+    distro: Option<&str>,
+) -> crate::Package {
+    let record = Record {
+        name: name.to_string(),
+        version: version.to_string(),
+        architecture: Some(architecture.to_string()),
+        source_name: source_name.to_string(),
+        source_version: source_version.to_string(),
+    };
+    crate::Package {
+        ecosystem: "deb".into(),
+        purl: purl(&record, "debian", distro).unwrap_or_default(),
+        name: record.name,
+        version: record.version,
+        source_name: Some(record.source_name),
+        source_version: Some(record.source_version),
+        architecture: record.architecture,
+        licenses: Vec::new(),
+        files: Vec::new(),
+        locations: Vec::new(),
+        checksums: Vec::new(),
+        download_location: None,
+    }
+}
+
 /// The purl of a Debian package.
 pub(crate) fn purl(record: &Record, namespace: &str, distro: Option<&str>) -> Option<String> {
     let mut purl = packageurl::PackageUrl::new("deb", record.name.as_str()).ok()?;

@@ -30,6 +30,7 @@ pub mod write;
 pub use cache::LayerCache;
 pub use catalog::{Catalog, catalog, catalog_image, catalog_with, epoch_seconds, rfc3339_seconds};
 pub use cpe::cpes;
+pub use deb::debian_package;
 pub use golinked::{GoLinked, LinkedBinaries};
 pub use model::{Checksum, Inventory, Location, OsRelease, Package, Subject, Tool};
 pub use read::{MAX_SBOM_BYTES, ReadSbom, SbomFormat, read};

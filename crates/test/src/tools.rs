@@ -93,3 +93,22 @@ pub fn tree(root: &Path) -> Vec<TreeEntry> {
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
+
+/// The environment variable that lets people without network skip the tests that need Debian's archive.
+pub const OFFLINE_ENV: &str = "PARE_TEST_OFFLINE";
+
+/// Whether a test that needs Debian's archive should run: `false` (after printing why) only when
+/// `PARE_TEST_OFFLINE=1` is set; otherwise an unreachable archive fails the test, so a broken feature
+/// cannot hide behind a skip.
+pub fn debian_archive_available() -> bool {
+    use std::net::ToSocketAddrs;
+    if std::env::var(OFFLINE_ENV).is_ok_and(|v| v == "1") {
+        println!("not run: {OFFLINE_ENV}=1 (this test needs deb.debian.org)");
+        return false;
+    }
+    let reachable = ("deb.debian.org", 80).to_socket_addrs().is_ok_and(|mut addrs| {
+        addrs.any(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(10)).is_ok())
+    });
+    assert!(reachable, "deb.debian.org is unreachable: this test needs it (set {OFFLINE_ENV}=1 to skip such tests)");
+    true
+}

@@ -21,6 +21,12 @@ pub enum Error {
     Fetch { url: String, message: String },
     #[error("VEX document {location}: {message}")]
     Vex { location: String, message: String },
+    /// Reading the Debian archive (signed Releases, indexes) failed.
+    #[error(transparent)]
+    Archive(Box<pare_deb::Error>),
+    /// Something this crate does not handle, with what to do instead.
+    #[error("{message}")]
+    Unsupported { message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -5,6 +5,7 @@ pub mod db;
 mod error;
 pub mod matcher;
 pub mod model;
+pub mod outdated;
 pub mod range;
 pub mod reach;
 pub mod report;

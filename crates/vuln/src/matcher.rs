@@ -221,6 +221,11 @@ fn distro_ecosystem(distro: &Option<Distro>) -> Ecosystem {
     distro.as_ref().map_or(Ecosystem::Debian, |d| d.ecosystem)
 }
 
+/// The distribution and release `inventory` is matched against (`Debian`, `bookworm`), as a scan decides it.
+pub fn distribution_of(inventory: &Inventory, options: &MatchOptions) -> Option<(Ecosystem, String)> {
+    distribution(inventory, options).map(|d| (d.ecosystem, d.release))
+}
+
 fn distribution(inventory: &Inventory, options: &MatchOptions) -> Option<Distro> {
     if let Some(release) = &options.release {
         return Some(parse_distro_option(release));

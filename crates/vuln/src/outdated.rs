@@ -1,0 +1,263 @@
+//! Which Debian packages of an inventory the archive has newer versions of, from which pocket, and
+//! which vulnerabilities updating fixes: `pare outdated`, and the monitor's "rebuild advised".
+//!
+//! The archive side reads the same signed Releases and `Packages` indexes the builder locks from;
+//! the vulnerability side matches the inventory twice (as it is, and with every update applied) and
+//! reports what the update takes away.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pare_deb::{ArchiveClient, Pocket, Version};
+use pare_sbom::{Inventory, Package};
+use serde::{Deserialize, Serialize};
+
+use crate::matcher::{MatchOptions, match_inventory};
+use crate::model::{Ecosystem, Severity};
+use crate::report::DatabaseSummary;
+use crate::{Error, Lookup, Result};
+
+/// The archive to compare with: the pockets to read (in order) and the components of each.
+pub struct Archive<'a> {
+    pub client: &'a ArchiveClient,
+    pub pockets: Vec<Pocket>,
+    pub components: Vec<String>,
+}
+
+/// A pocket whose signed Release was read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PocketRead {
+    pub suite: String,
+    /// The verified `InRelease` (or `Release`) URL.
+    pub url: String,
+    /// Its `Date`.
+    pub date: String,
+}
+
+/// A vulnerability of the installed version that the available version no longer has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedVulnerability {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub severity: Severity,
+}
+
+/// One package the archive has a newer version of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    pub package: String,
+    pub architecture: String,
+    pub installed: String,
+    pub available: String,
+    /// The suite the newest version is in (`bookworm-security`).
+    pub pocket: String,
+    /// Whether it comes from a `-security` pocket.
+    pub security: bool,
+    /// Vulnerabilities (from the local database) the update fixes, most severe first.
+    pub fixes: Vec<FixedVulnerability>,
+}
+
+/// What [`outdated`] found.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutdatedReport {
+    pub subject: pare_sbom::Subject,
+    /// The Debian release compared with (`bookworm`).
+    pub release: String,
+    pub pockets: Vec<PocketRead>,
+    /// Debian packages compared.
+    pub packages: usize,
+    pub updates: Vec<Update>,
+    /// Installed packages no pocket lists (local builds, removed packages), `name version`.
+    pub not_in_archive: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseSummary>,
+    pub warnings: Vec<String>,
+}
+
+impl OutdatedReport {
+    /// Updates a CI gate should act on: from a security pocket, or fixing a known vulnerability.
+    pub fn security_updates(&self) -> impl Iterator<Item = &Update> {
+        self.updates.iter().filter(|u| u.security || !u.fixes.is_empty())
+    }
+
+    /// Whether a rebuild (or an upgrade) is advised: a security update is available.
+    pub fn rebuild_advised(&self) -> bool {
+        self.security_updates().next().is_some()
+    }
+}
+
+/// The Debian release an inventory belongs to (`bookworm`): `release` when given, else its os-release.
+/// An inventory of another distribution is an error naming it.
+pub fn debian_release(inventory: &Inventory, release: Option<&str>) -> Result<String> {
+    let options = MatchOptions { release: release.map(str::to_string) };
+    match crate::matcher::distribution_of(inventory, &options) {
+        Some((Ecosystem::Debian, release)) => Ok(release),
+        Some((other, release)) => Err(Error::Unsupported {
+            message: format!(
+                "{} is {} {release}: `pare outdated` compares with Debian's archive only",
+                inventory.subject.name,
+                other.as_str()
+            ),
+        }),
+        None if let Some(id) = inventory.os.as_ref().and_then(|os| os.id.as_deref()).filter(|id| *id != "debian") => {
+            Err(Error::Unsupported {
+                message: format!(
+                    "{} is `{id}` (os-release): `pare outdated` compares with Debian's archive only",
+                    inventory.subject.name
+                ),
+            })
+        }
+        None => Err(Error::Unsupported {
+            message: format!(
+                "{}: the Debian release is unknown (no os-release with a Debian VERSION_CODENAME or VERSION_ID)\nhint: pass --suite bookworm (or the release the image was built from)",
+                inventory.subject.name
+            ),
+        }),
+    }
+}
+
+/// The newest version of one package across the pockets read.
+struct Newest {
+    version: Version,
+    pocket: String,
+    source: String,
+    source_version: String,
+}
+
+/// Compares the Debian packages of `inventory` with the archive; with `lookup`, names the
+/// vulnerabilities each update fixes (matched against `release`).
+pub fn outdated(
+    inventory: &Inventory,
+    release: &str,
+    archive: &Archive<'_>,
+    lookup: Option<&dyn Lookup>,
+) -> Result<OutdatedReport> {
+    let debs: Vec<&Package> = inventory.packages.iter().filter(|p| p.ecosystem == "deb").collect();
+    let mut warnings = Vec::new();
+    let mut architectures: BTreeSet<String> =
+        debs.iter().filter_map(|p| p.architecture.clone()).filter(|a| a != "all").collect();
+    if architectures.is_empty() && !debs.is_empty() {
+        warnings.push("no package names an architecture: comparing with amd64's indexes".to_string());
+        architectures.insert("amd64".to_string());
+    }
+    let archive_error = |e: pare_deb::Error| Error::Archive(Box::new(e));
+    let mut newest: BTreeMap<(String, String), Newest> = BTreeMap::new();
+    let mut pockets = Vec::new();
+    for pocket in &archive.pockets {
+        let signed = archive.client.fetch_release(pocket).map_err(archive_error)?;
+        pockets.push(PocketRead {
+            suite: pocket.suite.clone(),
+            url: signed.url.clone(),
+            date: signed.release.date.to_string(),
+        });
+        for arch in &architectures {
+            let offered = signed.release.indexed_components(arch);
+            for component in &archive.components {
+                if !offered.contains(component) {
+                    warnings.push(format!(
+                        "{} lists no `{component}/binary-{arch}/Packages` index (it has: {}); not compared there",
+                        pocket.suite,
+                        offered.join(", ")
+                    ));
+                    continue;
+                }
+                let index = archive.client.fetch_index(&signed, component, arch).map_err(archive_error)?;
+                for record in index.packages {
+                    let key = (record.package.clone(), record.architecture.clone());
+                    let newer = newest.get(&key).is_none_or(|n| record.version > n.version);
+                    if newer {
+                        newest.insert(
+                            key,
+                            Newest {
+                                version: record.version,
+                                pocket: pocket.suite.clone(),
+                                source: record.source,
+                                source_version: record.source_version.to_string(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    let mut updates = Vec::new();
+    let mut not_in_archive = Vec::new();
+    let mut updated = inventory.clone();
+    for package in updated.packages.iter_mut().filter(|p| p.ecosystem == "deb") {
+        let arch = package.architecture.clone().unwrap_or_else(|| "all".to_string());
+        let Some(available) = newest.get(&(package.name.clone(), arch.clone())) else {
+            not_in_archive.push(format!("{} {}", package.name, package.version));
+            continue;
+        };
+        let installed = match package.version.parse::<Version>() {
+            Ok(v) => v,
+            Err(e) => {
+                warnings
+                    .push(format!("{} has an invalid version `{}`: {e}; not compared", package.name, package.version));
+                continue;
+            }
+        };
+        if available.version <= installed {
+            continue;
+        }
+        updates.push(Update {
+            package: package.name.clone(),
+            architecture: arch,
+            installed: package.version.clone(),
+            available: available.version.to_string(),
+            security: available.pocket.ends_with("-security"),
+            pocket: available.pocket.clone(),
+            fixes: Vec::new(),
+        });
+        package.version = available.version.to_string();
+        package.source_name = Some(available.source.clone());
+        package.source_version = Some(available.source_version.clone());
+    }
+
+    if let Some(lookup) = lookup
+        && !updates.is_empty()
+    {
+        let options = MatchOptions { release: Some(release.to_string()) };
+        let before = match_inventory(inventory, lookup, &options)?;
+        let after = match_inventory(&updated, lookup, &options)?;
+        let remaining: BTreeSet<(&str, &str)> =
+            after.findings.iter().map(|f| (f.package.name.as_str(), f.id.as_str())).collect();
+        for update in &mut updates {
+            for finding in before.findings.iter().filter(|f| f.package.name == update.package) {
+                if !remaining.contains(&(finding.package.name.as_str(), finding.id.as_str()))
+                    && !update.fixes.iter().any(|x| x.id == finding.id)
+                {
+                    update.fixes.push(FixedVulnerability {
+                        id: finding.id.clone(),
+                        aliases: finding.aliases.clone(),
+                        severity: finding.severity,
+                    });
+                }
+            }
+            update
+                .fixes
+                .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| crate::matcher::id_order(&a.id, &b.id)));
+        }
+    }
+    updates.sort_by(|a, b| (&a.package, &a.architecture).cmp(&(&b.package, &b.architecture)));
+    not_in_archive.sort();
+    Ok(OutdatedReport {
+        subject: inventory.subject.clone(),
+        release: release.to_string(),
+        pockets,
+        packages: debs.len(),
+        updates,
+        not_in_archive,
+        database: None,
+        warnings,
+    })
+}
+
+/// The pockets a Debian release installs from by default (the release, `-updates`, `-security`).
+pub fn standard_pockets(release: &str, mirror: Option<&str>, security_mirror: Option<&str>) -> Vec<Pocket> {
+    Pocket::standard(
+        release,
+        mirror.unwrap_or(pare_deb::archive::DEBIAN_MIRROR),
+        security_mirror.unwrap_or(pare_deb::archive::DEBIAN_SECURITY_MIRROR),
+    )
+}
