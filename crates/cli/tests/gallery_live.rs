@@ -189,3 +189,41 @@ fn every_gallery_lock_has_the_newest_versions_across_its_pockets() {
     println!("{}", table.join("\n"));
     assert!(failures.is_empty(), "locked packages older than the archive's newest:\n{}", failures.join("\n"));
 }
+
+/// Every gallery image (both suites, amd64) built today and scanned with `--only-fixed` against the bundled
+/// tracker snapshot (Debian's DSA and DLA lists to 2026-08-21): nothing it knows a fix for may remain.
+#[test]
+fn every_gallery_image_has_no_vulnerability_with_a_published_fix() {
+    if !debian_archive_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vuln.db");
+    let lists =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../vuln/tests/fixtures/vulndata/debian-tracker-lists-merged");
+    let pare = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
+        cmd.env("PARE_CACHE_DIR", cache()).env("PARE_VULN_DB", &db).env_remove("SOURCE_DATE_EPOCH");
+        cmd
+    };
+    run_ok(
+        pare().args(["db", "update", "--from"]).arg(lists.join("DSA-list")).arg("--from").arg(lists.join("DLA-list")),
+    );
+    let mut failures = Vec::new();
+    for suite in ["bookworm", "trixie"] {
+        for name in ["static", "base", "cc", "python3", "java", "nodejs"] {
+            let layout = format!("oci:{}", dir.path().join(format!("{suite}-{name}")).display());
+            run_ok(pare().args(["build", &format!("gallery:{suite}/{name}"), "--arch", "amd64", "--to", &layout]));
+            let out = run_ok(pare().args(["scan", &layout, "--only-fixed", "--format", "json"]));
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(report["packages"].as_u64().unwrap() > 0, "{report}");
+            for f in report["findings"].as_array().unwrap() {
+                failures.push(format!(
+                    "{suite}/{name}: {} in {} {}, fixed in {}",
+                    f["id"], f["package"]["name"], f["package"]["version"], f["fixed_versions"]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "gallery images miss published fixes:\n{}", failures.join("\n"));
+}
