@@ -238,9 +238,20 @@ impl Sink for LayoutSink {
         format!("oci:{}", self.root.display())
     }
 
+    /// A blob already in the layout counts only when its size and digest check out (a damaged
+    /// one may share its inode with a cache entry that was healed since); a bad one is replaced.
     fn has(&mut self, desc: &Descriptor) -> Result<bool> {
         let path = blob_path(&self.root, desc.digest());
-        Ok(std::fs::metadata(&path).is_ok_and(|m| m.len() == desc.size()))
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::Io { path, source: e }),
+        };
+        let good = crate::digest::file_matches(&mut file, &path, desc.digest(), desc.size())?;
+        if !good {
+            tracing::warn!(path = %path.display(), digest = %desc.digest(), "replacing a damaged blob in the layout");
+        }
+        Ok(good)
     }
 
     fn put_blob(&mut self, desc: &Descriptor, content: &mut dyn Read) -> Result<()> {
