@@ -1013,3 +1013,45 @@ fn repull_replaces_a_damaged_layout_blob() -> TestResult {
     assert_no_temp_files(dst.path())?;
     Ok(())
 }
+
+/// A push whose upload `Location` names another host: credentials go only to the registry that
+/// asked for them (scheme, host and port), as Docker and containerd do.
+#[test]
+fn credentials_are_not_sent_to_an_upload_location_on_another_host() -> TestResult {
+    let registries = [
+        ("basic", TestRegistry::start_with_basic_auth("alice", "s3cret"), Credential::basic("alice", "s3cret")),
+        ("token", TestRegistry::start_with_token_auth("alice", "s3cret"), Credential::basic("alice", "s3cret")),
+    ];
+    for (kind, registry, credential) in registries {
+        // Another port in front of the same registry, where the upload sessions are sent.
+        let elsewhere = FaultProxy::start(registry.addr(), Vec::new());
+        let front = FaultProxy::start(
+            registry.addr(),
+            vec![Fault::new("POST", "/blobs/uploads/", 1000, FaultAction::RewriteLocation(elsewhere.addr()))],
+        );
+        let credentials = Credentials::none().with_credential(front.host(), credential);
+        let client = Client::new(ClientConfig { credentials, ..config() })?;
+        let (src, _) = small_layout("v1")?;
+        let result = push(&client, src.path(), "v1", &reference(&front.host(), "private/app:v1")?);
+
+        let sent_here = elsewhere.requests();
+        assert!(!sent_here.is_empty(), "{kind}: the upload never went to the Location host");
+        for r in &sent_here {
+            assert!(
+                r.header("authorization").is_none(),
+                "{kind}: credentials sent to {}: {} {}",
+                elsewhere.host(),
+                r.method,
+                r.path
+            );
+        }
+        assert!(
+            front.requests().iter().any(|r| r.header("authorization").is_some()),
+            "{kind}: the registry itself never got credentials"
+        );
+        // The other host wants credentials too, which it does not get: a clear error naming it.
+        let err = result.err().ok_or_else(|| format!("{kind}: expected an error"))?;
+        assert!(err.to_string().contains(&elsewhere.host()), "{kind}: {err}");
+    }
+    Ok(())
+}
