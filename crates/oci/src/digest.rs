@@ -67,6 +67,30 @@ impl Hasher {
     }
 }
 
+/// Whether `file` (at `path`, for messages) has `size` bytes hashing to `digest`. Reads it to the end.
+pub(crate) fn file_matches(
+    file: &mut std::fs::File,
+    path: &std::path::Path,
+    digest: &Digest,
+    size: u64,
+) -> Result<bool> {
+    let meta = file.metadata().map_err(Error::io(path))?;
+    if !meta.is_file() || meta.len() != size {
+        return Ok(false);
+    }
+    let mut hasher = Hasher::for_digest(digest);
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::Io { path: path.to_path_buf(), source: e }),
+        }
+    }
+    Ok(&hasher.finish() == digest)
+}
+
 /// Counts and hashes what is written through it.
 pub struct HashingWriter<W> {
     inner: W,

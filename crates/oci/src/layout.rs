@@ -1,6 +1,5 @@
 //! OCI image layout directories: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -79,15 +78,21 @@ pub fn select_entry(index: &ImageIndex, reference: Option<&str>, location: &str)
     })
 }
 
-/// Adds `entry` to the `index.json` of an existing layout (atomically), unless an entry with its
-/// digest is there already. For artifacts (referrers) whose blobs are in the layout already.
+/// Adds `entry` to the `index.json` of an existing layout (atomically, under the layout's lock),
+/// unless an entry with its digest is there already. For artifacts (referrers) whose blobs are in
+/// the layout already.
 pub fn add_index_entry(root: &Path, entry: &Descriptor) -> Result<()> {
-    let index = read_index(root)?;
-    let mut manifests = index.manifests().clone();
+    let _lock = LayoutLock::acquire(root)?;
+    let mut manifests = read_index(root)?.manifests().clone();
     if manifests.iter().any(|d| d.digest() == entry.digest()) {
         return Ok(());
     }
     manifests.push(entry.clone());
+    write_index(root, &manifests)
+}
+
+/// Replaces `index.json` atomically with these entries.
+fn write_index(root: &Path, manifests: &[Descriptor]) -> Result<()> {
     let manifests: Vec<serde_json::Value> = manifests
         .iter()
         .map(serde_json::to_value)
@@ -99,6 +104,32 @@ pub fn add_index_entry(root: &Path, entry: &Descriptor) -> Result<()> {
         "manifests": manifests,
     });
     write_atomic(&root.join("index.json"), &crate::canonical_json(&index))
+}
+
+/// An exclusive advisory lock (`flock`) on a layout directory, held while `index.json` is read
+/// and replaced, so concurrent writers merge their entries instead of losing them. Released on drop.
+struct LayoutLock {
+    _dir: File,
+}
+
+impl LayoutLock {
+    fn acquire(root: &Path) -> Result<LayoutLock> {
+        let dir = File::open(root).map_err(Error::io(root))?;
+        loop {
+            match rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(LayoutLock { _dir: dir }),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => {
+                    return Err(Error::Io {
+                        path: root.to_path_buf(),
+                        source: std::io::Error::other(format!(
+                            "cannot lock the layout directory: {e}\nhint: pare needs flock(2) on the layout's filesystem"
+                        )),
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// Reads an OCI layout directory.
@@ -136,13 +167,15 @@ impl Source for LayoutSource {
 }
 
 /// Writes into an OCI layout directory, creating it if needed and keeping what it already holds.
-/// Blobs are renamed into place only once complete and verified; `index.json` is replaced
-/// atomically at [`Sink::finish`], so readers never see a manifest whose blobs are missing.
+/// Blobs are renamed into place only once complete and verified; at [`Sink::finish`], under the
+/// layout's lock, the current `index.json` is read again, this sink's entries are merged into it
+/// and it is replaced atomically, so readers never see a manifest whose blobs are missing and
+/// concurrent writers never drop each other's entries.
 pub struct LayoutSink {
     root: PathBuf,
     name: Option<String>,
-    entries: BTreeMap<String, Descriptor>,
-    order: Vec<String>,
+    /// Entries named by [`Sink::set_root`], in order.
+    added: Vec<Descriptor>,
 }
 
 impl LayoutSink {
@@ -150,13 +183,12 @@ impl LayoutSink {
         let root = root.into();
         std::fs::create_dir_all(root.join("blobs").join("sha256")).map_err(Error::io(&root))?;
         let layout = root.join("oci-layout");
-        let mut sink = LayoutSink { root, name: name.map(str::to_string), entries: BTreeMap::new(), order: Vec::new() };
+        let sink = LayoutSink { root, name: name.map(str::to_string), added: Vec::new() };
+        let _lock = LayoutLock::acquire(&sink.root)?;
         if layout.exists() {
-            // Keep existing entries (skopeo adds to an existing layout the same way).
-            for desc in read_index(&sink.root)?.manifests() {
-                let key = entry_key(desc);
-                sink.order.push(key.clone());
-                sink.entries.insert(key, desc.clone());
+            // Refuse a broken layout before downloading anything (the index is read again at finish).
+            if sink.root.join("index.json").exists() {
+                read_index(&sink.root)?;
             }
         } else {
             write_atomic(&layout, LAYOUT_FILE.as_bytes())?;
@@ -206,9 +238,20 @@ impl Sink for LayoutSink {
         format!("oci:{}", self.root.display())
     }
 
+    /// A blob already in the layout counts only when its size and digest check out (a damaged
+    /// one may share its inode with a cache entry that was healed since); a bad one is replaced.
     fn has(&mut self, desc: &Descriptor) -> Result<bool> {
         let path = blob_path(&self.root, desc.digest());
-        Ok(std::fs::metadata(&path).is_ok_and(|m| m.len() == desc.size()))
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::Io { path, source: e }),
+        };
+        let good = crate::digest::file_matches(&mut file, &path, desc.digest(), desc.size())?;
+        if !good {
+            tracing::warn!(path = %path.display(), digest = %desc.digest(), "replacing a damaged blob in the layout");
+        }
+        Ok(good)
     }
 
     fn put_blob(&mut self, desc: &Descriptor, content: &mut dyn Read) -> Result<()> {
@@ -232,26 +275,26 @@ impl Sink for LayoutSink {
             entry.set_annotations(Some([(REF_NAME.to_string(), name.clone())].into_iter().collect()));
         }
         let key = entry_key(&entry);
-        if !self.entries.contains_key(&key) {
-            self.order.push(key.clone());
-        }
-        self.entries.insert(key, entry);
+        self.added.retain(|d| entry_key(d) != key);
+        self.added.push(entry);
         Ok(())
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
-        let manifests: Vec<serde_json::Value> = self
-            .order
-            .iter()
-            .filter_map(|k| self.entries.get(k))
-            .map(serde_json::to_value)
-            .collect::<Result<_, _>>()
-            .map_err(|e| Error::malformed("index.json", self.location(), e))?;
-        let index = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": media::OCI_INDEX,
-            "manifests": manifests,
-        });
-        write_atomic(&self.root.join("index.json"), &crate::canonical_json(&index))
+        let _lock = LayoutLock::acquire(&self.root)?;
+        // Merged into what the layout holds now: another writer may have added entries since.
+        let mut manifests = if self.root.join("index.json").exists() {
+            read_index(&self.root)?.manifests().clone()
+        } else {
+            Vec::new()
+        };
+        for entry in &self.added {
+            let key = entry_key(entry);
+            match manifests.iter_mut().find(|d| entry_key(d) == key) {
+                Some(slot) => *slot = entry.clone(),
+                None => manifests.push(entry.clone()),
+            }
+        }
+        write_index(&self.root, &manifests)
     }
 }

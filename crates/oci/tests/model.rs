@@ -92,3 +92,61 @@ fn malformed_manifests_say_what_is_wrong() {
         }
     }
 }
+
+/// A one-layer image whose file holds `content`.
+fn image_with(content: &str) -> pare_oci::Root {
+    let mut asm = Assembler::new().unwrap();
+    let layer = asm
+        .add_layer(
+            vec![LayerEntry::file("f", 0o644, content)],
+            &LayerOptions { mtime: 0, compression: Compression::Gzip },
+        )
+        .unwrap();
+    let spec = ImageSpec {
+        platform: Platform::host(),
+        runtime: RuntimeConfig::default(),
+        created: 0,
+        annotations: BTreeMap::new(),
+    };
+    let top = asm.add_image(&spec, &[layer]).unwrap();
+    asm.finish(&top).unwrap().open().unwrap()
+}
+
+#[test]
+fn concurrent_writers_to_one_layout_keep_every_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    // An entry that was there before stays too.
+    let first = image_with("first");
+    let sink = pare_oci::LayoutSink::create(&layout, Some("first")).unwrap();
+    pare_oci::copy(&first, Box::new(sink), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).unwrap();
+
+    const WRITERS: usize = 6;
+    let roots: Vec<pare_oci::Root> = (0..WRITERS).map(|i| image_with(&format!("image {i}"))).collect();
+    // Every writer opens the layout (reading its index) before any of them finishes.
+    let opened = std::sync::Barrier::new(WRITERS);
+    std::thread::scope(|scope| {
+        for (i, root) in roots.iter().enumerate() {
+            let (layout, opened) = (&layout, &opened);
+            scope.spawn(move || {
+                let sink = pare_oci::LayoutSink::create(layout, Some(&format!("w{i}"))).unwrap();
+                opened.wait();
+                pare_oci::copy(root, Box::new(sink), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).unwrap();
+            });
+        }
+    });
+
+    let index = pare_oci::read_index(&layout).unwrap();
+    assert_eq!(index.manifests().len(), WRITERS + 1, "{:?}", index.manifests());
+    for (name, root) in std::iter::once(("first".to_string(), &first))
+        .chain(roots.iter().enumerate().map(|(i, r)| (format!("w{i}"), r)))
+    {
+        let source = std::sync::Arc::new(pare_oci::LayoutSource::new(&layout, Some(&name)));
+        let read = pare_oci::Root::open(source).unwrap();
+        assert_eq!(read.descriptor().digest(), root.descriptor().digest(), "{name}");
+        let image = read.image(None).unwrap();
+        for layer in image.manifest().layers() {
+            std::io::copy(&mut image.source().fetch(layer).unwrap(), &mut std::io::sink()).unwrap();
+        }
+    }
+}

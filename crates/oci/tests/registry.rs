@@ -977,3 +977,81 @@ fn pare_pushes_and_skopeo_accepts() -> TestResult {
     assert_eq!(layout_blobs(out.path())?, layout_blobs(src.path())?);
     Ok(())
 }
+
+#[test]
+fn repull_replaces_a_damaged_layout_blob() -> TestResult {
+    let registry = TestRegistry::start();
+    let (src, image) = small_layout("v1")?;
+    let from = reference(&registry.host(), "app:v1")?;
+    push(&client()?, src.path(), "v1", &from)?;
+    let cache_dir = tempdir()?;
+    let cache = BlobCache::new(cache_dir.path());
+    let dst = tempdir()?;
+    pull(&client()?, &from, Some(&cache), dst.path())?;
+
+    // Damaged in place, same size: the cache entry it is hard-linked to is damaged with it.
+    let (victim, good) = image.blobs.iter().max_by_key(|(d, _)| d.size()).ok_or("no blobs")?;
+    let in_layout = pare_oci::blob_path(dst.path(), victim.digest());
+    let mut file = std::fs::OpenOptions::new().write(true).open(&in_layout)?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(100))?;
+    file.write_all(&[good[100] ^ 0xff])?;
+    drop(file);
+    assert_ne!(&std::fs::read(&in_layout)?, good);
+
+    let again = client()?;
+    pull(&again, &from, Some(&cache), dst.path())?;
+    assert_eq!(again.stats().blob_downloads, 1, "{:?}", again.stats());
+    assert_eq!(&std::fs::read(&in_layout)?, good);
+    assert_eq!(layout_blobs(dst.path())?, layout_blobs(src.path())?);
+    assert!(cache.open(victim.digest(), victim.size())?.is_some());
+    // The whole image reads back verified.
+    let root = Root::open(Arc::new(LayoutSource::new(dst.path(), Some("pulled"))))?;
+    let pulled = root.image(None)?;
+    for desc in std::iter::once(pulled.manifest().config()).chain(pulled.manifest().layers()) {
+        std::io::copy(&mut pulled.source().fetch(desc)?, &mut std::io::sink())?;
+    }
+    assert_no_temp_files(dst.path())?;
+    Ok(())
+}
+
+/// A push whose upload `Location` names another host: credentials go only to the registry that
+/// asked for them (scheme, host and port), as Docker and containerd do.
+#[test]
+fn credentials_are_not_sent_to_an_upload_location_on_another_host() -> TestResult {
+    let registries = [
+        ("basic", TestRegistry::start_with_basic_auth("alice", "s3cret"), Credential::basic("alice", "s3cret")),
+        ("token", TestRegistry::start_with_token_auth("alice", "s3cret"), Credential::basic("alice", "s3cret")),
+    ];
+    for (kind, registry, credential) in registries {
+        // Another port in front of the same registry, where the upload sessions are sent.
+        let elsewhere = FaultProxy::start(registry.addr(), Vec::new());
+        let front = FaultProxy::start(
+            registry.addr(),
+            vec![Fault::new("POST", "/blobs/uploads/", 1000, FaultAction::RewriteLocation(elsewhere.addr()))],
+        );
+        let credentials = Credentials::none().with_credential(front.host(), credential);
+        let client = Client::new(ClientConfig { credentials, ..config() })?;
+        let (src, _) = small_layout("v1")?;
+        let result = push(&client, src.path(), "v1", &reference(&front.host(), "private/app:v1")?);
+
+        let sent_here = elsewhere.requests();
+        assert!(!sent_here.is_empty(), "{kind}: the upload never went to the Location host");
+        for r in &sent_here {
+            assert!(
+                r.header("authorization").is_none(),
+                "{kind}: credentials sent to {}: {} {}",
+                elsewhere.host(),
+                r.method,
+                r.path
+            );
+        }
+        assert!(
+            front.requests().iter().any(|r| r.header("authorization").is_some()),
+            "{kind}: the registry itself never got credentials"
+        );
+        // The other host wants credentials too, which it does not get: a clear error naming it.
+        let err = result.err().ok_or_else(|| format!("{kind}: expected an error"))?;
+        assert!(err.to_string().contains(&elsewhere.host()), "{kind}: {err}");
+    }
+    Ok(())
+}

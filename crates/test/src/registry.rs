@@ -332,6 +332,12 @@ pub enum FaultAction {
     Close,
     /// Forward without the `Range` header, as a registry that ignores ranges would answer.
     IgnoreRange,
+    /// Forward, and point the response's `Location` header (an upload session) at this
+    /// address instead: another host, as a registry with a separate upload service would.
+    RewriteLocation(SocketAddr),
+    /// Forward, send the response head, then the body one byte per interval: a stalled transfer
+    /// that never quite stops. Ends when the body is sent or the client goes away.
+    Drip(Duration),
 }
 
 /// A rule: requests with this method whose path contains `path_contains` get `action`, `times`
@@ -479,6 +485,40 @@ fn proxy_connection(mut client: TcpStream, target: SocketAddr, state: &Mutex<Pro
     let _ = upstream.read_to_end(&mut response);
     let body_start = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |p| p + 4);
     match action {
+        Some(FaultAction::Drip(every)) => {
+            let _ = client.write_all(&response[..body_start]);
+            for byte in &response[body_start..] {
+                let _ = client.flush();
+                std::thread::sleep(every);
+                if client.write_all(std::slice::from_ref(byte)).is_err() {
+                    return;
+                }
+            }
+            let _ = client.flush();
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
+        Some(FaultAction::RewriteLocation(to)) => {
+            let head = String::from_utf8_lossy(&response[..body_start]).into_owned();
+            let rewritten: Vec<String> = head
+                .split("\r\n")
+                .map(|line| match line.split_once(':') {
+                    Some((k, v)) if k.eq_ignore_ascii_case("location") => {
+                        let v = v.trim();
+                        // `http://host:port/path` or `/path`: keep the path, change the host.
+                        let path = match v.strip_prefix("http://").or_else(|| v.strip_prefix("https://")) {
+                            Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+                            None => v,
+                        };
+                        format!("Location: http://{to}{path}")
+                    }
+                    _ => line.to_string(),
+                })
+                .collect();
+            let mut out = rewritten.join("\r\n").into_bytes();
+            out.extend_from_slice(&response[body_start..]);
+            response = out;
+        }
         Some(FaultAction::CutBodyAfter(n)) => {
             let end = (body_start + n).min(response.len());
             let _ = client.write_all(&response[..end]);

@@ -64,22 +64,7 @@ impl BlobCache {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::Io { path, source: e }),
         };
-        let len = file.metadata().map_err(Error::io(&path))?.len();
-        let good = if len == size {
-            let mut hasher = Hasher::for_digest(digest);
-            let mut buf = vec![0u8; 256 << 10];
-            loop {
-                match file.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => hasher.update(&buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(Error::Io { path, source: e }),
-                }
-            }
-            &hasher.finish() == digest
-        } else {
-            false
-        };
+        let good = crate::digest::file_matches(&mut file, &path, digest, size)?;
         if !good {
             tracing::warn!(path = %path.display(), %digest, "removing a corrupt cache entry");
             self.remove(digest)?;

@@ -360,7 +360,12 @@ impl Client {
     /// Sends a request to a registry, authenticating as its challenge asks (once more with fresh
     /// credentials after a 401) and retrying 429, 5xx and connection errors. Any other status is
     /// returned for the caller to interpret.
+    /// Credentials go only to the registry's own origin (scheme, host and port: the one that
+    /// challenged); a URL elsewhere, such as an upload `Location`, is sent without them.
     pub(crate) fn send(&self, host: &Host, repository: &str, call: &Call) -> Result<Response> {
+        if call.url.origin() != host.base.origin() {
+            return self.send_elsewhere(host, call);
+        }
         let http = self.http_for(host.insecure)?;
         let mut renewed = false;
         loop {
@@ -393,6 +398,42 @@ impl Client {
                 _ => return Ok(resp),
             }
         }
+    }
+
+    /// A request to a URL the registry sent pare to on another origin, without credentials.
+    fn send_elsewhere(&self, host: &Host, call: &Call) -> Result<Response> {
+        let authority = match (call.url.host_str(), call.url.port()) {
+            (Some(h), Some(port)) => format!("{h}:{port}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => String::new(),
+        };
+        let insecure = host.insecure || self.is_insecure(&authority);
+        if call.url.scheme() != "https" && !insecure {
+            return Err(Error::Registry {
+                url: call.url.to_string(),
+                status: None,
+                message: format!(
+                    "the registry {} sent pare to {authority} over plain HTTP; refusing\nhint: if this is intended, use --insecure",
+                    host.registry
+                ),
+            });
+        }
+        tracing::debug!(registry = %host.registry, url = %call.url, "request to another host, without credentials");
+        let resp = self.execute(&self.http_for(insecure)?, call, None)?;
+        if matches!(resp.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            let detail = error_body(resp);
+            return Err(Error::Auth {
+                registry: host.registry.clone(),
+                message: format!(
+                    "{} {} on {authority}, another host than the registry, wants credentials ({detail}); pare sends \
+                     credentials only to the registry that asked for them\nhint: the registry's upload Location \
+                     should point at itself, or at a URL that needs no credentials",
+                    call.method,
+                    call.url.path()
+                ),
+            });
+        }
+        Ok(resp)
     }
 
     /// Sends one request, retrying 429, 5xx and connection errors with exponential backoff.
