@@ -147,8 +147,9 @@ fn show(printer: &Printer, info: &DbInfo, format: Format) -> Result<()> {
 
 fn table(info: &DbInfo) -> String {
     let mut out = format!(
-        "Database: {}\nBuilt:    {} (schema {})\nCVSS:     {} scores\n\n",
+        "Database: {}\nSHA-256:  {} (checked)\nBuilt:    {} (schema {})\nCVSS:     {} scores\n\n",
         info.path.display(),
+        info.file_sha256,
         info.built_at,
         info.schema,
         info.cvss_scores

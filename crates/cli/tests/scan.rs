@@ -557,3 +557,42 @@ fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
         assert_eq!(by_package(&report), expected(), "scan of {name}'s SBOM");
     }
 }
+
+/// Bits flipped inside the database's pages (here every `openssl` became `openssm`, so SQLite finds no
+/// row and reports nothing amiss) are caught by the checksum written at build: exit 2 naming the fix,
+/// never a clean report; `pare db status` says the same.
+#[test]
+fn a_database_with_flipped_bits_is_an_error_not_a_clean_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("vuln.db");
+    fs::copy(db(), &copy).unwrap();
+    fs::copy(pare_vuln_checksum(db()), pare_vuln_checksum(&copy)).unwrap();
+    let sbom = cdx(tmp.path(), "sbom.json", &[("libssl3", "3.0.17-1~deb12u2", "openssl")]);
+    let gate = |db: &Path| output(pare().arg("scan").arg(&sbom).arg("--db").arg(db).args(["--fail-on", "high"]));
+    let out = gate(&copy);
+    assert_eq!(out.status.code(), Some(1), "the intact copy finds openssl's advisories: {}", stderr(&out));
+
+    let mut bytes = fs::read(&copy).unwrap();
+    let mut flipped = 0;
+    for i in 0..bytes.len().saturating_sub(7) {
+        if &bytes[i..i + 7] == b"openssl" {
+            bytes[i + 6] ^= 0x01;
+            flipped += 1;
+        }
+    }
+    assert!(flipped > 25, "{flipped}");
+    fs::write(&copy, &bytes).unwrap();
+    let out = gate(&copy);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("vuln.db") && err.contains("damaged") && err.contains("pare db update"), "{err}");
+    let out = output(pare().args(["db", "status", "--db"]).arg(&copy));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+}
+
+fn pare_vuln_checksum(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap().to_os_string();
+    name.push(".sha256");
+    db.with_file_name(name)
+}

@@ -1,6 +1,10 @@
 //! The local vulnerability database: one SQLite file, built from the sources into a temporary file
 //! beside it, marked complete, then renamed over the old one. Readers refuse anything else.
 //!
+//! Beside it, `NAME.sha256` holds the SHA-256 of the file (`sha256sum`'s format), written by `update`
+//! and checked by `open`: SQLite does not notice changed bytes inside its pages. The check hashes the
+//! file only when it changed since the last check, which `NAME.verified` records (size, times, inode).
+//!
 //! Tables: `meta` (schema, complete, built_at), `sources`, `counts`, `advisories` (full JSON),
 //! `affected` (one row per advisory and (ecosystem, package), holding the advisory narrowed to that
 //! package, indexed, so a lookup is one indexed read), `cvss` (by vulnerability id).
@@ -36,6 +40,8 @@ pub struct DbInfo {
     pub counts: Vec<Count>,
     /// Rows of the CVSS table (scores by vulnerability id).
     pub cvss_scores: u64,
+    /// SHA-256 of the database file, checked against its `.sha256` file.
+    pub file_sha256: String,
 }
 
 fn display<S: serde::Serializer>(t: &jiff::Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -140,6 +146,175 @@ fn check_file(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `PATH` with `suffix` appended to its file name.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "vuln.db".into());
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// The checksum file of a database: `HEX  NAME` lines, the hashes the database file may have.
+pub fn checksum_path(path: &Path) -> PathBuf {
+    beside(path, ".sha256")
+}
+
+/// Where `open` records the file it last hashed, so that an unchanged file is not hashed again.
+pub fn verified_path(path: &Path) -> PathBuf {
+    beside(path, ".verified")
+}
+
+/// What identifies one state of a file without reading it: a write changes the ctime, which no user
+/// can set back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+    dev: u64,
+}
+
+impl Stamp {
+    #[cfg(unix)]
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            ino: meta.ino(),
+            dev: meta.dev(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        Stamp { len: meta.len(), mtime_ns, ctime_ns: 0, ino: 0, dev: 0 }
+    }
+
+    fn line(&self, sha256: &str) -> String {
+        format!("v1 {} {} {} {} {} {sha256}\n", self.len, self.mtime_ns, self.ctime_ns, self.ino, self.dev)
+    }
+
+    /// The stamp and hash of a `.verified` file.
+    fn parse(text: &str) -> Option<(Stamp, String)> {
+        let mut f = text.split_ascii_whitespace();
+        if f.next()? != "v1" {
+            return None;
+        }
+        let stamp = Stamp {
+            len: f.next()?.parse().ok()?,
+            mtime_ns: f.next()?.parse().ok()?,
+            ctime_ns: f.next()?.parse().ok()?,
+            ino: f.next()?.parse().ok()?,
+            dev: f.next()?.parse().ok()?,
+        };
+        Some((stamp, f.next()?.to_string()))
+    }
+}
+
+/// The hashes a checksum file accepts (more than one only while an update renames the new file in).
+fn accepted_hashes(path: &Path) -> Result<Vec<String>> {
+    let sums = checksum_path(path);
+    let text = match std::fs::read_to_string(&sums) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(db_err(
+                path,
+                format!(
+                    "has no checksum file {} (written by `pare db update` beside the database; copy both), so its \
+                     content cannot be checked",
+                    sums.display()
+                ),
+            ));
+        }
+        Err(e) => return Err(Error::io(&sums, e)),
+    };
+    let hashes: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_ascii_whitespace().next())
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if hashes.is_empty() {
+        return Err(db_err(path, format!("its checksum file {} holds no SHA-256", sums.display())));
+    }
+    Ok(hashes)
+}
+
+/// SHA-256 of an open file, and the stamp of what was hashed.
+fn hash_file(path: &Path) -> Result<(String, Stamp)> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let before = Stamp::of(&file.metadata().map_err(|e| Error::io(path, e))?);
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
+    let after = Stamp::of(&file.metadata().map_err(|e| Error::io(path, e))?);
+    if before != after {
+        return Err(db_err(path, "changed while it was being checked"));
+    }
+    Ok((hex(&hasher.finalize()), before))
+}
+
+/// Checks the file against its checksum file; returns its SHA-256. The file is hashed only when its
+/// stamp differs from the one recorded by the last check (recording is best effort: a read-only
+/// directory means hashing every time).
+fn verify_checksum(path: &Path) -> Result<String> {
+    let accepted = accepted_hashes(path)?;
+    let stamp = Stamp::of(&std::fs::metadata(path).map_err(|e| Error::io(path, e))?);
+    if let Some((seen, sha256)) = std::fs::read_to_string(verified_path(path)).ok().and_then(|t| Stamp::parse(&t))
+        && seen == stamp
+        && accepted.contains(&sha256)
+    {
+        return Ok(sha256);
+    }
+    let (sha256, stamp) = hash_file(path)?;
+    if !accepted.contains(&sha256) {
+        return Err(db_err(
+            path,
+            format!(
+                "is damaged: its SHA-256 is {sha256}, but {} says {} (bytes changed on disk, or an unfinished copy)",
+                checksum_path(path).display(),
+                accepted.join(" or ")
+            ),
+        ));
+    }
+    if let Err(e) = write_beside(path, &verified_path(path), stamp.line(&sha256).as_bytes()) {
+        tracing::debug!("not recording the check of {}: {e}", path.display());
+    }
+    Ok(sha256)
+}
+
+/// Writes `target` (a file beside the database `db`) atomically, under the database's temporary name.
+fn write_beside(db: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut temp = temp_in(db, dir)?;
+    temp.write_all(bytes).map_err(|e| Error::io(temp.path(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(temp.path(), mode).map_err(|e| Error::io(temp.path(), e))?;
+    }
+    temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
+    temp.persist(target).map_err(|e| Error::io(target, e.error))?;
+    Ok(())
+}
+
+/// A temporary file `.NAME.XXXXXX.tmp` beside the database, which `open` never reads.
+fn temp_in(db: &Path, dir: &Path) -> Result<tempfile::NamedTempFile> {
+    let name = db.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vuln.db".into());
+    tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(dir).map_err(|e| Error::io(dir, e))
+}
+
 impl Database {
     /// Opens a database `update` completed; refuses a missing, truncated, half-written, foreign or
     /// older-schema file with an error that says to run `pare db update`.
@@ -149,7 +324,8 @@ impl Database {
         let options =
             SqliteConnectOptions::new().filename(path).read_only(true).immutable(true).disable_statement_logging();
         let mut conn = runtime.block_on(options.connect()).map_err(|e| db_err(path, format!("cannot open: {e}")))?;
-        let info = runtime.block_on(read_info(&mut conn, path))?;
+        let mut info = runtime.block_on(read_info(&mut conn, path))?;
+        info.file_sha256 = verify_checksum(path)?;
         Ok(Database { info, runtime, conn: Mutex::new(conn) })
     }
 
@@ -220,7 +396,15 @@ async fn read_info(conn: &mut SqliteConnection, path: &Path) -> Result<DbInfo> {
         counts.push(Count { origin, ecosystem, advisories: n as u64 });
     }
     let cvss_scores: i64 = sqlx::query_scalar("SELECT count(*) FROM cvss").fetch_one(&mut *conn).await.map_err(bad)?;
-    Ok(DbInfo { path: path.to_path_buf(), built_at, schema, sources, counts, cvss_scores: cvss_scores as u64 })
+    Ok(DbInfo {
+        path: path.to_path_buf(),
+        built_at,
+        schema,
+        sources,
+        counts,
+        cvss_scores: cvss_scores as u64,
+        file_sha256: String::new(),
+    })
 }
 
 /// The key a package is stored under: PyPI names are normalised (PEP 503), others kept as given.
@@ -444,12 +628,7 @@ pub fn update(path: &Path, sources: &[SourceSpec], progress: &mut dyn FnMut(Prog
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vuln.db".into());
-    let temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
+    let temp = temp_in(path, &dir)?;
     let built_at = jiff::Timestamp::now();
     let runtime = runtime(path)?;
     runtime.block_on(write(temp.path(), built_at, &infos, &advisories, &cvss))?;
@@ -461,9 +640,27 @@ pub fn update(path: &Path, sources: &[SourceSpec], progress: &mut dyn FnMut(Prog
         std::fs::set_permissions(temp.path(), mode).map_err(|e| Error::io(temp.path(), e))?;
     }
     temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
+    let (sha256, _) = hash_file(temp.path())?;
+    // The checksum file accepts the old and the new file while the new one is renamed in, so that a
+    // run killed in between leaves a database that opens.
+    let sums = checksum_path(path);
+    let line = |h: &str| format!("{h}  {name}\n", name = path.file_name().unwrap_or_default().to_string_lossy());
+    let mut both = line(&sha256);
+    if let Ok(old) = accepted_hashes(path) {
+        for h in old.iter().filter(|h| **h != sha256) {
+            both.push_str(&line(h));
+        }
+    }
+    write_beside(path, &sums, both.as_bytes())?;
     temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    write_beside(path, &sums, line(&sha256).as_bytes())?;
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
+    }
+    // Record the new file as checked: it was hashed above.
+    let stamp = Stamp::of(&std::fs::metadata(path).map_err(|e| Error::io(path, e))?);
+    if let Err(e) = write_beside(path, &verified_path(path), stamp.line(&sha256).as_bytes()) {
+        tracing::debug!("not recording the check of {}: {e}", path.display());
     }
     Ok(Database::open(path)?.info.clone())
 }
