@@ -112,7 +112,7 @@ fn lock_for(
 pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let loaded = pare_build::load(&args.definition)?;
-    let destination = Location::parse(&args.to)?;
+    let destination = Location::parse_destination(&args.to)?;
     let add = args.add.iter().map(|a| a.parse()).collect::<Result<Vec<pare_build::AddSpec>, _>>()?;
     let reporter = Reporter::new(printer);
     let lock = lock_for(printer, &loaded, &reporter, args.no_lock, &args.arch)?;

@@ -22,7 +22,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     "`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"
                 ),
             };
-            transfer(global, printer, &src, &Location::parse(&to)?, &platform)
+            transfer(global, printer, &src, &Location::parse_destination(&to)?, &platform)
         }
         Command::Push { src, reference, platform } => {
             let dst = match Location::parse(&reference)? {
@@ -31,19 +31,19 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations")
                 }
             };
-            transfer(global, printer, &Location::parse(&src)?, &dst, &platform)
+            transfer(global, printer, &image_location(&src)?, &dst, &platform)
         }
         Command::Copy { src, dst, platform } => {
-            transfer(global, printer, &Location::parse(&src)?, &Location::parse(&dst)?, &platform)
+            transfer(global, printer, &image_location(&src)?, &Location::parse_destination(&dst)?, &platform)
         }
         Command::Inspect { src, platform, all_platforms, format } => {
-            inspect(global, printer, &Location::parse(&src)?, &platform, all_platforms, format.format)
+            inspect(global, printer, &image_location(&src)?, &platform, all_platforms, format.format)
         }
         Command::Ls { src, path, shallow, platform, limits, format } => {
-            ls(global, printer, &Location::parse(&src)?, path.as_deref(), shallow, &platform, &limits, format.format)
+            ls(global, printer, &image_location(&src)?, path.as_deref(), shallow, &platform, &limits, format.format)
         }
         Command::Cat { src, path, platform, limits } => {
-            let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
+            let image = open_image(global, printer, &image_location(&src)?, &platform)?;
             let view = FsView::from_image(&image, &to_limits(&limits))?;
             let bytes = view.read(&image, &path)?;
             printer.out_bytes(&bytes)?;
@@ -69,7 +69,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             crate::sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }
         Command::Unpack { src, dir, platform, limits } => {
-            let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
+            let image = open_image(global, printer, &image_location(&src)?, &platform)?;
             let stats = pare_oci::fs::unpack(&image, &dir, &to_limits(&limits))?;
             for warning in &stats.warnings {
                 printer.warn(warning);
@@ -86,6 +86,32 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// What a SRC argument names: an image, or a file that is not one (an SBOM, for the verbs that read them).
+pub(crate) enum Input {
+    Image(Location),
+    File(std::path::PathBuf),
+}
+
+/// The one parser of SRC arguments: an existing path is read by its content, never as a registry
+/// reference, and a missing one that looks like a file is "no such file" (see `Location::parse_source`).
+pub(crate) fn input(src: &str) -> Result<Input, pare_oci::Error> {
+    match Location::parse_source(src) {
+        Ok(location) => Ok(Input::Image(location)),
+        Err(pare_oci::Error::NotAnImage { path, .. }) => Ok(Input::File(path)),
+        Err(e) => Err(e),
+    }
+}
+
+/// SRC of the verbs that read only images.
+pub(crate) fn image_location(src: &str) -> Result<Location> {
+    Location::parse_source(src).map_err(|e| match e {
+        pare_oci::Error::NotAnImage { .. } => {
+            anyhow::anyhow!("{e}\nhint: SBOM files are read by `pare scan`, `pare diff` and `pare sbom`")
+        }
+        e => e.into(),
+    })
 }
 
 pub(crate) fn to_limits(args: &LimitArgs) -> Limits {
