@@ -338,6 +338,9 @@ pub fn why(printer: &Printer, definition: &str, package: &str, arch: Option<&str
         return Err(pare_build::Error::NotLocked { package: package.to_string(), file: loaded.origin.clone() }.into());
     };
     for (i, (name, relation)) in chain.iter().enumerate() {
+        // Names and relations come from the archive's index: one line each, whatever they hold.
+        let name = pare_oci::escape_control(name);
+        let relation = relation.as_deref().map(|r| pare_oci::escape_control(r));
         let line = match relation {
             None => format!("{name} (requested)"),
             Some(rel) => format!("{}{name} ({rel})", "  ".repeat(i)),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use comfy_table::{Table, presets::NOTHING};
 use pare_oci::fs::{FsView, Limits};
-use pare_oci::{Image, Location, Platform, PlatformChoice, Root, Sink, Source};
+use pare_oci::{Image, Location, Platform, PlatformChoice, Root, Sink, Source, escape_control};
 use serde_json::{Value, json};
 
 use crate::args::{Cli, Command, Format, GlobalArgs, LimitArgs, PlatformArg};
@@ -273,10 +273,11 @@ fn image_report(image: &Image) -> Result<Value> {
 }
 
 fn inspect_table(report: &Value) -> String {
+    // Every value comes from the image: control characters and line breaks are shown escaped.
     let s = |v: &Value| match v {
         Value::Null => "-".to_string(),
         Value::String(s) if s.is_empty() => "-".to_string(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => escape_control(s).into_owned(),
         Value::Array(a) if a.is_empty() => "-".to_string(),
         other => other.to_string(),
     };
@@ -305,8 +306,12 @@ fn inspect_table(report: &Value) -> String {
         t.add_row(vec!["WorkingDir".to_string(), s(&image["workingDir"])]);
         let env: Vec<String> = image["env"].as_array().into_iter().flatten().map(s).collect();
         t.add_row(vec!["Env".to_string(), if env.is_empty() { "-".into() } else { env.join("\n") }]);
-        let labels: Vec<String> =
-            image["labels"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}={}", s(v))).collect();
+        let labels: Vec<String> = image["labels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{}={}", escape_control(k), s(v)))
+            .collect();
         t.add_row(vec!["Labels".to_string(), if labels.is_empty() { "-".into() } else { labels.join("\n") }]);
         out.push_str(&t.to_string());
         out.push('\n');
@@ -405,7 +410,7 @@ fn ls(
         Format::Table => {
             let mut out = String::new();
             for e in entries {
-                let link = e.link_target.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
+                let link = e.link_target.as_deref().map(|t| format!(" -> {}", escape_control(t))).unwrap_or_default();
                 out.push_str(&format!(
                     "{}{} {:>5}:{:<5} {:>10}  L{}  {}{}\n",
                     kind_char(&e.kind),
@@ -414,7 +419,7 @@ fn ls(
                     e.gid,
                     e.size,
                     e.layer,
-                    e.path,
+                    escape_control(&e.path),
                     link
                 ));
             }

@@ -283,12 +283,13 @@ pub(crate) fn scan(global: &GlobalArgs, printer: &Printer, args: &ScanArgs) -> R
                 }
             ));
             for f in failing.iter().take(10) {
+                let esc = pare_oci::escape_control;
                 printer.status(&format!(
                     "  {} {} in {} {}{}",
                     f.severity,
-                    f.id,
-                    f.package.name,
-                    f.package.version,
+                    esc(&f.id),
+                    esc(&f.package.name),
+                    esc(&f.package.version),
                     if f.fixed_versions.is_empty() {
                         String::from(", no fix yet")
                     } else {
@@ -401,7 +402,10 @@ pub(crate) fn diff(global: &GlobalArgs, printer: &Printer, args: &DiffArgs) -> R
 
 fn diff_table(value: &serde_json::Value) -> String {
     use std::fmt::Write as _;
-    let s = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    // Names and versions come from images and SBOMs: control characters are shown escaped.
+    let s = |v: &serde_json::Value| {
+        v.as_str().map(|t| pare_oci::escape_control(t).into_owned()).unwrap_or_else(|| v.to_string())
+    };
     let list = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
     let mut out = String::new();
     let _ = writeln!(

@@ -642,3 +642,28 @@ fn a_missing_file_is_no_such_file_not_a_registry_lookup() {
     }
     assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 0, "no registry was asked");
 }
+
+#[test]
+fn the_scan_table_shows_control_characters_escaped() {
+    let evil = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31m\nFORGED LINE";
+    let tmp = tempfile::tempdir().unwrap();
+    let sbom = tmp.path().join("evil.cdx.json");
+    let mut doc: Value = serde_json::from_slice(&fs::read(openssh_sbom(tmp.path())).unwrap()).unwrap();
+    doc["metadata"]["component"]["name"] = json!(format!("image{evil}"));
+    fs::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let vex = tmp.path().join("evil.openvex.json");
+    fs::write(
+        &vex,
+        serde_json::to_vec(&json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": format!("a{evil}"),
+            "timestamp": "2026-01-01T00:00:00Z", "version": 1, "statements": [{"vulnerability": {"name": "CVE-2026-3497"},
+            "products": [{"@id": "pkg:deb/debian/openssh-client"}], "status": "not_affected",
+            "impact_statement": format!("why{evil}")}]}))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = run(pare().arg("scan").arg(&sbom).arg("--db").arg(db()).arg("--vex").arg(&vex));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(!table.chars().any(|c| c.is_control() && c != '\n'), "{table:?}");
+    assert!(!table.lines().any(|l| l.trim_start().starts_with("FORGED")), "{table}");
+    assert!(table.contains("image\\x1b]52;") && table.contains("a\\x1b]52;"), "{table}");
+}

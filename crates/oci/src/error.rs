@@ -50,9 +50,10 @@ pub enum Error {
     NotFound { what: String, name: String, location: String, hint: String },
     #[error("No image for platform `{platform}` in {location}; available: {available}")]
     NoMatchingPlatform { platform: String, location: String, available: String },
-    #[error("Layer `{layer}` entry `{path}`: {reason}")]
+    // Paths from layers are shown escaped: a line break or escape sequence in a name stays visible.
+    #[error("Layer `{layer}` entry `{}`: {reason}", crate::escape_control(path))]
     UnsafeEntry { layer: String, path: String, reason: String },
-    #[error("Path `{path}` in the image filesystem: {reason}")]
+    #[error("Path `{}` in the image filesystem: {reason}", crate::escape_control(path))]
     FsPath { path: String, reason: String },
     #[error("Refusing to unpack into `{path}`: {reason}")]
     UnpackTarget { path: PathBuf, reason: String },
