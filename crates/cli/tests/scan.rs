@@ -667,3 +667,38 @@ fn the_scan_table_shows_control_characters_escaped() {
     assert!(!table.lines().any(|l| l.trim_start().starts_with("FORGED")), "{table}");
     assert!(table.contains("image\\x1b]52;") && table.contains("a\\x1b]52;"), "{table}");
 }
+
+/// OpenVEX: "not_affected" needs a `justification` or an `impact_statement`.
+#[test]
+fn a_not_affected_statement_without_a_reason_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sbom = openssh_sbom(tmp.path());
+    let bare = tmp.path().join("bare.openvex.json");
+    let statement = json!({"vulnerability": {"name": "CVE-2026-3497"},
+        "products": [{"@id": "pkg:deb/debian/openssh-client"}], "status": "not_affected", "impact_statement": " "});
+    let doc = json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a",
+        "timestamp": "2026-01-01T00:00:00Z", "version": 1, "statements": [statement]});
+    fs::write(&bare, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = scan(sbom.to_str().unwrap(), &["--fail-on", "low", "--vex", bare.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "not applied as a suppression: {}", stderr(&out));
+    let err = stderr(&out);
+    for part in
+        [bare.to_str().unwrap(), "statements[0]", "CVE-2026-3497", "pkg:deb/debian/openssh-client", "justification"]
+    {
+        assert!(err.contains(part), "names {part}: {err}");
+    }
+    // `pare vex` neither writes one (a blank impact statement is none) nor adds to a document holding one.
+    let vex = |extra: &[&str]| {
+        output(
+            pare()
+                .args(["vex", "--vulnerability", "CVE-2026-3497", "--product", "pkg:deb/debian/openssh-client"])
+                .args(extra),
+        )
+    };
+    let out = vex(&["--status", "not_affected", "--impact-statement", "  "]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr(&out).contains("needs --justification or --impact-statement"), "{}", stderr(&out));
+    let out = vex(&["--status", "fixed", "--file", bare.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bare.openvex.json#statements[0]"), "{}", stderr(&out));
+}
