@@ -29,7 +29,8 @@ EXIT STATUS
 ENVIRONMENT
     PARE_CACHE_DIR      blob cache (default: $XDG_CACHE_HOME/pare or ~/.cache/pare)
     REGISTRY_AUTH_FILE  registry credentials (containers-auth.json); ~/.docker/config.json too
-    SOURCE_DATE_EPOCH   timestamp for everything pare writes, for reproducible output";
+    SOURCE_DATE_EPOCH   timestamp for everything pare writes, for reproducible output
+    NO_COLOR            no colours in log lines (they are coloured only on a terminal anyway)";
 
 #[derive(Parser, Debug)]
 #[command(name = "pare", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]

@@ -69,7 +69,9 @@ impl Printer {
     }
 
     /// Sends the libraries' `tracing` events to stderr: `-v` shows pare's debug events, `-vv` everyone's.
+    /// Colours only on a terminal, and not when `NO_COLOR` is set (no-color.org).
     pub fn init_logging(&self) {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let filter = match self.verbose {
             0 => "warn",
             1 => "warn,pare_oci=debug,pare_deb=debug,pare_cli=debug",
@@ -78,6 +80,7 @@ impl Printer {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PARE_LOG").unwrap_or_else(|_| filter.into()))
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal() && !no_color)
             .without_time()
             .try_init();
     }

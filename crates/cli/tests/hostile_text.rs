@@ -145,3 +145,31 @@ fn image_text_is_escaped_in_every_human_readable_output() {
     let cat = run(pare().args(["cat", &src, &format!("/etc/{EVIL}")]));
     assert_eq!(cat.stdout, EVIL.as_bytes());
 }
+
+/// Log lines (`-v`, warnings from the libraries) carry colour codes only on a terminal without `NO_COLOR`.
+#[test]
+fn log_lines_are_coloured_only_on_a_terminal_without_no_color() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = write_image(&tmp.path().join("layout"));
+    let piped = run(pare().args(["-v", "ls", &src]));
+    let log = String::from_utf8_lossy(&piped.stderr);
+    assert!(log.contains("applied layer"), "the debug events are there: {log}");
+    assert!(!piped.stderr.contains(&0x1b), "no colour codes into a pipe: {log:?}");
+
+    // On a terminal (a pseudo-terminal from util-linux `script`), colours unless NO_COLOR is set.
+    let on_tty = |no_color: Option<&str>| {
+        let command = format!("{} -v ls '{src}' >/dev/null", env!("CARGO_BIN_EXE_pare"));
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &command, "/dev/null"]).env_remove("NO_COLOR");
+        cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = run(&mut cmd);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains("applied layer"), "{text}");
+        text
+    };
+    assert!(on_tty(None).contains("\x1b["), "coloured on a terminal");
+    assert!(!on_tty(Some("1")).contains('\x1b'), "NO_COLOR=1 turns colour off");
+}
