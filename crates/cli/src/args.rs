@@ -18,6 +18,8 @@ IMAGE LOCATIONS
       dir:PATH                       a directory, read as a one-layer image (source only)
       [docker://]REGISTRY/REPO[:TAG][@DIGEST]
                                      a registry; `alpine` means docker.io/library/alpine:latest
+    A SRC without a transport that exists as a path is read by its content (a directory, an OCI
+    layout, an OCI or Docker archive, an SBOM file), never as a registry reference.
 
 EXIT STATUS
     0   success
@@ -27,7 +29,8 @@ EXIT STATUS
 ENVIRONMENT
     PARE_CACHE_DIR      blob cache (default: $XDG_CACHE_HOME/pare or ~/.cache/pare)
     REGISTRY_AUTH_FILE  registry credentials (containers-auth.json); ~/.docker/config.json too
-    SOURCE_DATE_EPOCH   timestamp for everything pare writes, for reproducible output";
+    SOURCE_DATE_EPOCH   timestamp for everything pare writes, for reproducible output
+    NO_COLOR            no colours in log lines (they are coloured only on a terminal anyway)";
 
 #[derive(Parser, Debug)]
 #[command(name = "pare", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]
@@ -194,7 +197,7 @@ extracting them.\n\nThe output is deterministic: its timestamp is SOURCE_DATE_EP
 image's creation time.\n\nExamples:\n    pare sbom oci:./out:app --format spdx-json --output app.spdx.json\n    \
 pare sbom dir:./rootfs")]
     Sbom {
-        /// Image (any location, or dir:PATH for a root filesystem)
+        /// Image (any location, or dir:PATH for a root filesystem), or an SBOM file to convert
         src: String,
         /// Output format
         #[arg(long, value_enum, default_value_t = SbomFormat::Table)]

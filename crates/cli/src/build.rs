@@ -112,7 +112,7 @@ fn lock_for(
 pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let loaded = pare_build::load(&args.definition)?;
-    let destination = Location::parse(&args.to)?;
+    let destination = Location::parse_destination(&args.to)?;
     let add = args.add.iter().map(|a| a.parse()).collect::<Result<Vec<pare_build::AddSpec>, _>>()?;
     let reporter = Reporter::new(printer);
     let lock = lock_for(printer, &loaded, &reporter, args.no_lock, &args.arch)?;
@@ -343,6 +343,9 @@ pub fn why(printer: &Printer, definition: &str, package: &str, arch: Option<&str
         return Err(pare_build::Error::NotLocked { package: package.to_string(), file: loaded.origin.clone() }.into());
     };
     for (i, (name, relation)) in chain.iter().enumerate() {
+        // Names and relations come from the archive's index: one line each, whatever they hold.
+        let name = pare_oci::escape_control(name);
+        let relation = relation.as_deref().map(|r| pare_oci::escape_control(r));
         let line = match relation {
             None => format!("{name} (requested)"),
             Some(rel) => format!("{}{name} ({rel})", "  ".repeat(i)),

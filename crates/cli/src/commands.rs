@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use comfy_table::{Table, presets::NOTHING};
 use pare_oci::fs::{FsView, Limits};
-use pare_oci::{Image, Location, Platform, PlatformChoice, Root, Sink, Source};
+use pare_oci::{Image, Location, Platform, PlatformChoice, Root, Sink, Source, escape_control};
 use serde_json::{Value, json};
 
 use crate::args::{Cli, Command, Format, GlobalArgs, LimitArgs, PlatformArg};
@@ -22,7 +22,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     "`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"
                 ),
             };
-            transfer(global, printer, &src, &Location::parse(&to)?, &platform)
+            transfer(global, printer, &src, &Location::parse_destination(&to)?, &platform)
         }
         Command::Push { src, reference, platform } => {
             let dst = match Location::parse(&reference)? {
@@ -31,19 +31,19 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations")
                 }
             };
-            transfer(global, printer, &Location::parse(&src)?, &dst, &platform)
+            transfer(global, printer, &image_location(&src)?, &dst, &platform)
         }
         Command::Copy { src, dst, platform } => {
-            transfer(global, printer, &Location::parse(&src)?, &Location::parse(&dst)?, &platform)
+            transfer(global, printer, &image_location(&src)?, &Location::parse_destination(&dst)?, &platform)
         }
         Command::Inspect { src, platform, all_platforms, format } => {
-            inspect(global, printer, &Location::parse(&src)?, &platform, all_platforms, format.format)
+            inspect(global, printer, &image_location(&src)?, &platform, all_platforms, format.format)
         }
         Command::Ls { src, path, shallow, platform, limits, format } => {
-            ls(global, printer, &Location::parse(&src)?, path.as_deref(), shallow, &platform, &limits, format.format)
+            ls(global, printer, &image_location(&src)?, path.as_deref(), shallow, &platform, &limits, format.format)
         }
         Command::Cat { src, path, platform, limits } => {
-            let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
+            let image = open_image(global, printer, &image_location(&src)?, &platform)?;
             let view = FsView::from_image(&image, &to_limits(&limits))?;
             let bytes = view.read(&image, &path)?;
             printer.out_bytes(&bytes)?;
@@ -70,7 +70,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             crate::sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }
         Command::Unpack { src, dir, platform, limits } => {
-            let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
+            let image = open_image(global, printer, &image_location(&src)?, &platform)?;
             let stats = pare_oci::fs::unpack(&image, &dir, &to_limits(&limits))?;
             for warning in &stats.warnings {
                 printer.warn(warning);
@@ -87,6 +87,32 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// What a SRC argument names: an image, or a file that is not one (an SBOM, for the verbs that read them).
+pub(crate) enum Input {
+    Image(Location),
+    File(std::path::PathBuf),
+}
+
+/// The one parser of SRC arguments: an existing path is read by its content, never as a registry
+/// reference, and a missing one that looks like a file is "no such file" (see `Location::parse_source`).
+pub(crate) fn input(src: &str) -> Result<Input, pare_oci::Error> {
+    match Location::parse_source(src) {
+        Ok(location) => Ok(Input::Image(location)),
+        Err(pare_oci::Error::NotAnImage { path, .. }) => Ok(Input::File(path)),
+        Err(e) => Err(e),
+    }
+}
+
+/// SRC of the verbs that read only images.
+pub(crate) fn image_location(src: &str) -> Result<Location> {
+    Location::parse_source(src).map_err(|e| match e {
+        pare_oci::Error::NotAnImage { .. } => {
+            anyhow::anyhow!("{e}\nhint: SBOM files are read by `pare scan`, `pare diff` and `pare sbom`")
+        }
+        e => e.into(),
+    })
 }
 
 pub(crate) fn to_limits(args: &LimitArgs) -> Limits {
@@ -248,10 +274,11 @@ fn image_report(image: &Image) -> Result<Value> {
 }
 
 fn inspect_table(report: &Value) -> String {
+    // Every value comes from the image: control characters and line breaks are shown escaped.
     let s = |v: &Value| match v {
         Value::Null => "-".to_string(),
         Value::String(s) if s.is_empty() => "-".to_string(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => escape_control(s).into_owned(),
         Value::Array(a) if a.is_empty() => "-".to_string(),
         other => other.to_string(),
     };
@@ -280,8 +307,12 @@ fn inspect_table(report: &Value) -> String {
         t.add_row(vec!["WorkingDir".to_string(), s(&image["workingDir"])]);
         let env: Vec<String> = image["env"].as_array().into_iter().flatten().map(s).collect();
         t.add_row(vec!["Env".to_string(), if env.is_empty() { "-".into() } else { env.join("\n") }]);
-        let labels: Vec<String> =
-            image["labels"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}={}", s(v))).collect();
+        let labels: Vec<String> = image["labels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{}={}", escape_control(k), s(v)))
+            .collect();
         t.add_row(vec!["Labels".to_string(), if labels.is_empty() { "-".into() } else { labels.join("\n") }]);
         out.push_str(&t.to_string());
         out.push('\n');
@@ -380,7 +411,7 @@ fn ls(
         Format::Table => {
             let mut out = String::new();
             for e in entries {
-                let link = e.link_target.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
+                let link = e.link_target.as_deref().map(|t| format!(" -> {}", escape_control(t))).unwrap_or_default();
                 out.push_str(&format!(
                     "{}{} {:>5}:{:<5} {:>10}  L{}  {}{}\n",
                     kind_char(&e.kind),
@@ -389,7 +420,7 @@ fn ls(
                     e.gid,
                     e.size,
                     e.layer,
-                    e.path,
+                    escape_control(&e.path),
                     link
                 ));
             }

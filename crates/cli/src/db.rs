@@ -160,7 +160,7 @@ fn table(info: &DbInfo) -> String {
     for s in &info.sources {
         sources.add_row([
             s.kind.clone(),
-            s.location.clone(),
+            pare_oci::escape_control(&s.location).into_owned(),
             s.records.to_string(),
             human_size(s.bytes),
             s.warnings.to_string(),

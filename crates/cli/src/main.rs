@@ -25,9 +25,11 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {err}");
+            // Errors may quote image data: no raw control character reaches the terminal.
+            let show = |e: &dyn std::fmt::Display| pare_oci::escape_control_keep_lines(&e.to_string()).into_owned();
+            let _ = writeln!(stderr, "error: {}", show(&err));
             for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
+                let _ = writeln!(stderr, "  caused by: {}", show(&cause));
             }
             ExitCode::from(2)
         }

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use pare_oci::Descriptor;
+use pare_oci::{Descriptor, escape_control, escape_control_keep_lines};
 
 use crate::args::GlobalArgs;
 
@@ -24,8 +24,10 @@ impl Printer {
         }
     }
 
-    /// Writes a result to stdout.
+    /// Writes a human-readable result to stdout. Its lines are pare's; any other control character
+    /// is written visibly (the cells quoting image data escaped their line breaks already).
     pub fn out(&self, text: &str) -> std::io::Result<()> {
+        let text = escape_control_keep_lines(text);
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
         if !text.ends_with('\n') {
@@ -34,6 +36,7 @@ impl Printer {
         stdout.flush()
     }
 
+    /// Writes bytes as they are: file contents (`pare cat`), documents, reports that escaped their data.
     pub fn out_bytes(&self, bytes: &[u8]) -> std::io::Result<()> {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(bytes)?;
@@ -41,13 +44,15 @@ impl Printer {
     }
 
     pub fn json(&self, value: &serde_json::Value) -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(value)?;
-        Ok(self.out(&text)?)
+        let mut text = serde_json::to_vec_pretty(value)?;
+        text.push(b'\n');
+        Ok(self.out_bytes(&text)?)
     }
 
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            eprintln!("warning: {text}");
+            // One line each: a line break in quoted data cannot forge another warning.
+            eprintln!("warning: {}", escape_control(text));
         }
     }
 
@@ -59,12 +64,14 @@ impl Printer {
     /// A status line on stderr (shown unless --quiet).
     pub fn status(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            eprintln!("{}", escape_control_keep_lines(text));
         }
     }
 
     /// Sends the libraries' `tracing` events to stderr: `-v` shows pare's debug events, `-vv` everyone's.
+    /// Colours only on a terminal, and not when `NO_COLOR` is set (no-color.org).
     pub fn init_logging(&self) {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let filter = match self.verbose {
             0 => "warn",
             1 => "warn,pare_oci=debug,pare_deb=debug,pare_cli=debug",
@@ -73,6 +80,7 @@ impl Printer {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PARE_LOG").unwrap_or_else(|_| filter.into()))
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal() && !no_color)
             .without_time()
             .try_init();
     }

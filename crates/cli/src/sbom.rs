@@ -8,7 +8,7 @@ use pare_oci::Location;
 use pare_sbom::OutputFormat;
 
 use crate::args::{GlobalArgs, LimitArgs, PlatformArg, SbomFormat};
-use crate::commands::{open_image, to_limits};
+use crate::commands::{Input, open_image, to_limits};
 use crate::output::Printer;
 
 pub(crate) fn sbom(
@@ -20,7 +20,20 @@ pub(crate) fn sbom(
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<ExitCode> {
-    let location = crate::scan::location_or_dir(src)?;
+    let location = match crate::commands::input(src)? {
+        Input::Image(location) => location,
+        // An SBOM file is read and written again in --format.
+        Input::File(path) => {
+            let read = crate::scan::read_sbom_file(&path)?;
+            for warning in &read.warnings {
+                printer.warn(warning);
+            }
+            let bytes = pare_sbom::write(&read.inventory, output_format(format))?;
+            let what = format!("{} packages of {}", read.inventory.packages.len(), path.display());
+            emit(printer, &bytes, output, &what)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let image = open_image(global, printer, &location, platform)?;
     let cache = pare_sbom::LayerCache::from_env();
     let (view, mut catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
@@ -72,7 +85,7 @@ pub(crate) fn attached(
     output: Option<&Path>,
     platform: &PlatformArg,
 ) -> Result<ExitCode> {
-    let location = crate::scan::location_or_dir(src)?;
+    let location = crate::commands::image_location(src)?;
     let image = open_image(global, printer, &location, platform)?;
     let subject = image.digest();
     let found = match &location {

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
-use pare_oci::Location;
 use pare_sbom::Inventory;
 use pare_vuln::report::{self, DatabaseSummary, Gate, ReportFormat, ScanOptions};
 use pare_vuln::{Lookup, Severity};
@@ -18,7 +17,8 @@ use crate::output::Printer;
 
 pub(crate) const SCAN_ABOUT: &str = "Find known vulnerabilities in an image, a directory or an SBOM.\n\n\
 SRC is any image location (see `pare --help`), a directory (read as a root filesystem), or an SBOM file \
-(SPDX 2.3 or CycloneDX JSON, from pare, syft or trivy). Debian packages are matched by source package and \
+(SPDX 2.x JSON or tag-value, CycloneDX JSON, from pare, syft or trivy; detected by content). A path that \
+exists is never a registry reference. Debian packages are matched by source package and \
 source version in the image's release (from /etc/os-release or the SBOM's `distro`), against the Debian \
 Security Tracker data and DSA/DLA advisories; other packages by name and version against OSV records.\n\n\
 Findings are grouped by severity. Severity comes from CVSS where the data has a score, else from the \
@@ -32,7 +32,7 @@ pare scan oci:./out:app --format sarif -o pare.sarif";
 
 #[derive(Args, Debug, Clone)]
 pub struct ScanArgs {
-    /// Image location, directory, or SBOM file (SPDX / CycloneDX JSON)
+    /// Image location, directory, or SBOM file (SPDX JSON or tag-value, CycloneDX JSON)
     pub src: String,
     /// Output format
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
@@ -164,18 +164,18 @@ fn scanned_of(
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<(Inventory, Option<(pare_oci::Image, pare_oci::fs::FsView)>)> {
-    let path = Path::new(src);
-    if path.is_file() && looks_like_json(path)? {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let read = pare_sbom::read::read(&bytes, src)?;
-        for w in &read.warnings {
-            printer.warn(w);
-        }
-        return Ok((read.inventory, None));
-    }
-    let location = location_or_dir(src).map_err(|e| {
+    let location = match crate::commands::input(src).map_err(|e| {
         anyhow!("{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file")
-    })?;
+    })? {
+        crate::commands::Input::Image(location) => location,
+        crate::commands::Input::File(path) => {
+            let read = read_sbom_file(&path)?;
+            for w in &read.warnings {
+                printer.warn(w);
+            }
+            return Ok((read.inventory, None));
+        }
+    };
     let image = open_image(global, printer, &location, platform)?;
     let cache = pare_sbom::LayerCache::from_env();
     let (view, catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
@@ -188,26 +188,16 @@ fn scanned_of(
     Ok((catalog.inventory, Some((image, view))))
 }
 
-/// An image location, or a plain directory path (an OCI layout when it has `oci-layout`, else a
-/// root filesystem), as `pare scan` and `pare sbom` take them.
-pub(crate) fn location_or_dir(src: &str) -> Result<Location, pare_oci::Error> {
-    let path = Path::new(src);
-    if path.is_dir() && !src.contains(':') {
-        return Ok(if path.join("oci-layout").is_file() {
-            Location::Layout { path: path.to_path_buf(), name: None }
-        } else {
-            Location::Dir { path: path.to_path_buf() }
-        });
-    }
-    Location::parse(src)
-}
-
-fn looks_like_json(path: &Path) -> Result<bool> {
+/// Reads an SBOM file (SPDX JSON or tag-value, CycloneDX JSON, pare's JSON; the format from the content).
+pub(crate) fn read_sbom_file(path: &Path) -> Result<pare_sbom::ReadSbom> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut head = [0u8; 64];
-    let n = file.read(&mut head).with_context(|| format!("reading {}", path.display()))?;
-    Ok(head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut bytes = Vec::new();
+    // One byte over the cap, so the reader can say the file is too large.
+    file.take(pare_sbom::MAX_SBOM_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(pare_sbom::read(&bytes, &path.display().to_string())?)
 }
 
 fn read_vex(paths: &[PathBuf], printer: &Printer) -> Result<Vec<pare_vuln::vex::Statement>> {
@@ -293,12 +283,13 @@ pub(crate) fn scan(global: &GlobalArgs, printer: &Printer, args: &ScanArgs) -> R
                 }
             ));
             for f in failing.iter().take(10) {
+                let esc = pare_oci::escape_control;
                 printer.status(&format!(
                     "  {} {} in {} {}{}",
                     f.severity,
-                    f.id,
-                    f.package.name,
-                    f.package.version,
+                    esc(&f.id),
+                    esc(&f.package.name),
+                    esc(&f.package.version),
                     if f.fixed_versions.is_empty() {
                         String::from(", no fix yet")
                     } else {
@@ -411,7 +402,10 @@ pub(crate) fn diff(global: &GlobalArgs, printer: &Printer, args: &DiffArgs) -> R
 
 fn diff_table(value: &serde_json::Value) -> String {
     use std::fmt::Write as _;
-    let s = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    // Names and versions come from images and SBOMs: control characters are shown escaped.
+    let s = |v: &serde_json::Value| {
+        v.as_str().map(|t| pare_oci::escape_control(t).into_owned()).unwrap_or_else(|| v.to_string())
+    };
     let list = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
     let mut out = String::new();
     let _ = writeln!(

@@ -495,17 +495,20 @@ fn diff_shows_what_a_security_update_removes() {
 
 /// syft's and trivy's SBOMs of the same image give the same findings: the reader takes the source
 /// package from their purl `upstream=` qualifier / trivy's `SrcName` properties and the release from
-/// `distro=`. Runs where the tools are installed (scripts/system-deps.sh makes their venvs).
+/// `distro=`. Needs the tools (scripts/system-deps.sh makes their venvs).
 #[test]
 fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../target"));
     let syft = target.join("venv-syft/bin/syft");
     let trivy = target.join("venv-trivy/bin/trivy");
-    if !syft.exists() || !trivy.exists() {
-        println!("SKIPPED: syft or trivy is not installed (run scripts/system-deps.sh)");
-        return;
-    }
+    // Fails, never skips, without the tools (as pare_test's convention says).
+    assert!(
+        syft.exists() && trivy.exists(),
+        "{} and {} are needed: run scripts/system-deps.sh",
+        syft.display(),
+        trivy.display()
+    );
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("image.tar");
     run(pare()
@@ -595,4 +598,146 @@ fn pare_vuln_checksum(db: &Path) -> PathBuf {
     let mut name = db.file_name().unwrap().to_os_string();
     name.push(".sha256");
     db.with_file_name(name)
+}
+
+/// openssh-client of fixtures/scan as SPDX tag-value (the format syft's `-o spdx` writes).
+const OPENSSH_TAG_VALUE: &str = "SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\n\
+DocumentName: ssh-image\nDocumentNamespace: https://example.com/ssh-image\nCreator: Tool: hand\n\
+Created: 2026-01-01T00:00:00Z\n\n##### Package: openssh-client\n\nPackageName: openssh-client\n\
+SPDXID: SPDXRef-Package-ssh\nPackageVersion: 1:9.2p1-2+deb12u7\nPackageDownloadLocation: NOASSERTION\n\
+FilesAnalyzed: false\nExternalRef: PACKAGE-MANAGER purl \
+pkg:deb/debian/openssh-client@1%3A9.2p1-2%2Bdeb12u7?arch=amd64&upstream=openssh&distro=debian-12\n";
+
+/// A local HTTP proxy that counts the connections made to it: every registry request of a `pare`
+/// run with [`no_network`] goes through it.
+fn counting_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream); // refused at once, so a run that did reach out fails fast
+        }
+    });
+    (url, count)
+}
+
+/// No credentials, and every request through `proxy`.
+fn no_network<'a>(cmd: &'a mut Command, home: &Path, proxy: &str) -> &'a mut Command {
+    cmd.env("HOME", home).env("DOCKER_CONFIG", home).env("REGISTRY_AUTH_FILE", home.join("auth.json"));
+    cmd.env("XDG_RUNTIME_DIR", home).env_remove("NO_PROXY").env_remove("no_proxy");
+    for var in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        cmd.env(var, proxy);
+    }
+    cmd.current_dir(home)
+}
+
+#[test]
+fn sbom_files_are_read_by_content_never_as_registry_references() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (proxy, requests) = counting_proxy();
+    // Tag-value without a file extension, JSON with a UTF-8 byte order mark, by relative name.
+    fs::write(tmp.path().join("openssh"), OPENSSH_TAG_VALUE).unwrap();
+    let json = fs::read(openssh_sbom(tmp.path())).unwrap();
+    fs::write(tmp.path().join("bom.cdx.json"), [b"\xEF\xBB\xBF".as_slice(), &json].concat()).unwrap();
+    for src in ["openssh", "bom.cdx.json", "./openssh"] {
+        let out = output(
+            no_network(&mut pare(), tmp.path(), &proxy).args(["scan", src, "--format", "json", "--db"]).arg(db()),
+        );
+        assert!(out.status.success(), "{src}: {}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(by_package(&report), BTreeMap::from([("openssh-client".into(), set(&["CVE-2026-3497"]))]), "{src}");
+    }
+    // `pare sbom` and `pare diff` take the same files.
+    let out = run(no_network(&mut pare(), tmp.path(), &proxy).args(["sbom", "openssh", "--format", "json"]));
+    let inventory: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(inventory["packages"][0]["name"], "openssh-client");
+    let out = run(no_network(&mut pare(), tmp.path(), &proxy)
+        .args(["diff", "openssh", "bom.cdx.json", "--format", "json", "--db"])
+        .arg(db()));
+    let diff: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(diff["packages"]["changed"], json!([]), "the same package in both");
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 0, "no registry was asked");
+}
+
+#[test]
+fn a_missing_file_is_no_such_file_not_a_registry_lookup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (proxy, requests) = counting_proxy();
+    for src in ["./missing.spdx.json", "app.spdx.json", "../gone.tar", "/nonexistent/app.cdx"] {
+        for verb in [&["scan", src, "--db"][..], &["sbom", src][..], &["inspect", src][..], &["ls", src][..]] {
+            let mut cmd = pare();
+            no_network(&mut cmd, tmp.path(), &proxy).args(verb);
+            if verb[0] == "scan" {
+                cmd.arg(db());
+            }
+            let out = output(&mut cmd);
+            assert_eq!(out.status.code(), Some(2), "{verb:?}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert!(err.contains("no such file") && err.contains(src), "{verb:?}: {err}");
+        }
+    }
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 0, "no registry was asked");
+}
+
+#[test]
+fn the_scan_table_shows_control_characters_escaped() {
+    let evil = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31m\nFORGED LINE";
+    let tmp = tempfile::tempdir().unwrap();
+    let sbom = tmp.path().join("evil.cdx.json");
+    let mut doc: Value = serde_json::from_slice(&fs::read(openssh_sbom(tmp.path())).unwrap()).unwrap();
+    doc["metadata"]["component"]["name"] = json!(format!("image{evil}"));
+    fs::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let vex = tmp.path().join("evil.openvex.json");
+    fs::write(
+        &vex,
+        serde_json::to_vec(&json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": format!("a{evil}"),
+            "timestamp": "2026-01-01T00:00:00Z", "version": 1, "statements": [{"vulnerability": {"name": "CVE-2026-3497"},
+            "products": [{"@id": "pkg:deb/debian/openssh-client"}], "status": "not_affected",
+            "impact_statement": format!("why{evil}")}]}))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = run(pare().arg("scan").arg(&sbom).arg("--db").arg(db()).arg("--vex").arg(&vex));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(!table.chars().any(|c| c.is_control() && c != '\n'), "{table:?}");
+    assert!(!table.lines().any(|l| l.trim_start().starts_with("FORGED")), "{table}");
+    assert!(table.contains("image\\x1b]52;") && table.contains("a\\x1b]52;"), "{table}");
+}
+
+/// OpenVEX: "not_affected" needs a `justification` or an `impact_statement`.
+#[test]
+fn a_not_affected_statement_without_a_reason_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sbom = openssh_sbom(tmp.path());
+    let bare = tmp.path().join("bare.openvex.json");
+    let statement = json!({"vulnerability": {"name": "CVE-2026-3497"},
+        "products": [{"@id": "pkg:deb/debian/openssh-client"}], "status": "not_affected", "impact_statement": " "});
+    let doc = json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a",
+        "timestamp": "2026-01-01T00:00:00Z", "version": 1, "statements": [statement]});
+    fs::write(&bare, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = scan(sbom.to_str().unwrap(), &["--fail-on", "low", "--vex", bare.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "not applied as a suppression: {}", stderr(&out));
+    let err = stderr(&out);
+    for part in
+        [bare.to_str().unwrap(), "statements[0]", "CVE-2026-3497", "pkg:deb/debian/openssh-client", "justification"]
+    {
+        assert!(err.contains(part), "names {part}: {err}");
+    }
+    // `pare vex` neither writes one (a blank impact statement is none) nor adds to a document holding one.
+    let vex = |extra: &[&str]| {
+        output(
+            pare()
+                .args(["vex", "--vulnerability", "CVE-2026-3497", "--product", "pkg:deb/debian/openssh-client"])
+                .args(extra),
+        )
+    };
+    let out = vex(&["--status", "not_affected", "--impact-statement", "  "]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr(&out).contains("needs --justification or --impact-statement"), "{}", stderr(&out));
+    let out = vex(&["--status", "fixed", "--file", bare.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bare.openvex.json#statements[0]"), "{}", stderr(&out));
 }

@@ -35,6 +35,13 @@ pub enum Error {
         "Invalid image location `{value}`: {reason}\nhint: use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], dir:PATH or a registry reference such as registry.example.com/app:1.0"
     )]
     InvalidLocation { value: String, reason: String },
+    #[error(
+        "`{}`: no such file or directory\nhint: check the path; a registry reference has no leading `/`, `./` or `../` and no file extension (write docker://NAME for one)",
+        path.display()
+    )]
+    NoSuchFile { path: PathBuf },
+    #[error("`{}` is a file but not an image: {reason}", path.display())]
+    NotAnImage { path: PathBuf, reason: String },
     #[error("Malformed {what} in {location}: {reason}")]
     Malformed { what: String, location: String, reason: String },
     #[error("Unsupported media type `{media_type}` for {what} in {location}")]
@@ -43,9 +50,10 @@ pub enum Error {
     NotFound { what: String, name: String, location: String, hint: String },
     #[error("No image for platform `{platform}` in {location}; available: {available}")]
     NoMatchingPlatform { platform: String, location: String, available: String },
-    #[error("Layer `{layer}` entry `{path}`: {reason}")]
+    // Paths from layers are shown escaped: a line break or escape sequence in a name stays visible.
+    #[error("Layer `{layer}` entry `{}`: {reason}", crate::escape_control(path))]
     UnsafeEntry { layer: String, path: String, reason: String },
-    #[error("Path `{path}` in the image filesystem: {reason}")]
+    #[error("Path `{}` in the image filesystem: {reason}", crate::escape_control(path))]
     FsPath { path: String, reason: String },
     #[error("Refusing to unpack into `{path}`: {reason}")]
     UnpackTarget { path: PathBuf, reason: String },

@@ -25,6 +25,7 @@ mod media;
 mod platform;
 mod reference;
 mod sink;
+mod text;
 
 pub mod fs;
 pub mod registry;
@@ -50,6 +51,7 @@ pub use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManif
 pub use platform::Platform;
 pub use reference::{DEFAULT_REGISTRY, Reference, valid_tag};
 pub use sink::{ConcurrentBlobs, Sink};
+pub use text::{escape_control, escape_control_keep_lines};
 
 /// Media type constants.
 pub mod media_types {

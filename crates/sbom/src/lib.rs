@@ -33,6 +33,7 @@ pub use cpe::cpes;
 pub use deb::debian_package;
 pub use golinked::{GoLinked, LinkedBinaries};
 pub use model::{Checksum, Inventory, Location, OsRelease, Package, Subject, Tool};
+pub use pare_oci::{escape_control, escape_control_keep_lines};
 pub use read::{MAX_SBOM_BYTES, ReadSbom, SbomFormat, read};
 pub use write::{OutputFormat, write};
 

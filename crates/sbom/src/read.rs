@@ -102,6 +102,23 @@ pub fn read(bytes: &[u8], location: &str) -> Result<ReadSbom> {
             inventory.normalize();
             return Ok(ReadSbom { inventory, warnings: Vec::new(), format: SbomFormat::PareJson });
         }
+        // The scanners' own report formats are recognised, to say which SBOM format to ask them for.
+        if doc.contains_key("artifacts") && doc.contains_key("descriptor") {
+            return Err(invalid(
+                location,
+                "artifacts",
+                "syft's own JSON format (`syft -o json`) is not an SBOM format pare reads".into(),
+                "write SPDX or CycloneDX JSON: `syft -o spdx-json` or `syft -o cyclonedx-json`",
+            ));
+        }
+        if doc.contains_key("SchemaVersion") && (doc.contains_key("Results") || doc.contains_key("ArtifactName")) {
+            return Err(invalid(
+                location,
+                "SchemaVersion",
+                "trivy's own JSON report (`trivy --format json`) is not an SBOM format pare reads".into(),
+                "write SPDX or CycloneDX JSON: `trivy image --format spdx-json` or `--format cyclonedx`",
+            ));
+        }
         if doc.contains_key("@context") || doc.contains_key("@graph") {
             return Err(invalid(
                 location,

@@ -256,10 +256,12 @@ fn cyclonedx(inventory: &Inventory, spec: &str) -> Value {
 }
 
 fn table(inventory: &Inventory) -> String {
+    // Names and versions come from the image or an SBOM: no control character reaches the terminal.
+    let cell = |s: &str| crate::escape_control(s).into_owned();
     let rows: Vec<[String; 4]> = inventory
         .packages
         .iter()
-        .map(|p| [p.name.clone(), p.version.clone(), p.ecosystem.clone(), p.licenses.join(", ")])
+        .map(|p| [cell(&p.name), cell(&p.version), cell(&p.ecosystem), cell(&p.licenses.join(", "))])
         .collect();
     let header = ["NAME".to_string(), "VERSION".into(), "TYPE".into(), "LICENSES".into()];
     let mut widths = header.each_ref().map(|h| h.chars().count());

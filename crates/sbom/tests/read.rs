@@ -210,6 +210,8 @@ fn malformed_input_is_a_clear_error() {
         (b"<?xml version=\"1.0\"?><bom/>", "XML SBOMs are not supported"),
         (b"\xff\xfe{}", "not UTF-8"),
         (b"{\"subject\": {}, \"packages\": 3, \"tool\": {}}", "(pare JSON)"),
+        (b"{\"artifacts\": [], \"source\": {}, \"descriptor\": {\"name\": \"syft\"}}", "syft -o spdx-json"),
+        (b"\xEF\xBB\xBF{\"SchemaVersion\": 2, \"ArtifactName\": \"x\", \"Results\": []}", "trivy image --format"),
     ];
     for (bytes, wanted) in cases {
         let message = err(bytes);

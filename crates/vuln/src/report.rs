@@ -150,20 +150,22 @@ fn installed_text(f: &Finding) -> String {
 }
 
 fn table(report: &Report) -> String {
+    // Names, versions, ids and VEX text come from images and documents: no control character is shown raw.
+    let esc = |s: &str| pare_sbom::escape_control(s).into_owned();
     let mut out = String::new();
     let open: Vec<&Finding> = report.open().collect();
     let suppressed: Vec<&Finding> = report.findings.iter().filter(|f| f.suppressed()).collect();
     let _ = writeln!(
         out,
         "{}{}: {} packages, {} vulnerabilities ({} suppressed by VEX)",
-        report.subject.name,
-        report.distro.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
+        esc(&report.subject.name),
+        report.distro.as_deref().map(|d| format!(" ({})", esc(d))).unwrap_or_default(),
         report.packages,
         open.len(),
         suppressed.len()
     );
     if let Some(db) = &report.database {
-        let _ = writeln!(out, "database: {} (built {})", db.path, db.built_at);
+        let _ = writeln!(out, "database: {} (built {})", esc(&db.path), esc(&db.built_at));
     }
     for severity in
         [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Negligible, Severity::Unknown]
@@ -177,15 +179,20 @@ fn table(report: &Report) -> String {
         table.load_style(comfy_table::presets::NOTHING);
         table.set_header(["PACKAGE", "INSTALLED", "FIXED IN", "VULNERABILITY", "STATUS", "SEVERITY FROM", "ALIASES"]);
         for f in group {
-            table.add_row([
-                f.package.name.clone(),
-                installed_text(f),
-                fixed_text(f),
-                f.id.clone(),
-                f.vex.as_ref().map_or_else(|| f.status.to_string(), |v| format!("{} (VEX: {})", f.status, v.status)),
-                f.severity_source.label(),
-                f.aliases.join(" "),
-            ]);
+            table.add_row(
+                [
+                    f.package.name.clone(),
+                    installed_text(f),
+                    fixed_text(f),
+                    f.id.clone(),
+                    f.vex
+                        .as_ref()
+                        .map_or_else(|| f.status.to_string(), |v| format!("{} (VEX: {})", f.status, v.status)),
+                    f.severity_source.label(),
+                    f.aliases.join(" "),
+                ]
+                .map(|cell| esc(&cell)),
+            );
         }
         let _ = writeln!(out, "{table}");
     }
@@ -204,15 +211,19 @@ fn table(report: &Report) -> String {
         ]);
         for f in suppressed {
             let vex = f.vex.as_ref();
-            table.add_row([
-                f.package.name.clone(),
-                f.package.version.clone(),
-                f.id.clone(),
-                f.severity.to_string(),
-                vex.map(|v| v.status.clone()).unwrap_or_default(),
-                vex.and_then(|v| v.justification.clone().or_else(|| v.impact_statement.clone())).unwrap_or_default(),
-                vex.and_then(|v| v.author.clone()).unwrap_or_default(),
-            ]);
+            table.add_row(
+                [
+                    f.package.name.clone(),
+                    f.package.version.clone(),
+                    f.id.clone(),
+                    f.severity.to_string(),
+                    vex.map(|v| v.status.clone()).unwrap_or_default(),
+                    vex.and_then(|v| v.justification.clone().or_else(|| v.impact_statement.clone()))
+                        .unwrap_or_default(),
+                    vex.and_then(|v| v.author.clone()).unwrap_or_default(),
+                ]
+                .map(|cell| esc(&cell)),
+            );
         }
         let _ = writeln!(out, "{table}");
     }

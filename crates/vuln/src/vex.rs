@@ -171,6 +171,22 @@ fn read_openvex(doc: &serde_json::Map<String, Value>, location: &str) -> Result<
         if products.is_empty() {
             return Err(vex_error(&origin, "`products` is missing or names no product (`@id`)"));
         }
+        let impact_statement = str_field(s, "impact_statement");
+        // OpenVEX: a not_affected statement MUST carry a justification or an impact statement.
+        if status == "not_affected" && justification.is_none() && impact_statement.is_none() {
+            let product: Vec<&str> = products.iter().filter_map(|p| p.ids.first().map(String::as_str)).collect();
+            return Err(vex_error(
+                &origin,
+                format!(
+                    "status not_affected for {} on {} has neither `justification` nor `impact_statement` \
+                     (OpenVEX requires one)\nhint: add `\"justification\"`: one of {}, or an `impact_statement` \
+                     saying why; `pare vex --justification …` writes valid statements",
+                    vulnerabilities.first().map_or("?", String::as_str),
+                    product.join(", "),
+                    JUSTIFICATIONS.join(", ")
+                ),
+            ));
+        }
         let mut warnings = Vec::new();
         let statement_time = timestamp(s, "timestamp", &origin, &mut warnings).or(doc_time);
         out.warnings.extend(warnings);
@@ -179,7 +195,7 @@ fn read_openvex(doc: &serde_json::Map<String, Value>, location: &str) -> Result<
             products,
             status,
             justification,
-            impact_statement: str_field(s, "impact_statement"),
+            impact_statement,
             action_statement: str_field(s, "action_statement"),
             author: str_field(s, "supplier").or_else(|| author.clone()),
             timestamp: statement_time,
@@ -447,12 +463,13 @@ pub fn validate(statement: &NewStatement) -> Result<()> {
             return Err(at("a justification is only for status not_affected".into()));
         }
     }
-    if statement.status == "not_affected" && statement.justification.is_none() && statement.impact_statement.is_none() {
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    if statement.status == "not_affected" && blank(&statement.justification) && blank(&statement.impact_statement) {
         return Err(
             at("status not_affected needs --justification or --impact-statement (OpenVEX requires one)".into()),
         );
     }
-    if statement.status == "affected" && statement.action_statement.is_none() {
+    if statement.status == "affected" && blank(&statement.action_statement) {
         return Err(at("status affected needs --action-statement (OpenVEX requires one)".into()));
     }
     if statement.products.is_empty() {
@@ -533,6 +550,23 @@ pub fn add_statement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn not_affected_needs_a_reason() {
+        let doc = |extra: &str| {
+            format!(
+                r#"{{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{{"vulnerability":{{"name":"CVE-1"}},
+                "products":[{{"@id":"pkg:deb/debian/x"}}],"status":"not_affected"{extra}}}]}}"#
+            )
+        };
+        let Err(e) = read(doc("").as_bytes(), "t.json") else { panic!("accepted") };
+        let e = e.to_string();
+        assert!(e.contains("t.json#statements[0]") && e.contains("CVE-1 on pkg:deb/debian/x"), "{e}");
+        assert!(read(doc(r#","impact_statement":"  ""#).as_bytes(), "t.json").is_err());
+        for ok in [r#","impact_statement":"not built with GSSAPI""#, r#","justification":"component_not_present""#] {
+            assert_eq!(read(doc(ok).as_bytes(), "t.json").map(|d| d.statements.len()).ok(), Some(1), "{ok}");
+        }
+    }
 
     #[test]
     fn purls_match_on_identity_and_given_version() {

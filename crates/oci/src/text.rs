@@ -1,0 +1,62 @@
+//! Text from images and documents, made safe to show on a terminal.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// `text` with every control character written visibly, as `ls -b` and Rust's `escape_debug` do:
+/// C0 controls and DEL as `\x1b` (newline `\n`, tab `\t`, carriage return `\r`), C1 controls and
+/// the Unicode bidirectional overrides and line separators (which reorder or split what a terminal
+/// shows) as `\u{202e}`. Everything else, backslashes included, is kept.
+pub fn escape_control(text: &str) -> Cow<'_, str> {
+    escape(text, false)
+}
+
+/// [`escape_control`], keeping line breaks: for messages whose lines are pare's own (hints), where
+/// the data quoted in them was escaped already or is a single line.
+pub fn escape_control_keep_lines(text: &str) -> Cow<'_, str> {
+    escape(text, true)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+fn escape(text: &str, keep_lines: bool) -> Cow<'_, str> {
+    let escaped = |c: char| needs_escape(c) && !(keep_lines && c == '\n');
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if !escaped(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_written_visibly() {
+        assert_eq!(escape_control("plain ünïcode \\ path"), "plain ünïcode \\ path");
+        assert_eq!(escape_control("a\x1b]52;c;aGk=\x07b\x1b[31m"), "a\\x1b]52;c;aGk=\\x07b\\x1b[31m");
+        assert_eq!(escape_control("one\ntwo\r\tx\x7f\u{9b}\u{202e}"), "one\\ntwo\\r\\tx\\x7f\\u{9b}\\u{202e}");
+        assert_eq!(escape_control_keep_lines("error\nhint: \x1b[2J"), "error\nhint: \\x1b[2J");
+    }
+}
