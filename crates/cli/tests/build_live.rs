@@ -4,18 +4,8 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
-
-fn reachable() -> bool {
-    let addrs = match ("deb.debian.org", 80).to_socket_addrs() {
-        Ok(a) => a.collect::<Vec<_>>(),
-        Err(_) => return false,
-    };
-    addrs.iter().any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_secs(5)).is_ok())
-}
 
 fn cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pare-live-cache")
@@ -58,8 +48,7 @@ fn installed(root: &Path) -> Vec<String> {
 
 #[test]
 fn gallery_static_builds_and_checks_out() {
-    if !reachable() {
-        println!("SKIPPED: deb.debian.org is unreachable");
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -116,8 +105,7 @@ fn gallery_static_builds_and_checks_out() {
 
 #[test]
 fn gallery_python3_runs_as_nonroot() {
-    if !reachable() {
-        println!("SKIPPED: deb.debian.org is unreachable");
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -146,8 +134,7 @@ fn gallery_python3_runs_as_nonroot() {
 /// Builds `gallery:NAME` for bookworm/amd64 and unpacks it; `None` (with a message) when the
 /// archive is unreachable.
 fn build_unpacked(name: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    if !reachable() {
-        println!("SKIPPED: deb.debian.org is unreachable");
+    if !pare_test::tools::debian_archive_available() {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -233,8 +220,7 @@ fn gallery_nodejs_runs_as_nonroot() {
 
 #[test]
 fn gallery_static_debug_has_a_busybox_shell() {
-    if !reachable() {
-        println!("SKIPPED: deb.debian.org is unreachable");
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -258,8 +244,7 @@ fn gallery_static_debug_has_a_busybox_shell() {
 /// nodejs are left out to keep the test near a minute; they share every step with these.
 #[test]
 fn gallery_builds_twice_to_the_same_digests() {
-    if !reachable() {
-        println!("SKIPPED: deb.debian.org is unreachable");
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

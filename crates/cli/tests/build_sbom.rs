@@ -167,11 +167,7 @@ fn pyspdxtools() -> Option<PathBuf> {
     if tool.exists() {
         Some(tool)
     } else {
-        eprintln!(
-            "SKIPPED the SPDX validation: {} is missing (run scripts/system-deps.sh to install spdx-tools)",
-            tool.display()
-        );
-        None
+        panic!("{} is missing: run scripts/system-deps.sh (it installs spdx-tools)", tool.display());
     }
 }
 
@@ -323,7 +319,7 @@ fn nothing_attached_cyclonedx_and_archives() {
             String::from_utf8_lossy(&out.stderr)
         );
     } else {
-        eprintln!("SKIPPED the CycloneDX validation: {} is missing (run scripts/system-deps.sh)", python.display());
+        panic!("{} is missing: run scripts/system-deps.sh", python.display());
     }
     let doc: Value = serde_json::from_slice(&cdx).unwrap();
     let app = doc["components"].as_array().unwrap().iter().find(|c| c["name"] == "app").unwrap();

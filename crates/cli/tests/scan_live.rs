@@ -12,20 +12,10 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use serde_json::Value;
-
-fn reachable() -> bool {
-    let addrs = match ("deb.debian.org", 80).to_socket_addrs() {
-        Ok(a) => a.collect::<Vec<_>>(),
-        Err(_) => return false,
-    };
-    addrs.iter().any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_secs(5)).is_ok())
-}
 
 fn pare(args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_pare"))
@@ -59,8 +49,7 @@ fn lock_block(lock: &str, name: &str) -> String {
 
 #[test]
 fn security_updates_remove_the_advisories_and_diff_shows_it() {
-    if !reachable() {
-        println!("SKIPPED: deb.debian.org is unreachable");
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

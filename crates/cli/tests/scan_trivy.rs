@@ -228,8 +228,7 @@ fn trivy() -> Option<PathBuf> {
     if trivy.exists() {
         Some(trivy)
     } else {
-        println!("SKIPPED: trivy is not installed (run scripts/system-deps.sh)");
-        None
+        panic!("{} is missing: run scripts/system-deps.sh", trivy.display());
     }
 }
 

@@ -59,10 +59,10 @@ fn reads_every_compression() -> Result<(), Error> {
 
 #[test]
 fn reads_what_dpkg_deb_builds() -> Result<(), Error> {
-    if Command::new("dpkg-deb").arg("--version").output().is_err() {
-        println!("SKIPPED: dpkg-deb is not installed");
-        return Ok(());
-    }
+    assert!(
+        Command::new("dpkg-deb").arg("--version").output().is_ok(),
+        "dpkg-deb is needed: this test runs on Debian (package dpkg)"
+    );
     let dir = tempfile::tempdir().map_err(|e| Error::Unsupported(e.to_string()))?;
     let root = dir.path().join("pkg");
     let write = |path: &str, bytes: &[u8]| {

@@ -80,10 +80,7 @@ fn dpkg_order(a: &str, b: &str) -> Option<Ordering> {
 
 #[test]
 fn matches_dpkg_on_generated_pairs() {
-    if dpkg_holds("1", "lt", "2") != Some(true) {
-        println!("SKIPPED: `dpkg --compare-versions` is not available");
-        return;
-    }
+    assert_eq!(dpkg_holds("1", "lt", "2"), Some(true), "`dpkg --compare-versions` is needed: this test runs on Debian");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut pairs = Vec::new();
     while pairs.len() < 3000 {
@@ -129,10 +126,7 @@ fn matches_dpkg_on_generated_pairs() {
 
 #[test]
 fn matches_dpkg_on_hard_cases() {
-    if dpkg_holds("1", "lt", "2") != Some(true) {
-        println!("SKIPPED: `dpkg --compare-versions` is not available");
-        return;
-    }
+    assert_eq!(dpkg_holds("1", "lt", "2"), Some(true), "`dpkg --compare-versions` is needed: this test runs on Debian");
     let cases = [
         ("1.0~rc1", "1.0"),
         ("1:0.1", "9.9"),
