@@ -164,8 +164,11 @@ fn scanned_of(
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<(Inventory, Option<(pare_oci::Image, pare_oci::fs::FsView)>)> {
-    let location = match crate::commands::input(src).map_err(|e| {
-        anyhow!("{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file")
+    let location = match crate::commands::input(src).map_err(|e| match e {
+        pare_oci::Error::InvalidLocation { .. } | pare_oci::Error::InvalidReference { .. } => anyhow!(
+            "{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file"
+        ),
+        e => e.into(),
     })? {
         crate::commands::Input::Image(location) => location,
         crate::commands::Input::File(path) => {
