@@ -12,7 +12,7 @@ use pare_vuln::{Lookup, Severity};
 use serde_json::json;
 
 use crate::args::{Format, GlobalArgs, LimitArgs, PlatformArg};
-use crate::commands::{open_image, to_limits};
+use crate::commands::{Input, open_image, to_limits};
 use crate::output::Printer;
 
 pub(crate) const SCAN_ABOUT: &str = "Find known vulnerabilities in an image, a directory or an SBOM.\n\n\
@@ -145,30 +145,28 @@ pub(crate) fn open_db(printer: &Printer, arg: &DbArg) -> Result<(pare_vuln::Data
     Ok((db, summary))
 }
 
-/// What SRC names: an SBOM file, a directory, or an image.
-pub(crate) fn inventory_of(
-    global: &GlobalArgs,
-    printer: &Printer,
-    src: &str,
-    platform: &PlatformArg,
-    limits: &LimitArgs,
-) -> Result<Inventory> {
-    Ok(scanned_of(global, printer, src, platform, limits)?.0)
+/// What SRC names (an SBOM file, a directory, or an image), parsed before anything slow is done.
+fn parse_src(src: &str) -> Result<Input> {
+    crate::commands::input(src).map_err(|e| match e {
+        pare_oci::Error::InvalidLocation { .. } | pare_oci::Error::InvalidReference { .. } => anyhow!(
+            "{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file"
+        ),
+        e => e.into(),
+    })
 }
 
-/// [`inventory_of`], with the image and its view when SRC is one (to read its files again).
+/// The inventory of SRC, with the image and its view when SRC is one (to read its files again).
 fn scanned_of(
     global: &GlobalArgs,
     printer: &Printer,
     src: &str,
+    input: Input,
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<(Inventory, Option<(pare_oci::Image, pare_oci::fs::FsView)>)> {
-    let location = match crate::commands::input(src).map_err(|e| {
-        anyhow!("{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file")
-    })? {
-        crate::commands::Input::Image(location) => location,
-        crate::commands::Input::File(path) => {
+    let location = match input {
+        Input::Image(location) => location,
+        Input::File(path) => {
             let read = read_sbom_file(&path)?;
             for w in &read.warnings {
                 printer.warn(w);
@@ -214,9 +212,10 @@ fn read_vex(paths: &[PathBuf], printer: &Printer) -> Result<Vec<pare_vuln::vex::
 }
 
 pub(crate) fn scan(global: &GlobalArgs, printer: &Printer, args: &ScanArgs) -> Result<ExitCode> {
+    let input = parse_src(&args.src)?;
     let statements = read_vex(&args.vex, printer)?;
     let (db, summary) = open_db(printer, &args.db)?;
-    let (inventory, image) = scanned_of(global, printer, &args.src, &args.platform, &args.limits)?;
+    let (inventory, image) = scanned_of(global, printer, &args.src, input, &args.platform, &args.limits)?;
     let options = ScanOptions {
         matching: pare_vuln::matcher::MatchOptions { release: args.distro.clone() },
         only_fixed: args.only_fixed,
@@ -340,8 +339,9 @@ fn package_map(inventory: &Inventory) -> BTreeMap<PackageKey, BTreeSet<String>> 
 }
 
 pub(crate) fn diff(global: &GlobalArgs, printer: &Printer, args: &DiffArgs) -> Result<ExitCode> {
-    let old = inventory_of(global, printer, &args.old, &args.platform, &args.limits)?;
-    let new = inventory_of(global, printer, &args.new, &args.platform, &args.limits)?;
+    let (old_input, new_input) = (parse_src(&args.old)?, parse_src(&args.new)?);
+    let old = scanned_of(global, printer, &args.old, old_input, &args.platform, &args.limits)?.0;
+    let new = scanned_of(global, printer, &args.new, new_input, &args.platform, &args.limits)?.0;
     let (a, b) = (package_map(&old), package_map(&new));
     let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
     let mut added = Vec::new();

@@ -365,8 +365,12 @@ fn corrupt_blobs_are_named_and_nothing_is_written() {
 #[test]
 fn bad_locations_and_manifests_get_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
+    // A path is never a registry reference: a missing one is "no such file".
     let err = run_err(pare().arg("inspect").arg("/not/a/location"));
     assert_eq!(err.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert!(stderr.contains("`/not/a/location`: no such file or directory"), "{stderr}");
+    let err = run_err(pare().arg("inspect").arg("Bad Ref"));
     assert!(String::from_utf8_lossy(&err.stderr).contains("hint: use oci:DIR"));
     let err = run_err(pare().arg("inspect").arg(format!("oci:{}", tmp.path().display())));
     assert!(String::from_utf8_lossy(&err.stderr).contains("oci-layout"));

@@ -667,13 +667,16 @@ fn a_missing_file_is_no_such_file_not_a_registry_lookup() {
     let tmp = tempfile::tempdir().unwrap();
     let (proxy, requests) = counting_proxy();
     for src in ["./missing.spdx.json", "app.spdx.json", "../gone.tar", "/nonexistent/app.cdx"] {
-        for verb in [&["scan", src, "--db"][..], &["sbom", src][..], &["inspect", src][..], &["ls", src][..]] {
-            let mut cmd = pare();
-            no_network(&mut cmd, tmp.path(), &proxy).args(verb);
-            if verb[0] == "scan" {
-                cmd.arg(db());
-            }
-            let out = output(&mut cmd);
+        // SRC is checked first: a missing database is not what `scan` reports.
+        let verbs = [
+            &["scan", src, "--db", "none.db"][..],
+            &["diff", src, "x.json"],
+            &["sbom", src],
+            &["inspect", src],
+            &["ls", src],
+        ];
+        for verb in verbs {
+            let out = output(no_network(&mut pare(), tmp.path(), &proxy).args(verb));
             assert_eq!(out.status.code(), Some(2), "{verb:?}: {}", stderr(&out));
             let err = stderr(&out);
             assert!(err.contains("no such file") && err.contains(src), "{verb:?}: {err}");
