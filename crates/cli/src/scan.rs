@@ -155,6 +155,17 @@ fn parse_src(src: &str) -> Result<Input> {
     })
 }
 
+/// The inventory of SRC: an SBOM file, a directory, or an image.
+pub(crate) fn inventory_of(
+    global: &GlobalArgs,
+    printer: &Printer,
+    src: &str,
+    platform: &PlatformArg,
+    limits: &LimitArgs,
+) -> Result<Inventory> {
+    Ok(scanned_of(global, printer, src, parse_src(src)?, platform, limits)?.0)
+}
+
 /// The inventory of SRC, with the image and its view when SRC is one (to read its files again).
 fn scanned_of(
     global: &GlobalArgs,
