@@ -1,6 +1,5 @@
 //! `pare scan`, `pare diff`, `pare vex`: match inventories against the vulnerability database.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,7 +8,6 @@ use clap::{Args, ValueEnum};
 use pare_sbom::Inventory;
 use pare_vuln::report::{self, DatabaseSummary, Gate, ReportFormat, ScanOptions};
 use pare_vuln::{Lookup, Severity};
-use serde_json::json;
 
 use crate::args::{Format, GlobalArgs, LimitArgs, PlatformArg};
 use crate::commands::{Input, open_image, to_limits};
@@ -163,18 +161,36 @@ pub(crate) fn inventory_of(
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<Inventory> {
-    Ok(scanned_of(global, printer, src, parse_src(src)?, platform, limits)?.0)
+    match parse_src(src)? {
+        Input::File(path) => {
+            let read = read_sbom_file(&path)?;
+            for w in &read.warnings {
+                printer.warn(w);
+            }
+            Ok(read.inventory)
+        }
+        Input::Image(location) => {
+            let image = open_image(global, printer, &location, platform)?;
+            let cache = pare_sbom::LayerCache::from_env();
+            let (view, catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
+            for warning in view.warnings().iter().chain(&catalog.warnings) {
+                printer.warn(warning);
+            }
+            Ok(catalog.inventory)
+        }
+    }
 }
 
-/// The inventory of SRC, with the image and its view when SRC is one (to read its files again).
-fn scanned_of(
+/// Opens SRC as a scan subject (an image, or the inventory of an SBOM file) and hands it to `run`.
+fn with_subject<T>(
     global: &GlobalArgs,
     printer: &Printer,
     src: &str,
     input: Input,
     platform: &PlatformArg,
     limits: &LimitArgs,
-) -> Result<(Inventory, Option<(pare_oci::Image, pare_oci::fs::FsView)>)> {
+    run: impl FnOnce(pare_vuln::Subject<'_>) -> Result<T>,
+) -> Result<T> {
     let location = match input {
         Input::Image(location) => location,
         Input::File(path) => {
@@ -182,19 +198,13 @@ fn scanned_of(
             for w in &read.warnings {
                 printer.warn(w);
             }
-            return Ok((read.inventory, None));
+            return run(pare_vuln::Subject::Inventory(Box::new(read.inventory)));
         }
     };
     let image = open_image(global, printer, &location, platform)?;
     let cache = pare_sbom::LayerCache::from_env();
-    let (view, catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
-    for warning in view.warnings() {
-        printer.warn(warning);
-    }
-    for warning in &catalog.warnings {
-        printer.warn(warning);
-    }
-    Ok((catalog.inventory, Some((image, view))))
+    let limits = to_limits(limits);
+    run(pare_vuln::Subject::Image { image: &image, name: src, limits: &limits, cache: cache.as_ref() })
 }
 
 /// Reads an SBOM file (SPDX JSON or tag-value, CycloneDX JSON, pare's JSON; the format from the content).
@@ -226,41 +236,20 @@ pub(crate) fn scan(global: &GlobalArgs, printer: &Printer, args: &ScanArgs) -> R
     let input = parse_src(&args.src)?;
     let statements = read_vex(&args.vex, printer)?;
     let (db, summary) = open_db(printer, &args.db)?;
-    let (inventory, image) = scanned_of(global, printer, &args.src, input, &args.platform, &args.limits)?;
     let options = ScanOptions {
         matching: pare_vuln::matcher::MatchOptions { release: args.distro.clone() },
         only_fixed: args.only_fixed,
         vex: statements,
     };
-    let mut report = report::scan(&inventory, &db as &dyn Lookup, &options)?;
+    let mut report = with_subject(global, printer, &args.src, input, &args.platform, &args.limits, |subject| {
+        Ok(pare_vuln::scan(subject, &db as &dyn Lookup, &options)?)
+    })?;
     report.database = Some(summary);
-    // Go vulnerabilities whose code no binary links (after the user's VEX, which wins).
-    if let Some((image, view)) = &image {
-        let wanted = pare_vuln::reach::binaries_to_read(&report.findings, &inventory);
-        let mut linked = pare_sbom::LinkedBinaries::new();
-        if !wanted.is_empty() {
-            // One pass over the layers that hold them; a binary that cannot be read proves nothing.
-            let read = view.for_each_file(
-                image,
-                |e| wanted.contains(&e.path),
-                |e, r| {
-                    let mut bytes = Vec::new();
-                    let linked_code = r.read_to_end(&mut bytes).ok().and_then(|_| pare_sbom::GoLinked::read(&bytes));
-                    linked.insert(e.path.clone(), linked_code);
-                    Ok::<(), pare_oci::Error>(())
-                },
-            );
-            if let Err(e) = read {
-                printer.warn(&format!("cannot read the Go binaries again ({e}): no Go finding is marked by pare"));
-                linked.clear();
-            }
-        }
-        let marked = pare_vuln::reach::apply(&mut report.findings, &inventory, &linked);
-        if marked > 0 {
-            printer.status(&format!(
-                "{marked} Go findings marked not_affected: their vulnerable code is not linked into the binaries (pare's own VEX)"
-            ));
-        }
+    if report.own_vex > 0 {
+        printer.status(&format!(
+            "{} Go findings marked not_affected: their vulnerable code is not linked into the binaries (pare's own VEX)",
+            report.own_vex
+        ));
     }
     for w in &report.warnings {
         printer.warn(w);
@@ -329,6 +318,12 @@ pub struct DiffArgs {
     /// The distribution release, when an image or SBOM does not say
     #[arg(long, value_name = "DISTRO")]
     pub distro: Option<String>,
+    /// Apply the statements of a VEX document to both sides, as `pare scan --vex` does; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Compare only findings that have a fixed version
+    #[arg(long, visible_alias = "ignore-unfixed")]
+    pub only_fixed: bool,
     #[command(flatten)]
     pub db: DbArg,
     #[command(flatten)]
@@ -337,73 +332,37 @@ pub struct DiffArgs {
     pub limits: LimitArgs,
 }
 
-type PackageKey = (String, String, String);
-
-fn package_map(inventory: &Inventory) -> BTreeMap<PackageKey, BTreeSet<String>> {
-    let mut map: BTreeMap<PackageKey, BTreeSet<String>> = BTreeMap::new();
-    for p in &inventory.packages {
-        map.entry((p.ecosystem.clone(), p.name.clone(), p.architecture.clone().unwrap_or_default()))
-            .or_default()
-            .insert(p.version.clone());
-    }
-    map
-}
-
 pub(crate) fn diff(global: &GlobalArgs, printer: &Printer, args: &DiffArgs) -> Result<ExitCode> {
     let (old_input, new_input) = (parse_src(&args.old)?, parse_src(&args.new)?);
-    let old = scanned_of(global, printer, &args.old, old_input, &args.platform, &args.limits)?.0;
-    let new = scanned_of(global, printer, &args.new, new_input, &args.platform, &args.limits)?.0;
-    let (a, b) = (package_map(&old), package_map(&new));
-    let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
-    let mut added = Vec::new();
-    let mut removed = Vec::new();
-    let mut changed = Vec::new();
-    for (key, versions) in &b {
-        match a.get(key) {
-            None => added.push(json!({"ecosystem": key.0, "name": key.1, "version": join(versions)})),
-            Some(old_versions) if old_versions != versions => changed
-                .push(json!({"ecosystem": key.0, "name": key.1, "old": join(old_versions), "new": join(versions)})),
-            _ => {}
-        }
-    }
-    for (key, versions) in &a {
-        if !b.contains_key(key) {
-            removed.push(json!({"ecosystem": key.0, "name": key.1, "version": join(versions)}));
-        }
-    }
-    let mut vulns = None;
-    if db_path(&args.db).exists() {
-        let (db, _) = open_db(printer, &args.db)?;
-        let options = ScanOptions {
-            matching: pare_vuln::matcher::MatchOptions { release: args.distro.clone() },
-            ..ScanOptions::default()
-        };
-        let ra = report::scan(&old, &db as &dyn Lookup, &options)?;
-        let rb = report::scan(&new, &db as &dyn Lookup, &options)?;
-        for w in ra.warnings.iter().chain(&rb.warnings) {
-            printer.warn(w);
-        }
-        let key = |f: &pare_vuln::matcher::Finding| (f.id.clone(), f.package.name.clone());
-        let ka: BTreeMap<_, _> = ra.findings.iter().map(|f| (key(f), f)).collect();
-        let kb: BTreeMap<_, _> = rb.findings.iter().map(|f| (key(f), f)).collect();
-        let entry = |f: &pare_vuln::matcher::Finding| {
-            json!({"id": f.id, "package": f.package.name, "version": f.package.version, "severity": f.severity,
-                   "fixedVersions": f.fixed_versions})
-        };
-        let gained: Vec<_> = kb.iter().filter(|(k, _)| !ka.contains_key(*k)).map(|(_, f)| entry(f)).collect();
-        let lost: Vec<_> = ka.iter().filter(|(k, _)| !kb.contains_key(*k)).map(|(_, f)| entry(f)).collect();
-        vulns = Some(json!({"old": ra.findings.len(), "new": rb.findings.len(), "gained": gained, "lost": lost}));
+    let statements = read_vex(&args.vex, printer)?;
+    let db = if db_path(&args.db).exists() {
+        Some(open_db(printer, &args.db)?.0)
     } else {
+        if !args.vex.is_empty() {
+            bail!("--vex needs a vulnerability database\nhint: run `pare db update` (or pass --db PATH)");
+        }
         printer.warn(
             "no vulnerability database: comparing packages only (run `pare db update` to compare vulnerabilities)",
         );
+        None
+    };
+    let options = ScanOptions {
+        matching: pare_vuln::matcher::MatchOptions { release: args.distro.clone() },
+        only_fixed: args.only_fixed,
+        vex: statements,
+    };
+    let lookup = db.as_ref().map(|db| db as &dyn Lookup);
+    let mut diff = with_subject(global, printer, &args.old, old_input, &args.platform, &args.limits, |old| {
+        with_subject(global, printer, &args.new, new_input, &args.platform, &args.limits, |new| {
+            Ok(pare_vuln::diff(old, new, lookup, &options)?)
+        })
+    })?;
+    for w in &diff.warnings {
+        printer.warn(w);
     }
-    let value = json!({
-        "old": {"name": args.old, "digest": old.subject.digest, "packages": old.packages.len()},
-        "new": {"name": args.new, "digest": new.subject.digest, "packages": new.packages.len()},
-        "packages": {"added": added, "removed": removed, "changed": changed},
-        "vulnerabilities": vulns,
-    });
+    diff.old.name = args.old.clone();
+    diff.new.name = args.new.clone();
+    let value = serde_json::to_value(&diff)?;
     match args.format.format {
         Format::Json => printer.json(&value)?,
         Format::Table => printer.out(&diff_table(&value))?,

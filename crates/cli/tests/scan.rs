@@ -493,6 +493,73 @@ fn diff_shows_what_a_security_update_removes() {
     );
 }
 
+/// `pare diff --vex` scans each side exactly as `pare scan --vex` does: its open findings on each side are
+/// the scan's, and a finding the VEX suppresses on the old side is not "lost" (issue 11).
+#[test]
+fn diff_with_vex_agrees_with_scan_of_each_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = cdx(
+        tmp.path(),
+        "old.json",
+        &[("libssl3", "3.0.17-1~deb12u2", "openssl"), ("openssh-client", "1:9.2p1-2+deb12u7", "openssh")],
+    );
+    let new = cdx(
+        tmp.path(),
+        "new.json",
+        &[("libssl3", "3.0.22-1~deb12u2", "openssl"), ("openssh-client", "1:9.2p1-2+deb12u7", "openssh")],
+    );
+    let vex = tmp.path().join("triage.openvex.json");
+    for (id, product) in [("CVE-2026-3497", "openssh-client"), ("CVE-2026-7383", "libssl3")] {
+        run(pare()
+            .args(["vex", "--vulnerability", id, "--product", &format!("pkg:deb/debian/{product}")])
+            .args(["--status", "not_affected", "--justification", "vulnerable_code_not_in_execute_path"])
+            .args(["--author", "sec@example.com", "--file"])
+            .arg(&vex));
+    }
+    let open = |sbom: &Path| -> std::collections::BTreeSet<(String, String)> {
+        let report = scan_json(sbom.to_str().unwrap(), &["--vex", vex.to_str().unwrap()]);
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["vex"].is_null() || f["vex"]["status"] == "affected" || f["vex"]["status"] == "under_investigation"
+            })
+            .map(|f| (f["id"].as_str().unwrap().to_string(), f["package"]["name"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let (a, b) = (open(&old), open(&new));
+    assert!(!a.iter().any(|(id, _)| id == "CVE-2026-7383" || id == "CVE-2026-3497"), "{a:?}");
+    assert!(a.len() > b.len(), "{a:?} {b:?}");
+    let pairs = |v: &Value| -> std::collections::BTreeSet<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["id"].as_str().unwrap().to_string(), f["package"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let out = run(pare()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("--db")
+        .arg(db())
+        .arg("--vex")
+        .arg(&vex)
+        .args(["--format", "json"]));
+    let diff: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = &diff["vulnerabilities"];
+    assert_eq!(v["old"].as_u64().unwrap() as usize, a.len(), "{v}");
+    assert_eq!(v["new"].as_u64().unwrap() as usize, b.len(), "{v}");
+    assert_eq!(pairs(&v["lost"]), a.difference(&b).cloned().collect(), "{v}");
+    assert_eq!(pairs(&v["gained"]), b.difference(&a).cloned().collect(), "{v}");
+    assert_eq!(v["suppressed"][0], 2, "{v}");
+    // Without the VEX the suppressed findings count again.
+    let out = run(pare().arg("diff").arg(&old).arg(&new).arg("--db").arg(db()).args(["--format", "json"]));
+    let plain: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plain["vulnerabilities"]["old"].as_u64().unwrap() as usize, a.len() + 2);
+}
+
 /// syft's and trivy's SBOMs of the same image give the same findings: the reader takes the source
 /// package from their purl `upstream=` qualifier / trivy's `SrcName` properties and the release from
 /// `distro=`. Needs the tools (scripts/system-deps.sh makes their venvs).

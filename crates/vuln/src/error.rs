@@ -24,6 +24,9 @@ pub enum Error {
     /// Reading the Debian archive (signed Releases, indexes) failed.
     #[error(transparent)]
     Archive(Box<pare_deb::Error>),
+    /// Cataloging the image to scan failed.
+    #[error(transparent)]
+    Catalog(Box<pare_sbom::Error>),
     /// Something this crate does not handle, with what to do instead.
     #[error("{message}")]
     Unsupported { message: String },

@@ -46,10 +46,14 @@ pub struct Report {
     /// The inventory scanned (not serialized: the CycloneDX writer needs its components).
     #[serde(skip)]
     pub inventory: Option<Inventory>,
+    /// Findings pare's own VEX marked `not_affected` (Go code not linked); each carries its statement.
+    #[serde(skip)]
+    pub own_vex: usize,
 }
 
-/// Matches `inventory`, applies VEX and filters.
-pub fn scan(inventory: &Inventory, lookup: &dyn Lookup, options: &ScanOptions) -> Result<Report> {
+/// Matches `inventory`, applies the user's VEX and filters: the inventory step of [`crate::scan`], which
+/// also applies pare's own VEX when it has the image.
+pub fn assess(inventory: &Inventory, lookup: &dyn Lookup, options: &ScanOptions) -> Result<Report> {
     let Matches { mut findings, mut warnings, release, .. } = match_inventory(inventory, lookup, &options.matching)?;
     if options.only_fixed {
         findings.retain(Finding::has_fix);
@@ -65,6 +69,7 @@ pub fn scan(inventory: &Inventory, lookup: &dyn Lookup, options: &ScanOptions) -
         findings,
         warnings,
         inventory: Some(inventory.clone()),
+        own_vex: 0,
     })
 }
 
