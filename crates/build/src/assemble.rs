@@ -32,9 +32,9 @@ pub struct BuildOptions {
     pub architectures: Vec<String>,
     /// Host files or directories for the application layer.
     pub add: Vec<AddSpec>,
-    /// The definition's `base`, opened by the caller (needed for registry references; local
-    /// locations are opened here when this is `None`).
-    pub base: Option<crate::base::BaseSource>,
+    /// How the definition's `base` is opened (a registry client for registry references; paths are
+    /// resolved against the definition's directory here).
+    pub open: pare_oci::OpenOptions,
 }
 
 /// `--add SRC:DEST`.
@@ -139,7 +139,7 @@ pub fn build(
                     ),
                 });
             }
-            let root = crate::base::open(loaded, &b, options.base.as_ref())?;
+            let root = crate::base::open(loaded, &b, &options.open)?;
             annotations.insert(crate::base::BASE_NAME.into(), b.name.clone());
             annotations.insert(crate::base::BASE_DIGEST.into(), pinned);
             Some((b, root))

@@ -3,9 +3,8 @@
 //! the definition's settings on top.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use pare_oci::{Assembler, Descriptor, Digest, Image, ImageSpec, Location, Platform, Root, Source, WrittenLayer};
+use pare_oci::{Assembler, Descriptor, Digest, Image, ImageSpec, Location, Platform, Root, WrittenLayer};
 use serde_json::{Value, json};
 
 use crate::Error;
@@ -58,50 +57,23 @@ impl BaseRef {
     }
 }
 
-/// A base image source opened by the caller (registry references need the caller's client).
-#[derive(Clone)]
-pub struct BaseSource(pub Arc<dyn Source>);
-
-impl std::fmt::Debug for BaseSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "BaseSource({})", self.0.location())
-    }
-}
-
 fn base_error(loaded: &Loaded, reason: impl Into<String>, hint: &str) -> Error {
     Error::field(&loaded.origin, "base", reason, hint)
 }
 
 /// Opens the pinned base: the manifest or index with the pinned digest, found at the location
 /// (its root, or an entry of its root index). Local paths are relative to the definition.
-pub fn open(loaded: &Loaded, base: &BaseRef, given: Option<&BaseSource>) -> Result<Root, Error> {
-    let rel = |p: &std::path::Path| match &loaded.base_dir {
-        Some(dir) if p.is_relative() => dir.join(p),
-        _ => p.to_path_buf(),
+pub fn open(loaded: &Loaded, base: &BaseRef, open: &pare_oci::OpenOptions) -> Result<Root, Error> {
+    if matches!(base.location, Location::Dir { .. }) {
+        return Err(base_error(loaded, format!("cannot open `{}` as a base", base.location), HOW_TO_PIN));
+    }
+    // A layout without a name: its entry named by the pinned digest, when it has one; else its only entry.
+    let options = pare_oci::OpenOptions {
+        base_dir: loaded.base_dir.clone(),
+        prefer_entry: Some(base.digest.to_string()),
+        ..open.clone()
     };
-    // A layout without a name: its entry with the pinned digest, when it has one; else its only entry.
-    let pinned = base.digest.to_string();
-    let entry = |name: &Option<String>, by_digest: &dyn Fn(&str) -> bool| match name {
-        Some(n) => Some(n.clone()),
-        None => by_digest(&pinned).then(|| pinned.clone()),
-    };
-    let source: Arc<dyn Source> = match (given, &base.location) {
-        (Some(s), _) => s.0.clone(),
-        (None, Location::Layout { path, name }) => {
-            let has = |r: &str| pare_oci::LayoutSource::new(rel(path), Some(r)).root().is_ok();
-            Arc::new(pare_oci::LayoutSource::new(rel(path), entry(name, &has).as_deref()))
-        }
-        (None, Location::OciArchive { path, name }) => {
-            let has = |r: &str| pare_oci::OciArchiveSource::open(rel(path), Some(r)).is_ok_and(|s| s.root().is_ok());
-            Arc::new(pare_oci::OciArchiveSource::open(rel(path), entry(name, &has).as_deref())?)
-        }
-        (None, Location::DockerArchive { path, name }) => {
-            Arc::new(pare_oci::DockerArchiveSource::open(rel(path), name.as_deref())?)
-        }
-        (None, other) => {
-            return Err(base_error(loaded, format!("cannot open `{other}` here"), "pare build opens registry bases"));
-        }
-    };
+    let source = base.location.open(&options)?.source;
     let root = Root::open(source).map_err(|e| base_error(loaded, format!("cannot read `{}`: {e}", base.name), ""))?;
     if root.descriptor().digest() == &base.digest {
         return Ok(root);

@@ -34,7 +34,7 @@ pub mod sbom;
 use std::path::{Path, PathBuf};
 
 pub use assemble::{AddSpec, BuildOptions, Built, ImageSummary, LayerSummary, build};
-pub use base::{BaseRef, BaseSource};
+pub use base::BaseRef;
 pub use definition::{Definition, Loaded, json_schema};
 pub use error::Error;
 pub use lock::{Change, Lock, LockedPackage};

@@ -117,14 +117,11 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     let reporter = Reporter::new(printer);
     let lock = lock_for(printer, &loaded, &reporter, args.no_lock, &args.arch)?;
     let client = pare_build::client(&loaded, None)?;
-    // A registry base needs the CLI's registry client; local bases are opened by pare-build.
-    let base = match loaded.definition.base_ref().map(|b| b.location) {
-        Some(location @ Location::Registry(_)) => {
-            Some(pare_build::BaseSource(crate::commands::open_source(global, printer, &location)?))
-        }
-        _ => None,
+    let open = match loaded.definition.base_ref().map(|b| b.location) {
+        Some(location) => crate::commands::open_options(global, &location)?,
+        None => pare_oci::OpenOptions::default(),
     };
-    let options = pare_build::BuildOptions { epoch: None, architectures: args.arch.clone(), add, base };
+    let options = pare_build::BuildOptions { epoch: None, architectures: args.arch.clone(), add, open };
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();

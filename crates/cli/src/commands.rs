@@ -123,33 +123,26 @@ fn parse_platform(arg: &PlatformArg) -> Result<Option<Platform>> {
     Ok(arg.platform.as_deref().map(Platform::parse).transpose()?)
 }
 
+/// How locations are opened: the registry client when `location` is a registry reference.
+pub(crate) fn open_options(global: &GlobalArgs, location: &Location) -> Result<pare_oci::OpenOptions> {
+    let registry = match location {
+        Location::Registry(_) => Some(registry_client(global)?),
+        _ => None,
+    };
+    Ok(pare_oci::OpenOptions { registry, blob_cache: pare_oci::registry::BlobCache::from_env(), ..Default::default() })
+}
+
 /// Opens any location as a source.
 pub fn open_source(global: &GlobalArgs, printer: &Printer, location: &Location) -> Result<Arc<dyn Source>> {
-    Ok(match location {
-        Location::Layout { path, name } => Arc::new(pare_oci::LayoutSource::new(path, name.as_deref())),
-        Location::OciArchive { path, name } => Arc::new(pare_oci::OciArchiveSource::open(path, name.as_deref())?),
-        Location::DockerArchive { path, name } => Arc::new(pare_oci::DockerArchiveSource::open(path, name.as_deref())?),
-        Location::Dir { path } => {
-            let (source, warnings) = pare_oci::image_from_dir(path, Default::default())?;
-            for w in warnings {
-                printer.warn(&w);
-            }
-            source
-        }
-        Location::Registry(reference) => registry_source(global, reference)?,
-    })
+    let opened = location.open(&open_options(global, location)?)?;
+    for w in &opened.warnings {
+        printer.warn(w);
+    }
+    Ok(opened.source)
 }
 
 pub(crate) fn open_sink(global: &GlobalArgs, location: &Location, from: Option<&Location>) -> Result<Box<dyn Sink>> {
-    Ok(match location {
-        Location::Layout { path, name } => Box::new(pare_oci::LayoutSink::create(path, name.as_deref())?),
-        Location::OciArchive { path, name } => Box::new(pare_oci::OciArchiveSink::create(path, name.as_deref())?),
-        Location::DockerArchive { path, name } => Box::new(pare_oci::DockerArchiveSink::create(path, name.as_deref())?),
-        Location::Dir { .. } => {
-            bail!("`dir:` can only be read from\nhint: use `pare unpack SRC DIR` to extract an image into a directory")
-        }
-        Location::Registry(reference) => registry_sink(global, reference, from)?,
-    })
+    Ok(location.create(&open_options(global, location)?, from)?)
 }
 
 pub(crate) fn open_image(
@@ -197,80 +190,17 @@ fn inspect(
 ) -> Result<ExitCode> {
     let source = open_source(global, printer, location)?;
     let root = Root::open(source)?;
-    let mut report = json!({
-        "location": location.to_string(),
-        "digest": root.descriptor().digest().to_string(),
-        "mediaType": root.descriptor().media_type().to_string(),
-        "size": root.descriptor().size(),
-    });
-    let images: Vec<Image> = match (&root, parse_platform(platform)?) {
-        (Root::Index(index), None) => {
-            report["platforms"] = json!(index.platforms().iter().map(ToString::to_string).collect::<Vec<_>>());
-            if all_platforms {
-                let mut images = Vec::new();
-                for desc in index.manifests() {
-                    // Entries that are not images (nested indexes, artifacts) are skipped; a broken
-                    // image is an error, not a silent omission.
-                    if pare_oci::ManifestKind::of(desc.media_type().as_ref()) != Some(pare_oci::ManifestKind::Image) {
-                        continue;
-                    }
-                    if let Root::Image(image) = index.open(desc)? {
-                        images.push(image);
-                    }
-                }
-                images
-            } else {
-                vec![index.select(None)?]
-            }
-        }
-        (Root::Index(index), Some(p)) => {
-            report["platforms"] = json!(index.platforms().iter().map(ToString::to_string).collect::<Vec<_>>());
-            vec![index.select(Some(&p))?]
-        }
-        (Root::Image(image), _) => vec![image.clone()],
+    let which = match (parse_platform(platform)?, all_platforms) {
+        (Some(p), _) => pare_oci::InspectImages::Platform(p),
+        (None, true) => pare_oci::InspectImages::All,
+        (None, false) => pare_oci::InspectImages::Default,
     };
-    report["images"] = Value::Array(images.iter().map(image_report).collect::<Result<_>>()?);
+    let report = serde_json::to_value(pare_oci::InspectReport::of(&root, &location.to_string(), &which)?)?;
     match format {
         Format::Json => printer.json(&report)?,
         Format::Table => printer.out(&inspect_table(&report))?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn image_report(image: &Image) -> Result<Value> {
-    let config = image.config()?;
-    let layers = image.layers()?;
-    let runtime = config.config().clone().unwrap_or_default();
-    let total: u64 = layers.iter().map(|l| l.size()).sum();
-    Ok(json!({
-        "platform": image.platform()?.to_string(),
-        "manifestDigest": image.digest().to_string(),
-        "mediaType": image.descriptor().media_type().to_string(),
-        "configDigest": image.manifest().config().digest().to_string(),
-        "created": config.created(),
-        "author": config.author(),
-        "user": runtime.user(),
-        "entrypoint": runtime.entrypoint(),
-        "cmd": runtime.cmd(),
-        "workingDir": runtime.working_dir(),
-        "env": runtime.env(),
-        "labels": runtime.labels().as_ref().map(|l| l.iter().collect::<std::collections::BTreeMap<_, _>>()),
-        "exposedPorts": runtime.exposed_ports(),
-        "annotations": image.manifest().annotations().as_ref().map(|a| a.iter().collect::<std::collections::BTreeMap<_, _>>()),
-        "totalSize": total,
-        "layers": layers.iter().map(|l| json!({
-            "digest": l.digest().to_string(),
-            "diffId": l.diff_id().map(ToString::to_string),
-            "mediaType": l.media_type(),
-            "size": l.size(),
-        })).collect::<Vec<_>>(),
-        "history": config.history().iter().flatten().map(|h| json!({
-            "created": h.created(),
-            "createdBy": h.created_by(),
-            "comment": h.comment(),
-            "emptyLayer": h.empty_layer().unwrap_or(false),
-        })).collect::<Vec<_>>(),
-    }))
 }
 
 fn inspect_table(report: &Value) -> String {
@@ -377,24 +307,7 @@ fn ls(
     for w in view.warnings() {
         printer.warn(w);
     }
-    let root = path.unwrap_or("/");
-    let normalized = format!("/{}", root.trim_matches('/'));
-    let entries: Vec<&pare_oci::fs::Entry> = if normalized == "/" && !shallow {
-        view.entries().collect()
-    } else if view.get(&normalized).is_some_and(|e| e.kind != pare_oci::fs::EntryKind::Dir) {
-        view.get(&normalized).into_iter().collect()
-    } else if shallow {
-        if normalized != "/" && view.get(&normalized).is_none() {
-            bail!("`{normalized}` does not exist in {location}");
-        }
-        view.children(&normalized).collect()
-    } else {
-        if view.get(&normalized).is_none() {
-            bail!("`{normalized}` does not exist in {location}");
-        }
-        let prefix = format!("{normalized}/");
-        view.entries().filter(|e| e.path == normalized || e.path.starts_with(&prefix)).collect()
-    };
+    let entries = view.list(path, shallow, &location.to_string())?;
     match format {
         Format::Json => {
             let list: Vec<Value> = entries
@@ -469,27 +382,4 @@ pub(crate) fn registry_client(global: &GlobalArgs) -> Result<pare_oci::registry:
     let config = pare_oci::registry::ClientConfig { insecure: global.insecure, ..Default::default() };
     let client = pare_oci::registry::Client::new(config)?;
     Ok(CLIENT.get_or_init(|| client).clone())
-}
-
-fn registry_source(global: &GlobalArgs, reference: &pare_oci::Reference) -> Result<Arc<dyn Source>> {
-    let source = pare_oci::registry::RegistrySource::new(registry_client(global)?, reference.clone());
-    let source = match pare_oci::registry::BlobCache::from_env() {
-        Some(cache) => source.with_cache(cache),
-        None => source,
-    };
-    Ok(Arc::new(source))
-}
-
-fn registry_sink(
-    global: &GlobalArgs,
-    reference: &pare_oci::Reference,
-    from: Option<&Location>,
-) -> Result<Box<dyn Sink>> {
-    let sink = pare_oci::registry::RegistrySink::new(registry_client(global)?, reference.clone());
-    // Blobs already in another repository of the same registry are mounted, not uploaded.
-    let sink = match from {
-        Some(Location::Registry(src)) if src.registry() == reference.registry() => sink.mount_from_source(src),
-        _ => sink,
-    };
-    Ok(Box::new(sink))
 }

@@ -328,6 +328,20 @@ fn inspect_ls_and_cat_show_the_image() {
     assert_eq!(paths, vec!["/opaque", "/opaque/new"]);
     let table = stdout(&run_ok(pare().arg("ls").arg(&src).arg("/usr/bin")));
     assert!(table.contains("rwsr-xr-x") && table.contains("/usr/bin/sh -> /bin/false"), "{table}");
+    let shallow = stdout(&run_ok(pare().args(["ls", "-d"]).arg(&src).arg("/")));
+    assert!(shallow.lines().any(|l| l.ends_with(" /usr")) && !shallow.contains("/usr/bin"), "{shallow}");
+    let missing = run_err(pare().arg("ls").arg(&src).arg("/nowhere"));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("`/nowhere` not found"), "{missing:?}");
+
+    // A plain directory is read wherever an image is (issue 11): `pare ls ./rootfs`, `pare inspect ./rootfs`.
+    let rootfs = tmp.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+    std::fs::write(rootfs.join("etc/hostname"), "box\n").unwrap();
+    let listing = stdout(&run_ok(pare().arg("ls").arg(&rootfs)));
+    assert!(listing.contains("/etc/hostname"), "{listing}");
+    let cat = run_ok(pare().arg("cat").arg(&rootfs).arg("/etc/hostname"));
+    assert_eq!(cat.stdout, b"box\n");
+    run_ok(pare().arg("inspect").arg(&rootfs));
 }
 
 #[test]

@@ -18,10 +18,12 @@ mod dir;
 mod error;
 mod fsutil;
 mod image;
+mod inspect;
 mod layer_writer;
 mod layout;
 mod location;
 mod media;
+mod open;
 mod platform;
 mod reference;
 mod sink;
@@ -40,6 +42,7 @@ pub use dir::{entries_from_dir, image_from_dir};
 pub use error::{Error, Result};
 pub use fsutil::{write_atomic, write_atomic_from};
 pub use image::{Image, Index, Layer, MAX_INDEX_NESTING, MAX_METADATA_SIZE, Root, Source};
+pub use inspect::{HistoryReport, ImageReport, InspectImages, InspectReport, LayerReport};
 pub use layer_writer::{
     EntryData, FileContent, GZIP_LEVEL, LayerEntry, LayerOptions, WrittenLayer, ZSTD_LEVEL, source_date_epoch,
     write_layer,
@@ -48,6 +51,7 @@ pub use layout::{LayoutSink, LayoutSource, REF_NAME, add_index_entry, blob_path,
 pub use location::Location;
 pub use media::{Compression, LimitedReader, ManifestKind, TarTrailerPad};
 pub use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
+pub use open::{OpenOptions, Opened};
 pub use platform::Platform;
 pub use reference::{DEFAULT_REGISTRY, Reference, valid_tag};
 pub use sink::{ConcurrentBlobs, Sink};

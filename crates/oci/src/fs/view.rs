@@ -229,6 +229,27 @@ impl FsView {
         Children { view: self, start: Bound::Included(prefix.clone()), prefix }
     }
 
+    /// What `pare ls` lists at `path` (`/` when `None`): a file alone, a directory with everything below it,
+    /// or, `shallow`, only its direct children; sorted by path. `location` names the image in errors.
+    pub fn list(&self, path: Option<&str>, shallow: bool, location: &str) -> Result<Vec<&Entry>> {
+        let path = normalize(path.unwrap_or("/"));
+        let Some(entry) = self.entries.get(&path) else {
+            return Err(Error::NotFound {
+                what: "Path".into(),
+                name: path,
+                location: location.to_string(),
+                hint: "\nhint: `pare ls IMAGE` lists every path".into(),
+            });
+        };
+        Ok(if entry.kind != EntryKind::Dir {
+            vec![entry]
+        } else if shallow {
+            self.children(&path).collect()
+        } else {
+            std::iter::once(entry).chain(self.descendants(&path)).collect()
+        })
+    }
+
     /// Every entry below a directory (not the directory itself), sorted by path.
     pub fn descendants<'a>(&'a self, dir: &str) -> impl Iterator<Item = &'a Entry> + use<'a> {
         self.subtree(&normalize(dir)).map(|(_, e)| e)
