@@ -13,6 +13,7 @@
 //! | [`definition`] | the definition types (documented, with a JSON schema), parsing with line:column errors, checks |
 //! | [`paths`] | path excludes and includes (docs, man pages, locales out; copyright files in) |
 //! | [`lock`] | `DEF.lock`: packages per architecture, Release dates, the definition checksum; diffs for `pare update` |
+//! | [`relock`] | which lock a build uses (the file, or a fresh resolution); `pare lock`/`update` writing `DEF.lock` |
 //! | [`mod@resolve`] | Releases, indexes and the resolver, into a lock; build [`Event`]s |
 //! | [`base`] | `base = "LOCATION@sha256:…"`: the pinned base image's layers and config under pare's |
 //! | [`assemble`] | layers and images: package files, dpkg `status.d`, accounts, CA bundle, `--add` files |
@@ -28,6 +29,7 @@ mod error;
 pub mod gallery;
 pub mod lock;
 pub mod paths;
+pub mod relock;
 pub mod resolve;
 pub mod sbom;
 
@@ -38,6 +40,7 @@ pub use base::BaseRef;
 pub use definition::{Definition, Loaded, json_schema};
 pub use error::Error;
 pub use lock::{Change, Lock, LockedPackage};
+pub use relock::{LockOrigin, Relocked, lock_for_build, relock};
 pub use resolve::{Event, Events, lock_definition};
 
 /// Loads `gallery:NAME` or a definition file.

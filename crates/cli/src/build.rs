@@ -83,9 +83,7 @@ impl<'a> Reporter<'a> {
     }
 }
 
-/// The lock to build from: DEF.lock when present (and current), else a fresh resolution.
-/// The definition's lock, or a fresh resolution; with `only` (`--arch`), a fresh resolution covers just
-/// those architectures (an unknown one is left for the build to report).
+/// The lock to build from (see [`pare_build::lock_for_build`]), warning when a definition file has no lock.
 fn lock_for(
     printer: &Printer,
     loaded: &Loaded,
@@ -93,20 +91,12 @@ fn lock_for(
     ignore_lock: bool,
     only: &[String],
 ) -> Result<Lock> {
-    if !ignore_lock && let Some(lock) = pare_build::current_lock(loaded)? {
-        return Ok(lock);
-    }
-    if loaded.lock_path.is_some() && !ignore_lock {
-        printer.warn(&format!("{} has no lock; resolving afresh (`pare lock` pins the packages)", loaded.origin));
-    }
     let client = pare_build::client(loaded, None)?;
-    let archs = &loaded.definition.architectures;
-    if !only.is_empty() && only.iter().all(|a| archs.contains(a)) {
-        let mut narrowed = loaded.clone();
-        narrowed.definition.architectures.retain(|a| only.contains(a));
-        return Ok(pare_build::lock_definition(&narrowed, &client, &|e| reporter.event(e))?);
+    let (lock, origin) = pare_build::lock_for_build(loaded, &client, ignore_lock, only, &|e| reporter.event(e))?;
+    if origin == pare_build::LockOrigin::Resolved && loaded.lock_path.is_some() && !ignore_lock {
+        printer.warn(&format!("{} has no lock; resolved afresh (`pare lock` pins the packages)", loaded.origin));
     }
-    Ok(pare_build::lock_definition(loaded, &client, &|e| reporter.event(e))?)
+    Ok(lock)
 }
 
 pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result<ExitCode> {
@@ -300,29 +290,24 @@ fn build_sboms(printer: &Printer, built: &pare_build::Built, lock: &Lock, args: 
 
 pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Result<ExitCode> {
     let loaded = Loaded::from_file(definition)?;
-    let Some(path) = loaded.lock_path.clone() else { anyhow::bail!("{} has no lock path", loaded.origin) };
-    let old = if path.exists() { Lock::read(&path).ok() } else { None };
-    if !update && let Ok(Some(_)) = pare_build::current_lock(&loaded) {
-        printer.status(&format!("{} is up to date (`pare update` resolves again)", path.display()));
-        return Ok(ExitCode::SUCCESS);
-    }
     let reporter = Reporter::new(printer);
     let client = pare_build::client(&loaded, None)?;
-    let lock = pare_build::lock_definition(&loaded, &client, &|e| reporter.event(e))?;
+    let relocked = pare_build::relock(&loaded, &client, update, &|e| reporter.event(e))?;
     reporter.finish();
-    lock.write(&path)?;
-    if let Some(old) = &old {
-        let changes = lock.diff(old);
-        for change in &changes {
-            printer.status(&change.to_string());
-        }
-        if changes.is_empty() {
-            printer.status("No package changed");
-        }
+    if !relocked.written {
+        printer.status(&format!("{} is up to date (`pare update` resolves again)", relocked.path.display()));
+        return Ok(ExitCode::SUCCESS);
     }
+    for change in &relocked.changes {
+        printer.status(&change.to_string());
+    }
+    if relocked.had_lock && relocked.changes.is_empty() {
+        printer.status("No package changed");
+    }
+    let lock = &relocked.lock;
     let counts: Vec<String> =
         lock.architecture.iter().map(|a| format!("{} packages for {}", a.package.len(), a.name)).collect();
-    printer.status(&format!("Locked {}: {}", path.display(), counts.join(", ")));
+    printer.status(&format!("Locked {}: {}", relocked.path.display(), counts.join(", ")));
     for a in &lock.architecture {
         printer.status(&format!("  {} from: {}", a.name, lock.pocket_summary(&a.name)));
     }
