@@ -100,7 +100,10 @@ pub fn build(
     events: Events<'_>,
 ) -> Result<Built, Error> {
     let d = &loaded.definition;
-    let epoch = options.epoch.or_else(pare_oci::source_date_epoch).unwrap_or_else(|| lock.newest_release());
+    let epoch = match options.epoch {
+        Some(epoch) => epoch,
+        None => pare_oci::source_date_epoch()?.unwrap_or_else(|| lock.newest_release()),
+    };
     let archs: Vec<&String> = if options.architectures.is_empty() {
         d.architectures.iter().collect()
     } else {

@@ -55,7 +55,7 @@ pub struct PlatformSbom {
 /// build's `SOURCE_DATE_EPOCH`, so the same build gives the same bytes.
 pub fn catalog_built(built: &Built, lock: &Lock, subject_name: &str) -> Result<Vec<PlatformSbom>, Error> {
     let root = built.source.open()?;
-    let created = pare_sbom::epoch_seconds(&built.epoch.to_string())?;
+    let created = pare_oci::rfc3339(built.epoch);
     let mut out = Vec::new();
     for summary in &built.images {
         let image = match &root {

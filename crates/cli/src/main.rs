@@ -18,7 +18,9 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let printer = output::Printer::new(&cli.global);
     printer.init_logging();
-    match commands::run(cli, &printer) {
+    // Checked once, before any verb writes: a bad value is an error everywhere, never ignored.
+    let run = pare_oci::source_date_epoch().map_err(anyhow::Error::from).and_then(|_| commands::run(cli, &printer));
+    match run {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {

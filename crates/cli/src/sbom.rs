@@ -43,9 +43,8 @@ pub(crate) fn sbom(
     for warning in &catalog.warnings {
         printer.warn(warning);
     }
-    if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
-        let created = pare_sbom::epoch_seconds(&epoch).context("SOURCE_DATE_EPOCH")?;
-        catalog.inventory.created = Some(created);
+    if let Some(epoch) = pare_oci::source_date_epoch()? {
+        catalog.inventory.created = Some(pare_oci::rfc3339(epoch));
     }
     let bytes = pare_sbom::write(&catalog.inventory, output_format(format))?;
     let what = format!("{} packages of {}", catalog.inventory.packages.len(), image.digest());

@@ -476,12 +476,9 @@ pub(crate) fn vex(printer: &Printer, args: &VexArgs) -> Result<ExitCode> {
         action_statement: args.action_statement.clone(),
     };
     let author = args.author.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
-    let now = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(epoch) => {
-            let seconds: i64 = epoch.trim().parse().context("SOURCE_DATE_EPOCH is not a number of seconds")?;
-            jiff::Timestamp::from_second(seconds).context("SOURCE_DATE_EPOCH is out of range")?
-        }
-        Err(_) => jiff::Timestamp::now(),
+    let now = match pare_oci::source_date_epoch()? {
+        Some(seconds) => jiff::Timestamp::from_second(seconds as i64).context("SOURCE_DATE_EPOCH is out of range")?,
+        None => jiff::Timestamp::now(),
     };
     let existing = match &args.file {
         Some(path) if path.exists() => {

@@ -492,3 +492,44 @@ fn truncated_and_garbage_archives_get_clear_errors() {
         }
     }
 }
+
+/// A bad `SOURCE_DATE_EPOCH` is an error (exit 2, naming the variable) for every verb, never ignored:
+/// the layer writer used to fall back to 0 while other verbs refused it (issue 11).
+#[test]
+fn a_bad_source_date_epoch_is_an_error_for_every_verb() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rootfs = tmp.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+    std::fs::write(rootfs.join("etc/hostname"), "box\n").unwrap();
+    let dir = format!("dir:{}", rootfs.display());
+    let layout = format!("oci:{}", tmp.path().join("out").display());
+    let vex = tmp.path().join("t.openvex.json");
+    let verbs: Vec<Vec<String>> = vec![
+        vec!["copy".into(), dir.clone(), layout.clone()],
+        vec!["sbom".into(), dir.clone(), "--format".into(), "spdx-json".into()],
+        vec!["unpack".into(), dir.clone(), tmp.path().join("x").display().to_string()],
+        vec![
+            "vex".into(),
+            "--vulnerability".into(),
+            "CVE-2026-1".into(),
+            "--product".into(),
+            "pkg:deb/debian/x".into(),
+            "--status".into(),
+            "fixed".into(),
+            "--file".into(),
+            vex.display().to_string(),
+        ],
+    ];
+    for value in ["yesterday", "-5", "1e9", "99999999999999"] {
+        for args in &verbs {
+            let out = run_err(pare().args(args).env("SOURCE_DATE_EPOCH", value));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {value}: {err}");
+            assert!(err.contains("SOURCE_DATE_EPOCH") && err.contains(value), "{args:?}: {err}");
+        }
+    }
+    assert!(!tmp.path().join("out").exists() && !vex.exists() && !tmp.path().join("x").exists());
+    // A valid value is used; an empty one is as unset.
+    run_ok(pare().args(&verbs[0]).env("SOURCE_DATE_EPOCH", "1700000000"));
+    run_ok(pare().args(&verbs[1]).env("SOURCE_DATE_EPOCH", ""));
+}

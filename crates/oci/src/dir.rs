@@ -86,7 +86,7 @@ pub fn entries_from_dir(root: &Path) -> Result<(Vec<LayerEntry>, Vec<String>)> {
 /// Builds a one-layer image of a directory for this machine's platform.
 pub fn image_from_dir(root: &Path, runtime: RuntimeConfig) -> Result<(Arc<AssembledSource>, Vec<String>)> {
     let (entries, warnings) = entries_from_dir(root)?;
-    let created = source_date_epoch().unwrap_or(0);
+    let created = source_date_epoch()?.unwrap_or(0);
     let mut assembler = Assembler::new()?;
     let layer = assembler.add_layer(entries, &LayerOptions { mtime: created, compression: Compression::Gzip })?;
     let spec = ImageSpec { platform: Platform::host(), runtime, created, annotations: Default::default() };

@@ -46,6 +46,10 @@ pub enum Error {
     Malformed { what: String, location: String, reason: String },
     #[error("Unsupported media type `{media_type}` for {what} in {location}")]
     UnsupportedMediaType { media_type: String, what: String, location: String },
+    #[error(
+        "SOURCE_DATE_EPOCH=`{value}`: {reason}\nhint: set it to seconds since 1970 (e.g. `$(git log -1 --format=%ct)`), or unset it"
+    )]
+    SourceDateEpoch { value: String, reason: String },
     #[error("{what} `{name}` not found in {location}{hint}")]
     NotFound { what: String, name: String, location: String, hint: String },
     #[error("No image for platform `{platform}` in {location}; available: {available}")]

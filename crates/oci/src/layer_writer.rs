@@ -105,14 +105,26 @@ pub struct LayerOptions {
 }
 
 impl Default for LayerOptions {
+    /// mtime 0 (1970): callers that honour `SOURCE_DATE_EPOCH` read it with [`source_date_epoch`].
     fn default() -> Self {
-        LayerOptions { mtime: source_date_epoch().unwrap_or(0), compression: Compression::Gzip }
+        LayerOptions { mtime: 0, compression: Compression::Gzip }
     }
 }
 
-/// `SOURCE_DATE_EPOCH` from the environment, if set and valid.
-pub fn source_date_epoch() -> Option<u64> {
-    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+/// `SOURCE_DATE_EPOCH` from the environment: `None` when unset or empty; a value that is not a whole
+/// number of seconds since 1970 (up to year 9999) is an error, never ignored. The one reader of it.
+pub fn source_date_epoch() -> Result<Option<u64>> {
+    let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else { return Ok(None) };
+    let text = value.to_string_lossy();
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let bad = |reason: &str| Error::SourceDateEpoch { value: text.to_string(), reason: reason.to_string() };
+    let seconds: u64 = text.trim().parse().map_err(|_| bad("not a whole number of seconds since 1970-01-01"))?;
+    if seconds > 253_402_300_799 {
+        return Err(bad("after the year 9999"));
+    }
+    Ok(Some(seconds))
 }
 
 /// The digests of a written layer.

@@ -113,14 +113,6 @@ pub fn rfc3339_seconds(value: &str) -> Result<String> {
     Ok(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
-/// Seconds since the epoch (`SOURCE_DATE_EPOCH`) as `YYYY-MM-DDThh:mm:ssZ`.
-pub fn epoch_seconds(value: &str) -> Result<String> {
-    let bad = |reason: String| Error::Timestamp { value: value.into(), reason };
-    let seconds: i64 = value.trim().parse().map_err(|e: std::num::ParseIntError| bad(e.to_string()))?;
-    let ts = jiff::Timestamp::from_second(seconds).map_err(|e| bad(e.to_string()))?;
-    Ok(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-}
-
 /// Whether the catalogers read a file, decided from the file alone (its layer may be cached and
 /// reused under other layers). Both os-release paths are read; the merged view picks one.
 fn wanted(entry: &Entry) -> bool {
