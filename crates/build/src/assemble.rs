@@ -549,11 +549,8 @@ const NSSWITCH: &str = "passwd:         files\ngroup:          files\nshadow:   
 hosts:          files dns\nnetworks:       files\n\nprotocols:      files\nservices:       files\nethers:         files\nrpc:            files\n";
 
 fn os_release(suite: &str) -> String {
-    let (version, id) = match suite {
-        "bookworm" => ("12", "12"),
-        "trixie" => ("13", "13"),
-        _ => ("", ""),
-    };
+    let version = pare_deb::releases::debian_version(suite).unwrap_or("");
+    let id = version;
     let pretty = if version.is_empty() {
         format!("Debian GNU/Linux {suite}")
     } else {

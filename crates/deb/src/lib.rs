@@ -35,6 +35,7 @@ mod error;
 pub mod packages;
 pub mod relation;
 pub mod release;
+pub mod releases;
 pub mod resolve;
 pub mod signature;
 #[cfg(any(test, feature = "test-support"))]

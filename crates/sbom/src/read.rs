@@ -685,19 +685,6 @@ fn list(names: &[String]) -> String {
     if more > 0 { format!("{}, and {more} more", shown.join(", ")) } else { shown.join(", ") }
 }
 
-/// Debian's codenames by major version (os-release has them; SBOMs mostly do not).
-fn debian_codename(major: &str) -> Option<&'static str> {
-    Some(match major {
-        "9" => "stretch",
-        "10" => "buster",
-        "11" => "bullseye",
-        "12" => "bookworm",
-        "13" => "trixie",
-        "14" => "forky",
-        _ => return None,
-    })
-}
-
 fn os_release(
     id: Option<&str>,
     version: Option<&str>,
@@ -715,7 +702,7 @@ fn os_release(
         version_id = v.split('.').next().map(String::from);
     }
     let codename = codename.map(String::from).or_else(|| {
-        (id == "debian").then(|| version_id.as_deref().and_then(debian_codename).map(String::from)).flatten()
+        (id == "debian").then(|| version_id.as_deref().and_then(pare_deb::releases::debian_codename).map(String::from)).flatten()
     });
     for (k, v) in [("VERSION_ID", &version_id), ("VERSION_CODENAME", &codename)] {
         if let Some(v) = v {

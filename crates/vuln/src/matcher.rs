@@ -250,7 +250,7 @@ fn distribution(inventory: &Inventory, options: &MatchOptions) -> Option<Distro>
 
 fn known_codename(word: &str) -> Option<String> {
     let word = word.trim().to_ascii_lowercase();
-    (1..=15).filter_map(|n| debian_codename(&n.to_string())).find(|c| *c == word).map(str::to_string)
+    pare_deb::releases::debian_version(&word).map(|_| word)
 }
 
 /// `--distro` accepts `debian-12`, `debian:12`, `bookworm`, `ubuntu-22.04`.

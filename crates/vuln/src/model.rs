@@ -296,17 +296,5 @@ pub enum Event {
 /// Debian's release codename for a `VERSION_ID` (`12` → `bookworm`), for OSV's `Debian:12` and os-release
 /// files without `VERSION_CODENAME`.
 pub fn debian_codename(version_id: &str) -> Option<&'static str> {
-    let major = version_id.split('.').next()?;
-    Some(match major {
-        "7" => "wheezy",
-        "8" => "jessie",
-        "9" => "stretch",
-        "10" => "buster",
-        "11" => "bullseye",
-        "12" => "bookworm",
-        "13" => "trixie",
-        "14" => "forky",
-        "15" => "duke",
-        _ => return None,
-    })
+    pare_deb::releases::debian_codename(version_id)
 }
