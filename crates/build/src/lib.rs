@@ -13,7 +13,7 @@
 //! | [`definition`] | the definition types (documented, with a JSON schema), parsing with line:column errors, checks |
 //! | [`paths`] | path excludes and includes (docs, man pages, locales out; copyright files in) |
 //! | [`lock`] | `DEF.lock`: packages per architecture, Release dates, the definition checksum; diffs for `pare update` |
-//! | [`relock`] | which lock a build uses (the file, or a fresh resolution); `pare lock`/`update` writing `DEF.lock` |
+//! | [`mod@relock`] | which lock a build uses (the file, or a fresh resolution); `pare lock`/`update` writing `DEF.lock` |
 //! | [`mod@resolve`] | Releases, indexes and the resolver, into a lock; build [`Event`]s |
 //! | [`base`] | `base = "LOCATION@sha256:…"`: the pinned base image's layers and config under pare's |
 //! | [`assemble`] | layers and images: package files, dpkg `status.d`, accounts, CA bundle, `--add` files |

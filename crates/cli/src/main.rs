@@ -1,4 +1,6 @@
 //! The `pare` binary: parse arguments, call one library function per verb, print, exit.
+// Doc comments on clap types are the `--help` text users read: `oci:DIR[:NAME]` is syntax, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 mod args;
 mod build;

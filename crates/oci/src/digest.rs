@@ -153,7 +153,7 @@ impl<R: Read> Read for HashingReader<R> {
 /// The check happens as the bytes stream: reading past the expected size fails at once, and the
 /// read that reaches end of stream fails if the digest differs, so a consumer that reads to the end
 /// never accepts corrupt content. The error is an [`Error`] wrapped in `io::Error`; use
-/// [`Error::from_io`] style unwrapping (`io::Error::downcast`) to get it back.
+/// `Error::from_io` style unwrapping (`io::Error::downcast`) to get it back.
 pub struct VerifyingReader<R> {
     inner: R,
     digest: Digest,

@@ -1,9 +1,9 @@
-//! What ships in an image: catalogers over an image's merged filesystem ([`FsView`]) produce an
+//! What ships in an image: catalogers over an image's merged filesystem ([`FsView`](pare_oci::fs::FsView)) produce an
 //! [`Inventory`]; writers turn it into SPDX 2.3 JSON, CycloneDX 1.6 (or 1.5) JSON, pare's own JSON
 //! or a table.
 //!
 //! Catalogers read every file they need in one streaming pass over the layers
-//! ([`FsView::for_each_file`]). Bad input (a malformed status paragraph, a file that is not text,
+//! ([`FsView::for_each_file`](pare_oci::fs::FsView::for_each_file)). Bad input (a malformed status paragraph, a file that is not text,
 //! a file over the size cap) becomes a warning; the rest of the inventory is still produced.
 //!
 //! Output is deterministic: packages are sorted, identifiers are derived from content, and the
