@@ -29,6 +29,9 @@ EXIT STATUS
 ENVIRONMENT
     PARE_CACHE_DIR      blob cache (default: $XDG_CACHE_HOME/pare or ~/.cache/pare)
     REGISTRY_AUTH_FILE  registry credentials (containers-auth.json); ~/.docker/config.json too
+    PARE_REGISTRY_STALL_TIMEOUT
+                        seconds after which a registry download that moved less than 1 KiB has
+                        stalled (default 30; same as --stall-timeout)
     SOURCE_DATE_EPOCH   timestamp for everything pare writes, for reproducible output
     NO_COLOR            no colours in log lines (they are coloured only on a terminal anyway)";
 
@@ -52,6 +55,17 @@ pub struct GlobalArgs {
     /// Talk plain HTTP or unverified TLS to registries (always allowed for localhost)
     #[arg(long, global = true)]
     pub insecure: bool,
+    /// A registry download that moves less than 1 KiB in this many seconds has stalled: it is
+    /// resumed where it stopped, a few times, then fails
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "PARE_REGISTRY_STALL_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub stall_timeout: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]

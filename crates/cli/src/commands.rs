@@ -379,7 +379,11 @@ pub(crate) fn registry_client(global: &GlobalArgs) -> Result<pare_oci::registry:
     if let Some(client) = CLIENT.get() {
         return Ok(client.clone());
     }
-    let config = pare_oci::registry::ClientConfig { insecure: global.insecure, ..Default::default() };
+    let config = pare_oci::registry::ClientConfig {
+        insecure: global.insecure,
+        stall_timeout: std::time::Duration::from_secs(global.stall_timeout),
+        ..Default::default()
+    };
     let client = pare_oci::registry::Client::new(config)?;
     Ok(CLIENT.get_or_init(|| client).clone())
 }

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use pare_test::registry::TestRegistry;
+use pare_test::registry::{Fault, FaultAction, FaultProxy, TestRegistry};
 use pare_test::tools::{fixtures, require, run_err, run_ok};
 
 fn pare(cache: &std::path::Path) -> Command {
@@ -144,4 +144,35 @@ fn basic_auth_with_registry_auth_file() {
 fn base64_encode(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// A registry link that drips one byte every 100 ms: with PARE_REGISTRY_STALL_TIMEOUT=1 the pull
+/// gives up after its resumes, exits 2 and says why; `--help` documents the setting.
+#[test]
+fn stalled_pull_fails_with_exit_2() {
+    let registry = TestRegistry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let src = format!("oci:{}:hello", tmp.path().join("src").display());
+    run_ok(pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&src));
+    run_ok(pare(&cache).arg("push").arg(&src).arg(format!("{}/team/slow:1", registry.host())));
+
+    let drip = Fault::new("GET", "/blobs/sha256:", 1000, FaultAction::Drip(std::time::Duration::from_millis(100)));
+    let proxy = FaultProxy::start(registry.addr(), vec![drip]);
+    let dst = tmp.path().join("dst");
+    let err = run_err(
+        pare(&tmp.path().join("empty-cache"))
+            .env("PARE_REGISTRY_STALL_TIMEOUT", "1")
+            .arg("pull")
+            .arg(format!("{}/team/slow:1", proxy.host()))
+            .arg("--to")
+            .arg(format!("oci:{}:x", dst.display())),
+    );
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert_eq!(err.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("stalled") && stderr.contains("PARE_REGISTRY_STALL_TIMEOUT"), "{stderr}");
+    assert!(!dst.join("index.json").exists());
+
+    let help = String::from_utf8_lossy(&run_ok(pare(&cache).arg("--help")).stdout).into_owned();
+    assert!(help.contains("--stall-timeout") && help.contains("PARE_REGISTRY_STALL_TIMEOUT"), "{help}");
 }

@@ -1055,3 +1055,33 @@ fn credentials_are_not_sent_to_an_upload_location_on_another_host() -> TestResul
     }
     Ok(())
 }
+
+/// A layer that arrives one byte every 100 ms (a link that drips, never quite stopping): with a
+/// stall timeout of 1 s the download is resumed with `Range`; one that always drips fails with
+/// an error that names the stall and the setting.
+#[test]
+fn stalled_download_is_resumed_and_a_persistent_stall_fails() -> TestResult {
+    let registry = TestRegistry::start();
+    let (src, _, big) = big_layout()?;
+    push(&client()?, src.path(), "v1", &reference(&registry.host(), "app:v1")?)?;
+    let stalling = || Client::new(ClientConfig { stall_timeout: Duration::from_secs(1), ..config() });
+    let path = format!("/blobs/{big}");
+    let drip = FaultAction::Drip(Duration::from_millis(100));
+
+    let once = FaultProxy::start(registry.addr(), vec![Fault::new("GET", &path, 1, drip.clone())]);
+    let reader = stalling()?;
+    let dst = tempdir()?;
+    pull(&reader, &reference(&once.host(), "app:v1")?, None, dst.path())?;
+    assert_eq!(layout_blobs(dst.path())?, layout_blobs(src.path())?);
+    assert_eq!(reader.stats().blob_resumes, 1, "{:?}", reader.stats());
+
+    let always = FaultProxy::start(registry.addr(), vec![Fault::new("GET", &path, 1000, drip)]);
+    let dst = tempdir()?;
+    let err =
+        pull(&stalling()?, &reference(&always.host(), "app:v1")?, None, dst.path()).err().ok_or("expected an error")?;
+    let text = err.to_string();
+    assert!(text.contains("stalled") && text.contains(&big.to_string()), "{text}");
+    assert!(text.contains("PARE_REGISTRY_STALL_TIMEOUT"), "{text}");
+    assert!(!dst.path().join("index.json").exists());
+    Ok(())
+}

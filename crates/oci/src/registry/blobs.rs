@@ -8,7 +8,7 @@ use reqwest::blocking::Response;
 use reqwest::header;
 use reqwest::{Method, StatusCode, Url};
 
-use super::client::{Call, Client, Counters, Host, header_str, pull_scope, push_scope, status_error};
+use super::client::{Call, Client, Counters, Host, StallGuard, header_str, pull_scope, push_scope, status_error};
 use crate::digest::{Digest, parse_digest};
 use crate::{Error, Reference, Result};
 
@@ -387,7 +387,7 @@ pub struct BlobReader {
     url: Url,
     digest: Digest,
     size: u64,
-    response: Option<Response>,
+    response: Option<StallGuard<Response>>,
     offset: u64,
     resumes_left: u32,
 }
@@ -403,14 +403,16 @@ impl BlobReader {
     }
 
     /// Starts a download at `offset`, skipping bytes itself when the registry ignores `Range`.
-    fn open_at(&self, offset: u64) -> Result<Response> {
-        let mut call = Call::new(Method::GET, self.url.clone(), vec![pull_scope(&self.repository)]);
+    fn open_at(&self, offset: u64) -> Result<StallGuard<Response>> {
+        let mut call = Call::new(Method::GET, self.url.clone(), vec![pull_scope(&self.repository)]).download();
         if offset > 0 {
             call = call.header(header::RANGE, &format!("bytes={offset}-"));
         }
-        let mut resp = self.client.send(&self.host, &self.repository, &call)?;
+        let resp = self.client.send(&self.host, &self.repository, &call)?;
+        let stall_timeout = self.client.config().stall_timeout;
         match resp.status() {
             StatusCode::OK => {
+                let mut resp = StallGuard::new(resp, stall_timeout);
                 if offset > 0 {
                     tracing::debug!(digest = %self.digest, offset, "the registry ignored Range; skipping");
                     let skipped = io::copy(&mut (&mut resp).take(offset), &mut io::sink())
@@ -434,7 +436,7 @@ impl BlobReader {
                         message: format!("asked for blob `{}` from byte {offset}, got range `{range}`", self.digest),
                     });
                 }
-                Ok(resp)
+                Ok(StallGuard::new(resp, stall_timeout))
             }
             StatusCode::NOT_FOUND => {
                 Err(Error::BlobNotFound { digest: self.digest.clone(), location: self.location.clone() })
@@ -469,11 +471,17 @@ impl Read for BlobReader {
                     url: self.url.to_string(),
                     status: None,
                     message: format!(
-                        "downloading blob `{}` failed after {} of {} bytes, and resuming did not help: {}",
+                        "downloading blob `{}` failed after {} of {} bytes, and resuming did not help: {}{}",
                         self.digest,
                         self.offset,
                         self.size,
-                        super::client::error_chain(&failure)
+                        super::client::error_chain(&failure),
+                        if failure.kind() == io::ErrorKind::TimedOut {
+                            "\nhint: on a slow but working link, raise the stall timeout \
+                             (--stall-timeout SECONDS or PARE_REGISTRY_STALL_TIMEOUT)"
+                        } else {
+                            ""
+                        }
                     ),
                 }));
             }

@@ -38,6 +38,10 @@ pub struct ClientConfig {
     pub max_retry_after: Duration,
     /// Connect timeout, and the longest wait for any read or write.
     pub timeout: Duration,
+    /// A download (blob or manifest) that receives fewer than [`STALL_MIN_BYTES`] in this long,
+    /// or nothing at all, has stalled: blobs are resumed from where they stopped (`Range`), up to
+    /// `max_attempts` times, then fail. Catches a link that drips bytes too slowly for `timeout`.
+    pub stall_timeout: Duration,
     /// Blobs larger than this are uploaded in chunks (`PATCH`), smaller ones in one `PUT`.
     pub chunk_threshold: u64,
     /// Size of one uploaded chunk; also the most memory one upload holds.
@@ -57,6 +61,7 @@ impl Default for ClientConfig {
             retry_max_delay: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
             timeout: Duration::from_secs(60),
+            stall_timeout: Duration::from_secs(30),
             chunk_threshold: 16 << 20,
             chunk_size: 16 << 20,
         }
@@ -129,6 +134,8 @@ pub(crate) struct Inner {
     pub config: ClientConfig,
     http: reqwest::blocking::Client,
     http_insecure: Mutex<Option<reqwest::blocking::Client>>,
+    /// Clients for downloads, whose reads wait at most `stall_timeout`, by `insecure`.
+    http_download: Mutex<HashMap<bool, reqwest::blocking::Client>>,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     tokens: Mutex<HashMap<String, Token>>,
     credentials: Mutex<HashMap<(String, String), Option<Credential>>>,
@@ -146,11 +153,18 @@ pub(crate) struct Call {
     pub scopes: Vec<String>,
     /// Whether 429, 5xx and connection errors are retried here.
     pub retry: bool,
+    /// A download: no read may wait longer than [`ClientConfig::stall_timeout`].
+    pub download: bool,
 }
 
 impl Call {
     pub fn new(method: Method, url: Url, scopes: Vec<String>) -> Call {
-        Call { method, url, headers: HeaderMap::new(), body: None, scopes, retry: true }
+        Call { method, url, headers: HeaderMap::new(), body: None, scopes, retry: true, download: false }
+    }
+
+    pub fn download(mut self) -> Call {
+        self.download = true;
+        self
     }
 
     pub fn header(mut self, name: header::HeaderName, value: &str) -> Call {
@@ -218,12 +232,13 @@ fn retryable_status(status: StatusCode) -> bool {
 impl Client {
     /// A client with the given configuration.
     pub fn new(config: ClientConfig) -> Result<Client> {
-        let http = build_http(&config, false)?;
+        let http = build_http(&config, false, config.timeout)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 http,
                 http_insecure: Mutex::new(None),
+                http_download: Mutex::new(HashMap::new()),
                 hosts: Mutex::new(HashMap::new()),
                 tokens: Mutex::new(HashMap::new()),
                 credentials: Mutex::new(HashMap::new()),
@@ -271,8 +286,23 @@ impl Client {
         if let Some(client) = slot.as_ref() {
             return Ok(client.clone());
         }
-        let client = build_http(&self.inner.config, true)?;
+        let client = build_http(&self.inner.config, true, self.inner.config.timeout)?;
         *slot = Some(client.clone());
+        Ok(client)
+    }
+
+    /// The HTTP client for a call: downloads get one whose reads wait at most the stall timeout.
+    fn http_for_call(&self, insecure: bool, call: &Call) -> Result<reqwest::blocking::Client> {
+        if !call.download {
+            return self.http_for(insecure);
+        }
+        let mut slots = lock(&self.inner.http_download);
+        if let Some(client) = slots.get(&insecure) {
+            return Ok(client.clone());
+        }
+        let config = &self.inner.config;
+        let client = build_http(config, insecure, config.timeout.min(config.stall_timeout))?;
+        slots.insert(insecure, client.clone());
         Ok(client)
     }
 
@@ -366,7 +396,7 @@ impl Client {
         if call.url.origin() != host.base.origin() {
             return self.send_elsewhere(host, call);
         }
-        let http = self.http_for(host.insecure)?;
+        let http = self.http_for_call(host.insecure, call)?;
         let mut renewed = false;
         loop {
             let authorization = self.authorization(host, repository, &call.scopes)?;
@@ -419,7 +449,7 @@ impl Client {
             });
         }
         tracing::debug!(registry = %host.registry, url = %call.url, "request to another host, without credentials");
-        let resp = self.execute(&self.http_for(insecure)?, call, None)?;
+        let resp = self.execute(&self.http_for_call(insecure, call)?, call, None)?;
         if matches!(resp.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             let detail = error_body(resp);
             return Err(Error::Auth {
@@ -705,11 +735,11 @@ impl Client {
     }
 }
 
-fn build_http(config: &ClientConfig, insecure: bool) -> Result<reqwest::blocking::Client> {
+fn build_http(config: &ClientConfig, insecure: bool, timeout: Duration) -> Result<reqwest::blocking::Client> {
     reqwest::blocking::Client::builder()
         .user_agent(config.user_agent.clone())
         .connect_timeout(config.timeout)
-        .timeout(config.timeout)
+        .timeout(timeout)
         .tls_danger_accept_invalid_certs(insecure)
         .build()
         .map_err(|e| Error::Unsupported(format!("cannot set up the HTTP client: {}", error_chain(&e))))
@@ -779,6 +809,48 @@ pub(crate) fn status_error(resp: Response, what: &str) -> Error {
         _ => "",
     };
     Error::Registry { url, status: Some(status.as_u16()), message: format!("{what}: {detail}{hint}") }
+}
+
+/// A download that moves fewer bytes than this within [`ClientConfig::stall_timeout`] has stalled.
+pub const STALL_MIN_BYTES: u64 = 1024;
+
+/// Fails a read once a download has stalled (see [`ClientConfig::stall_timeout`]); the bytes of
+/// that read are not handed out, so a resume starts where the caller's count says.
+pub(crate) struct StallGuard<R> {
+    inner: R,
+    limit: Duration,
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl<R> StallGuard<R> {
+    pub fn new(inner: R, limit: Duration) -> StallGuard<R> {
+        StallGuard { inner, limit, window_start: Instant::now(), window_bytes: 0 }
+    }
+}
+
+impl<R: Read> Read for StallGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.window_bytes += n as u64;
+        let elapsed = self.window_start.elapsed();
+        if elapsed >= self.limit {
+            if n > 0 && self.window_bytes < STALL_MIN_BYTES {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "the transfer stalled: {} bytes in {:.1} s, fewer than {STALL_MIN_BYTES} in the stall timeout of {} s",
+                        self.window_bytes,
+                        elapsed.as_secs_f64(),
+                        self.limit.as_secs_f64()
+                    ),
+                ));
+            }
+            self.window_start = Instant::now();
+            self.window_bytes = 0;
+        }
+        Ok(n)
+    }
 }
 
 /// A response header as text.

@@ -7,7 +7,7 @@ use oci_spec::image::{Descriptor, MediaType};
 use reqwest::header;
 use reqwest::{Method, StatusCode, Url};
 
-use super::client::{Call, Client, header_str, pull_scope, push_scope, status_error};
+use super::client::{Call, Client, StallGuard, header_str, pull_scope, push_scope, status_error};
 use crate::digest::{Digest, Hasher, parse_digest};
 use crate::media::{MANIFEST_ACCEPT, ManifestKind, OCI_INDEX, OCI_MANIFEST};
 use crate::{Error, MAX_METADATA_SIZE, Reference, Result};
@@ -86,7 +86,8 @@ impl Client {
     pub fn get_manifest(&self, reference: &Reference) -> Result<(Descriptor, Vec<u8>)> {
         let (host, url) = self.manifest_url(reference)?;
         let call = Call::new(Method::GET, url, vec![pull_scope(reference.repository())])
-            .header(header::ACCEPT, MANIFEST_ACCEPT);
+            .header(header::ACCEPT, MANIFEST_ACCEPT)
+            .download();
         let resp = self.send(&host, reference.repository(), &call)?;
         match resp.status() {
             StatusCode::OK => {}
@@ -104,11 +105,14 @@ impl Client {
         let announced = header_str(&resp, "docker-content-digest").map(str::to_string);
         let url = resp.url().to_string();
         let mut bytes = Vec::new();
-        resp.take(MAX_METADATA_SIZE + 1).read_to_end(&mut bytes).map_err(|e| Error::Registry {
-            url: url.clone(),
-            status: None,
-            message: format!("reading the manifest: {e}"),
-        })?;
+        StallGuard::new(resp, self.config().stall_timeout)
+            .take(MAX_METADATA_SIZE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::Registry {
+                url: url.clone(),
+                status: None,
+                message: format!("reading the manifest: {e}"),
+            })?;
         if bytes.len() as u64 > MAX_METADATA_SIZE {
             return Err(Error::LimitExceeded {
                 what: format!("manifest `{reference}`"),

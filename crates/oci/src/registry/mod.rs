@@ -31,7 +31,7 @@ mod source;
 pub use auth::{Credential, Credentials};
 pub use blobs::{BlobPush, BlobReader};
 pub use cache::{BlobCache, CachingReader};
-pub use client::{Client, ClientConfig, Stats, is_loopback};
+pub use client::{Client, ClientConfig, STALL_MIN_BYTES, Stats, is_loopback};
 pub use referrers::referrers_tag;
 pub use sink::RegistrySink;
 pub use source::RegistrySource;
