@@ -60,8 +60,28 @@ pub struct UpdateArgs {
     /// Import a local file or directory, its kind detected from the content (repeatable)
     #[arg(long, value_name = "FILE|DIR")]
     pub from: Vec<PathBuf>,
+    /// Largest download accepted per source, in bytes or with a K, M or G suffix (powers of 1024)
+    #[arg(long, value_name = "SIZE", env = "PARE_DB_MAX_DOWNLOAD", default_value = "1G", value_parser = parse_size)]
+    pub max_download: u64,
     #[command(flatten)]
     pub format: FormatArg,
+}
+
+/// `123`, `64K`, `512M`, `2G` (also `512MiB`, `2GB`: powers of 1024 either way).
+fn parse_size(value: &str) -> Result<u64, String> {
+    let v = value.trim();
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (number, unit) = v.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| format!("`{value}` is not a size (e.g. 512M, 2G)"))?;
+    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches('B').trim_end_matches('I') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("`{value}`: unknown unit `{unit}` (use K, M, G or T)")),
+    };
+    number.checked_mul(1 << shift).filter(|n| *n > 0).ok_or_else(|| format!("`{value}` is out of range"))
 }
 
 fn db_path(arg: &DbArg) -> PathBuf {
@@ -127,7 +147,8 @@ fn update(printer: &Printer, args: &UpdateArgs) -> Result<ExitCode> {
             printer.status(&format!("Writing {advisories} advisories to {}", path.display()));
         }
     };
-    let info = db::update(&path, &sources, &mut on_progress)
+    let options = db::UpdateOptions { max_download: args.max_download };
+    let info = db::update_with(&path, &sources, &options, &mut on_progress)
         .with_context(|| format!("updating {} (the previous database, if any, is unchanged)", path.display()))?;
     if args.format.format == Format::Json {
         show(printer, &info, Format::Json)?;

@@ -135,3 +135,64 @@ fn help_names_the_kinds() {
         assert!(help.contains(word), "{word}");
     }
 }
+
+/// Serves one response with no Content-Length whose body does not end (it stops after 256 MiB, so
+/// that a pare without a cap still finishes); returns the URL.
+fn endless_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/endless", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else { return };
+        let mut request = [0u8; 4096];
+        let _ = conn.read(&mut request);
+        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
+        let chunk = vec![b'x'; 64 << 10];
+        for _ in 0..4096 {
+            if conn.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    url
+}
+
+/// A download larger than the cap (announced by Content-Length, or a body that does not end) stops at
+/// the cap: exit 2 naming the URL and the cap, the old database kept.
+#[test]
+fn downloads_stop_at_the_cap() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("debian-tracker-lists-merged/DLA-list"), served.path().join("list")).unwrap();
+    let server = pare_deb::testing::FileServer::start(served.path()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let source = format!("dla-list={}/list", server.url());
+    let out = run(pare(cache.path()).args(["db", "update", "--source", &source]));
+    assert!(out.status.success(), "the default cap takes the 834 kB list: {}", text(&out.stderr));
+    let db = cache.path().join("vuln.db");
+    let before = std::fs::read(&db).unwrap();
+
+    let out = run(pare(cache.path()).env("PARE_DB_MAX_DOWNLOAD", "100K").args(["db", "update", "--source", &source]));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}/list", server.url())) && err.contains("102400 bytes"), "{err}");
+    assert!(err.contains("--max-download"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    let endless = endless_server();
+    let out = run(pare(cache.path()).args([
+        "db",
+        "update",
+        "--max-download",
+        "1M",
+        "--source",
+        &format!("dsa-list={endless}"),
+    ]));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&endless) && err.contains("1048576 bytes") && err.contains("stopped"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    let out = run(pare(cache.path()).args(["db", "update", "--max-download", "lots", "--source", &source]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not a size"), "{}", text(&out.stderr));
+}

@@ -359,3 +359,83 @@ fn validated_by_official_tools() {
     let out = Command::new(cdx_venv.join("bin/python")).arg(&script).arg("1.6").arg(&bad).output().unwrap();
     assert!(!out.status.success(), "the CycloneDX validator accepted a bad type");
 }
+
+/// `pare sbom` with its own cache directory.
+fn sbom_cached(cache: &Path, src: &str) -> Output {
+    pare().env("PARE_CACHE_DIR", cache).args(["sbom", src, "--format", "json"]).output().expect("running pare")
+}
+
+/// The blob file of an OCI layout's (one) image's first layer.
+fn first_layer_blob(layout: &Path) -> PathBuf {
+    let blob = |digest: &str| layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+    let index: Value = serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap()).unwrap();
+    blob(manifest["layers"][0]["digest"].as_str().unwrap())
+}
+
+/// A layer the per-layer inventory cache knows must still be there as the manifest says: a missing or
+/// cut-off OCI blob and a swapped Docker archive layer (whose digest is the config's diff ID, taken on
+/// trust) are errors on a warm run exactly as on a cold one, never an inventory from the cache.
+#[test]
+fn a_bad_layer_is_an_error_warm_as_cold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rootfs = |name: &str, package: &str| {
+        let root = tmp.path().join(name);
+        write(&root.join("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n");
+        write(
+            &root.join(format!("var/lib/dpkg/status.d/{package}")),
+            format!("Package: {package}\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: x\n"),
+        );
+        format!("dir:{}", root.display())
+    };
+    let copy = |from: &str, to: &str| run(pare().args(["-q", "copy", from, to]));
+    // Damages an image after a run filled the cache; the warm run and a cold one must both fail.
+    let check = |what: &str, src: &str, damage: &dyn Fn()| {
+        let cache = tmp.path().join(format!("cache-{what}"));
+        let out = sbom_cached(&cache, src);
+        assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+        damage();
+        let warm = sbom_cached(&cache, src);
+        assert_eq!(warm.status.code(), Some(2), "{what}, warm: {}", String::from_utf8_lossy(&warm.stdout));
+        let cold = sbom_cached(&tmp.path().join(format!("cold-{what}")), src);
+        assert_eq!(cold.status.code(), Some(2), "{what}, cold");
+        String::from_utf8_lossy(&warm.stderr).into_owned()
+    };
+
+    let layout = tmp.path().join("missing");
+    copy(&rootfs("a", "alpha"), &format!("oci:{}:t", layout.display()));
+    let blob = first_layer_blob(&layout);
+    let err = check("missing", &format!("oci:{}:t", layout.display()), &|| fs::remove_file(&blob).unwrap());
+    assert!(err.contains("sha256:"), "the error names the blob: {err}");
+
+    let layout = tmp.path().join("truncated");
+    copy(&rootfs("a", "alpha"), &format!("oci:{}:t", layout.display()));
+    let blob = first_layer_blob(&layout);
+    check("truncated", &format!("oci:{}:t", layout.display()), &|| {
+        let bytes = fs::read(&blob).unwrap();
+        fs::write(&blob, &bytes[..bytes.len() / 2]).unwrap();
+    });
+
+    // Another image's layer under this image's layer name, the archive packed again.
+    let archive = tmp.path().join("swapped.tar");
+    let other = tmp.path().join("other.tar");
+    copy(&rootfs("a", "alpha"), &format!("docker-archive:{}", archive.display()));
+    copy(&rootfs("b", "beta"), &format!("docker-archive:{}", other.display()));
+    let unpack = |tar: &Path, dir: &Path| {
+        fs::create_dir_all(dir).unwrap();
+        assert!(Command::new("tar").arg("-xf").arg(tar).arg("-C").arg(dir).status().unwrap().success());
+    };
+    let layer_name = |dir: &Path| {
+        let manifest: Value = serde_json::from_slice(&fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        manifest[0]["Layers"][0].as_str().unwrap().to_string()
+    };
+    check("swapped", &format!("docker-archive:{}", archive.display()), &|| {
+        let (mine, theirs) = (tmp.path().join("x-mine"), tmp.path().join("x-theirs"));
+        unpack(&archive, &mine);
+        unpack(&other, &theirs);
+        fs::copy(theirs.join(layer_name(&theirs)), mine.join(layer_name(&mine))).unwrap();
+        let packed = Command::new("tar").arg("-cf").arg(&archive).arg("-C").arg(&mine).arg(".").status().unwrap();
+        assert!(packed.success());
+    });
+}

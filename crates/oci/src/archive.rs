@@ -1,6 +1,6 @@
 //! Tar archives of images: OCI archives (a layout in a tar) and Docker archives (`docker save`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -44,6 +44,13 @@ impl TarIndex {
             files.insert(name, (entry.raw_file_position(), entry.size()));
         }
         Ok(TarIndex { path: path.to_path_buf(), files })
+    }
+
+    /// Whether the archive holds `name` whole, with `size` bytes (a cut-off archive indexes its last
+    /// member without its data).
+    fn holds(&self, name: &str, size: u64) -> bool {
+        let Some(&(offset, len)) = self.files.get(name) else { return false };
+        len == size && std::fs::metadata(&self.path).is_ok_and(|m| offset.saturating_add(len) <= m.len())
     }
 
     fn open(&self, name: &str) -> Result<Option<Box<dyn Read + Send>>> {
@@ -103,6 +110,10 @@ impl Source for OciArchiveSource {
         self.tar
             .open(&name)?
             .ok_or_else(|| Error::BlobNotFound { digest: desc.digest().clone(), location: self.location() })
+    }
+
+    fn blob_present(&self, desc: &Descriptor) -> bool {
+        self.tar.holds(&format!("blobs/{}/{}", desc.digest().algorithm(), desc.digest().digest()), desc.size())
     }
 }
 
@@ -186,8 +197,12 @@ struct DockerManifestEntry {
 pub struct DockerArchiveSource {
     tar: TarIndex,
     reference: Option<String>,
-    synthesized: OnceLock<(Descriptor, Vec<u8>, HashMap<String, String>)>,
+    synthesized: OnceLock<Synthesized>,
 }
+
+/// The made-up manifest, its bytes, the archive member of each digest, and the digests taken from
+/// the config's diff IDs without hashing (uncompressed layers, verified only when read).
+type Synthesized = (Descriptor, Vec<u8>, HashMap<String, String>, HashSet<String>);
 
 impl DockerArchiveSource {
     pub fn open(path: impl AsRef<Path>, reference: Option<&str>) -> Result<DockerArchiveSource> {
@@ -195,7 +210,7 @@ impl DockerArchiveSource {
         Ok(DockerArchiveSource { tar, reference: reference.map(str::to_string), synthesized: OnceLock::new() })
     }
 
-    fn synthesize(&self) -> Result<&(Descriptor, Vec<u8>, HashMap<String, String>)> {
+    fn synthesize(&self) -> Result<&Synthesized> {
         if let Some(s) = self.synthesized.get() {
             return Ok(s);
         }
@@ -236,6 +251,7 @@ impl DockerArchiveSource {
         })?;
 
         let mut names = HashMap::new(); // digest -> file in the archive
+        let mut trusted = HashSet::new();
         let config_bytes = self.tar.read_small(&entry.config, "image config")?;
         let config_digest = sha256(&config_bytes);
         names.insert(config_digest.to_string(), entry.config.clone());
@@ -266,7 +282,9 @@ impl DockerArchiveSource {
             let compression = Compression::sniff(&head[..n]);
             let size = self.tar.files.get(name).map_or(0, |f| f.1);
             let digest = if compression == Compression::None {
-                parse_digest(diff_id)?
+                let digest = parse_digest(diff_id)?;
+                trusted.insert(digest.to_string());
+                digest
             } else {
                 let mut hashing = HashingReader::new(std::io::Cursor::new(head[..n].to_vec()).chain(reader));
                 std::io::copy(&mut hashing, &mut std::io::sink()).map_err(Error::io(&self.tar.path))?;
@@ -283,7 +301,7 @@ impl DockerArchiveSource {
         });
         let manifest_bytes = canonical_json(&manifest);
         let desc = Descriptor::new(media::OCI_MANIFEST.into(), manifest_bytes.len() as u64, sha256(&manifest_bytes));
-        Ok(self.synthesized.get_or_init(|| (desc, manifest_bytes, names)))
+        Ok(self.synthesized.get_or_init(|| (desc, manifest_bytes, names, trusted)))
     }
 }
 
@@ -316,13 +334,29 @@ impl Source for DockerArchiveSource {
     }
 
     fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
-        let (manifest_desc, manifest_bytes, names) = self.synthesize()?;
+        let (manifest_desc, manifest_bytes, names, _) = self.synthesize()?;
         if desc.digest() == manifest_desc.digest() {
             return Ok(Box::new(std::io::Cursor::new(manifest_bytes.clone())));
         }
         let missing = || Error::BlobNotFound { digest: desc.digest().clone(), location: self.location() };
         let name = names.get(&desc.digest().to_string()).ok_or_else(missing)?;
         self.tar.open(name)?.ok_or_else(missing)
+    }
+
+    /// Compressed layers were hashed when the archive was opened; an uncompressed one's digest is its
+    /// diff ID, taken on trust, so its member is hashed here (a swapped tar must not pass).
+    fn blob_present(&self, desc: &Descriptor) -> bool {
+        let Ok((_, _, names, trusted)) = self.synthesize() else { return false };
+        let Some(name) = names.get(&desc.digest().to_string()) else { return false };
+        if !self.tar.holds(name, desc.size()) {
+            return false;
+        }
+        if !trusted.contains(&desc.digest().to_string()) {
+            return true;
+        }
+        let Ok(Some(reader)) = self.tar.open(name) else { return false };
+        let mut hashing = HashingReader::new(reader);
+        std::io::copy(&mut hashing, &mut std::io::sink()).is_ok() && hashing.finish().1 == *desc.digest()
     }
 }
 

@@ -198,4 +198,7 @@ impl Source for AssembledSource {
     fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn std::io::Read + Send>> {
         self.layout.open_raw(desc)
     }
+    fn blob_present(&self, desc: &Descriptor) -> bool {
+        self.layout.blob_present(desc)
+    }
 }

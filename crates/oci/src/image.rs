@@ -42,6 +42,14 @@ pub trait Source: Send + Sync {
         Ok(None)
     }
 
+    /// Whether a blob is there as `desc` says (a local file or archive member of its size; a blob
+    /// whose digest the source took on trust is hashed), told without handing out its content.
+    /// Anything keyed by the blob's digest (an inventory cache) may stand in for reading the blob only
+    /// when this is true; `false` means read it, which reports what is wrong.
+    fn blob_present(&self, _desc: &Descriptor) -> bool {
+        false
+    }
+
     /// Reads small content (manifests, configs) whole, verified.
     fn fetch_bytes(&self, desc: &Descriptor) -> Result<Vec<u8>> {
         let raw = self.open_raw(desc)?;

@@ -164,6 +164,10 @@ impl Source for LayoutSource {
             Err(e) => Err(Error::Io { path, source: e }),
         }
     }
+
+    fn blob_present(&self, desc: &Descriptor) -> bool {
+        std::fs::metadata(blob_path(&self.root, desc.digest())).is_ok_and(|m| m.is_file() && m.len() == desc.size())
+    }
 }
 
 /// Writes into an OCI layout directory, creating it if needed and keeping what it already holds.

@@ -1,7 +1,8 @@
 //! The per-layer inventory cache: a warm run reads no layer and gives the same inventory as a
 //! cold one; a lower layer cataloged for one image is reused under another image's top layer;
 //! whiteouts and replaced files in upper layers are honoured whether the layers come from the
-//! cache or not; a damaged entry is removed, reported and rebuilt.
+//! cache or not; a damaged entry is removed, reported and rebuilt; a missing or cut-off blob is an
+//! error with the cache as without.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../../oci/tests/common_fs/mod.rs"]
@@ -111,11 +112,12 @@ fn warm_run_reads_no_layer_and_matches_the_cold_run() {
     assert_eq!(catalog(&image, &view, "test").unwrap().inventory, cold.inventory);
     assert_eq!(cache_files(cache_dir.path()).len(), 2, "one entry per layer");
 
-    // Without the layer blobs only the cache can answer.
+    // Layer blobs of the right size but unreadable content: only the cache can answer (it is not read).
     for blob in &layout.blobs {
-        std::fs::remove_file(&blob.path).unwrap();
+        let len = std::fs::metadata(&blob.path).unwrap().len() as usize;
+        std::fs::write(&blob.path, vec![0u8; len]).unwrap();
     }
-    assert!(catalog_image(&image, &Limits::default(), "test", None).is_err(), "the layers are gone");
+    assert!(catalog_image(&image, &Limits::default(), "test", None).is_err(), "the layers are unreadable");
     let (warm_view, warm) = catalog_image(&image, &Limits::default(), "test", Some(&cache)).unwrap();
     assert_eq!(warm.inventory, cold.inventory);
     assert!(warm.warnings.is_empty(), "{:?}", warm.warnings);
@@ -135,12 +137,31 @@ fn a_cached_lower_layer_serves_another_image() {
     let cache = LayerCache::new(cache_dir.path());
     let (_first_layout, first) = layout_of(&[base_layer(), top_layer()]);
     cataloged(&first, Some(&cache));
-    // The second image's base layer blob is gone: the entry cached for the first image serves.
+    // The second image's base layer blob is unreadable (its size kept): the entry cached for the first
+    // image serves.
     let (second_layout, second) = layout_of(&[base_layer(), other_top_layer()]);
-    std::fs::remove_file(&second_layout.blobs[0].path).unwrap();
+    let base = &second_layout.blobs[0].path;
+    std::fs::write(base, vec![0u8; std::fs::metadata(base).unwrap().len() as usize]).unwrap();
     let got = cataloged(&second, Some(&cache));
     assert_eq!(got.inventory.packages, expected.packages);
     assert_eq!(got.inventory.os, expected.os);
+}
+
+/// A cache entry stands for its layer only while the blob is there with its size: a missing or
+/// cut-off blob is read, and fails, as without a cache.
+#[test]
+fn a_missing_or_truncated_blob_is_not_served_from_the_cache() {
+    let (layout, image) = layout_of(&[base_layer(), top_layer()]);
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = LayerCache::new(cache_dir.path());
+    cataloged(&image, Some(&cache));
+    let blob = &layout.blobs[0].path;
+    let bytes = std::fs::read(blob).unwrap();
+    std::fs::write(blob, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(catalog_image(&image, &Limits::default(), "test", Some(&cache)).is_err(), "truncated");
+    std::fs::remove_file(blob).unwrap();
+    let err = catalog_image(&image, &Limits::default(), "test", Some(&cache)).unwrap_err().to_string();
+    assert!(err.contains(&image.layers().unwrap()[0].digest().to_string()), "{err}");
 }
 
 #[test]

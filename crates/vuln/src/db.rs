@@ -531,8 +531,25 @@ fn dedup(advisories: Vec<Advisory>) -> (Vec<Advisory>, usize) {
     (out, replaced)
 }
 
-/// Downloads `url` whole, checking the length against Content-Length.
-fn download(url: &str, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Vec<u8>> {
+/// The default cap on one downloaded source. The real sources are tens of MB (the tracker's JSON,
+/// osv.dev's PyPI zip) to a few hundred (osv.dev's larger zips); the body is held in memory.
+pub const DEFAULT_MAX_DOWNLOAD: u64 = 1 << 30;
+
+/// How `update_with` works.
+#[derive(Clone, Debug)]
+pub struct UpdateOptions {
+    /// Largest body accepted per downloaded source, in bytes.
+    pub max_download: u64,
+}
+
+impl Default for UpdateOptions {
+    fn default() -> Self {
+        UpdateOptions { max_download: DEFAULT_MAX_DOWNLOAD }
+    }
+}
+
+/// Downloads `url` whole, up to `max` bytes, checking the length against Content-Length.
+fn download(url: &str, max: u64, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Vec<u8>> {
     let fetch = |m: String| Error::Fetch { url: url.to_string(), message: m };
     let client = reqwest::blocking::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(30))
@@ -545,7 +562,18 @@ fn download(url: &str, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Vec<u8>
         return Err(fetch(format!("server answered {}", resp.status())));
     }
     let total = resp.content_length();
-    let mut body = Vec::with_capacity(total.unwrap_or(0).min(1 << 30) as usize);
+    let too_large = |what: String| {
+        fetch(format!(
+            "{what}, over the cap of {max} bytes for one source; stopped\nhint: if this source is really that \
+             large, raise the cap (`pare db update --max-download SIZE` or PARE_DB_MAX_DOWNLOAD)"
+        ))
+    };
+    if let Some(t) = total
+        && t > max
+    {
+        return Err(too_large(format!("the server announces {t} bytes (Content-Length)")));
+    }
+    let mut body = Vec::with_capacity(total.unwrap_or(0).min(max).min(1 << 30) as usize);
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = resp.read(&mut buf).map_err(|e| {
@@ -554,6 +582,9 @@ fn download(url: &str, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Vec<u8>
         })?;
         if n == 0 {
             break;
+        }
+        if (body.len() + n) as u64 > max {
+            return Err(too_large(format!("the body went past {} bytes", body.len() + n)));
         }
         body.extend_from_slice(&buf[..n]);
         progress(Progress::Download { url, done: body.len() as u64, total });
@@ -566,9 +597,9 @@ fn download(url: &str, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Vec<u8>
     Ok(body)
 }
 
-fn read_spec(spec: &SourceSpec, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Parsed> {
+fn read_spec(spec: &SourceSpec, options: &UpdateOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Parsed> {
     if spec.is_url() {
-        let bytes = download(&spec.location, progress)?;
+        let bytes = download(&spec.location, options.max_download, progress)?;
         let kind = match spec.kind.or_else(|| source::detect(&bytes)) {
             Some(k) => k,
             None => {
@@ -591,6 +622,16 @@ fn hex(bytes: &[u8]) -> String {
 /// Reads every source, then writes a new database at `path` atomically. Any failed source fails the
 /// update and leaves the previous database as it was.
 pub fn update(path: &Path, sources: &[SourceSpec], progress: &mut dyn FnMut(Progress<'_>)) -> Result<DbInfo> {
+    update_with(path, sources, &UpdateOptions::default(), progress)
+}
+
+/// [`update`] with options (the download cap).
+pub fn update_with(
+    path: &Path,
+    sources: &[SourceSpec],
+    options: &UpdateOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<DbInfo> {
     if sources.is_empty() {
         return Err(Error::Database { path: path.to_path_buf(), message: "no sources to read".into() });
     }
@@ -598,7 +639,7 @@ pub fn update(path: &Path, sources: &[SourceSpec], progress: &mut dyn FnMut(Prog
     let mut cvss = Vec::new();
     let mut infos = Vec::new();
     for spec in sources {
-        let mut parsed = read_spec(spec, progress)?;
+        let mut parsed = read_spec(spec, options, progress)?;
         let mut warnings = std::mem::take(&mut parsed.warnings);
         warnings.extend(parsed.unknown_ecosystem_warnings());
         progress(Progress::Read {

@@ -133,7 +133,10 @@ impl FsView {
         for (number, layer) in layers.iter().enumerate() {
             let digest = layer.digest();
             let label = digest.to_string();
-            if let Some(index) = visitor.cached(number, digest) {
+            // A cached index stands for the blob only while the blob is there as the manifest says.
+            if image.source().blob_present(layer.descriptor())
+                && let Some(index) = visitor.cached(number, digest)
+            {
                 view.apply_index(&label, &index, &mut budget)?;
                 continue;
             }

@@ -83,6 +83,14 @@ impl Source for RegistrySource {
         Ok(cache.contains(digest, size).then(|| cache.path(digest)))
     }
 
+    /// In the blob cache (checked when it was stored), or in the registry (`HEAD`) with its size.
+    fn blob_present(&self, desc: &Descriptor) -> bool {
+        if self.cache.as_ref().is_some_and(|c| c.contains(desc.digest(), desc.size())) {
+            return true;
+        }
+        matches!(self.client.blob_exists(&self.reference, desc.digest()), Ok(Some(size)) if size == desc.size())
+    }
+
     fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let digest = desc.digest();
         if is_manifest(desc.media_type().as_ref()) {
