@@ -47,7 +47,8 @@ pub struct Definition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_mirror: Option<String>,
     /// Optional (default `/usr/share/keyrings/debian-archive-keyring.gpg`). OpenPGP keyring that
-    /// signs the archive's `InRelease`, relative to the definition's directory.
+    /// signs the archive's `InRelease`, relative to the definition's directory: a regular file of
+    /// at most 4 MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyring: Option<PathBuf>,
     /// Required. Packages to install; their dependencies follow unless `follow_dependencies` is false.
@@ -281,7 +282,15 @@ impl Loaded {
                         "",
                     ));
                 };
-                Ok(pare_deb::Keyring::load(&base.join(path))?)
+                let bytes = crate::hostfile::read(base, path, crate::hostfile::MAX_KEYRING, false).map_err(|r| {
+                    Error::field(
+                        &self.origin,
+                        "keyring",
+                        r.reason(path),
+                        "name an OpenPGP keyring file (a few KiB), such as /usr/share/keyrings/debian-archive-keyring.gpg",
+                    )
+                })?;
+                Ok(pare_deb::Keyring::from_bytes(&bytes, &base.join(path).display().to_string())?)
             }
         }
     }

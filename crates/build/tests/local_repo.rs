@@ -654,3 +654,37 @@ fn bases_in_oci_and_docker_archives() {
         assert_eq!(img.manifest().annotations().clone().unwrap()["org.opencontainers.image.base.digest"], digest);
     }
 }
+
+/// A definition's `keyring` must be a regular file of a few MiB at most: a directory, a large
+/// file, `/dev/zero` (endless) and a FIFO (blocks) are refused, naming the field and the file.
+#[test]
+fn keyring_must_be_a_small_regular_file() {
+    let f = fixture();
+    let big = f.dir.path().join("big.gpg");
+    std::fs::File::create(&big).unwrap().set_len(5 << 20).unwrap();
+    let fifo = f.dir.path().join("fifo.gpg");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils) is missing");
+    assert!(made.success());
+    for (keyring, reason) in [
+        ("keyring-dir", "is a directory, not a regular file"),
+        ("big.gpg", "is larger than 4 MiB"),
+        ("/dev/zero", "is a device, not a regular file"),
+        ("fifo.gpg", "is a FIFO, not a regular file"),
+        ("missing.gpg", "cannot read `missing.gpg`"),
+    ] {
+        std::fs::create_dir_all(f.dir.path().join("keyring-dir")).unwrap();
+        let def = f.definition("k.toml", HELLO).display().to_string();
+        let text = std::fs::read_to_string(&def)
+            .unwrap()
+            .replace("keyring = \"test.gpg\"", &format!("keyring = \"{keyring}\""));
+        std::fs::write(&def, text).unwrap();
+        let loaded = Loaded::from_file(Path::new(&def)).unwrap();
+        let err = pare_build::client(&loaded, Some(f.cache())).err().unwrap().to_string();
+        assert!(err.starts_with(&format!("{def}: `keyring`: ")), "{keyring}: {err}");
+        assert!(err.contains(&format!("`{keyring}` {reason}")) || err.contains(reason), "{keyring}: {err}");
+        assert!(err.contains("hint: "), "{keyring}: {err}");
+    }
+    // The fixture's own keyring still loads.
+    let def = f.definition("ok.toml", HELLO);
+    lock(&f, &def).unwrap();
+}
