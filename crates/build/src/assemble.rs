@@ -35,6 +35,8 @@ pub struct BuildOptions {
     /// The definition's `base`, opened by the caller (needed for registry references; local
     /// locations are opened here when this is `None`).
     pub base: Option<crate::base::BaseSource>,
+    /// Let `[[files]] source` name host files outside the definition's directory.
+    pub allow_host_paths: bool,
 }
 
 /// `--add SRC:DEST`.
@@ -166,7 +168,7 @@ pub fn build(
 
         let mut layers: Vec<(String, Vec<LayerEntry>)> = Vec::new();
         let mut system_warnings = Vec::new();
-        let system = system_layer(loaded, arch, &tree, has_ca, &mut system_warnings)?;
+        let system = system_layer(loaded, arch, &tree, has_ca, options.allow_host_paths, &mut system_warnings)?;
         for w in &system_warnings {
             events(&Event::Warning(w));
         }
@@ -574,6 +576,7 @@ fn system_layer(
     arch: &str,
     tree: &Tree,
     has_ca: bool,
+    allow_host_paths: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<LayerEntry>, Error> {
     let d = &loaded.definition;
@@ -623,8 +626,24 @@ fn system_layer(
                             "",
                         ));
                     };
-                    let full = base.join(source);
-                    let bytes = std::fs::read(&full).map_err(Error::io(&full))?;
+                    let max = crate::hostfile::MAX_SOURCE;
+                    let bytes = crate::hostfile::read(base, source, max, !allow_host_paths).map_err(|r| {
+                        let hint = match r {
+                            crate::hostfile::Refusal::Outside(_) => format!(
+                                "sources must be inside the definition's directory `{}` (symlinks resolved); copy the \
+                                 file there, or pass `--allow-host-paths` to read any host file",
+                                base.display()
+                            ),
+                            _ => "name a regular file, relative to the definition's directory".into(),
+                        };
+                        let reason = match r {
+                            crate::hostfile::Refusal::Outside(_) => {
+                                format!("{}, outside the definition's directory", r.reason(source))
+                            }
+                            _ => r.reason(source),
+                        };
+                        Error::field(&loaded.origin, &format!("files[{i}].source"), reason, &hint)
+                    })?;
                     EntryData::File(FileContent::Bytes(bytes))
                 }
                 (None, None) => EntryData::File(FileContent::Bytes(Vec::new())),

@@ -187,7 +187,8 @@ pub struct FileSpec {
     /// For files: the content, inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
-    /// For files: a host file to copy, relative to the definition's directory.
+    /// For files: a host file to copy, relative to the definition's directory. It must be a regular
+    /// file inside that directory (symlinks resolved) unless `pare build --allow-host-paths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<PathBuf>,
     /// For symbolic links: the target. `{arch}` and `{multiarch}` are replaced.

@@ -9,6 +9,8 @@ use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 
 /// Largest keyring read (Debian's archive keyring is 56 KiB).
 pub const MAX_KEYRING: u64 = 4 << 20;
+/// Largest `[[files]] source` read into memory.
+pub const MAX_SOURCE: u64 = 1 << 30;
 
 /// Why a host file was not read.
 #[derive(Debug)]

@@ -688,3 +688,45 @@ fn keyring_must_be_a_small_regular_file() {
     let def = f.definition("ok.toml", HELLO);
     lock(&f, &def).unwrap();
 }
+
+/// `[[files]] source` reads only files inside the definition's directory (symlinks resolved), unless
+/// `allow_host_paths`; what it names must be a regular file.
+#[test]
+fn file_sources_stay_in_the_definition_directory() {
+    let f = fixture();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, "host secret\n").unwrap();
+    std::fs::create_dir_all(f.dir.path().join("conf")).unwrap();
+    std::fs::write(f.dir.path().join("conf/app.conf"), "inside\n").unwrap();
+    std::os::unix::fs::symlink(&secret, f.dir.path().join("conf/leak")).unwrap();
+    std::os::unix::fs::symlink("app.conf", f.dir.path().join("conf/alias")).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(f.dir.path().join("conf/fifo")).status().unwrap();
+    assert!(made.success());
+    let files = |source: &str| format!("{HELLO}[[files]]\npath = \"/etc/app.conf\"\nsource = \"{source}\"\n");
+    let build = |source: &str, allow_host_paths: bool| {
+        let def = f.definition("src.toml", &files(source));
+        let (loaded, lock) = lock(&f, &def).unwrap();
+        let options = BuildOptions { allow_host_paths, ..Default::default() };
+        pare_build::build(&loaded, &lock, &f.client(&loaded), &options, &|_| {}).map(|b| {
+            let img = image(&b);
+            let view = FsView::from_image(&img, &Limits::default()).unwrap();
+            String::from_utf8(view.read(&img, "/etc/app.conf").unwrap()).unwrap()
+        })
+    };
+    let secret_shown = secret.display().to_string();
+    for source in [secret_shown.as_str(), "../../../../../../../../etc/hostname", "conf/leak"] {
+        let err = build(source, false).err().unwrap().to_string();
+        assert!(err.contains("src.toml: `files[0].source`: "), "{source}: {err}");
+        assert!(err.contains(&format!("`{source}` resolves to `")) && err.contains("outside"), "{source}: {err}");
+        assert!(err.contains("--allow-host-paths"), "{source}: {err}");
+    }
+    let err = build("conf/fifo", false).err().unwrap().to_string();
+    assert!(err.contains("`files[0].source`: `conf/fifo` is a FIFO, not a regular file"), "{err}");
+    // Inside, also through a symlink that stays inside.
+    assert_eq!(build("conf/app.conf", false).unwrap(), "inside\n");
+    assert_eq!(build("conf/alias", false).unwrap(), "inside\n");
+    // Allowed: host files anywhere.
+    assert_eq!(build(&secret_shown, true).unwrap(), "host secret\n");
+    assert_eq!(build("conf/leak", true).unwrap(), "host secret\n");
+}

@@ -124,7 +124,13 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         }
         _ => None,
     };
-    let options = pare_build::BuildOptions { epoch: None, architectures: args.arch.clone(), add, base };
+    let options = pare_build::BuildOptions {
+        epoch: None,
+        architectures: args.arch.clone(),
+        add,
+        base,
+        allow_host_paths: args.allow_host_paths,
+    };
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();
