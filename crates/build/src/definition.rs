@@ -468,6 +468,25 @@ impl Definition {
                     "a file has `content` or `source`, a dir neither, a symlink only `target`",
                 );
             }
+            if let (FileKind::Symlink, Some(target)) = (file.kind, &file.target) {
+                if target.is_empty() || target.contains('\0') {
+                    return field(
+                        &name,
+                        format!("symlink `{}` has an empty target or a NUL byte in it", file.path),
+                        "",
+                    );
+                }
+                // `pare unpack` (and pare's filesystem view) refuse these.
+                if pare_oci::fs::symlink_escapes(&file.path, target) {
+                    let parent = file.path.rsplit_once('/').map_or("", |(p, _)| p);
+                    let absolute = pare_oci::fs::normalize(&format!("{parent}/{target}"));
+                    return field(
+                        &name,
+                        format!("symlink `{}` -> `{target}` climbs above the root directory", file.path),
+                        &format!("write the target as an absolute path, `{absolute}`: it means the same in the image"),
+                    );
+                }
+            }
             if file.mode.is_some_and(|m| m > 0o7777) {
                 return field(&name, "mode is above 0o7777".into(), "write modes as TOML octals: `mode = 0o755`");
             }

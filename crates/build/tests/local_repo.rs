@@ -730,3 +730,64 @@ fn file_sources_stay_in_the_definition_directory() {
     assert_eq!(build(&secret_shown, true).unwrap(), "host secret\n");
     assert_eq!(build("conf/leak", true).unwrap(), "host secret\n");
 }
+
+/// What `pare unpack` refuses is refused (or, in Debian's packages, normalised) when building:
+/// symlinks that climb above the root and paths under symlinks, with errors naming the entry.
+#[test]
+fn build_refuses_what_unpack_refuses() {
+    let linkpkg = control("links", "1", "");
+    let links_deb = deb_of(
+        &linkpkg,
+        &[
+            ("./opt/data/file", b"data\n", None),
+            ("./opt/current", b"", Some("data")),
+            ("./opt/data/escape", b"", Some("../../../../etc/os-release")),
+        ],
+    );
+    let f = fixture_with(&[(linkpkg, links_deb)]);
+    let base = "packages = [\"links\"]\n";
+
+    // A definition's symlink that climbs: refused when the definition is read.
+    let def = f.definition(
+        "climb.toml",
+        &format!("{base}[[files]]\npath = \"/usr/lib/x\"\ntype = \"symlink\"\ntarget = \"../../../etc/passwd\"\n"),
+    );
+    let err = Loaded::from_file(&def).err().unwrap().to_string();
+    assert!(err.contains("climb.toml: `files[0]`: symlink `/usr/lib/x` -> `../../../etc/passwd` climbs"), "{err}");
+    assert!(err.contains("hint: write the target as an absolute path, `/etc/passwd`"), "{err}");
+
+    // A file under a package's symlink: refused, naming the entry and where it leads.
+    let def =
+        f.definition("under.toml", &format!("{base}[[files]]\npath = \"/opt/current/app.conf\"\ncontent = \"x\"\n"));
+    let (loaded, locked) = lock(&f, &def).unwrap();
+    let err = pare_build::build(&loaded, &locked, &f.client(&loaded), &BuildOptions::default(), &|_| {})
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("under.toml: `files[0]`: `/opt/current/app.conf` is under `/opt/current`, a symlink"),
+        "{err}"
+    );
+    assert!(err.contains("hint: write the path it leads to, `/opt/data/app.conf`"), "{err}");
+
+    // `--add` of a directory holding a symlink that climbs out of the image.
+    let app = f.dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::os::unix::fs::symlink("../../../../etc/shadow", app.join("shadow")).unwrap();
+    let def = f.definition("add.toml", base);
+    let (loaded, locked) = lock(&f, &def).unwrap();
+    let add = vec![format!("{}:/srv/app", app.display()).parse().unwrap()];
+    let options = BuildOptions { add, ..Default::default() };
+    let err = pare_build::build(&loaded, &locked, &f.client(&loaded), &options, &|_| {}).err().unwrap().to_string();
+    assert!(err.contains("symlink `/srv/app/shadow` -> `../../../../etc/shadow`"), "{err}");
+
+    // The package's own climbing symlink is written as a container resolves it, with a warning,
+    // and the image unpacks.
+    let built = pare_build::build(&loaded, &locked, &f.client(&loaded), &BuildOptions::default(), &|_| {}).unwrap();
+    assert!(built.warnings.iter().any(|w| w.contains("/opt/data/escape") && w.contains("`../../etc/os-release`")));
+    let img = image(&built);
+    let out = f.dir.path().join("unpacked");
+    pare_oci::fs::unpack(&img, &out, &Limits::default()).unwrap();
+    assert_eq!(std::fs::read_link(out.join("opt/data/escape")).unwrap(), Path::new("../../etc/os-release"));
+    assert_eq!(std::fs::read_link(out.join("opt/current")).unwrap(), Path::new("data"));
+}
