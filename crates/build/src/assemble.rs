@@ -35,6 +35,8 @@ pub struct BuildOptions {
     /// How the definition's `base` is opened (a registry client for registry references; paths are
     /// resolved against the definition's directory here).
     pub open: pare_oci::OpenOptions,
+    /// Let `[[files]] source` name host files outside the definition's directory.
+    pub allow_host_paths: bool,
 }
 
 /// `--add SRC:DEST`.
@@ -160,7 +162,7 @@ pub fn build(
         for (package, path) in packages.iter().zip(&paths) {
             tree.add_deb(package, path, &filter)?;
         }
-        tree.finish(&filter);
+        tree.finish(&filter)?;
         for w in &tree.warnings {
             events(&Event::Warning(w));
         }
@@ -169,7 +171,8 @@ pub fn build(
 
         let mut layers: Vec<(String, Vec<LayerEntry>)> = Vec::new();
         let mut system_warnings = Vec::new();
-        let system = system_layer(loaded, arch, &tree, has_ca, &mut system_warnings)?;
+        let system = system_layer(loaded, arch, &tree, has_ca, options.allow_host_paths, &mut system_warnings)?;
+        check_app_layer(&app_entries, &options.add, &tree, &system)?;
         for w in &system_warnings {
             events(&Event::Warning(w));
         }
@@ -336,7 +339,20 @@ impl Tree {
                 tar::EntryType::Symlink => {
                     let target =
                         entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-                    EntryData::Symlink(target)
+                    // What `pare unpack` refuses: dropped or written as the container resolves it.
+                    if target.is_empty() || target.contains('\0') {
+                        self.warnings.push(format!("{name}: skipped symlink `/{path}` with an empty target"));
+                        return Ok(());
+                    }
+                    if pare_oci::fs::symlink_escapes(&path, &target) {
+                        let clamped = clamp_target(&path, &target);
+                        self.warnings.push(format!(
+                            "{name}: symlink `/{path}` -> `{target}` climbs above the root; written as `{clamped}`"
+                        ));
+                        EntryData::Symlink(clamped)
+                    } else {
+                        EntryData::Symlink(target)
+                    }
                 }
                 tar::EntryType::Link => {
                     let raw = entry.link_name_bytes().map(|b| b.into_owned()).unwrap_or_default();
@@ -382,9 +398,21 @@ impl Tree {
         }
     }
 
-    /// Merged-/usr aliases, excluded directories left empty, hard links in writer order.
-    fn finish(&mut self, _filter: &PathFilter) {
+    /// Merged-/usr aliases, excluded directories left empty, hard links in writer order; no path
+    /// under a symlink or a file (`pare unpack` refuses those).
+    fn finish(&mut self, _filter: &PathFilter) -> Result<(), Error> {
         self.merge_usr_aliases();
+        for (path, (_, owner)) in &self.entries {
+            let lookup = |p: &str| self.entries.get(p).map(|(e, _)| &e.data);
+            if let Some(blocked) = blocking_ancestor(path, lookup) {
+                let package = |i: usize| self.packages.get(i).map_or("?", |p| p.0.as_str()).to_string();
+                let by = self.entries.get(&blocked.path).map_or_else(|| "?".into(), |(_, o)| package(*o));
+                return Err(Error::Package {
+                    package: package(*owner),
+                    reason: format!("`/{path}` is under {} (shipped by {by})", blocked.describe()),
+                });
+            }
+        }
         // Drop excluded directories that ended up holding nothing kept.
         for dir in std::mem::take(&mut self.tentative).into_iter().rev() {
             let prefix = format!("{dir}/");
@@ -394,6 +422,7 @@ impl Tree {
             }
         }
         self.fix_hardlinks();
+        Ok(())
     }
 
     /// When a package ships `/bin -> usr/bin` (trixie's base-files does), files that other
@@ -574,6 +603,7 @@ fn system_layer(
     arch: &str,
     tree: &Tree,
     has_ca: bool,
+    allow_host_paths: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<LayerEntry>, Error> {
     let d = &loaded.definition;
@@ -623,8 +653,24 @@ fn system_layer(
                             "",
                         ));
                     };
-                    let full = base.join(source);
-                    let bytes = std::fs::read(&full).map_err(Error::io(&full))?;
+                    let max = crate::hostfile::MAX_SOURCE;
+                    let bytes = crate::hostfile::read(base, source, max, !allow_host_paths).map_err(|r| {
+                        let hint = match r {
+                            crate::hostfile::Refusal::Outside(_) => format!(
+                                "sources must be inside the definition's directory `{}` (symlinks resolved); copy the \
+                                 file there, or pass `--allow-host-paths` to read any host file",
+                                base.display()
+                            ),
+                            _ => "name a regular file, relative to the definition's directory".into(),
+                        };
+                        let reason = match r {
+                            crate::hostfile::Refusal::Outside(_) => {
+                                format!("{}, outside the definition's directory", r.reason(source))
+                            }
+                            _ => r.reason(source),
+                        };
+                        Error::field(&loaded.origin, &format!("files[{i}].source"), reason, &hint)
+                    })?;
                     EntryData::File(FileContent::Bytes(bytes))
                 }
                 (None, None) => EntryData::File(FileContent::Bytes(Vec::new())),
@@ -642,6 +688,17 @@ fn system_layer(
             &uname,
             &gname,
         );
+        let lookup = |p: &str| {
+            entries.iter().find(|e| e.path == p).map(|e| &e.data).or_else(|| tree.entries.get(p).map(|(e, _)| &e.data))
+        };
+        if let Some(blocked) = blocking_ancestor(&entry.path, lookup) {
+            return Err(Error::field(
+                &loaded.origin,
+                &format!("files[{i}]"),
+                format!("`{path}` is under {}: `pare unpack` and runtimes do not write through it", blocked.describe()),
+                &blocked.hint(&entry.path),
+            ));
+        }
         entries.retain(|e| e.path != entry.path);
         entries.push(entry);
     }
@@ -672,6 +729,98 @@ fn system_layer(
     Ok(entries)
 }
 
+/// An ancestor of an entry that is not a directory.
+struct Blocked {
+    path: String,
+    /// Its target when it is a symlink.
+    symlink: Option<String>,
+}
+
+impl Blocked {
+    fn describe(&self) -> String {
+        match &self.symlink {
+            Some(t) => format!("`/{}`, a symlink to `{t}`", self.path),
+            None => format!("`/{}`, which is not a directory", self.path),
+        }
+    }
+
+    /// Where `path` (under this ancestor) leads through the symlink.
+    fn hint(&self, path: &str) -> String {
+        match &self.symlink {
+            Some(t) => {
+                let rest = &path[self.path.len()..];
+                let base = if t.starts_with('/') {
+                    t.clone()
+                } else {
+                    format!("/{}/{t}", self.path.rsplit_once('/').map_or("", |(p, _)| p))
+                };
+                format!("write the path it leads to, `{}`", pare_oci::fs::normalize(&format!("{base}{rest}")))
+            }
+            None => "choose a path whose parents are directories".into(),
+        }
+    }
+}
+
+/// The first ancestor of `path` (`a/b/c`) that `lookup` knows as something other than a directory.
+fn blocking_ancestor<'a>(path: &str, lookup: impl Fn(&str) -> Option<&'a EntryData>) -> Option<Blocked> {
+    let mut end = 0;
+    while let Some(pos) = path[end..].find('/') {
+        let ancestor = &path[..end + pos];
+        match lookup(ancestor) {
+            None | Some(EntryData::Dir) => {}
+            Some(EntryData::Symlink(t)) => return Some(Blocked { path: ancestor.into(), symlink: Some(t.clone()) }),
+            Some(_) => return Some(Blocked { path: ancestor.into(), symlink: None }),
+        }
+        end += pos + 1;
+    }
+    None
+}
+
+/// A relative symlink target without the `..` that climb above the root (where a container's
+/// root stops them anyway): `usr/x` -> `../../bin/sh` becomes `../bin/sh`.
+fn clamp_target(link: &str, target: &str) -> String {
+    let mut depth = link.trim_matches('/').split('/').count().saturating_sub(1);
+    let mut out: Vec<&str> = Vec::new();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if depth == 0 => {}
+            ".." => {
+                depth -= 1;
+                out.push("..");
+            }
+            other => {
+                depth += 1;
+                out.push(other);
+            }
+        }
+    }
+    if out.is_empty() { ".".into() } else { out.join("/") }
+}
+
+/// The `--add` layer against the layers below: nothing under a symlink or a file.
+fn check_app_layer(app: &[LayerEntry], adds: &[AddSpec], tree: &Tree, system: &[LayerEntry]) -> Result<(), Error> {
+    for entry in app {
+        let lookup = |p: &str| {
+            system.iter().find(|e| e.path == p).map(|e| &e.data).or_else(|| tree.entries.get(p).map(|(e, _)| &e.data))
+        };
+        if let Some(blocked) = blocking_ancestor(&entry.path, lookup) {
+            let add = adds.iter().find(|a| entry.path.starts_with(a.dest.trim_matches('/')));
+            let spec = add.map_or_else(|| entry.path.clone(), |a| format!("{}:{}", a.source.display(), a.dest));
+            return Err(Error::Add {
+                spec,
+                reason: format!(
+                    "`/{}` is under {}: `pare unpack` and runtimes do not write through it ({})",
+                    entry.path,
+                    blocked.describe(),
+                    blocked.hint(&entry.path)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn account(id: u32, user: &crate::definition::User) -> String {
     match id {
         0 => "root".into(),
@@ -696,6 +845,17 @@ fn app_layer(adds: &[AddSpec]) -> Result<Vec<LayerEntry>, Error> {
             }
             for mut e in entries {
                 e.path = if dest.is_empty() { e.path } else { format!("{dest}/{}", e.path) };
+                if let EntryData::Symlink(t) = &e.data
+                    && (t.is_empty() || pare_oci::fs::symlink_escapes(&e.path, t))
+                {
+                    return Err(Error::Add {
+                        spec,
+                        reason: format!(
+                            "symlink `/{}` -> `{t}` is empty or climbs above the image's root, which `pare unpack` refuses",
+                            e.path
+                        ),
+                    });
+                }
                 if let EntryData::Hardlink(t) = &mut e.data
                     && !dest.is_empty()
                 {

@@ -47,7 +47,8 @@ pub struct Definition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_mirror: Option<String>,
     /// Optional (default `/usr/share/keyrings/debian-archive-keyring.gpg`). OpenPGP keyring that
-    /// signs the archive's `InRelease`, relative to the definition's directory.
+    /// signs the archive's `InRelease`, relative to the definition's directory: a regular file of
+    /// at most 4 MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyring: Option<PathBuf>,
     /// Required. Packages to install; their dependencies follow unless `follow_dependencies` is false.
@@ -186,7 +187,8 @@ pub struct FileSpec {
     /// For files: the content, inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
-    /// For files: a host file to copy, relative to the definition's directory.
+    /// For files: a host file to copy, relative to the definition's directory. It must be a regular
+    /// file inside that directory (symlinks resolved) unless `pare build --allow-host-paths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<PathBuf>,
     /// For symbolic links: the target. `{arch}` and `{multiarch}` are replaced.
@@ -281,7 +283,15 @@ impl Loaded {
                         "",
                     ));
                 };
-                Ok(pare_deb::Keyring::load(&base.join(path))?)
+                let bytes = crate::hostfile::read(base, path, crate::hostfile::MAX_KEYRING, false).map_err(|r| {
+                    Error::field(
+                        &self.origin,
+                        "keyring",
+                        r.reason(path),
+                        "name an OpenPGP keyring file (a few KiB), such as /usr/share/keyrings/debian-archive-keyring.gpg",
+                    )
+                })?;
+                Ok(pare_deb::Keyring::from_bytes(&bytes, &base.join(path).display().to_string())?)
             }
         }
     }
@@ -457,6 +467,25 @@ impl Definition {
                     format!("`{}` does not fit its type", file.path),
                     "a file has `content` or `source`, a dir neither, a symlink only `target`",
                 );
+            }
+            if let (FileKind::Symlink, Some(target)) = (file.kind, &file.target) {
+                if target.is_empty() || target.contains('\0') {
+                    return field(
+                        &name,
+                        format!("symlink `{}` has an empty target or a NUL byte in it", file.path),
+                        "",
+                    );
+                }
+                // `pare unpack` (and pare's filesystem view) refuse these.
+                if pare_oci::fs::symlink_escapes(&file.path, target) {
+                    let parent = file.path.rsplit_once('/').map_or("", |(p, _)| p);
+                    let absolute = pare_oci::fs::normalize(&format!("{parent}/{target}"));
+                    return field(
+                        &name,
+                        format!("symlink `{}` -> `{target}` climbs above the root directory", file.path),
+                        &format!("write the target as an absolute path, `{absolute}`: it means the same in the image"),
+                    );
+                }
             }
             if file.mode.is_some_and(|m| m > 0o7777) {
                 return field(&name, "mode is above 0o7777".into(), "write modes as TOML octals: `mode = 0o755`");

@@ -27,6 +27,7 @@ pub mod cacerts;
 pub mod definition;
 mod error;
 pub mod gallery;
+mod hostfile;
 pub mod lock;
 pub mod paths;
 pub mod relock;

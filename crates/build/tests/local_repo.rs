@@ -654,3 +654,140 @@ fn bases_in_oci_and_docker_archives() {
         assert_eq!(img.manifest().annotations().clone().unwrap()["org.opencontainers.image.base.digest"], digest);
     }
 }
+
+/// A definition's `keyring` must be a regular file of a few MiB at most: a directory, a large
+/// file, `/dev/zero` (endless) and a FIFO (blocks) are refused, naming the field and the file.
+#[test]
+fn keyring_must_be_a_small_regular_file() {
+    let f = fixture();
+    let big = f.dir.path().join("big.gpg");
+    std::fs::File::create(&big).unwrap().set_len(5 << 20).unwrap();
+    let fifo = f.dir.path().join("fifo.gpg");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils) is missing");
+    assert!(made.success());
+    for (keyring, reason) in [
+        ("keyring-dir", "is a directory, not a regular file"),
+        ("big.gpg", "is larger than 4 MiB"),
+        ("/dev/zero", "is a device, not a regular file"),
+        ("fifo.gpg", "is a FIFO, not a regular file"),
+        ("missing.gpg", "cannot read `missing.gpg`"),
+    ] {
+        std::fs::create_dir_all(f.dir.path().join("keyring-dir")).unwrap();
+        let def = f.definition("k.toml", HELLO).display().to_string();
+        let text = std::fs::read_to_string(&def)
+            .unwrap()
+            .replace("keyring = \"test.gpg\"", &format!("keyring = \"{keyring}\""));
+        std::fs::write(&def, text).unwrap();
+        let loaded = Loaded::from_file(Path::new(&def)).unwrap();
+        let err = pare_build::client(&loaded, Some(f.cache())).err().unwrap().to_string();
+        assert!(err.starts_with(&format!("{def}: `keyring`: ")), "{keyring}: {err}");
+        assert!(err.contains(&format!("`{keyring}` {reason}")) || err.contains(reason), "{keyring}: {err}");
+        assert!(err.contains("hint: "), "{keyring}: {err}");
+    }
+    // The fixture's own keyring still loads.
+    let def = f.definition("ok.toml", HELLO);
+    lock(&f, &def).unwrap();
+}
+
+/// `[[files]] source` reads only files inside the definition's directory (symlinks resolved), unless
+/// `allow_host_paths`; what it names must be a regular file.
+#[test]
+fn file_sources_stay_in_the_definition_directory() {
+    let f = fixture();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, "host secret\n").unwrap();
+    std::fs::create_dir_all(f.dir.path().join("conf")).unwrap();
+    std::fs::write(f.dir.path().join("conf/app.conf"), "inside\n").unwrap();
+    std::os::unix::fs::symlink(&secret, f.dir.path().join("conf/leak")).unwrap();
+    std::os::unix::fs::symlink("app.conf", f.dir.path().join("conf/alias")).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(f.dir.path().join("conf/fifo")).status().unwrap();
+    assert!(made.success());
+    let files = |source: &str| format!("{HELLO}[[files]]\npath = \"/etc/app.conf\"\nsource = \"{source}\"\n");
+    let build = |source: &str, allow_host_paths: bool| {
+        let def = f.definition("src.toml", &files(source));
+        let (loaded, lock) = lock(&f, &def).unwrap();
+        let options = BuildOptions { allow_host_paths, ..Default::default() };
+        pare_build::build(&loaded, &lock, &f.client(&loaded), &options, &|_| {}).map(|b| {
+            let img = image(&b);
+            let view = FsView::from_image(&img, &Limits::default()).unwrap();
+            String::from_utf8(view.read(&img, "/etc/app.conf").unwrap()).unwrap()
+        })
+    };
+    let secret_shown = secret.display().to_string();
+    for source in [secret_shown.as_str(), "../../../../../../../../etc/hostname", "conf/leak"] {
+        let err = build(source, false).err().unwrap().to_string();
+        assert!(err.contains("src.toml: `files[0].source`: "), "{source}: {err}");
+        assert!(err.contains(&format!("`{source}` resolves to `")) && err.contains("outside"), "{source}: {err}");
+        assert!(err.contains("--allow-host-paths"), "{source}: {err}");
+    }
+    let err = build("conf/fifo", false).err().unwrap().to_string();
+    assert!(err.contains("`files[0].source`: `conf/fifo` is a FIFO, not a regular file"), "{err}");
+    // Inside, also through a symlink that stays inside.
+    assert_eq!(build("conf/app.conf", false).unwrap(), "inside\n");
+    assert_eq!(build("conf/alias", false).unwrap(), "inside\n");
+    // Allowed: host files anywhere.
+    assert_eq!(build(&secret_shown, true).unwrap(), "host secret\n");
+    assert_eq!(build("conf/leak", true).unwrap(), "host secret\n");
+}
+
+/// What `pare unpack` refuses is refused (or, in Debian's packages, normalised) when building:
+/// symlinks that climb above the root and paths under symlinks, with errors naming the entry.
+#[test]
+fn build_refuses_what_unpack_refuses() {
+    let linkpkg = control("links", "1", "");
+    let links_deb = deb_of(
+        &linkpkg,
+        &[
+            ("./opt/data/file", b"data\n", None),
+            ("./opt/current", b"", Some("data")),
+            ("./opt/data/escape", b"", Some("../../../../etc/os-release")),
+        ],
+    );
+    let f = fixture_with(&[(linkpkg, links_deb)]);
+    let base = "packages = [\"links\"]\n";
+
+    // A definition's symlink that climbs: refused when the definition is read.
+    let def = f.definition(
+        "climb.toml",
+        &format!("{base}[[files]]\npath = \"/usr/lib/x\"\ntype = \"symlink\"\ntarget = \"../../../etc/passwd\"\n"),
+    );
+    let err = Loaded::from_file(&def).err().unwrap().to_string();
+    assert!(err.contains("climb.toml: `files[0]`: symlink `/usr/lib/x` -> `../../../etc/passwd` climbs"), "{err}");
+    assert!(err.contains("hint: write the target as an absolute path, `/etc/passwd`"), "{err}");
+
+    // A file under a package's symlink: refused, naming the entry and where it leads.
+    let def =
+        f.definition("under.toml", &format!("{base}[[files]]\npath = \"/opt/current/app.conf\"\ncontent = \"x\"\n"));
+    let (loaded, locked) = lock(&f, &def).unwrap();
+    let err = pare_build::build(&loaded, &locked, &f.client(&loaded), &BuildOptions::default(), &|_| {})
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("under.toml: `files[0]`: `/opt/current/app.conf` is under `/opt/current`, a symlink"),
+        "{err}"
+    );
+    assert!(err.contains("hint: write the path it leads to, `/opt/data/app.conf`"), "{err}");
+
+    // `--add` of a directory holding a symlink that climbs out of the image.
+    let app = f.dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::os::unix::fs::symlink("../../../../etc/shadow", app.join("shadow")).unwrap();
+    let def = f.definition("add.toml", base);
+    let (loaded, locked) = lock(&f, &def).unwrap();
+    let add = vec![format!("{}:/srv/app", app.display()).parse().unwrap()];
+    let options = BuildOptions { add, ..Default::default() };
+    let err = pare_build::build(&loaded, &locked, &f.client(&loaded), &options, &|_| {}).err().unwrap().to_string();
+    assert!(err.contains("symlink `/srv/app/shadow` -> `../../../../etc/shadow`"), "{err}");
+
+    // The package's own climbing symlink is written as a container resolves it, with a warning,
+    // and the image unpacks.
+    let built = pare_build::build(&loaded, &locked, &f.client(&loaded), &BuildOptions::default(), &|_| {}).unwrap();
+    assert!(built.warnings.iter().any(|w| w.contains("/opt/data/escape") && w.contains("`../../etc/os-release`")));
+    let img = image(&built);
+    let out = f.dir.path().join("unpacked");
+    pare_oci::fs::unpack(&img, &out, &Limits::default()).unwrap();
+    assert_eq!(std::fs::read_link(out.join("opt/data/escape")).unwrap(), Path::new("../../etc/os-release"));
+    assert_eq!(std::fs::read_link(out.join("opt/current")).unwrap(), Path::new("data"));
+}

@@ -324,9 +324,14 @@ pub struct BuildArgs {
     /// Destination: oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE[:REF] or a registry reference
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Put a host file or directory into a top layer, as SRC:DEST (repeatable)
+    /// Put a host file or directory into a top layer, as SRC:DEST (repeatable). SRC may be any host
+    /// path: it is given here, not by the definition
     #[arg(long, value_name = "SRC:DEST")]
     pub add: Vec<String>,
+    /// Let the definition's `[[files]] source` read host files outside its own directory (by
+    /// default a source must resolve, symlinks followed, inside the definition's directory)
+    #[arg(long)]
+    pub allow_host_paths: bool,
     /// Build only this architecture of the definition (repeatable)
     #[arg(long, value_name = "ARCH")]
     pub arch: Vec<String>,

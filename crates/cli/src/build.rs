@@ -111,7 +111,13 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         Some(location) => crate::commands::open_options(global, &location)?,
         None => pare_oci::OpenOptions::default(),
     };
-    let options = pare_build::BuildOptions { epoch: None, architectures: args.arch.clone(), add, open };
+    let options = pare_build::BuildOptions {
+        epoch: None,
+        architectures: args.arch.clone(),
+        add,
+        open,
+        allow_host_paths: args.allow_host_paths,
+    };
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();

@@ -212,12 +212,12 @@ impl Drop for TlsServer {
     }
 }
 
-/// The TLS server's CA as a definition file (update-ca-certificates' local directory).
-fn ca_file(server: &TlsServer) -> String {
-    format!(
-        "\n[[files]]\npath = \"/usr/local/share/ca-certificates/pare-test-ca.crt\"\nsource = \"{}\"\n",
-        server.ca_pem.display()
-    )
+/// The TLS server's CA as a definition file (update-ca-certificates' local directory), copied
+/// into `dir`, the definition's directory: sources outside it are refused.
+fn ca_file(server: &TlsServer, dir: &Path) -> String {
+    std::fs::copy(&server.ca_pem, dir.join("pare-test-ca.crt")).unwrap();
+    "\n[[files]]\npath = \"/usr/local/share/ca-certificates/pare-test-ca.crt\"\nsource = \"pare-test-ca.crt\"\n"
+        .to_string()
 }
 
 /// `gallery/bookworm/NAME.toml` for amd64 only, plus `extra`, written into `dir`.
@@ -267,7 +267,7 @@ fn static_rust_binary_verifies_tls_with_the_image_bundle() {
     let dir = Scratch::new("static");
     let bin = tls_check();
     let add = format!("{}:/usr/local/bin/tls-check", bin.display());
-    let def = definition(dir.path(), "static", &ca_file(&server));
+    let def = definition(dir.path(), "static", &ca_file(&server, dir.path()));
     let layout = format!("oci:{}:static", dir.path().join("static").display());
     pare(&["build", &def, "--add", &add, "--to", &layout]);
     let bundle = pare(&["cat", &layout, "/etc/ssl/certs/ca-certificates.crt"]);
@@ -294,7 +294,7 @@ fn java_trusts_the_image_bundle() {
     tool("javac", "-version");
     let server = TlsServer::start();
     let dir = Scratch::new("java");
-    let def = definition(dir.path(), "java", &ca_file(&server));
+    let def = definition(dir.path(), "java", &ca_file(&server, dir.path()));
     let layout = format!("oci:{}:java", dir.path().join("java").display());
     pare(&["build", &def, "--to", &layout]);
     let bundle = pare(&["cat", &layout, "/etc/ssl/certs/ca-certificates.crt"]);

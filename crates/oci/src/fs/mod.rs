@@ -32,7 +32,7 @@ mod tarstream;
 mod unpack;
 mod view;
 
-pub use path::normalize;
+pub use path::{normalize, symlink_escapes};
 pub use unpack::{UnpackOptions, UnpackStats, unpack, unpack_with};
 pub use view::{FsView, LayerIndex, LayerVisitor};
 

@@ -66,7 +66,7 @@ pub(crate) fn subtree_prefix(dir: &str) -> String {
 
 /// Whether a relative symlink target, resolved lexically from the directory holding the link,
 /// climbs above the root. Absolute targets never do: they are rootfs-relative.
-pub(crate) fn symlink_escapes(link_path: &str, target: &str) -> bool {
+pub fn symlink_escapes(link_path: &str, target: &str) -> bool {
     if target.starts_with('/') {
         return false;
     }
