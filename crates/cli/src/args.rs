@@ -113,6 +113,9 @@ pub struct LimitArgs {
     /// Largest number of filesystem entries to read or extract
     #[arg(long, value_name = "N", default_value_t = 2_000_000)]
     pub max_entries: u64,
+    /// Largest single file to read or extract, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_file_size: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -229,8 +232,10 @@ pare sbom dir:./rootfs")]
     /// Extract an image's merged filesystem into a directory, safely
     #[command(long_about = "Extract an image's merged filesystem into a directory.\n\n\
 Entries that would land outside DIR (`..`, links pointing outside, paths through symbolic links) \
-are refused, symbolic links are never followed while writing, and the total size and number of \
-entries are capped against decompression bombs. Ownership is applied only when running as root.\n\n\
+are refused, symbolic links are never followed while writing, and the total size, the number of \
+entries and the size of each file are capped against decompression bombs. Ownership is applied only \
+when running as root; device nodes are created only with --allow-devices and setuid/setgid bits kept \
+only with --keep-setid.\n\n\
 Example:\n    pare unpack oci:./out:app ./rootfs")]
     Unpack {
         /// Image
@@ -241,6 +246,13 @@ Example:\n    pare unpack oci:./out:app ./rootfs")]
         platform: PlatformArg,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Create character and block devices the image holds (as root); by default they are
+        /// skipped with a warning, as a rootless runtime would
+        #[arg(long)]
+        allow_devices: bool,
+        /// Keep setuid and setgid bits of files; by default they are dropped with a warning
+        #[arg(long)]
+        keep_setid: bool,
     },
     /// Build an image from a definition (a TOML file or gallery:NAME)
     #[command(long_about = "Build a minimal image from Debian packages, as a definition says, without running \

@@ -68,9 +68,15 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             }
             crate::sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }
-        Command::Unpack { src, dir, platform, limits } => {
+        Command::Unpack { src, dir, platform, limits, allow_devices, keep_setid } => {
             let image = open_image(global, printer, &Location::parse(&src)?, &platform)?;
-            let stats = pare_oci::fs::unpack(&image, &dir, &to_limits(&limits))?;
+            let options = pare_oci::fs::UnpackOptions {
+                limits: to_limits(&limits),
+                allow_devices,
+                keep_setid,
+                ..Default::default()
+            };
+            let stats = pare_oci::fs::unpack_with(&image, &dir, &options)?;
             for warning in &stats.warnings {
                 printer.warn(warning);
             }
@@ -89,7 +95,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
 }
 
 pub(crate) fn to_limits(args: &LimitArgs) -> Limits {
-    Limits { max_total_size: args.max_size, max_entries: args.max_entries, ..Limits::default() }
+    Limits { max_total_size: args.max_size, max_entries: args.max_entries, max_file_size: args.max_file_size }
 }
 
 fn parse_platform(arg: &PlatformArg) -> Result<Option<Platform>> {

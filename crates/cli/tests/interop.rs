@@ -141,7 +141,13 @@ fn pare_unpack_equals_umoci_unpack() {
     let layout = tmp.path().join("layout");
     write_layered(&layout, "layered");
     let ours = tmp.path().join("ours");
-    run_ok(pare().arg("unpack").arg(format!("oci:{}:layered", layout.display())).arg(&ours));
+    // umoci, as root, keeps setuid bits and makes device nodes.
+    run_ok(
+        pare()
+            .args(["unpack", "--keep-setid", "--allow-devices"])
+            .arg(format!("oci:{}:layered", layout.display()))
+            .arg(&ours),
+    );
     let bundle = tmp.path().join("bundle");
     run_ok(Command::new(umoci).arg("unpack").arg("--image").arg(format!("{}:layered", layout.display())).arg(&bundle));
     let theirs = tree(&bundle.join("rootfs"));
@@ -437,7 +443,12 @@ fn reads_layers_umoci_writes_without_a_tar_trailer() {
     let bundle = tmp.path().join("bundle");
     run_ok(Command::new(&umoci).arg("unpack").arg("--image").arg(format!("{}:t", layout.display())).arg(&bundle));
     let ours = tmp.path().join("ours");
-    let out = run_ok(pare().arg("unpack").arg(format!("oci:{}:t", layout.display())).arg(&ours));
+    let out = run_ok(
+        pare()
+            .args(["unpack", "--keep-setid", "--allow-devices"])
+            .arg(format!("oci:{}:t", layout.display()))
+            .arg(&ours),
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("end-of-archive"),
         "the user is told about the missing trailer"
@@ -473,4 +484,20 @@ fn truncated_and_garbage_archives_get_clear_errors() {
             assert!(!dst.join("index.json").exists(), "{transport} {label}: an incomplete copy was named");
         }
     }
+}
+
+/// The per-file cap is an option, and the error names it.
+#[test]
+fn max_file_size_is_an_option_and_the_error_names_it() {
+    let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
+    let err = run_err(pare().args(["cat", "--max-file-size", "4"]).arg(&src).arg("/usr/bin/greeting"));
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert_eq!(err.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("exceeds the limit of 4") && stderr.contains("--max-file-size"), "{stderr}");
+    let out = run_ok(pare().args(["cat", "--max-file-size", "1000"]).arg(&src).arg("/usr/bin/greeting"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, pare.\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let err = run_err(pare().args(["unpack", "--max-file-size", "4"]).arg(&src).arg(tmp.path().join("rootfs")));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("--max-file-size"));
+    assert!(!tmp.path().join("rootfs").exists());
 }

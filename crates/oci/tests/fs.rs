@@ -373,7 +373,8 @@ fn unpack_writes_the_merged_filesystem() {
     let tool = std::fs::metadata(out.join("bin/tool")).unwrap();
     let tool2 = std::fs::metadata(out.join("bin/tool2")).unwrap();
     assert_eq!(tool.ino(), tool2.ino(), "hardlink kept");
-    assert_eq!(tool.permissions().mode() & 0o7777, 0o4755);
+    // setuid is dropped by default (UnpackOptions::keep_setid keeps it).
+    assert_eq!(tool.permissions().mode() & 0o7777, 0o755);
     assert_eq!(std::fs::read_link(out.join("etc/abs")).unwrap().to_str(), Some("/etc/os-release"));
     assert_eq!(std::fs::read_link(out.join("etc/alt")).unwrap().to_str(), Some("../bin/tool"));
     assert_eq!(std::fs::metadata(out.join("etc")).unwrap().mtime(), 1_000_000);
@@ -421,19 +422,51 @@ fn unpack_hardlink_whose_target_was_removed_is_a_file() {
 }
 
 #[test]
-fn unpack_device_nodes_as_root_or_skips_them() {
-    let layers = [tar(&[chardev("dev/null", 1, 3)])];
+fn unpack_skips_device_nodes_unless_allowed() {
+    let layers = [tar(&[chardev("dev/null", 1, 3), fifo("run/fifo")])];
     let (_layout, image) = image_of(&layers);
+    // By default (as a rootless runtime would): skipped with a warning naming the option, even as root.
     let sandbox = Sandbox::new();
     let stats = unpack(&image, &sandbox.out(), &Limits::default()).unwrap();
-    if stats.nodes == 1 {
+    assert_eq!((stats.skipped, stats.nodes), (1, 1), "{stats:?}");
+    assert!(std::fs::symlink_metadata(sandbox.out().join("dev/null")).is_err());
+    assert!(std::fs::symlink_metadata(sandbox.out().join("run/fifo")).unwrap().file_type().is_fifo());
+    assert!(stats.warnings.iter().any(|w| w.contains("/dev/null") && w.contains("--allow-devices")), "{stats:?}");
+
+    // Allowed: created when root, else skipped because creating devices needs root.
+    let sandbox = Sandbox::new();
+    let options = UnpackOptions { allow_devices: true, ..UnpackOptions::default() };
+    let stats = unpack_with(&image, &sandbox.out(), &options).unwrap();
+    if rustix::process::geteuid().is_root() {
+        assert_eq!(stats.nodes, 2, "{stats:?}");
         let meta = std::fs::symlink_metadata(sandbox.out().join("dev/null")).unwrap();
         assert!(meta.file_type().is_char_device());
         assert_eq!(meta.rdev(), rustix_makedev(1, 3));
     } else {
         assert_eq!(stats.skipped, 1);
-        assert!(stats.warnings.iter().any(|w| w.contains("/dev/null")));
+        assert!(stats.warnings.iter().any(|w| w.contains("/dev/null") && w.contains("root")));
     }
+}
+
+#[test]
+fn unpack_drops_setuid_and_setgid_bits_unless_kept() {
+    let layers =
+        [tar(&[file("bin/su", "x").mode(0o4755), file("bin/wall", "y").mode(0o2755), dir("shared/").mode(0o2775)])];
+    let (_layout, image) = image_of(&layers);
+    let mode = |root: &std::path::Path, p: &str| std::fs::metadata(root.join(p)).unwrap().permissions().mode() & 0o7777;
+    let sandbox = Sandbox::new();
+    let stats = unpack(&image, &sandbox.out(), &Limits::default()).unwrap();
+    assert_eq!(mode(&sandbox.out(), "bin/su"), 0o755);
+    assert_eq!(mode(&sandbox.out(), "bin/wall"), 0o755);
+    // Directories keep setgid (it only makes new entries inherit the group).
+    assert_eq!(mode(&sandbox.out(), "shared"), 0o2775);
+    assert!(stats.warnings.iter().any(|w| w.contains("/bin/su") && w.contains("--keep-setid")), "{stats:?}");
+
+    let sandbox = Sandbox::new();
+    let options = UnpackOptions { keep_setid: true, ..UnpackOptions::default() };
+    unpack_with(&image, &sandbox.out(), &options).unwrap();
+    assert_eq!(mode(&sandbox.out(), "bin/su"), 0o4755);
+    assert_eq!(mode(&sandbox.out(), "bin/wall"), 0o2755);
 }
 
 fn rustix_makedev(major: u64, minor: u64) -> u64 {
