@@ -134,6 +134,10 @@ of the same layers does not download them again.\n\nExample:\n    pare pull debi
         /// holds one image: this machine's platform)
         #[command(flatten)]
         platform: PlatformArg,
+        /// Largest total uncompressed size of the layers written to a docker-archive: destination,
+        /// in bytes (its layers are stored uncompressed; stops decompression bombs)
+        #[arg(long, value_name = "BYTES", default_value_t = pare_oci::DOCKER_ARCHIVE_MAX_SIZE)]
+        max_size: u64,
     },
     /// Upload an image to a registry
     #[command(long_about = "Upload an image to a registry.\n\nBlobs the registry already has are skipped.\n\n\
@@ -157,6 +161,10 @@ Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare 
         dst: String,
         #[command(flatten)]
         platform: PlatformArg,
+        /// Largest total uncompressed size of the layers written to a docker-archive: destination,
+        /// in bytes (its layers are stored uncompressed; stops decompression bombs)
+        #[arg(long, value_name = "BYTES", default_value_t = pare_oci::DOCKER_ARCHIVE_MAX_SIZE)]
+        max_size: u64,
     },
     /// Show an image's platforms, digests, layers and configuration
     #[command(long_about = "Show an image's platforms, manifest and config digests, layers with sizes, \

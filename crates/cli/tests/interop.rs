@@ -501,3 +501,19 @@ fn max_file_size_is_an_option_and_the_error_names_it() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("--max-file-size"));
     assert!(!tmp.path().join("rootfs").exists());
 }
+
+/// A Docker archive holds its layers uncompressed: its size is capped, with a clear error.
+#[test]
+fn docker_archive_size_is_capped() {
+    let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("app.tar");
+    let err = run_err(
+        pare().args(["copy", "--max-size", "1000"]).arg(&src).arg(format!("docker-archive:{}", target.display())),
+    );
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert_eq!(err.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("exceeds the limit of 1000") && stderr.contains("--max-size"), "{stderr}");
+    assert!(!target.exists());
+    run_ok(pare().arg("copy").arg(&src).arg(format!("docker-archive:{}", target.display())));
+}

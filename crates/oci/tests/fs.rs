@@ -884,3 +884,59 @@ fn large_files_are_not_metadata() {
     assert_eq!(read(&v, &layers, "/after").unwrap(), "ok");
     assert_eq!(v.read_with("/big", |i| Ok(&layers[i][..])).unwrap().len(), 40 << 20);
 }
+
+// ---- Docker archives written from images ----------------------------------------------------
+
+/// Copies `image` to a Docker archive at `target` (capped at `max_size` when given).
+fn to_docker_archive(image: &pare_oci::Image, target: &std::path::Path, max_size: Option<u64>) -> pare_oci::Result<()> {
+    let mut sink = pare_oci::DockerArchiveSink::create(target, Some("test/app:1")).unwrap();
+    if let Some(max) = max_size {
+        sink = sink.with_max_size(max);
+    }
+    let root = pare_oci::Root::Image(image.clone());
+    pare_oci::copy(&root, Box::new(sink), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).map(|_| ())
+}
+
+#[test]
+fn docker_archive_output_is_capped_in_size() {
+    let big = "x".repeat(200_000);
+    let (_layout, image) = image_of(&[tar(&[file("big", &big)])]);
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("app.tar");
+    let err = to_docker_archive(&image, &target, Some(100_000)).unwrap_err();
+    assert!(matches!(err, Error::LimitExceeded { limit: 100_000, .. }), "{err}");
+    assert!(err.to_string().contains("--max-size"), "{err}");
+    assert!(!target.exists());
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "staging left behind");
+    to_docker_archive(&image, &target, Some(300_000)).unwrap();
+    to_docker_archive(&image, &tmp.path().join("default.tar"), None).unwrap();
+}
+
+#[test]
+fn docker_archive_refuses_an_image_with_fewer_diff_ids_than_layers() {
+    let (layout, image) = image_of(&[tar(&[file("a", "a")]), tar(&[file("b", "b")])]);
+    // The same image with the config's last diff ID dropped.
+    let mut config: serde_json::Value = serde_json::from_slice(image.raw_config().unwrap()).unwrap();
+    config["rootfs"]["diff_ids"].as_array_mut().unwrap().pop();
+    let config = serde_json::to_vec(&config).unwrap();
+    let config_digest = sha256(&config);
+    std::fs::write(pare_oci::blob_path(layout.root(), &config_digest), &config).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(image.raw_manifest()).unwrap();
+    manifest["config"]["digest"] = config_digest.to_string().into();
+    manifest["config"]["size"] = config.len().into();
+    let manifest = serde_json::to_vec(&manifest).unwrap();
+    let digest = sha256(&manifest);
+    std::fs::write(pare_oci::blob_path(layout.root(), &digest), &manifest).unwrap();
+    let desc = pare_oci::Descriptor::new(media_types::OCI_MANIFEST.into(), manifest.len() as u64, digest);
+    let broken = pare_oci::Image::from_bytes(image.source().clone(), desc, manifest).unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("app.tar");
+    let err = to_docker_archive(&broken, &target, None).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("2 layers") && text.contains("diff_ids lists 1"), "{text}");
+    assert!(!target.exists());
+    // The intact image converts.
+    to_docker_archive(&image, &target, None).unwrap();
+    assert!(target.exists());
+}
