@@ -486,6 +486,53 @@ fn truncated_and_garbage_archives_get_clear_errors() {
     }
 }
 
+/// Runs pare with this umask (through `sh`, which sets it before exec).
+fn pare_with_umask(umask: &str, args: &[String]) -> std::process::Output {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(format!("umask {umask} && exec \"$0\" \"$@\"")).arg(env!("CARGO_BIN_EXE_pare")).args(args);
+    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
+    run_ok(&mut cmd)
+}
+
+/// Files pare writes for the user get 0666 less the umask, as `cp` or skopeo give them, not 0600.
+#[test]
+fn output_files_honour_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
+    for (umask, expected) in [("022", 0o644), ("027", 0o640)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = tmp.path().join("layout");
+        let oci_archive = tmp.path().join("app-oci.tar");
+        let docker_archive = tmp.path().join("app-docker.tar");
+        let sbom = tmp.path().join("app.spdx.json");
+        pare_with_umask(umask, &["copy".into(), src.clone(), format!("oci:{}:app", layout.display())]);
+        pare_with_umask(umask, &["copy".into(), src.clone(), format!("oci-archive:{}", oci_archive.display())]);
+        pare_with_umask(
+            umask,
+            &["copy".into(), src.clone(), format!("docker-archive:{}:app:1", docker_archive.display())],
+        );
+        pare_with_umask(
+            umask,
+            &[
+                "sbom".into(),
+                src.clone(),
+                "--format".into(),
+                "spdx-json".into(),
+                "--output".into(),
+                sbom.display().to_string(),
+            ],
+        );
+        let mut files = vec![layout.join("index.json"), layout.join("oci-layout"), oci_archive, docker_archive, sbom];
+        for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+            files.push(blob.unwrap().path());
+        }
+        for file in files {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, expected, "umask {umask}: {} is {mode:o}", file.display());
+        }
+    }
+}
+
 /// The per-file cap is an option, and the error names it.
 #[test]
 fn max_file_size_is_an_option_and_the_error_names_it() {

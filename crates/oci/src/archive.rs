@@ -133,7 +133,7 @@ fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
 fn pack_dir(dir: &Path, target: &Path) -> Result<()> {
     let (entries, _) = entries_from_dir(dir)?;
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".pare-tmp-").tempfile_in(parent).map_err(Error::io(parent))?;
+    let tmp = crate::fsutil::temp_file_in(parent)?;
     write_layer(
         entries,
         &LayerOptions { mtime: 0, compression: Compression::None },
