@@ -116,6 +116,9 @@ pub struct LimitArgs {
     /// Largest number of filesystem entries to read or extract
     #[arg(long, value_name = "N", default_value_t = 2_000_000)]
     pub max_entries: u64,
+    /// Largest single file to read or extract, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_file_size: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -134,6 +137,10 @@ of the same layers does not download them again.\n\nExample:\n    pare pull debi
         /// holds one image: this machine's platform)
         #[command(flatten)]
         platform: PlatformArg,
+        /// Largest total uncompressed size of the layers written to a docker-archive: destination,
+        /// in bytes (its layers are stored uncompressed; stops decompression bombs)
+        #[arg(long, value_name = "BYTES", default_value_t = pare_oci::DOCKER_ARCHIVE_MAX_SIZE)]
+        max_size: u64,
     },
     /// Upload an image to a registry
     #[command(long_about = "Upload an image to a registry.\n\nBlobs the registry already has are skipped.\n\n\
@@ -157,6 +164,10 @@ Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare 
         dst: String,
         #[command(flatten)]
         platform: PlatformArg,
+        /// Largest total uncompressed size of the layers written to a docker-archive: destination,
+        /// in bytes (its layers are stored uncompressed; stops decompression bombs)
+        #[arg(long, value_name = "BYTES", default_value_t = pare_oci::DOCKER_ARCHIVE_MAX_SIZE)]
+        max_size: u64,
     },
     /// Show an image's platforms, digests, layers and configuration
     #[command(long_about = "Show an image's platforms, manifest and config digests, layers with sizes, \
@@ -232,8 +243,10 @@ pare sbom dir:./rootfs")]
     /// Extract an image's merged filesystem into a directory, safely
     #[command(long_about = "Extract an image's merged filesystem into a directory.\n\n\
 Entries that would land outside DIR (`..`, links pointing outside, paths through symbolic links) \
-are refused, symbolic links are never followed while writing, and the total size and number of \
-entries are capped against decompression bombs. Ownership is applied only when running as root.\n\n\
+are refused, symbolic links are never followed while writing, and the total size, the number of \
+entries and the size of each file are capped against decompression bombs. Ownership is applied only \
+when running as root; device nodes are created only with --allow-devices and setuid/setgid bits kept \
+only with --keep-setid.\n\n\
 Example:\n    pare unpack oci:./out:app ./rootfs")]
     Unpack {
         /// Image
@@ -244,6 +257,13 @@ Example:\n    pare unpack oci:./out:app ./rootfs")]
         platform: PlatformArg,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Create character and block devices the image holds (as root); by default they are
+        /// skipped with a warning, as a rootless runtime would
+        #[arg(long)]
+        allow_devices: bool,
+        /// Keep setuid and setgid bits of files; by default they are dropped with a warning
+        #[arg(long)]
+        keep_setid: bool,
     },
     /// Build an image from a definition (a TOML file or gallery:NAME)
     #[command(long_about = "Build a minimal image from Debian packages, as a definition says, without running \

@@ -15,14 +15,14 @@ use crate::output::{Printer, human_size};
 pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
     let global = &cli.global;
     match cli.command {
-        Command::Pull { reference, to, platform } => {
+        Command::Pull { reference, to, platform, max_size } => {
             let src = match Location::parse(&reference)? {
                 loc @ Location::Registry(_) => loc,
                 other => bail!(
                     "`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"
                 ),
             };
-            transfer(global, printer, &src, &Location::parse_destination(&to)?, &platform)
+            transfer(global, printer, &src, &Location::parse_destination(&to)?, &platform, max_size)
         }
         Command::Push { src, reference, platform } => {
             let dst = match Location::parse(&reference)? {
@@ -31,10 +31,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations")
                 }
             };
-            transfer(global, printer, &image_location(&src)?, &dst, &platform)
+            transfer(global, printer, &image_location(&src)?, &dst, &platform, pare_oci::DOCKER_ARCHIVE_MAX_SIZE)
         }
-        Command::Copy { src, dst, platform } => {
-            transfer(global, printer, &image_location(&src)?, &Location::parse_destination(&dst)?, &platform)
+        Command::Copy { src, dst, platform, max_size } => {
+            transfer(global, printer, &image_location(&src)?, &Location::parse_destination(&dst)?, &platform, max_size)
         }
         Command::Inspect { src, platform, all_platforms, format } => {
             inspect(global, printer, &image_location(&src)?, &platform, all_platforms, format.format)
@@ -69,9 +69,15 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             }
             crate::sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }
-        Command::Unpack { src, dir, platform, limits } => {
+        Command::Unpack { src, dir, platform, limits, allow_devices, keep_setid } => {
             let image = open_image(global, printer, &image_location(&src)?, &platform)?;
-            let stats = pare_oci::fs::unpack(&image, &dir, &to_limits(&limits))?;
+            let options = pare_oci::fs::UnpackOptions {
+                limits: to_limits(&limits),
+                allow_devices,
+                keep_setid,
+                ..Default::default()
+            };
+            let stats = pare_oci::fs::unpack_with(&image, &dir, &options)?;
             for warning in &stats.warnings {
                 printer.warn(warning);
             }
@@ -116,7 +122,7 @@ pub(crate) fn image_location(src: &str) -> Result<Location> {
 }
 
 pub(crate) fn to_limits(args: &LimitArgs) -> Limits {
-    Limits { max_total_size: args.max_size, max_entries: args.max_entries, ..Limits::default() }
+    Limits { max_total_size: args.max_size, max_entries: args.max_entries, max_file_size: args.max_file_size }
 }
 
 fn parse_platform(arg: &PlatformArg) -> Result<Option<Platform>> {
@@ -162,6 +168,7 @@ fn transfer(
     src: &Location,
     dst: &Location,
     platform: &PlatformArg,
+    max_size: u64,
 ) -> Result<ExitCode> {
     let source = open_source(global, printer, src)?;
     let root = Root::open(source).with_context(|| format!("Cannot read `{src}`"))?;
@@ -169,7 +176,12 @@ fn transfer(
         Some(p) => PlatformChoice::One(p),
         None => PlatformChoice::All,
     };
-    let sink = open_sink(global, dst, Some(src))?;
+    let sink: Box<dyn Sink> = match dst {
+        Location::DockerArchive { path, name } => {
+            Box::new(pare_oci::DockerArchiveSink::create(path, name.as_deref())?.with_max_size(max_size))
+        }
+        _ => open_sink(global, dst, Some(src))?,
+    };
     let progress = printer.copy_progress(&format!("Copying to {dst}"));
     let written =
         pare_oci::copy(&root, sink, &choice, &progress).with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;

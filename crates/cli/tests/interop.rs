@@ -141,7 +141,13 @@ fn pare_unpack_equals_umoci_unpack() {
     let layout = tmp.path().join("layout");
     write_layered(&layout, "layered");
     let ours = tmp.path().join("ours");
-    run_ok(pare().arg("unpack").arg(format!("oci:{}:layered", layout.display())).arg(&ours));
+    // umoci, as root, keeps setuid bits and makes device nodes.
+    run_ok(
+        pare()
+            .args(["unpack", "--keep-setid", "--allow-devices"])
+            .arg(format!("oci:{}:layered", layout.display()))
+            .arg(&ours),
+    );
     let bundle = tmp.path().join("bundle");
     run_ok(Command::new(umoci).arg("unpack").arg("--image").arg(format!("{}:layered", layout.display())).arg(&bundle));
     let theirs = tree(&bundle.join("rootfs"));
@@ -455,7 +461,12 @@ fn reads_layers_umoci_writes_without_a_tar_trailer() {
     let bundle = tmp.path().join("bundle");
     run_ok(Command::new(&umoci).arg("unpack").arg("--image").arg(format!("{}:t", layout.display())).arg(&bundle));
     let ours = tmp.path().join("ours");
-    let out = run_ok(pare().arg("unpack").arg(format!("oci:{}:t", layout.display())).arg(&ours));
+    let out = run_ok(
+        pare()
+            .args(["unpack", "--keep-setid", "--allow-devices"])
+            .arg(format!("oci:{}:t", layout.display()))
+            .arg(&ours),
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("end-of-archive"),
         "the user is told about the missing trailer"
@@ -532,4 +543,83 @@ fn a_bad_source_date_epoch_is_an_error_for_every_verb() {
     // A valid value is used; an empty one is as unset.
     run_ok(pare().args(&verbs[0]).env("SOURCE_DATE_EPOCH", "1700000000"));
     run_ok(pare().args(&verbs[1]).env("SOURCE_DATE_EPOCH", ""));
+}
+
+/// Runs pare with this umask (through `sh`, which sets it before exec).
+fn pare_with_umask(umask: &str, args: &[String]) -> std::process::Output {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(format!("umask {umask} && exec \"$0\" \"$@\"")).arg(env!("CARGO_BIN_EXE_pare")).args(args);
+    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
+    run_ok(&mut cmd)
+}
+
+/// Files pare writes for the user get 0666 less the umask, as `cp` or skopeo give them, not 0600.
+#[test]
+fn output_files_honour_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
+    for (umask, expected) in [("022", 0o644), ("027", 0o640)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = tmp.path().join("layout");
+        let oci_archive = tmp.path().join("app-oci.tar");
+        let docker_archive = tmp.path().join("app-docker.tar");
+        let sbom = tmp.path().join("app.spdx.json");
+        pare_with_umask(umask, &["copy".into(), src.clone(), format!("oci:{}:app", layout.display())]);
+        pare_with_umask(umask, &["copy".into(), src.clone(), format!("oci-archive:{}", oci_archive.display())]);
+        pare_with_umask(
+            umask,
+            &["copy".into(), src.clone(), format!("docker-archive:{}:app:1", docker_archive.display())],
+        );
+        pare_with_umask(
+            umask,
+            &[
+                "sbom".into(),
+                src.clone(),
+                "--format".into(),
+                "spdx-json".into(),
+                "--output".into(),
+                sbom.display().to_string(),
+            ],
+        );
+        let mut files = vec![layout.join("index.json"), layout.join("oci-layout"), oci_archive, docker_archive, sbom];
+        for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+            files.push(blob.unwrap().path());
+        }
+        for file in files {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, expected, "umask {umask}: {} is {mode:o}", file.display());
+        }
+    }
+}
+
+/// The per-file cap is an option, and the error names it.
+#[test]
+fn max_file_size_is_an_option_and_the_error_names_it() {
+    let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
+    let err = run_err(pare().args(["cat", "--max-file-size", "4"]).arg(&src).arg("/usr/bin/greeting"));
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert_eq!(err.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("exceeds the limit of 4") && stderr.contains("--max-file-size"), "{stderr}");
+    let out = run_ok(pare().args(["cat", "--max-file-size", "1000"]).arg(&src).arg("/usr/bin/greeting"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, pare.\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let err = run_err(pare().args(["unpack", "--max-file-size", "4"]).arg(&src).arg(tmp.path().join("rootfs")));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("--max-file-size"));
+    assert!(!tmp.path().join("rootfs").exists());
+}
+
+/// A Docker archive holds its layers uncompressed: its size is capped, with a clear error.
+#[test]
+fn docker_archive_size_is_capped() {
+    let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("app.tar");
+    let err = run_err(
+        pare().args(["copy", "--max-size", "1000"]).arg(&src).arg(format!("docker-archive:{}", target.display())),
+    );
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert_eq!(err.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("exceeds the limit of 1000") && stderr.contains("--max-size"), "{stderr}");
+    assert!(!target.exists());
+    run_ok(pare().arg("copy").arg(&src).arg(format!("docker-archive:{}", target.display())));
 }

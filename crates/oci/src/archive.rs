@@ -144,7 +144,7 @@ fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
 fn pack_dir(dir: &Path, target: &Path) -> Result<()> {
     let (entries, _) = entries_from_dir(dir)?;
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".pare-tmp-").tempfile_in(parent).map_err(Error::io(parent))?;
+    let tmp = crate::fsutil::temp_file_in(parent)?;
     write_layer(
         entries,
         &LayerOptions { mtime: 0, compression: Compression::None },
@@ -369,9 +369,20 @@ pub struct DockerArchiveSink {
     blobs: HashMap<String, PathBuf>,
     manifests: HashMap<String, Vec<u8>>,
     root: Option<Descriptor>,
+    max_size: u64,
 }
 
+/// Default of [`DockerArchiveSink::with_max_size`]: 16 GiB, as the unpack and read limits.
+pub const DOCKER_ARCHIVE_MAX_SIZE: u64 = 16 << 30;
+
 impl DockerArchiveSink {
+    /// Caps the total uncompressed size of the layers (they are decompressed into the archive,
+    /// so a small compressed layer could otherwise fill the disk).
+    pub fn with_max_size(mut self, max_size: u64) -> DockerArchiveSink {
+        self.max_size = max_size;
+        self
+    }
+
     /// `name` is the `REPO:TAG` recorded in the archive (docker-archive:FILE:NAME).
     pub fn create(target: impl Into<PathBuf>, name: Option<&str>) -> Result<DockerArchiveSink> {
         let target = target.into();
@@ -400,6 +411,7 @@ impl DockerArchiveSink {
             blobs: HashMap::new(),
             manifests: HashMap::new(),
             root: None,
+            max_size: DOCKER_ARCHIVE_MAX_SIZE,
         })
     }
 }
@@ -454,19 +466,41 @@ impl Sink for DockerArchiveSink {
         let config: serde_json::Value =
             serde_json::from_slice(&config_bytes).map_err(|e| Error::malformed("image config", &location, e))?;
         let diff_ids = config_diff_ids(&config);
+        // Docker archives name layers by diff ID: each layer needs one (pare and skopeo refuse to read
+        // an archive whose config lists fewer).
+        if diff_ids.len() != manifest.layers().len() {
+            return Err(Error::malformed(
+                format!("image config `{config_digest}`"),
+                &location,
+                format!(
+                    "the manifest lists {} layers but the config's rootfs.diff_ids lists {}\nhint: the image is \
+                     broken; rebuild it so that rootfs.diff_ids has one entry per layer",
+                    manifest.layers().len(),
+                    diff_ids.len()
+                ),
+            ));
+        }
         let mut layer_names = Vec::new();
-        for (i, layer) in manifest.layers().iter().enumerate() {
+        let mut total: u64 = 0;
+        for (layer, expected) in manifest.layers().iter().zip(&diff_ids) {
             let compression = Compression::from_media_type(layer.media_type().as_ref()).unwrap_or(Compression::None);
             let file = File::open(blob(layer.digest())?).map_err(Error::io(&out))?;
-            let mut decoded = compression.decoder(file)?;
+            let remaining = self.max_size.saturating_sub(total);
+            let mut decoded = compression.decoder(file)?.take(remaining.saturating_add(1));
             let tmp = out.join(".layer.tmp");
             let mut writer = HashingWriter::new(File::create(&tmp).map_err(Error::io(&tmp))?);
             std::io::copy(&mut decoded, &mut writer)
                 .map_err(|e| Error::from_io(format!("decompressing layer `{}`", layer.digest()), e))?;
-            let (_, diff_id, _) = writer.finish();
-            if let Some(expected) = diff_ids.get(i)
-                && *expected != diff_id.to_string()
-            {
+            let (_, diff_id, written) = writer.finish();
+            total = total.saturating_add(written);
+            if total > self.max_size {
+                return Err(Error::LimitExceeded {
+                    what: format!("the uncompressed layers written to {location}"),
+                    limit: self.max_size,
+                    hint: "raise it with --max-size BYTES if this image is really that large".into(),
+                });
+            }
+            if *expected != diff_id.to_string() {
                 return Err(Error::DigestMismatch { digest: parse_digest(expected)?, actual: diff_id });
             }
             let name = format!("{}.tar", diff_id.digest());

@@ -32,7 +32,7 @@ mod text;
 pub mod fs;
 pub mod registry;
 
-pub use archive::{DockerArchiveSink, DockerArchiveSource, OciArchiveSink, OciArchiveSource};
+pub use archive::{DOCKER_ARCHIVE_MAX_SIZE, DockerArchiveSink, DockerArchiveSource, OciArchiveSink, OciArchiveSource};
 pub use assemble::{AssembledSource, Assembler, ImageSpec, RuntimeConfig, descriptor_json, rfc3339};
 pub use copy::{PlatformChoice, Progress, Quiet, copy, copy_image};
 pub use digest::{

@@ -373,7 +373,8 @@ fn unpack_writes_the_merged_filesystem() {
     let tool = std::fs::metadata(out.join("bin/tool")).unwrap();
     let tool2 = std::fs::metadata(out.join("bin/tool2")).unwrap();
     assert_eq!(tool.ino(), tool2.ino(), "hardlink kept");
-    assert_eq!(tool.permissions().mode() & 0o7777, 0o4755);
+    // setuid is dropped by default (UnpackOptions::keep_setid keeps it).
+    assert_eq!(tool.permissions().mode() & 0o7777, 0o755);
     assert_eq!(std::fs::read_link(out.join("etc/abs")).unwrap().to_str(), Some("/etc/os-release"));
     assert_eq!(std::fs::read_link(out.join("etc/alt")).unwrap().to_str(), Some("../bin/tool"));
     assert_eq!(std::fs::metadata(out.join("etc")).unwrap().mtime(), 1_000_000);
@@ -421,19 +422,51 @@ fn unpack_hardlink_whose_target_was_removed_is_a_file() {
 }
 
 #[test]
-fn unpack_device_nodes_as_root_or_skips_them() {
-    let layers = [tar(&[chardev("dev/null", 1, 3)])];
+fn unpack_skips_device_nodes_unless_allowed() {
+    let layers = [tar(&[chardev("dev/null", 1, 3), fifo("run/fifo")])];
     let (_layout, image) = image_of(&layers);
+    // By default (as a rootless runtime would): skipped with a warning naming the option, even as root.
     let sandbox = Sandbox::new();
     let stats = unpack(&image, &sandbox.out(), &Limits::default()).unwrap();
-    if stats.nodes == 1 {
+    assert_eq!((stats.skipped, stats.nodes), (1, 1), "{stats:?}");
+    assert!(std::fs::symlink_metadata(sandbox.out().join("dev/null")).is_err());
+    assert!(std::fs::symlink_metadata(sandbox.out().join("run/fifo")).unwrap().file_type().is_fifo());
+    assert!(stats.warnings.iter().any(|w| w.contains("/dev/null") && w.contains("--allow-devices")), "{stats:?}");
+
+    // Allowed: created when root, else skipped because creating devices needs root.
+    let sandbox = Sandbox::new();
+    let options = UnpackOptions { allow_devices: true, ..UnpackOptions::default() };
+    let stats = unpack_with(&image, &sandbox.out(), &options).unwrap();
+    if rustix::process::geteuid().is_root() {
+        assert_eq!(stats.nodes, 2, "{stats:?}");
         let meta = std::fs::symlink_metadata(sandbox.out().join("dev/null")).unwrap();
         assert!(meta.file_type().is_char_device());
         assert_eq!(meta.rdev(), rustix_makedev(1, 3));
     } else {
         assert_eq!(stats.skipped, 1);
-        assert!(stats.warnings.iter().any(|w| w.contains("/dev/null")));
+        assert!(stats.warnings.iter().any(|w| w.contains("/dev/null") && w.contains("root")));
     }
+}
+
+#[test]
+fn unpack_drops_setuid_and_setgid_bits_unless_kept() {
+    let layers =
+        [tar(&[file("bin/su", "x").mode(0o4755), file("bin/wall", "y").mode(0o2755), dir("shared/").mode(0o2775)])];
+    let (_layout, image) = image_of(&layers);
+    let mode = |root: &std::path::Path, p: &str| std::fs::metadata(root.join(p)).unwrap().permissions().mode() & 0o7777;
+    let sandbox = Sandbox::new();
+    let stats = unpack(&image, &sandbox.out(), &Limits::default()).unwrap();
+    assert_eq!(mode(&sandbox.out(), "bin/su"), 0o755);
+    assert_eq!(mode(&sandbox.out(), "bin/wall"), 0o755);
+    // Directories keep setgid (it only makes new entries inherit the group).
+    assert_eq!(mode(&sandbox.out(), "shared"), 0o2775);
+    assert!(stats.warnings.iter().any(|w| w.contains("/bin/su") && w.contains("--keep-setid")), "{stats:?}");
+
+    let sandbox = Sandbox::new();
+    let options = UnpackOptions { keep_setid: true, ..UnpackOptions::default() };
+    unpack_with(&image, &sandbox.out(), &options).unwrap();
+    assert_eq!(mode(&sandbox.out(), "bin/su"), 0o4755);
+    assert_eq!(mode(&sandbox.out(), "bin/wall"), 0o2755);
 }
 
 fn rustix_makedev(major: u64, minor: u64) -> u64 {
@@ -850,4 +883,60 @@ fn large_files_are_not_metadata() {
     assert_eq!(v.get("/big").unwrap().size, 40 << 20);
     assert_eq!(read(&v, &layers, "/after").unwrap(), "ok");
     assert_eq!(v.read_with("/big", |i| Ok(&layers[i][..])).unwrap().len(), 40 << 20);
+}
+
+// ---- Docker archives written from images ----------------------------------------------------
+
+/// Copies `image` to a Docker archive at `target` (capped at `max_size` when given).
+fn to_docker_archive(image: &pare_oci::Image, target: &std::path::Path, max_size: Option<u64>) -> pare_oci::Result<()> {
+    let mut sink = pare_oci::DockerArchiveSink::create(target, Some("test/app:1")).unwrap();
+    if let Some(max) = max_size {
+        sink = sink.with_max_size(max);
+    }
+    let root = pare_oci::Root::Image(image.clone());
+    pare_oci::copy(&root, Box::new(sink), &pare_oci::PlatformChoice::All, &pare_oci::Quiet).map(|_| ())
+}
+
+#[test]
+fn docker_archive_output_is_capped_in_size() {
+    let big = "x".repeat(200_000);
+    let (_layout, image) = image_of(&[tar(&[file("big", &big)])]);
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("app.tar");
+    let err = to_docker_archive(&image, &target, Some(100_000)).unwrap_err();
+    assert!(matches!(err, Error::LimitExceeded { limit: 100_000, .. }), "{err}");
+    assert!(err.to_string().contains("--max-size"), "{err}");
+    assert!(!target.exists());
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "staging left behind");
+    to_docker_archive(&image, &target, Some(300_000)).unwrap();
+    to_docker_archive(&image, &tmp.path().join("default.tar"), None).unwrap();
+}
+
+#[test]
+fn docker_archive_refuses_an_image_with_fewer_diff_ids_than_layers() {
+    let (layout, image) = image_of(&[tar(&[file("a", "a")]), tar(&[file("b", "b")])]);
+    // The same image with the config's last diff ID dropped.
+    let mut config: serde_json::Value = serde_json::from_slice(image.raw_config().unwrap()).unwrap();
+    config["rootfs"]["diff_ids"].as_array_mut().unwrap().pop();
+    let config = serde_json::to_vec(&config).unwrap();
+    let config_digest = sha256(&config);
+    std::fs::write(pare_oci::blob_path(layout.root(), &config_digest), &config).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(image.raw_manifest()).unwrap();
+    manifest["config"]["digest"] = config_digest.to_string().into();
+    manifest["config"]["size"] = config.len().into();
+    let manifest = serde_json::to_vec(&manifest).unwrap();
+    let digest = sha256(&manifest);
+    std::fs::write(pare_oci::blob_path(layout.root(), &digest), &manifest).unwrap();
+    let desc = pare_oci::Descriptor::new(media_types::OCI_MANIFEST.into(), manifest.len() as u64, digest);
+    let broken = pare_oci::Image::from_bytes(image.source().clone(), desc, manifest).unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("app.tar");
+    let err = to_docker_archive(&broken, &target, None).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("2 layers") && text.contains("diff_ids lists 1"), "{text}");
+    assert!(!target.exists());
+    // The intact image converts.
+    to_docker_archive(&image, &target, None).unwrap();
+    assert!(target.exists());
 }

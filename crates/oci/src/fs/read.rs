@@ -54,7 +54,7 @@ impl FsView {
             return Err(Error::LimitExceeded {
                 what: format!("file `{}` ({} bytes)", entry.path, entry.size),
                 limit: self.limits().max_file_size,
-                hint: "raise the file size limit to read it".into(),
+                hint: "raise it with --max-file-size BYTES to read it".into(),
             });
         }
         let wanted = entry.path.clone();

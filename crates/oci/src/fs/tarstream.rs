@@ -35,7 +35,7 @@ impl Budget {
             return Err(Error::LimitExceeded {
                 what: format!("the number of tar entries in the image's layers (reached in layer `{label}`)"),
                 limit: self.limits.max_entries,
-                hint: "raise the entry limit if the image really has that many files".into(),
+                hint: "raise it with --max-entries N if the image really has that many files".into(),
             });
         }
         Ok(())
@@ -69,7 +69,7 @@ impl<R: Read> Read for Counting<R> {
             return Err(io::Error::other(Error::LimitExceeded {
                 what: format!("the uncompressed size of the image's layers (reached in layer `{}`)", self.label),
                 limit: self.max_total,
-                hint: "raise the total size limit if this image is really that large".into(),
+                hint: "raise it with --max-size BYTES if this image is really that large".into(),
             }));
         }
         let since = self.since_entry.get().saturating_add(n as u64);

@@ -38,6 +38,11 @@ pub struct UnpackOptions {
     pub allow_non_empty: bool,
     /// Set owners from the image. `None`: only when running as root.
     pub preserve_owner: Option<bool>,
+    /// Create character and block devices (as root). Off: they are skipped with a warning, as a
+    /// rootless runtime would; FIFOs are always created.
+    pub allow_devices: bool,
+    /// Keep setuid and setgid bits of files. Off: they are dropped with a warning.
+    pub keep_setid: bool,
 }
 
 /// What an unpack wrote.
@@ -175,6 +180,8 @@ fn unpack_fresh(image: &Image, dir: &Path, options: &UnpackOptions) -> Result<Un
             cached: HashMap::new(),
             owners,
             replace: false,
+            allow_devices: options.allow_devices,
+            keep_setid: options.keep_setid,
             stats: UnpackStats::default(),
         },
         buffer: vec![0; WRITE_BUFFER],
@@ -396,6 +403,8 @@ impl FsView {
             cached: HashMap::new(),
             owners,
             replace: options.allow_non_empty,
+            allow_devices: options.allow_devices,
+            keep_setid: options.keep_setid,
             stats: UnpackStats { warnings: self.warnings().to_vec(), ..UnpackStats::default() },
         };
         for entry in self.entries().filter(|e| e.path != "/") {
@@ -486,10 +495,25 @@ struct Writer {
     cached: HashMap<String, Rc<Dir>>,
     owners: bool,
     replace: bool,
+    allow_devices: bool,
+    keep_setid: bool,
     stats: UnpackStats,
 }
 
 impl Writer {
+    /// The mode to set: the entry's, without setuid/setgid on non-directories unless kept.
+    fn mode_of(&mut self, entry: &Entry) -> u32 {
+        let mode = entry.mode & 0o7777;
+        if self.keep_setid || entry.kind == EntryKind::Dir || mode & 0o6000 == 0 {
+            return mode;
+        }
+        self.warn(format!(
+            "dropped the setuid/setgid bits of `{}` (mode {mode:o}); --keep-setid keeps them",
+            entry.path
+        ));
+        mode & !0o6000
+    }
+
     fn host_path(&self, path: &str) -> PathBuf {
         self.base.join(path.trim_start_matches('/'))
     }
@@ -601,6 +625,14 @@ impl Writer {
                     (_, Some((major, minor))) => (FileType::BlockDevice, rustix::fs::makedev(major, minor)),
                     (_, None) => (FileType::CharacterDevice, 0),
                 };
+                if kind != FileType::Fifo && !self.allow_devices {
+                    self.warn(format!(
+                        "skipped {} `{}`: device nodes from images are created only with --allow-devices",
+                        entry.kind, entry.path
+                    ));
+                    self.stats.skipped += 1;
+                    return Ok(());
+                }
                 if kind != FileType::Fifo && !rustix::process::geteuid().is_root() {
                     self.warn(format!("skipped {} `{}`: creating devices needs root", entry.kind, entry.path));
                     self.stats.skipped += 1;
@@ -632,7 +664,8 @@ impl Writer {
         }
         if mode {
             // Only special files we just created come here: chmod cannot meet a symlink.
-            rustix::fs::chmodat(dir, name, Mode::from_raw_mode(entry.mode & 0o7777), AtFlags::empty())
+            let mode = self.mode_of(entry);
+            rustix::fs::chmodat(dir, name, Mode::from_raw_mode(mode), AtFlags::empty())
                 .map_err(|e| self.io_err(&entry.path)(e.into()))?;
         }
         rustix::fs::utimensat(dir, name, &times(entry.mtime), AtFlags::SYMLINK_NOFOLLOW)
@@ -645,8 +678,8 @@ impl Writer {
         if let Some((uid, gid)) = self.owner(entry) {
             rustix::fs::fchown(&fd, Some(uid), Some(gid)).map_err(|e| self.io_err(&entry.path)(e.into()))?;
         }
-        rustix::fs::fchmod(&fd, Mode::from_raw_mode(entry.mode & 0o7777))
-            .map_err(|e| self.io_err(&entry.path)(e.into()))?;
+        let mode = self.mode_of(entry);
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| self.io_err(&entry.path)(e.into()))?;
         if with_time {
             rustix::fs::futimens(&fd, &times(entry.mtime)).map_err(|e| self.io_err(&entry.path)(e.into()))?;
         }

@@ -174,7 +174,7 @@ impl FsView {
                 return Err(Error::LimitExceeded {
                     what: format!("the uncompressed size of the image's layers (reached in layer `{label}`)"),
                     limit: self.limits.max_total_size,
-                    hint: "raise the total size limit if this image is really that large".into(),
+                    hint: "raise it with --max-size BYTES if this image is really that large".into(),
                 });
             }
             consumed.set(total);
@@ -421,7 +421,7 @@ impl FsView {
                         header.size
                     ),
                     limit: self.limits.max_total_size,
-                    hint: "raise the total size limit if this image is really that large".into(),
+                    hint: "raise it with --max-size BYTES if this image is really that large".into(),
                 });
             }
             if let Some(record) = record.as_deref_mut() {
@@ -534,7 +534,7 @@ impl FsView {
                     return Err(Error::LimitExceeded {
                         what: format!("file `{path}` in layer `{label}` ({} bytes)", header.size),
                         limit: self.limits.max_file_size,
-                        hint: "raise the file size limit if this file is really that large".into(),
+                        hint: "raise it with --max-file-size BYTES if this file is really that large".into(),
                     });
                 }
                 entry.size = header.size;
@@ -598,7 +598,7 @@ impl FsView {
             return Err(Error::LimitExceeded {
                 what: format!("the number of paths in the merged filesystem (reached in layer `{label}`)"),
                 limit: self.limits.max_entries,
-                hint: "raise the entry limit if the image really has that many files".into(),
+                hint: "raise it with --max-entries N if the image really has that many files".into(),
             });
         }
         Ok(Change::Put { path, replaced, parents })

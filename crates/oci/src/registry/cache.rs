@@ -103,7 +103,11 @@ impl BlobCache {
             .ok_or_else(|| io::Error::other("cache path has no parent"))
             .and_then(|dir| {
                 std::fs::create_dir_all(dir)?;
-                tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
+                // 0666 less the umask: entries are hard-linked into layouts the user reads.
+                tempfile::Builder::new()
+                    .prefix(".tmp-")
+                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                    .tempfile_in(dir)
             })
             .map_err(|e| tracing::warn!(path = %dest.display(), error = %e, "cannot write to the blob cache"))
             .ok();
