@@ -25,6 +25,7 @@ mod media;
 mod platform;
 mod reference;
 mod sink;
+pub mod sweep;
 
 pub mod fs;
 pub mod registry;
