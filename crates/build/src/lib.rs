@@ -55,7 +55,12 @@ pub fn load(spec: &str) -> Result<Loaded, Error> {
 /// An archive client for the definition: its keyring, the cache at `cache` (default
 /// [`pare_deb::Cache::default_root`]).
 pub fn client(loaded: &Loaded, cache: Option<PathBuf>) -> Result<pare_deb::ArchiveClient, Error> {
-    let cache = pare_deb::Cache::new(cache.unwrap_or_else(pare_deb::Cache::default_root));
+    let root = cache.unwrap_or_else(pare_deb::Cache::default_root);
+    // Downloads of killed runs, in the cache's `<kind>/tmp` directories.
+    for kind in [pare_deb::cache::DEBS, pare_deb::cache::INDEXES] {
+        pare_oci::sweep::sweep(&root.join(kind).join("tmp"), |_| true);
+    }
+    let cache = pare_deb::Cache::new(root);
     Ok(pare_deb::ArchiveClient::new(loaded.keyring()?, cache)?)
 }
 

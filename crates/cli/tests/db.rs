@@ -196,3 +196,19 @@ fn downloads_stop_at_the_cap() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not a size"), "{}", text(&out.stderr));
 }
+
+/// Temporary files of killed updates are removed by the next update when over an hour old.
+#[test]
+fn stale_temporaries_of_killed_updates_are_removed() {
+    let cache = tempfile::tempdir().unwrap();
+    let (old, fresh) = (cache.path().join(".vuln.db.Ab12Cd.tmp"), cache.path().join(".vuln.db.Xy34Zw.tmp"));
+    for (path, age) in [(&old, "2 hours ago"), (&fresh, "10 minutes ago")] {
+        std::fs::write(path, b"SQLite format 3\0 and then nothing").unwrap();
+        assert!(Command::new("touch").arg("-d").arg(age).arg(path).status().unwrap().success());
+    }
+    let list = fixtures().join("debian-tracker-lists-merged/DLA-list");
+    let out = run(pare(cache.path()).args(["db", "update", "--from"]).arg(&list));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!old.exists(), "the stale temporary file is left");
+    assert!(fresh.exists(), "a young one (an update may be writing it) stays");
+}

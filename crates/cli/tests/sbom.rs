@@ -439,3 +439,71 @@ fn a_bad_layer_is_an_error_warm_as_cold() {
         assert!(packed.success());
     });
 }
+
+/// Makes `path` (a file, or a directory holding a file) and sets its mtime `age` ago.
+fn leftover(path: &Path, dir: bool, age: &str) {
+    if dir {
+        write(&path.join("partial"), "half of something");
+    } else {
+        write(path, "half of something");
+    }
+    let touched = Command::new("touch").arg("-d").arg(age).arg(path).status().unwrap();
+    assert!(touched.success());
+}
+
+/// Temporary files and directories of killed runs are removed by the next run that makes them when
+/// they are over an hour old; younger ones (a run may be using them) stay.
+#[test]
+fn stale_temporaries_of_killed_runs_are_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (temp_dir, cache, out) = (tmp.path().join("tmpdir"), tmp.path().join("cache"), tmp.path().join("out"));
+    let root = tmp.path().join("rootfs");
+    write(&root.join("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\n");
+    fs::create_dir_all(&temp_dir).unwrap();
+    let layout = out.join("layout");
+    let pare = || {
+        let mut cmd = pare();
+        cmd.env("TMPDIR", &temp_dir).env("PARE_CACHE_DIR", &cache);
+        cmd
+    };
+    run(pare().args(["-q", "copy", &format!("dir:{}", root.display()), &format!("oci:{}:a", layout.display())]));
+    run(pare().args(["sbom", &format!("oci:{}:a", layout.display())]));
+    let sbom_dir = fs::read_dir(cache.join("sbom-layers-v1")).unwrap().next().unwrap().unwrap().path().join("sha256");
+
+    let old = [
+        (temp_dir.join("pare-assemble-Ab12Cd"), true),
+        (out.join(".pare-staging-Ab12Cd"), true),
+        (out.join(".pare-tmp-Ab12Cd"), false),
+        (layout.join("blobs/sha256/.pare-tmp-Ab12Cd"), false),
+        (layout.join("blobs/sha256/.pare-link-99-abc"), false),
+        (out.join(".rootfs.pare-unpack-00112233aabbccdd"), true),
+        (sbom_dir.join(".pare-tmp-Ab12Cd"), false),
+    ];
+    let fresh: Vec<(PathBuf, bool)> = old
+        .iter()
+        .map(|(p, d)| (p.with_file_name(format!("{}-fresh", p.file_name().unwrap().to_str().unwrap())), *d))
+        .collect();
+    for (p, d) in &old {
+        leftover(p, *d, "2 hours ago");
+    }
+    for (p, d) in &fresh {
+        leftover(p, *d, "10 minutes ago");
+    }
+    // Not ours, however old.
+    let foreign = out.join("notes-Ab12Cd.tmp");
+    leftover(&foreign, false, "2 days ago");
+
+    // dir: assembles in TMPDIR; an oci-archive stages beside it; a copy into the layout; an unpack; an SBOM.
+    let src = format!("dir:{}", root.display());
+    run(pare().args(["-q", "copy", &src, &format!("oci-archive:{}", out.join("a.tar").display())]));
+    run(pare().args(["-q", "copy", &src, &format!("oci:{}:b", layout.display())]));
+    run(pare().args(["-q", "unpack", &format!("oci:{}:a", layout.display())]).arg(out.join("rootfs")));
+    run(pare().args(["sbom", &format!("oci:{}:a", layout.display())]));
+    for (p, _) in &old {
+        assert!(!p.exists(), "{} is left", p.display());
+    }
+    for (p, _) in &fresh {
+        assert!(p.exists(), "{} was removed", p.display());
+    }
+    assert!(foreign.exists());
+}

@@ -121,7 +121,7 @@ impl Source for OciArchiveSource {
 /// then packed deterministically (sorted, root-owned, mtime 0) and renamed into place.
 pub struct OciArchiveSink {
     target: PathBuf,
-    staging: tempfile::TempDir,
+    staging: Staging,
     layout: LayoutSink,
 }
 
@@ -134,10 +134,26 @@ impl OciArchiveSink {
     }
 }
 
-fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
+/// A staging directory beside an archive being written, locked as in use while it lives.
+struct Staging {
+    _in_use: Option<crate::sweep::InUse>,
+    dir: tempfile::TempDir,
+}
+
+impl Staging {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Makes a staging directory beside `target`, first removing those (and `.pare-tmp-` files) that
+/// killed runs left there.
+fn staging_dir(target: &Path) -> Result<Staging> {
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
-    tempfile::Builder::new().prefix(".pare-staging-").tempdir_in(parent).map_err(Error::io(parent))
+    crate::sweep::sweep(parent, |n| n.starts_with(".pare-staging-") || n.starts_with(".pare-tmp-"));
+    let dir = tempfile::Builder::new().prefix(".pare-staging-").tempdir_in(parent).map_err(Error::io(parent))?;
+    Ok(Staging { _in_use: crate::sweep::hold(dir.path()), dir })
 }
 
 /// Packs a directory into an uncompressed, deterministic tar at `target`, atomically.
@@ -364,7 +380,7 @@ impl Source for DockerArchiveSource {
 /// config as `<hex>.json`, layers uncompressed as `<diff-id hex>.tar` (checked against the diff IDs).
 pub struct DockerArchiveSink {
     target: PathBuf,
-    staging: tempfile::TempDir,
+    staging: Staging,
     repo_tag: Option<String>,
     blobs: HashMap<String, PathBuf>,
     manifests: HashMap<String, Vec<u8>>,

@@ -50,15 +50,18 @@ pub fn rfc3339(epoch: u64) -> String {
 /// A temporary OCI layout that images are assembled into.
 pub struct Assembler {
     dir: tempfile::TempDir,
+    in_use: Option<crate::sweep::InUse>,
     sink: LayoutSink,
 }
 
 impl Assembler {
     pub fn new() -> Result<Assembler> {
+        crate::sweep::sweep(&std::env::temp_dir(), |n| n.starts_with("pare-assemble-"));
         let dir =
             tempfile::Builder::new().prefix("pare-assemble-").tempdir().map_err(Error::io(std::env::temp_dir()))?;
+        let in_use = crate::sweep::hold(dir.path());
         let sink = LayoutSink::create(dir.path(), None)?;
-        Ok(Assembler { dir, sink })
+        Ok(Assembler { dir, in_use, sink })
     }
 
     pub fn path(&self) -> &Path {
@@ -163,11 +166,11 @@ impl Assembler {
 
     /// Finishes the layout with `root` as its only entry and returns it as a source.
     pub fn finish(self, root: &Descriptor) -> Result<Arc<AssembledSource>> {
-        let Assembler { dir, mut sink } = self;
+        let Assembler { dir, in_use, mut sink } = self;
         sink.set_root(root)?;
         Box::new(sink).finish()?;
         let layout = LayoutSource::new(dir.path(), None);
-        Ok(Arc::new(AssembledSource { layout, _dir: dir }))
+        Ok(Arc::new(AssembledSource { layout, _in_use: in_use, _dir: dir }))
     }
 }
 
@@ -179,6 +182,8 @@ pub fn descriptor_json(desc: &Descriptor) -> Value {
 /// A freshly assembled image, kept in a temporary layout until dropped.
 pub struct AssembledSource {
     layout: LayoutSource,
+    // Dropped before the directory is removed (fields drop in order).
+    _in_use: Option<crate::sweep::InUse>,
     _dir: tempfile::TempDir,
 }
 

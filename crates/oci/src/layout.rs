@@ -187,6 +187,11 @@ impl LayoutSink {
         let root = root.into();
         std::fs::create_dir_all(root.join("blobs").join("sha256")).map_err(Error::io(&root))?;
         let layout = root.join("oci-layout");
+        // Temporary blobs and links of killed runs.
+        crate::sweep::sweep(&root.join("blobs").join("sha256"), |n| {
+            n.starts_with(".pare-tmp-") || n.starts_with(".pare-link-")
+        });
+        crate::sweep::sweep(&root, |n| n.starts_with(".pare-tmp-"));
         let sink = LayoutSink { root, name: name.map(str::to_string), added: Vec::new() };
         let _lock = LayoutLock::acquire(&sink.root)?;
         if layout.exists() {

@@ -27,6 +27,7 @@ mod open;
 mod platform;
 mod reference;
 mod sink;
+pub mod sweep;
 mod text;
 
 pub mod fs;

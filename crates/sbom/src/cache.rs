@@ -29,9 +29,12 @@ impl LayerCache {
         LayerCache { root: root.into() }
     }
 
-    /// The cache in pare's cache directory (`$PARE_CACHE_DIR`, else the XDG cache directory).
+    /// The cache in pare's cache directory (`$PARE_CACHE_DIR`, else the XDG cache directory); temporary
+    /// entries that killed runs left in it are removed first.
     pub fn from_env() -> Option<LayerCache> {
-        pare_oci::registry::BlobCache::default_root(|name| std::env::var_os(name)).map(LayerCache::new)
+        let cache = pare_oci::registry::BlobCache::default_root(|name| std::env::var_os(name)).map(LayerCache::new)?;
+        pare_oci::sweep::sweep(&cache.root.join(DIR).join("sha256"), |n| n.starts_with(".pare-tmp-"));
+        Some(cache)
     }
 
     /// Where a layer's entry is (or would be).

@@ -669,6 +669,9 @@ pub fn update_with(
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    // Temporary files of killed updates (`temp_in`'s names).
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vuln.db".into());
+    pare_oci::sweep::sweep(&dir, |n| n.starts_with(&format!(".{name}.")) && n.ends_with(".tmp"));
     let temp = temp_in(path, &dir)?;
     let built_at = jiff::Timestamp::now();
     let runtime = runtime(path)?;

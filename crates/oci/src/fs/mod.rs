@@ -33,6 +33,7 @@ mod unpack;
 mod view;
 
 pub use path::{normalize, symlink_escapes};
+pub(crate) use unpack::remove_tree;
 pub use unpack::{UnpackOptions, UnpackStats, unpack, unpack_with};
 pub use view::{FsView, LayerIndex, LayerVisitor};
 

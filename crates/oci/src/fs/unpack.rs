@@ -108,6 +108,12 @@ fn unpack_staged(image: &Image, dir: &Path, options: &UnpackOptions) -> Result<U
     };
     let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
     std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".pare-unpack-");
+    if let Some(prefix) = prefix.to_str() {
+        crate::sweep::sweep(parent, |n| n.starts_with(prefix));
+    }
     let staging = loop {
         let mut staged = std::ffi::OsString::from(".");
         staged.push(name);
@@ -119,6 +125,7 @@ fn unpack_staged(image: &Image, dir: &Path, options: &UnpackOptions) -> Result<U
             Err(e) => return Err(Error::Io { path: staging, source: e }),
         }
     };
+    let in_use = crate::sweep::hold(&staging);
     let done = unpack_fresh(image, &staging, options).and_then(|stats| {
         std::fs::rename(&staging, dir).map_err(|e| Error::UnpackTarget {
             path: dir.to_path_buf(),
@@ -126,6 +133,7 @@ fn unpack_staged(image: &Image, dir: &Path, options: &UnpackOptions) -> Result<U
         })?;
         Ok(stats)
     });
+    drop(in_use);
     if done.is_err() {
         remove_tree(&staging);
     }
@@ -149,7 +157,7 @@ fn empty_dir(dir: &Path) {
 
 /// Removes a directory tree without following symlinks (std's `remove_dir_all` does not);
 /// directories without write permission (as a non-root user) are opened up first.
-fn remove_tree(dir: &Path) {
+pub(crate) fn remove_tree(dir: &Path) {
     if std::fs::remove_dir_all(dir).is_ok() {
         return;
     }

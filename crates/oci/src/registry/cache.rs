@@ -29,8 +29,13 @@ impl BlobCache {
     }
 
     /// The cache at [`BlobCache::default_root`], when this environment names one.
+    /// Temporary entries that killed runs left in it are removed first.
     pub fn from_env() -> Option<BlobCache> {
-        BlobCache::default_root(|name| std::env::var_os(name)).map(BlobCache::new)
+        let cache = BlobCache::default_root(|name| std::env::var_os(name)).map(BlobCache::new)?;
+        for algorithm in ["sha256", "sha512"] {
+            crate::sweep::sweep(&cache.root.join(BLOBS_DIR).join(algorithm), |n| n.starts_with(".tmp-"));
+        }
+        Some(cache)
     }
 
     /// `$PARE_CACHE_DIR`, else `$XDG_CACHE_HOME/pare`, else `$HOME/.cache/pare`.
