@@ -33,9 +33,14 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             };
             transfer(global, printer, &image_location(&src)?, &dst, &platform)
         }
-        Command::Copy { src, dst, platform } => {
-            transfer(global, printer, &image_location(&src)?, &Location::parse_destination(&dst)?, &platform)
-        }
+        Command::Copy { src, dst, platform, referrers } => transfer_with(
+            global,
+            printer,
+            &image_location(&src)?,
+            &Location::parse_destination(&dst)?,
+            &platform,
+            referrers,
+        ),
         Command::Inspect { src, platform, all_platforms, format } => {
             inspect(global, printer, &image_location(&src)?, &platform, all_platforms, format.format)
         }
@@ -170,6 +175,28 @@ fn transfer(
     dst: &Location,
     platform: &PlatformArg,
 ) -> Result<ExitCode> {
+    transfer_with(global, printer, src, dst, platform, false)
+}
+
+/// Copies `src` to `dst`; with `referrers`, their referrers too (both must be layouts or registries).
+fn transfer_with(
+    global: &GlobalArgs,
+    printer: &Printer,
+    src: &Location,
+    dst: &Location,
+    platform: &PlatformArg,
+    referrers: bool,
+) -> Result<ExitCode> {
+    if referrers {
+        // Refused before anything is read or written (the library checks again).
+        for location in [src, dst] {
+            if !matches!(location, Location::Layout { .. } | Location::Registry(_)) {
+                bail!(
+                    "`{location}` cannot hold referrers (SBOMs, signatures)\nhint: copy between oci:DIR layouts and registries to carry them, or drop --referrers"
+                );
+            }
+        }
+    }
     let source = open_source(global, printer, src)?;
     let root = Root::open(source).with_context(|| format!("Cannot read `{src}`"))?;
     let choice = match parse_platform(platform)? {
@@ -178,13 +205,32 @@ fn transfer(
     };
     let sink = open_sink(global, dst, Some(src))?;
     let progress = printer.copy_progress(&format!("Copying to {dst}"));
-    let written =
-        pare_oci::copy(&root, sink, &choice, &progress).with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;
+    let options = pare_oci::CopyOptions { platform: choice, referrers };
+    let written = pare_oci::copy_with(&root, sink, &options, &progress)
+        .with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;
     let (copied, skipped, bytes) = progress.finish();
     printer
         .status(&format!("Copied {src} to {dst}: {copied} blobs ({}), {skipped} already present", human_size(bytes)));
-    printer.out(written.digest().as_ref())?;
+    if referrers {
+        printer.status(&format!("Copied {} referrers", written.referrers.len()));
+    }
+    printer.out(written.root.digest().as_ref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `location` keeps referrers: a layout or a registry repository; `None` for archives and directories.
+pub(crate) fn referrer_store(
+    global: &GlobalArgs,
+    location: &Location,
+) -> Result<Option<pare_oci::referrers::ReferrerStore>> {
+    Ok(match location {
+        Location::Layout { path, .. } => Some(pare_oci::referrers::ReferrerStore::Layout(path.clone())),
+        Location::Registry(reference) => Some(pare_oci::referrers::ReferrerStore::Registry {
+            client: registry_client(global)?,
+            repository: reference.clone(),
+        }),
+        _ => None,
+    })
 }
 
 fn inspect(

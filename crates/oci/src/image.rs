@@ -42,6 +42,12 @@ pub trait Source: Send + Sync {
         Ok(None)
     }
 
+    /// Where this source keeps referrers of its manifests (layouts and registries); `None` for
+    /// sources that cannot hold them.
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        None
+    }
+
     /// Reads small content (manifests, configs) whole, verified.
     fn fetch_bytes(&self, desc: &Descriptor) -> Result<Vec<u8>> {
         let raw = self.open_raw(desc)?;

@@ -164,6 +164,10 @@ impl Source for LayoutSource {
             Err(e) => Err(Error::Io { path, source: e }),
         }
     }
+
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        Some(crate::referrers::ReferrerStore::Layout(self.root.clone()))
+    }
 }
 
 /// Writes into an OCI layout directory, creating it if needed and keeping what it already holds.
@@ -260,6 +264,10 @@ impl Sink for LayoutSink {
 
     fn concurrent(&self) -> Option<&(dyn crate::sink::ConcurrentBlobs + Sync)> {
         Some(self)
+    }
+
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        Some(crate::referrers::ReferrerStore::Layout(self.root.clone()))
     }
 
     fn put_manifest(&mut self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {

@@ -83,6 +83,13 @@ impl Source for RegistrySource {
         Ok(cache.contains(digest, size).then(|| cache.path(digest)))
     }
 
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        Some(crate::referrers::ReferrerStore::Registry {
+            client: self.client.clone(),
+            repository: self.reference.clone(),
+        })
+    }
+
     fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let digest = desc.digest();
         if is_manifest(desc.media_type().as_ref()) {
