@@ -67,8 +67,8 @@ fn client() -> TestResult<Client> {
     })?)
 }
 
-fn digests(descs: &[Descriptor]) -> Vec<String> {
-    descs.iter().map(|d| d.digest().to_string()).collect()
+fn digests<'a>(descs: impl IntoIterator<Item = &'a Descriptor>) -> Vec<String> {
+    descs.into_iter().map(|d| d.digest().to_string()).collect()
 }
 
 fn index_len(layout: &Path) -> TestResult<usize> {
@@ -91,14 +91,14 @@ fn layout_attach_is_idempotent_and_lists_by_type() -> TestResult {
     assert_eq!(index_len(&layout)?, 3);
 
     let all = store.list(image.digest(), None)?;
-    assert_eq!(digests(&all), digests(&[sbom_desc.clone(), bundle_desc.clone()]));
+    assert_eq!(digests(&all), digests([&sbom_desc, &bundle_desc]));
     assert_eq!(all[0].artifact_type().as_ref().map(ToString::to_string).as_deref(), Some(SBOM));
     assert_eq!(
         all[0].annotations().as_ref().and_then(|a| a.get(CREATED)).map(String::as_str),
         Some("2026-01-01T00:00:00Z")
     );
     let bundles = store.list(image.digest(), Some(BUNDLE))?;
-    assert_eq!(digests(&bundles), digests(&[bundle_desc.clone()]));
+    assert_eq!(digests(&bundles), digests([&bundle_desc]));
     assert!(store.list(image.digest(), Some("application/vnd.example.none"))?.is_empty());
     // Another subject has none; the image is still the layout's only image.
     assert!(store.list(sbom_desc.digest(), None)?.is_empty());
@@ -151,9 +151,9 @@ fn registry_fallback_tag_is_idempotent_and_uses_if_match() -> TestResult {
     store.attach(&bundle(&image))?;
     store.attach(&sbom(&image, "2026-01-01T00:00:00Z"))?;
     let all = store.list(image.digest(), None)?;
-    assert_eq!(digests(&all), digests(&[sbom_desc, bundle_desc.clone(), third]));
+    assert_eq!(digests(&all), digests([&sbom_desc, &bundle_desc, &third]));
     let bundles = store.list(image.digest(), Some(BUNDLE))?;
-    assert_eq!(digests(&bundles), digests(&[bundle_desc.clone()]));
+    assert_eq!(digests(&bundles), digests([&bundle_desc]));
     let fetched = store.fetch(&bundle_desc, 1024)?;
     assert_eq!(fetched.layers[0].1, br#"{"mediaType":"bundle"}"#);
     Ok(())
@@ -177,8 +177,8 @@ fn copy_carries_referrers_of_referrers_between_layouts_and_registries() -> TestR
         copy_with(&root, sink, &CopyOptions { platform: PlatformChoice::All, referrers }, &Quiet)
     };
     let check = |store: &ReferrerStore| -> TestResult {
-        assert_eq!(digests(&store.list(image.digest(), None)?), digests(&[sbom_desc.clone()]));
-        assert_eq!(digests(&store.list(sbom_desc.digest(), None)?), digests(&[signature.clone()]));
+        assert_eq!(digests(&store.list(image.digest(), None)?), digests([&sbom_desc]));
+        assert_eq!(digests(&store.list(sbom_desc.digest(), None)?), digests([&signature]));
         let fetched = store.fetch(&sbom_desc, 1024)?;
         assert_eq!(fetched.layers[0].1, br#"{"spdxVersion":"SPDX-2.3"}"#);
         Ok(())
@@ -191,7 +191,7 @@ fn copy_carries_referrers_of_referrers_between_layouts_and_registries() -> TestR
         Box::new(LayoutSink::create(&layout, Some("app"))?),
         true,
     )?;
-    assert_eq!(digests(&copied.referrers), digests(&[sbom_desc.clone(), signature.clone()]));
+    assert_eq!(digests(&copied.referrers), digests([&sbom_desc, &signature]));
     check(&ReferrerStore::Layout(layout.clone()))?;
     // layout → registry (another repository)
     let second = Reference::parse(&format!("{}/mirror/app:1", registry.host()))?;
