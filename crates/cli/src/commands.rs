@@ -212,7 +212,8 @@ fn transfer_with(
     printer
         .status(&format!("Copied {src} to {dst}: {copied} blobs ({}), {skipped} already present", human_size(bytes)));
     if referrers {
-        printer.status(&format!("Copied {} referrers", written.referrers.len()));
+        let n = written.referrers.len();
+        printer.status(&format!("Copied {n} {}", if n == 1 { "referrer" } else { "referrers" }));
     }
     printer.out(written.root.digest().as_ref())?;
     Ok(ExitCode::SUCCESS)
