@@ -166,10 +166,10 @@ pub fn attached(store: &ReferrerStore, subject: &Digest) -> Result<Vec<AttachedS
             continue;
         }
         let fetched = store.fetch(&desc, pare_sbom::MAX_SBOM_BYTES as u64).map_err(|e| match e {
-            pare_oci::Error::LimitExceeded { .. } => Error::BadAttachedSbom {
+            e @ pare_oci::Error::LimitExceeded { .. } => Error::BadAttachedSbom {
                 artifact: desc.digest().to_string(),
                 location: store.location(),
-                reason: format!("the document is over the {}-byte cap", pare_sbom::MAX_SBOM_BYTES),
+                reason: e.to_string(),
             },
             other => other.into(),
         })?;

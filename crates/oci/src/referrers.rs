@@ -206,7 +206,9 @@ impl ReferrerStore {
     }
 
     /// The referrers of `subject` (descriptors with `artifactType` and annotations), only those
-    /// of `artifact_type` when given. A layout lists them in the order of `index.json`.
+    /// of `artifact_type` when given. A layout lists them in the order of `index.json`, reading
+    /// the entries that may be referrers: those with an `artifactType` or without a name (a named
+    /// entry without one is an image).
     pub fn list(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
         let found = match self {
             ReferrerStore::Registry { client, repository } => client.referrers(repository, subject, artifact_type)?,
@@ -215,7 +217,10 @@ impl ReferrerStore {
                 let mut found = Vec::new();
                 for entry in read_index(path)?.manifests() {
                     let media_type = entry.media_type().to_string();
-                    if media_type != OCI_MANIFEST && media_type != OCI_INDEX {
+                    let named = entry.annotations().as_ref().is_some_and(|a| a.contains_key(crate::REF_NAME));
+                    if (media_type != OCI_MANIFEST && media_type != OCI_INDEX)
+                        || (named && entry.artifact_type().is_none())
+                    {
                         continue;
                     }
                     let bytes = source.fetch_bytes(entry)?;
@@ -237,7 +242,7 @@ impl ReferrerStore {
     }
 
     /// Reads one referrer: its manifest, config and layers, each verified against its digest;
-    /// a layer over `max_layer_bytes` is refused before it is read.
+    /// layers that together exceed `max_layer_bytes` are refused before any is read.
     pub fn fetch(&self, referrer: &Descriptor, max_layer_bytes: u64) -> Result<FetchedArtifact> {
         let source = self.source();
         let location = self.location();
@@ -253,6 +258,14 @@ impl ReferrerStore {
             Some(l) => serde_json::from_value(l.clone()).map_err(|e| bad(&format!("bad `layers`: {e}")))?,
             None => Vec::new(),
         };
+        let total = layers.iter().fold(0u64, |sum, l| sum.saturating_add(l.size()));
+        if total > max_layer_bytes {
+            return Err(Error::LimitExceeded {
+                what: format!("the {total} bytes of layers of referrer `{}` in {location}", referrer.digest()),
+                limit: max_layer_bytes,
+                hint: "this artifact is larger than what is read back here".into(),
+            });
+        }
         let config_bytes = source.fetch_bytes(&config)?;
         let mut read = Vec::new();
         for layer in layers {
