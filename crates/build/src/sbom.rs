@@ -3,19 +3,15 @@
 //! lock's `.deb` SHA-256 and URL, and the document is attached to the image as an OCI 1.1
 //! referrer (an artifact manifest whose `subject` is the platform manifest).
 //!
-//! Attaching: to an OCI layout, the artifact's blobs go into `blobs/` and its manifest is listed
-//! in `index.json` (with its `artifactType`, so it never counts as the layout's image); to a
-//! registry, through the referrers API or, where the registry has none, the `sha256-<hex>`
-//! fallback tag ([`pare_oci::registry::Client::push_referrer`]).
+//! The artifact is a [`pare_oci::referrers::Artifact`]; attaching, listing and reading it back go
+//! through [`pare_oci::referrers::ReferrerStore`] (an OCI layout or a registry), as any referrer.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::sync::Arc;
 
-use pare_oci::registry::Client;
-use pare_oci::{Descriptor, Digest, Reference, Root, Source};
+use pare_oci::referrers::{Artifact, ReferrerStore};
+use pare_oci::{Descriptor, Digest, Root};
 use pare_sbom::{Checksum, Inventory};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{Built, Error, Lock, LockedPackage};
 
@@ -23,12 +19,8 @@ use crate::{Built, Error, Lock, LockedPackage};
 pub const SPDX_ARTIFACT_TYPE: &str = "application/spdx+json";
 /// The artifact type (and layer media type) of CycloneDX JSON documents.
 pub const CYCLONEDX_ARTIFACT_TYPE: &str = "application/vnd.cyclonedx+json";
-/// OCI 1.1's empty descriptor: the config of artifacts that have none.
-pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
-/// The content of the empty blob, `{}`.
-pub const EMPTY_BLOB: &[u8] = b"{}";
 /// The annotation with the artifact's creation time.
-pub const CREATED: &str = "org.opencontainers.image.created";
+pub use pare_oci::referrers::CREATED;
 /// The annotation naming the layer's file.
 const TITLE: &str = "org.opencontainers.image.title";
 
@@ -139,80 +131,18 @@ pub fn enrich(
 
 /// A descriptor with only media type, digest and size.
 fn descriptor(media_type: &str, digest: &Digest, size: u64) -> Result<Descriptor, Error> {
-    descriptor_from(json!({"mediaType": media_type, "digest": digest.to_string(), "size": size}))
-}
-
-fn descriptor_from(value: Value) -> Result<Descriptor, Error> {
-    serde_json::from_value(value)
+    serde_json::from_value(json!({"mediaType": media_type, "digest": digest.to_string(), "size": size}))
         .map_err(|e| Error::Oci(Box::new(pare_oci::Error::Unsupported(format!("cannot make a descriptor: {e}")))))
 }
 
-/// An artifact manifest and its blobs, ready to be written anywhere.
-#[derive(Clone, Debug)]
-pub struct Artifact {
-    /// The manifest's bytes (canonical JSON).
-    pub manifest: Vec<u8>,
-    /// The manifest's descriptor, with `artifactType` and the creation annotation (as listed in
-    /// an index).
-    pub descriptor: Descriptor,
-    /// The empty config and the document, each with its descriptor.
-    pub blobs: Vec<(Descriptor, Vec<u8>)>,
-}
-
-/// The OCI 1.1 artifact manifest for an SBOM `document` of `artifact_type` about `subject`:
-/// an image manifest with `artifactType`, the empty config, one layer holding the document, the
-/// `subject`, and the `org.opencontainers.image.created` annotation (`created`, RFC 3339).
-pub fn sbom_artifact(
-    document: Vec<u8>,
-    artifact_type: &str,
-    subject: &Descriptor,
-    created: &str,
-) -> Result<Artifact, Error> {
-    let empty = descriptor(EMPTY_MEDIA_TYPE, &pare_oci::sha256(EMPTY_BLOB), EMPTY_BLOB.len() as u64)?;
+/// The OCI 1.1 artifact for an SBOM `document` of `artifact_type` about `subject`: the empty
+/// config, one layer holding the document (titled `sbom.spdx.json` or `sbom.cdx.json`), and the
+/// `org.opencontainers.image.created` annotation (`created`, RFC 3339).
+pub fn sbom_artifact(document: Vec<u8>, artifact_type: &str, subject: &Descriptor, created: &str) -> Artifact {
     let title = if artifact_type == SPDX_ARTIFACT_TYPE { "sbom.spdx.json" } else { "sbom.cdx.json" };
-    let layer = descriptor_from(json!({
-        "mediaType": artifact_type,
-        "digest": pare_oci::sha256(&document).to_string(),
-        "size": document.len(),
-        "annotations": {TITLE: title},
-    }))?;
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": pare_oci::media_types::OCI_MANIFEST,
-        "artifactType": artifact_type,
-        "config": pare_oci::descriptor_json(&empty),
-        "layers": [pare_oci::descriptor_json(&layer)],
-        "subject": pare_oci::descriptor_json(subject),
-        "annotations": {CREATED: created},
-    });
-    let manifest = pare_oci::canonical_json(&manifest);
-    let descriptor = descriptor_from(json!({
-        "mediaType": pare_oci::media_types::OCI_MANIFEST,
-        "digest": pare_oci::sha256(&manifest).to_string(),
-        "size": manifest.len(),
-        "artifactType": artifact_type,
-        "annotations": {CREATED: created},
-    }))?;
-    Ok(Artifact { manifest, descriptor, blobs: vec![(empty, EMPTY_BLOB.to_vec()), (layer, document)] })
-}
-
-/// Writes the artifact into the OCI layout at `dir` (blobs, manifest) and lists it in `index.json`.
-pub fn attach_to_layout(dir: &Path, artifact: &Artifact) -> Result<(), Error> {
-    for (desc, bytes) in &artifact.blobs {
-        pare_oci::write_atomic(&pare_oci::blob_path(dir, desc.digest()), bytes)?;
-    }
-    pare_oci::write_atomic(&pare_oci::blob_path(dir, artifact.descriptor.digest()), &artifact.manifest)?;
-    pare_oci::add_index_entry(dir, &artifact.descriptor)?;
-    Ok(())
-}
-
-/// Pushes the artifact to the repository of `reference` as a referrer of its subject (the
-/// referrers API, or the `sha256-<hex>` fallback tag).
-pub fn attach_to_registry(client: &Client, reference: &Reference, artifact: &Artifact) -> Result<Descriptor, Error> {
-    for (desc, bytes) in &artifact.blobs {
-        client.push_blob(reference, desc.digest(), desc.size(), &mut std::io::Cursor::new(bytes), None)?;
-    }
-    Ok(client.push_referrer(reference, pare_oci::media_types::OCI_MANIFEST, &artifact.manifest)?)
+    Artifact::new(artifact_type, subject)
+        .with_layer(artifact_type, document, BTreeMap::from([(TITLE.to_string(), title.to_string())]))
+        .with_annotation(CREATED, created)
 }
 
 /// An SBOM found attached to an image.
@@ -227,89 +157,35 @@ pub struct AttachedSbom {
     pub document: Vec<u8>,
 }
 
-/// The SBOMs attached to `subject` in the OCI layout at `dir` (entries of `index.json` with an
-/// SBOM `artifactType` whose manifest names `subject`), oldest first.
-pub fn attached_in_layout(dir: &Path, subject: &Digest) -> Result<Vec<AttachedSbom>, Error> {
-    let index = pare_oci::read_index(dir)?;
-    let candidates: Vec<Descriptor> = index
-        .manifests()
-        .iter()
-        .filter(|d| d.artifact_type().as_ref().is_some_and(|t| is_sbom_type(t.as_ref())))
-        .cloned()
-        .collect();
-    let source: Arc<dyn Source> = Arc::new(pare_oci::LayoutSource::new(dir, None));
-    read_attached(&source, &candidates, subject)
-}
-
-/// The SBOMs attached to `subject` in the repository of `reference` (referrers API or fallback
-/// tag), oldest first.
-pub fn attached_in_registry(
-    client: &Client,
-    reference: &Reference,
-    subject: &Digest,
-) -> Result<Vec<AttachedSbom>, Error> {
-    let candidates: Vec<Descriptor> = client
-        .referrers(reference, subject, None)?
-        .into_iter()
-        .filter(|d| d.artifact_type().as_ref().is_some_and(|t| is_sbom_type(t.as_ref())))
-        .collect();
-    let source: Arc<dyn Source> = Arc::new(pare_oci::registry::RegistrySource::new(client.clone(), reference.clone()));
-    read_attached(&source, &candidates, subject)
-}
-
-/// Reads each candidate artifact manifest and its document (both verified against their
-/// digests); manifests about another subject are skipped.
-fn read_attached(
-    source: &Arc<dyn Source>,
-    candidates: &[Descriptor],
-    subject: &Digest,
-) -> Result<Vec<AttachedSbom>, Error> {
-    let location = source.location();
+/// The SBOMs attached to `subject` in `store` (a layout or a registry repository), oldest first.
+pub fn attached(store: &ReferrerStore, subject: &Digest) -> Result<Vec<AttachedSbom>, Error> {
     let mut out = Vec::new();
-    for desc in candidates {
-        let artifact = desc.digest().to_string();
-        let bad =
-            |reason: String| Error::BadAttachedSbom { artifact: artifact.clone(), location: location.clone(), reason };
-        let bytes = source.fetch_bytes(desc)?;
-        let manifest: Value =
-            serde_json::from_slice(&bytes).map_err(|e| bad(format!("the manifest is not JSON: {e}")))?;
-        let names_subject = manifest
-            .get("subject")
-            .and_then(|s| s.get("digest"))
-            .and_then(Value::as_str)
-            .is_some_and(|d| d == subject.to_string());
-        if !names_subject {
+    for desc in store.list(subject, None)? {
+        let Some(artifact_type) = desc.artifact_type().as_ref().map(ToString::to_string) else { continue };
+        if !is_sbom_type(&artifact_type) {
             continue;
         }
-        let artifact_type = manifest
-            .get("artifactType")
-            .and_then(Value::as_str)
-            .filter(|t| is_sbom_type(t))
-            .ok_or_else(|| bad("its `artifactType` is not an SBOM type".into()))?
-            .to_string();
-        let layer = manifest
-            .get("layers")
-            .and_then(Value::as_array)
-            .and_then(|l| l.first())
-            .cloned()
-            .ok_or_else(|| bad("it has no layer".into()))?;
-        let layer: Descriptor = serde_json::from_value(layer).map_err(|e| bad(format!("bad layer descriptor: {e}")))?;
-        if layer.size() > pare_sbom::MAX_SBOM_BYTES as u64 {
-            return Err(bad(format!(
-                "the document is {} bytes, over the {}-byte cap",
-                layer.size(),
-                pare_sbom::MAX_SBOM_BYTES
-            )));
-        }
-        let document = pare_oci::read_verified(
-            source.open_raw(&layer)?,
-            layer.digest(),
-            layer.size(),
-            pare_sbom::MAX_SBOM_BYTES as u64,
-        )?;
-        let created =
-            manifest.get("annotations").and_then(|a| a.get(CREATED)).and_then(Value::as_str).map(String::from);
-        out.push(AttachedSbom { artifact_type, manifest: desc.digest().clone(), created, document });
+        let fetched = store.fetch(&desc, pare_sbom::MAX_SBOM_BYTES as u64).map_err(|e| match e {
+            e @ pare_oci::Error::LimitExceeded { .. } => Error::BadAttachedSbom {
+                artifact: desc.digest().to_string(),
+                location: store.location(),
+                reason: e.to_string(),
+            },
+            other => other.into(),
+        })?;
+        let Some((_, document)) = fetched.layers.into_iter().next() else {
+            return Err(Error::BadAttachedSbom {
+                artifact: desc.digest().to_string(),
+                location: store.location(),
+                reason: "it has no layer".into(),
+            });
+        };
+        out.push(AttachedSbom {
+            artifact_type,
+            manifest: desc.digest().clone(),
+            created: fetched.annotations.get(CREATED).cloned(),
+            document,
+        });
     }
     out.sort_by(|a, b| a.created.cmp(&b.created));
     Ok(out)
@@ -408,16 +284,16 @@ mod tests {
             SPDX_ARTIFACT_TYPE,
             &subject,
             "2023-11-14T22:13:20Z",
-        )
-        .unwrap();
-        let m: Value = serde_json::from_slice(&a.manifest).unwrap();
+        );
+        let m: serde_json::Value = serde_json::from_slice(&a.manifest()).unwrap();
         assert_eq!(m["artifactType"], SPDX_ARTIFACT_TYPE);
         assert_eq!(m["config"]["digest"], "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
         assert_eq!(m["config"]["size"], 2);
         assert_eq!(m["layers"][0]["mediaType"], SPDX_ARTIFACT_TYPE);
         assert_eq!(m["subject"]["digest"], subject.digest().to_string());
         assert_eq!(m["annotations"][CREATED], "2023-11-14T22:13:20Z");
-        assert_eq!(a.descriptor.digest(), &pare_oci::sha256(&a.manifest));
-        assert_eq!(a.descriptor.size(), a.manifest.len() as u64);
+        assert_eq!(m["layers"][0]["annotations"][TITLE], "sbom.spdx.json");
+        assert_eq!(a.descriptor().digest(), &pare_oci::sha256(&a.manifest()));
+        assert_eq!(a.descriptor().size(), a.manifest().len() as u64);
     }
 }

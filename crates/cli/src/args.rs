@@ -156,7 +156,12 @@ Example:\n    pare push oci:./out:app 127.0.0.1:5000/app:1.0")]
     /// Copy an image between any two locations
     #[command(long_about = "Copy an image between any two locations, keeping manifests byte for byte \
 (and so their digests) unless a single platform is picked out of an index.\n\n\
-Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare copy docker-archive:app.tar 127.0.0.1:5000/app:1.0")]
+With --referrers, the referrers of every manifest copied (SBOMs, signatures, attestations attached \
+as OCI 1.1 artifacts) are carried too, and their referrers, 4 levels deep: between oci:DIR layouts \
+(listed in index.json) and registries (referrers API, or the `sha256-<hex>` fallback tag). Archives \
+cannot hold referrers: --referrers with one is an error.\n\n\
+Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare copy docker-archive:app.tar 127.0.0.1:5000/app:1.0\n    \
+pare copy --referrers 127.0.0.1:5000/app:1.0 oci:./mirror:app")]
     Copy {
         /// Source image
         src: String,
@@ -168,6 +173,9 @@ Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare 
         /// in bytes (its layers are stored uncompressed; stops decompression bombs)
         #[arg(long, value_name = "BYTES", default_value_t = pare_oci::DOCKER_ARCHIVE_MAX_SIZE)]
         max_size: u64,
+        /// Also copy the image's referrers (SBOMs, signatures), recursively
+        #[arg(long)]
+        referrers: bool,
     },
     /// Show an image's platforms, digests, layers and configuration
     #[command(long_about = "Show an image's platforms, manifest and config digests, layers with sizes, \

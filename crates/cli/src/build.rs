@@ -135,19 +135,15 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         .with_context(|| format!("Cannot write the image to `{destination}`"))?;
     let mut sbom_report = Vec::new();
     for sbom in &sboms {
-        let referrer = match &destination {
-            Location::Layout { path, .. } if attach => {
-                pare_build::sbom::attach_to_layout(path, &sbom.artifact)
-                    .with_context(|| format!("Cannot attach the SBOM to `{destination}`"))?;
-                Some(sbom.artifact.descriptor.digest().to_string())
-            }
-            Location::Registry(reference) if attach => {
-                let client = crate::commands::registry_client(global)?;
-                let desc = pare_build::sbom::attach_to_registry(&client, reference, &sbom.artifact)
+        let store = if attach { crate::commands::referrer_store(global, &destination)? } else { None };
+        let referrer = match store {
+            Some(store) => {
+                let desc = store
+                    .attach(&sbom.artifact)
                     .with_context(|| format!("Cannot attach the SBOM to `{destination}`"))?;
                 Some(desc.digest().to_string())
             }
-            _ => None,
+            None => None,
         };
         sbom_report.push(json!({
             "architecture": sbom.architecture,
@@ -242,7 +238,7 @@ struct BuiltSbom {
     subject: String,
     packages: usize,
     file: Option<PathBuf>,
-    artifact: pare_build::sbom::Artifact,
+    artifact: pare_oci::referrers::Artifact,
 }
 
 /// `FILE` for one architecture, `FILE` with `-ARCH` before the first `.` of its name for several.
@@ -282,7 +278,7 @@ fn build_sboms(printer: &Printer, built: &pare_build::Built, lock: &Lock, args: 
         if let Some(path) = &file {
             pare_oci::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
         }
-        let artifact = pare_build::sbom::sbom_artifact(bytes, artifact_type, &c.subject, &created)?;
+        let artifact = pare_build::sbom::sbom_artifact(bytes, artifact_type, &c.subject, &created);
         out.push(BuiltSbom {
             architecture: c.architecture,
             subject: c.subject.digest().to_string(),

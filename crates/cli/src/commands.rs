@@ -22,7 +22,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     "`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"
                 ),
             };
-            transfer(global, printer, &src, &Location::parse_destination(&to)?, &platform, max_size)
+            transfer(global, printer, &src, &Location::parse_destination(&to)?, &platform, max_size, false)
         }
         Command::Push { src, reference, platform } => {
             let dst = match Location::parse(&reference)? {
@@ -31,11 +31,17 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations")
                 }
             };
-            transfer(global, printer, &image_location(&src)?, &dst, &platform, pare_oci::DOCKER_ARCHIVE_MAX_SIZE)
+            transfer(global, printer, &image_location(&src)?, &dst, &platform, pare_oci::DOCKER_ARCHIVE_MAX_SIZE, false)
         }
-        Command::Copy { src, dst, platform, max_size } => {
-            transfer(global, printer, &image_location(&src)?, &Location::parse_destination(&dst)?, &platform, max_size)
-        }
+        Command::Copy { src, dst, platform, max_size, referrers } => transfer(
+            global,
+            printer,
+            &image_location(&src)?,
+            &Location::parse_destination(&dst)?,
+            &platform,
+            max_size,
+            referrers,
+        ),
         Command::Inspect { src, platform, all_platforms, format } => {
             inspect(global, printer, &image_location(&src)?, &platform, all_platforms, format.format)
         }
@@ -162,6 +168,8 @@ pub(crate) fn open_image(
     Ok(root.image(parse_platform(platform)?.as_ref())?)
 }
 
+/// Copies `src` to `dst`; with `referrers`, their referrers too (both must be layouts or registries).
+/// `max_size` caps what a docker-archive destination holds.
 fn transfer(
     global: &GlobalArgs,
     printer: &Printer,
@@ -169,7 +177,18 @@ fn transfer(
     dst: &Location,
     platform: &PlatformArg,
     max_size: u64,
+    referrers: bool,
 ) -> Result<ExitCode> {
+    if referrers {
+        // Refused before anything is read or written (the library checks again).
+        for location in [src, dst] {
+            if !matches!(location, Location::Layout { .. } | Location::Registry(_)) {
+                bail!(
+                    "`{location}` cannot hold referrers (SBOMs, signatures)\nhint: copy between oci:DIR layouts and registries to carry them, or drop --referrers"
+                );
+            }
+        }
+    }
     let source = open_source(global, printer, src)?;
     let root = Root::open(source).with_context(|| format!("Cannot read `{src}`"))?;
     let choice = match parse_platform(platform)? {
@@ -183,13 +202,33 @@ fn transfer(
         _ => open_sink(global, dst, Some(src))?,
     };
     let progress = printer.copy_progress(&format!("Copying to {dst}"));
-    let written =
-        pare_oci::copy(&root, sink, &choice, &progress).with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;
+    let options = pare_oci::CopyOptions { platform: choice, referrers };
+    let written = pare_oci::copy_with(&root, sink, &options, &progress)
+        .with_context(|| format!("Cannot copy `{src}` to `{dst}`"))?;
     let (copied, skipped, bytes) = progress.finish();
     printer
         .status(&format!("Copied {src} to {dst}: {copied} blobs ({}), {skipped} already present", human_size(bytes)));
-    printer.out(written.digest().as_ref())?;
+    if referrers {
+        let n = written.referrers.len();
+        printer.status(&format!("Copied {n} {}", if n == 1 { "referrer" } else { "referrers" }));
+    }
+    printer.out(written.root.digest().as_ref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `location` keeps referrers: a layout or a registry repository; `None` for archives and directories.
+pub(crate) fn referrer_store(
+    global: &GlobalArgs,
+    location: &Location,
+) -> Result<Option<pare_oci::referrers::ReferrerStore>> {
+    Ok(match location {
+        Location::Layout { path, .. } => Some(pare_oci::referrers::ReferrerStore::Layout(path.clone())),
+        Location::Registry(reference) => Some(pare_oci::referrers::ReferrerStore::Registry {
+            client: registry_client(global)?,
+            repository: reference.clone(),
+        }),
+        _ => None,
+    })
 }
 
 fn inspect(

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use pare_oci::Location;
 use pare_sbom::OutputFormat;
 
 use crate::args::{GlobalArgs, LimitArgs, PlatformArg, SbomFormat};
@@ -87,16 +86,12 @@ pub(crate) fn attached(
     let location = crate::commands::image_location(src)?;
     let image = open_image(global, printer, &location, platform)?;
     let subject = image.digest();
-    let found = match &location {
-        Location::Layout { path, .. } => pare_build::sbom::attached_in_layout(path, subject)?,
-        Location::Registry(reference) => {
-            let client = crate::commands::registry_client(global)?;
-            pare_build::sbom::attached_in_registry(&client, reference, subject)?
-        }
-        other => anyhow::bail!(
-            "`{other}` cannot hold attached SBOMs\nhint: `--attached` reads oci:DIR layouts and registries; drop it to catalog the image"
-        ),
+    let Some(store) = crate::commands::referrer_store(global, &location)? else {
+        anyhow::bail!(
+            "`{location}` cannot hold attached SBOMs\nhint: `--attached` reads oci:DIR layouts and registries; drop it to catalog the image"
+        )
     };
+    let found = pare_build::sbom::attached(&store, subject)?;
     let Some(sbom) = found.last() else {
         return Err(
             pare_build::Error::NoAttachedSbom { subject: subject.to_string(), location: location.to_string() }.into()

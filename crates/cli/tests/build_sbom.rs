@@ -410,3 +410,58 @@ fn packages_of_a_base_image_are_not_in_the_lock() {
     let cataloged = run_ok(pare(&f.cache()).args(["sbom", &src, "--format", "spdx-json"]));
     assert_eq!(package_set(&cataloged.stdout), package_set(&spdx));
 }
+
+/// `pare copy --referrers` carries the build-time SBOM registry → layout → another repository,
+/// and `pare sbom --attached` reads it at each stop; without `--referrers` nothing is carried, and
+/// an archive destination is refused.
+#[test]
+fn copy_referrers_carries_the_sbom() {
+    let registry = TestRegistry::start();
+    let f = Fixture::new();
+    let lock = f.lock();
+    let reference = format!("{}/team/app:1", registry.host());
+    let digest = stdout(&f.build("push", &["--to", &reference, "--sbom", "app.spdx.json"]));
+    let spdx = std::fs::read(f.path("push/app.spdx.json")).unwrap();
+    let attached = |location: &str| {
+        let out = run_ok(pare(&f.cache()).args(["sbom", location, "--attached", "--format", "spdx-json"]));
+        assert_eq!(package_set(&out.stdout), package_set(&spdx), "{location}");
+        carries_lock_hashes(&out.stdout, &lock, false);
+    };
+    attached(&reference);
+
+    let layout = f.path("mirror");
+    let in_layout = format!("oci:{}:app", layout.display());
+    let out = run_ok(pare(&f.cache()).args(["copy", "--referrers", &reference, &in_layout]));
+    assert_eq!(stdout(&out), digest);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Copied 1 referrer\n"), "{out:?}");
+    attached(&in_layout);
+    let listed = layout_artifacts(&layout);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].1["subject"]["digest"], digest.as_str());
+
+    let second = format!("{}/mirror/app:1", registry.host());
+    run_ok(pare(&f.cache()).args(["copy", "--referrers", &in_layout, &second]));
+    attached(&second);
+
+    // Without --referrers the image arrives alone.
+    let bare = format!("{}/bare/app:1", registry.host());
+    assert_eq!(stdout(&run_ok(pare(&f.cache()).args(["copy", &reference, &bare]))), digest);
+    let err = run_err(pare(&f.cache()).args(["sbom", &bare, "--attached"]));
+    assert_eq!(err.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("No SBOM is attached"));
+    let bare_layout = f.path("bare");
+    run_ok(pare(&f.cache()).args(["copy", &reference, &format!("oci:{}", bare_layout.display())]));
+    assert!(layout_artifacts(&bare_layout).is_empty());
+
+    // Archives cannot hold referrers: an error, and nothing written.
+    let archive = f.path("app.tar");
+    let err = run_err(pare(&f.cache()).args([
+        "copy",
+        "--referrers",
+        &reference,
+        &format!("oci-archive:{}", archive.display()),
+    ]));
+    assert_eq!(err.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("cannot hold referrers"), "{err:?}");
+    assert!(!archive.exists());
+}

@@ -27,17 +27,62 @@ pub trait Progress: Sync {
 pub struct Quiet;
 impl Progress for Quiet {}
 
+/// How to copy.
+#[derive(Clone, Debug, Default)]
+pub struct CopyOptions {
+    pub platform: PlatformChoice,
+    /// Also carry the referrers (SBOMs, signatures, attestations) of every manifest copied, and
+    /// their referrers, down to [`crate::referrers::MAX_REFERRER_DEPTH`] levels. Both ends must
+    /// hold referrers (layouts, registries): archives cannot, and that is an error.
+    pub referrers: bool,
+}
+
+/// What [`copy_with`] wrote.
+#[derive(Clone, Debug)]
+pub struct Copied {
+    /// The index, or the single image.
+    pub root: Descriptor,
+    /// The referrers carried along (with `CopyOptions::referrers`).
+    pub referrers: Vec<Descriptor>,
+}
+
 /// Copies the root of a source into a sink, names it, finishes the sink, and returns the
 /// descriptor of what was written (the index, or the single image).
-pub fn copy(
+pub fn copy(root: &Root, sink: Box<dyn Sink>, choice: &PlatformChoice, progress: &dyn Progress) -> Result<Descriptor> {
+    let options = CopyOptions { platform: choice.clone(), referrers: false };
+    Ok(copy_with(root, sink, &options, progress)?.root)
+}
+
+/// [`copy`] with options. Referrers are copied after the sink is finished, so their subjects
+/// are at the destination first; a store that cannot hold referrers is refused before anything
+/// is written.
+pub fn copy_with(
     root: &Root,
     mut sink: Box<dyn Sink>,
-    choice: &PlatformChoice,
+    options: &CopyOptions,
     progress: &dyn Progress,
-) -> Result<Descriptor> {
-    let written = match (root, choice) {
+) -> Result<Copied> {
+    let stores = if options.referrers {
+        let source = match root {
+            Root::Image(image) => image.source(),
+            Root::Index(index) => index.source(),
+        };
+        let no_referrers = |location: String| {
+            Error::Unsupported(format!(
+                "`{location}` cannot hold referrers (SBOMs, signatures)\nhint: copy between oci:DIR layouts and registries to carry them, or drop --referrers"
+            ))
+        };
+        let from = source.referrer_store().ok_or_else(|| no_referrers(source.location()))?;
+        let to = sink.referrer_store().ok_or_else(|| no_referrers(sink.location()))?;
+        Some((from, to))
+    } else {
+        None
+    };
+    let mut subjects = Vec::new();
+    let written = match (root, &options.platform) {
         (Root::Image(image), _) => copy_image(image, sink.as_mut(), progress)?,
         (Root::Index(index), PlatformChoice::All) if sink.accepts_index() => {
+            subjects.extend(index.manifests().iter().map(|d| d.digest().clone()));
             copy_index(index, sink.as_mut(), progress, 0)?
         }
         (Root::Index(index), PlatformChoice::All) => {
@@ -51,7 +96,15 @@ pub fn copy(
     };
     sink.set_root(&written)?;
     sink.finish()?;
-    Ok(written)
+    let mut referrers = Vec::new();
+    if let Some((from, to)) = stores {
+        subjects.insert(0, written.digest().clone());
+        for subject in &subjects {
+            let copied = crate::referrers::copy_referrers(&from, &to, subject, crate::referrers::MAX_REFERRER_DEPTH)?;
+            referrers.extend(copied);
+        }
+    }
+    Ok(Copied { root: written, referrers })
 }
 
 fn copy_index(index: &Index, sink: &mut dyn Sink, progress: &dyn Progress, depth: usize) -> Result<Descriptor> {

@@ -50,6 +50,12 @@ pub trait Source: Send + Sync {
         false
     }
 
+    /// Where this source keeps referrers of its manifests (layouts and registries); `None` for
+    /// sources that cannot hold them.
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        None
+    }
+
     /// Reads small content (manifests, configs) whole, verified.
     fn fetch_bytes(&self, desc: &Descriptor) -> Result<Vec<u8>> {
         let raw = self.open_raw(desc)?;

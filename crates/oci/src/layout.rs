@@ -168,6 +168,10 @@ impl Source for LayoutSource {
     fn blob_present(&self, desc: &Descriptor) -> bool {
         std::fs::metadata(blob_path(&self.root, desc.digest())).is_ok_and(|m| m.is_file() && m.len() == desc.size())
     }
+
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        Some(crate::referrers::ReferrerStore::Layout(self.root.clone()))
+    }
 }
 
 /// Writes into an OCI layout directory, creating it if needed and keeping what it already holds.
@@ -269,6 +273,10 @@ impl Sink for LayoutSink {
 
     fn concurrent(&self) -> Option<&(dyn crate::sink::ConcurrentBlobs + Sync)> {
         Some(self)
+    }
+
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        Some(crate::referrers::ReferrerStore::Layout(self.root.clone()))
     }
 
     fn put_manifest(&mut self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {

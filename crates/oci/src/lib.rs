@@ -31,11 +31,12 @@ pub mod sweep;
 mod text;
 
 pub mod fs;
+pub mod referrers;
 pub mod registry;
 
 pub use archive::{DOCKER_ARCHIVE_MAX_SIZE, DockerArchiveSink, DockerArchiveSource, OciArchiveSink, OciArchiveSource};
 pub use assemble::{AssembledSource, Assembler, ImageSpec, RuntimeConfig, descriptor_json, rfc3339};
-pub use copy::{PlatformChoice, Progress, Quiet, copy, copy_image};
+pub use copy::{Copied, CopyOptions, PlatformChoice, Progress, Quiet, copy, copy_image, copy_with};
 pub use digest::{
     Digest, DigestAlgorithm, Hasher, HashingReader, HashingWriter, VerifyingReader, parse_digest, read_verified, sha256,
 };

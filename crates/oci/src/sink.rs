@@ -33,6 +33,12 @@ pub trait Sink {
     /// Makes everything written visible (atomic where the format allows).
     fn finish(self: Box<Self>) -> Result<()>;
 
+    /// Where referrers of what this sink holds can be attached (layouts and registries); `None`
+    /// for sinks that cannot hold them (archives).
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        None
+    }
+
     /// A handle that stores blobs from several threads at once, for sinks that can.
     fn concurrent(&self) -> Option<&(dyn ConcurrentBlobs + Sync)> {
         None

@@ -702,7 +702,9 @@ fn os_release(
         version_id = v.split('.').next().map(String::from);
     }
     let codename = codename.map(String::from).or_else(|| {
-        (id == "debian").then(|| version_id.as_deref().and_then(pare_deb::releases::debian_codename).map(String::from)).flatten()
+        (id == "debian")
+            .then(|| version_id.as_deref().and_then(pare_deb::releases::debian_codename).map(String::from))
+            .flatten()
     });
     for (k, v) in [("VERSION_ID", &version_id), ("VERSION_CODENAME", &codename)] {
         if let Some(v) = v {

@@ -84,6 +84,11 @@ impl Client {
     /// Fetches the manifest or index a reference names (its digest if it has one, else its tag),
     /// checked against that digest and against the registry's `Docker-Content-Digest`.
     pub fn get_manifest(&self, reference: &Reference) -> Result<(Descriptor, Vec<u8>)> {
+        self.get_manifest_etag(reference).map(|(desc, bytes, _)| (desc, bytes))
+    }
+
+    /// [`Client::get_manifest`], with the response's `ETag` if the registry sent one.
+    pub(crate) fn get_manifest_etag(&self, reference: &Reference) -> Result<(Descriptor, Vec<u8>, Option<String>)> {
         let (host, url) = self.manifest_url(reference)?;
         let call = Call::new(Method::GET, url, vec![pull_scope(reference.repository())])
             .header(header::ACCEPT, MANIFEST_ACCEPT)
@@ -102,6 +107,7 @@ impl Client {
             });
         }
         let content_type = header_str(&resp, "content-type").map(str::to_string);
+        let etag = header_str(&resp, "etag").map(str::to_string);
         let announced = header_str(&resp, "docker-content-digest").map(str::to_string);
         let url = resp.url().to_string();
         let mut bytes = Vec::new();
@@ -127,7 +133,7 @@ impl Client {
         let digest = verify_manifest(&bytes, reference.digest(), announced.as_deref())?;
         let media_type = manifest_media_type(content_type.as_deref(), &bytes);
         tracing::debug!(%reference, %digest, media_type, size = bytes.len(), "fetched manifest");
-        Ok((Descriptor::new(MediaType::from(media_type.as_str()), bytes.len() as u64, digest), bytes))
+        Ok((Descriptor::new(MediaType::from(media_type.as_str()), bytes.len() as u64, digest), bytes, etag))
     }
 
     /// The descriptor of a manifest without its body (`HEAD`); `None` when the registry has none.
@@ -171,12 +177,16 @@ impl Client {
         reference: &Reference,
         media_type: &str,
         bytes: &[u8],
+        if_match: Option<&str>,
     ) -> Result<(Descriptor, Option<String>)> {
         let digest = verify_manifest(bytes, reference.digest(), None)?;
         let (host, url) = self.manifest_url(reference)?;
-        let call = Call::new(Method::PUT, url, vec![push_scope(reference.repository())])
+        let mut call = Call::new(Method::PUT, url, vec![push_scope(reference.repository())])
             .header(header::CONTENT_TYPE, media_type)
             .body(bytes.to_vec());
+        if let Some(etag) = if_match {
+            call = call.header(header::IF_MATCH, etag);
+        }
         let resp = self.send(&host, reference.repository(), &call)?;
         if !(resp.status() == StatusCode::CREATED || resp.status() == StatusCode::OK) {
             return Err(status_error(resp, &format!("storing manifest `{reference}` ({media_type})")));
@@ -200,7 +210,7 @@ impl Client {
 
     /// Stores a manifest or index under the reference's digest (checked against the bytes) or tag.
     pub fn put_manifest(&self, reference: &Reference, media_type: &str, bytes: &[u8]) -> Result<Descriptor> {
-        self.put_manifest_raw(reference, media_type, bytes).map(|(desc, _)| desc)
+        self.put_manifest_raw(reference, media_type, bytes, None).map(|(desc, _)| desc)
     }
 
     /// All tags of a repository, in the registry's order.

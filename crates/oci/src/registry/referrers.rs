@@ -12,6 +12,9 @@ use crate::digest::Digest;
 use crate::media::OCI_INDEX;
 use crate::{Error, MAX_METADATA_SIZE, Reference, Result};
 
+/// Read-modify-write attempts on the fallback index when the registry answers 412.
+const FALLBACK_ATTEMPTS: u32 = 5;
+
 /// The tag of the referrers fallback index for a subject: `sha256-<hex>`.
 pub fn referrers_tag(subject: &Digest) -> String {
     format!("{}-{}", subject.algorithm(), subject.digest())
@@ -94,7 +97,8 @@ impl Client {
             }
         };
         let digest = super::manifests::digest_of(manifest, None);
-        let (desc, indexed) = self.put_manifest_raw(&repository.with_digest(digest.clone()), media_type, manifest)?;
+        let (desc, indexed) =
+            self.put_manifest_raw(&repository.with_digest(digest.clone()), media_type, manifest, None)?;
         if indexed.is_some() {
             return Ok(desc);
         }
@@ -115,32 +119,50 @@ impl Client {
             entry["annotations"] = annotations.clone();
         }
 
+        // Read-modify-write of the fallback index. The PUT carries `If-Match` with the ETag of
+        // the index read, and a 412 (another writer got there first) starts over. Registries that
+        // send no ETag, or ignore `If-Match` (Docker's distribution does), leave a window where
+        // two concurrent writers can drop each other's entry; creating the index is not guarded.
         let tagged = repository.with_tag(&referrers_tag(subject.digest()));
-        let mut index = match self.get_manifest(&tagged) {
-            Ok((_, bytes)) => serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .filter(|v| v.get("manifests").is_some_and(|m| m.is_array()))
-                .ok_or_else(|| {
-                    Error::malformed(
-                        format!("referrers index `{tagged}`"),
-                        &location,
-                        "the tag does not hold an image index\nhint: the tag is reserved for referrers; remove what was pushed there",
-                    )
-                })?,
-            Err(Error::NotFound { .. }) => serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}),
-            Err(e) => return Err(e),
-        };
-        let manifests = index.get_mut("manifests").and_then(|m| m.as_array_mut());
-        if let Some(manifests) = manifests {
-            let digest_text = digest.to_string();
-            if manifests.iter().any(|m| m.get("digest").and_then(|d| d.as_str()) == Some(&digest_text)) {
-                return Ok(desc);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (mut index, etag) = match self.get_manifest_etag(&tagged) {
+                Ok((_, bytes, etag)) => (
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .ok()
+                        .filter(|v| v.get("manifests").is_some_and(|m| m.is_array()))
+                        .ok_or_else(|| {
+                            Error::malformed(
+                                format!("referrers index `{tagged}`"),
+                                &location,
+                                "the tag does not hold an image index\nhint: the tag is reserved for referrers; remove what was pushed there",
+                            )
+                        })?,
+                    etag,
+                ),
+                Err(Error::NotFound { .. }) => {
+                    (serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}), None)
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(manifests) = index.get_mut("manifests").and_then(|m| m.as_array_mut()) {
+                let digest_text = digest.to_string();
+                if manifests.iter().any(|m| m.get("digest").and_then(|d| d.as_str()) == Some(&digest_text)) {
+                    return Ok(desc);
+                }
+                manifests.push(entry.clone());
             }
-            manifests.push(entry);
+            index["mediaType"] = serde_json::Value::from(OCI_INDEX);
+            let bytes = crate::canonical_json(&index);
+            match self.put_manifest_raw(&tagged, OCI_INDEX, &bytes, etag.as_deref()) {
+                Ok(_) => break,
+                Err(Error::Registry { status: Some(412), .. }) if attempt < FALLBACK_ATTEMPTS => {
+                    tracing::debug!(%tagged, attempt, "the referrers index changed while it was updated; reading it again");
+                }
+                Err(e) => return Err(e),
+            }
         }
-        index["mediaType"] = serde_json::Value::from(OCI_INDEX);
-        let bytes = crate::canonical_json(&index);
-        self.put_manifest(&tagged, OCI_INDEX, &bytes)?;
         tracing::debug!(subject = %subject.digest(), referrer = %digest, "updated the referrers fallback index");
         Ok(desc)
     }

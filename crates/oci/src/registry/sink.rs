@@ -97,6 +97,13 @@ impl Sink for RegistrySink {
         Ok(())
     }
 
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        Some(crate::referrers::ReferrerStore::Registry {
+            client: self.client.clone(),
+            repository: self.reference.clone(),
+        })
+    }
+
     fn finish(self: Box<Self>) -> Result<()> {
         Ok(())
     }

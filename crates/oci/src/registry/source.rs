@@ -91,6 +91,13 @@ impl Source for RegistrySource {
         matches!(self.client.blob_exists(&self.reference, desc.digest()), Ok(Some(size)) if size == desc.size())
     }
 
+    fn referrer_store(&self) -> Option<crate::referrers::ReferrerStore> {
+        Some(crate::referrers::ReferrerStore::Registry {
+            client: self.client.clone(),
+            repository: self.reference.clone(),
+        })
+    }
+
     fn open_raw(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send>> {
         let digest = desc.digest();
         if is_manifest(desc.media_type().as_ref()) {
