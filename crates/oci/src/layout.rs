@@ -113,8 +113,13 @@ struct LayoutLock {
 }
 
 impl LayoutLock {
+    /// Locks the layout's `blobs` directory: every layout has it, it is never replaced, and it is not
+    /// the layout's root, which the temporary layouts of the assembler and the archive sinks hold a
+    /// shared lock on while in use (`sweep::hold`): locking the root here would wait on ourselves.
     fn acquire(root: &Path) -> Result<LayoutLock> {
-        let dir = File::open(root).map_err(Error::io(root))?;
+        let blobs = root.join("blobs");
+        std::fs::create_dir_all(&blobs).map_err(Error::io(&blobs))?;
+        let dir = File::open(&blobs).map_err(Error::io(&blobs))?;
         loop {
             match rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive) {
                 Ok(()) => return Ok(LayoutLock { _dir: dir }),
@@ -123,7 +128,7 @@ impl LayoutLock {
                     return Err(Error::Io {
                         path: root.to_path_buf(),
                         source: std::io::Error::other(format!(
-                            "cannot lock the layout directory: {e}\nhint: pare needs flock(2) on the layout's filesystem"
+                            "cannot lock the layout's blobs directory: {e}\nhint: pare needs flock(2) on the layout's filesystem"
                         )),
                     });
                 }
