@@ -662,7 +662,7 @@ fn system_layer(
                             crate::hostfile::Refusal::Outside(_) => format!(
                                 "sources must be inside the definition's directory `{}` (symlinks resolved); copy the \
                                  file there, or pass `--allow-host-paths` to read any host file",
-                                base.display()
+                                base.canonicalize().unwrap_or_else(|_| base.clone()).display()
                             ),
                             _ => "name a regular file, relative to the definition's directory".into(),
                         };
