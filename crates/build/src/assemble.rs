@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use pare_deb::{ArchiveClient, DebArchive, Paragraph};
 use pare_oci::{
-    AssembledSource, Assembler, Compression, Descriptor, EntryData, FileContent, ImageSpec, LayerEntry, LayerOptions,
-    RuntimeConfig, WrittenLayer,
+    AssembledSource, Assembler, Descriptor, EntryData, FileContent, ImageSpec, LayerEntry, LayerOptions, RuntimeConfig,
+    WrittenLayer,
 };
 
 use crate::Error;
@@ -37,6 +37,8 @@ pub struct BuildOptions {
     pub open: pare_oci::OpenOptions,
     /// Let `[[files]] source` name host files outside the definition's directory.
     pub allow_host_paths: bool,
+    /// Layer compression, over the definition's `compression` (default gzip).
+    pub compression: Option<crate::definition::LayerCompression>,
 }
 
 /// `--add SRC:DEST`.
@@ -122,7 +124,8 @@ pub fn build(
         d.architectures.iter().filter(|a| options.architectures.contains(a)).collect()
     };
     let filter = PathFilter::new(&d.paths);
-    let layer_options = LayerOptions { mtime: epoch, compression: Compression::Gzip };
+    let compression = options.compression.or(d.compression).unwrap_or_default().oci();
+    let layer_options = LayerOptions { mtime: epoch, compression };
     let app_entries = app_layer(&options.add)?;
     let mut assembler = Assembler::new()?;
     let mut warnings = Vec::new();
@@ -659,7 +662,7 @@ fn system_layer(
                             crate::hostfile::Refusal::Outside(_) => format!(
                                 "sources must be inside the definition's directory `{}` (symlinks resolved); copy the \
                                  file there, or pass `--allow-host-paths` to read any host file",
-                                base.display()
+                                base.canonicalize().unwrap_or_else(|_| base.clone()).display()
                             ),
                             _ => "name a regular file, relative to the definition's directory".into(),
                         };

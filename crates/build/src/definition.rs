@@ -93,9 +93,45 @@ pub struct Definition {
     /// Local paths are relative to the definition's directory. Covered by the lock's checksum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// Optional (default `gzip`). How the image's layers are compressed: `gzip`, or `zstd`
+    /// (`application/vnd.oci.image.layer.v1.tar+zstd`, smaller; podman, containerd 1.5+ and
+    /// Docker 23+ read it). `pare build --compression` overrides it; a base's layers stay as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<LayerCompression>,
     /// Optional. Extra files, directories and links, written in the second layer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileSpec>,
+}
+
+/// How pare compresses the layers it writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerCompression {
+    /// gzip level 6 (`application/vnd.oci.image.layer.v1.tar+gzip`), read by every runtime.
+    #[default]
+    Gzip,
+    /// zstd level 3 (`application/vnd.oci.image.layer.v1.tar+zstd`).
+    Zstd,
+}
+
+impl LayerCompression {
+    pub fn oci(self) -> pare_oci::Compression {
+        match self {
+            LayerCompression::Gzip => pare_oci::Compression::Gzip,
+            LayerCompression::Zstd => pare_oci::Compression::Zstd,
+        }
+    }
+}
+
+impl std::str::FromStr for LayerCompression {
+    type Err = String;
+    fn from_str(s: &str) -> Result<LayerCompression, String> {
+        match s {
+            "gzip" => Ok(LayerCompression::Gzip),
+            "zstd" => Ok(LayerCompression::Zstd),
+            other => Err(format!("unknown layer compression `{other}`: use `gzip` or `zstd`")),
+        }
+    }
 }
 
 /// Which files of the packages are kept.

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 pub use assemble::{AddSpec, BuildOptions, Built, ImageSummary, LayerSummary, build};
 pub use base::BaseRef;
-pub use definition::{Definition, Loaded, json_schema};
+pub use definition::{Definition, LayerCompression, Loaded, json_schema};
 pub use error::Error;
 pub use lock::{Change, Lock, LockedPackage};
 pub use relock::{LockOrigin, Relocked, lock_for_build, relock};

@@ -366,6 +366,10 @@ pub struct BuildArgs {
     /// Ignore DEF.lock and resolve afresh
     #[arg(long)]
     pub no_lock: bool,
+    /// Layer compression: gzip (any runtime) or zstd (smaller; podman, containerd 1.5+, Docker 23+).
+    /// Default: the definition's `compression`, else gzip
+    #[arg(long, value_name = "gzip|zstd", value_parser = ["gzip", "zstd"])]
+    pub compression: Option<String>,
     /// Also write the build-time SBOM to FILE. With several architectures, one file per architecture,
     /// named with `-ARCH` inserted before the first `.` of the file name (app.spdx.json →
     /// app-amd64.spdx.json, app-arm64.spdx.json)

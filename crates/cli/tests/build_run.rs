@@ -422,3 +422,137 @@ fn gallery_base_builds_for_amd64_and_arm64() {
         assert_eq!(u16::from_le_bytes([elf[18], elf[19]]), machine, "{platform}");
     }
 }
+
+/// Real `.deb`s from `apt-get download` into the target directory (kept for later runs), with
+/// their control paragraphs; the test fails when apt cannot fetch them.
+fn apt_debs(names: &[&str]) -> Vec<(pare_deb::Paragraph, Vec<u8>)> {
+    let dir = tmp().join("apt-debs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let find = |n: &str| {
+        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
+            p.file_name()
+                .and_then(|f| f.to_str())
+                .is_some_and(|f| f.starts_with(&format!("{n}_")) && f.ends_with(".deb"))
+        })
+    };
+    let missing: Vec<&str> = names.iter().copied().filter(|n| find(n).is_none()).collect();
+    if !missing.is_empty() {
+        let out = Command::new("apt-get").arg("download").args(&missing).current_dir(&dir).output().unwrap();
+        assert!(out.status.success(), "apt-get download {missing:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    names
+        .iter()
+        .map(|n| {
+            let path = find(n).unwrap();
+            let mut control = pare_deb::DebArchive::open(&path).unwrap().control().control.clone();
+            if control.get("Architecture") != Some("all") {
+                control.set("Architecture", "amd64");
+            }
+            (control, std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
+/// `pare build --compression zstd` (and the definition's `compression`): zstd layers
+/// (`application/vnd.oci.image.layer.v1.tar+zstd`) that podman runs and skopeo, syft and trivy read,
+/// the same digest on every build, and `--compression gzip` winning over the definition. No
+/// network: real .debs (busybox-static, base-files) in a signed repository on 127.0.0.1.
+#[test]
+fn zstd_layers_run_with_podman_and_are_read_by_skopeo_syft_and_trivy() {
+    tool("podman", "--version");
+    tool("skopeo", "--version");
+    let venv = |name: &str| {
+        let path = tmp().parent().unwrap().join(format!("venv-{name}/bin/{name}"));
+        assert!(path.is_file(), "{} is missing: run scripts/system-deps.sh", path.display());
+        path
+    };
+    let (syft, trivy) = (venv("syft"), venv("trivy"));
+    let dir = Scratch::new("zstd");
+    let key = pare_deb::testing::TestKey::generate(7, "pare zstd test <test@example.invalid>").unwrap();
+    std::fs::write(dir.path().join("test.gpg"), key.public_keyring().unwrap()).unwrap();
+    let repo = dir.path().join("repo");
+    let mut builder = pare_deb::testing::RepoBuilder::new(&repo, "bookworm", "amd64");
+    for (control, deb) in apt_debs(&["base-files", "busybox-static"]) {
+        builder.add(&control, &deb).unwrap();
+    }
+    builder.write(&key).unwrap();
+    let server = pare_deb::testing::FileServer::start(&repo).unwrap();
+    let def = dir.path().join("bb.toml");
+    std::fs::write(
+        &def,
+        format!(
+            "suite = \"bookworm\"\nmirror = \"{}\"\npockets = []\nkeyring = \"test.gpg\"\n\
+             packages = [\"base-files\", \"busybox-static\"]\nfollow_dependencies = false\n\
+             entrypoint = [\"/bin/busybox\"]\ncompression = \"zstd\"\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    let pare = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pare"))
+            .args(args)
+            .env("PARE_CACHE_DIR", &cache)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap();
+        show(&format!("pare {}", args.join(" ")), &out);
+        assert!(out.status.success(), "pare {args:?} failed");
+        stdout(&out).trim().to_string()
+    };
+    let def = def.display().to_string();
+    pare(&["lock", &def]);
+    let layout = |name: &str| format!("oci:{}:{name}", dir.path().join(name).display());
+    let (a, b, gz) = (layout("a"), layout("b"), layout("gz"));
+    let first = pare(&["build", &def, "--to", &a]);
+    let second = pare(&["build", &def, "--compression", "zstd", "--to", &b]);
+    let gzip = pare(&["build", &def, "--compression", "gzip", "--to", &gz]);
+    assert_eq!(first, second, "two zstd builds from one lock differ");
+    assert_ne!(first, gzip);
+
+    let media_types = |location: &str| {
+        let out = Command::new("skopeo").args(["inspect", "--raw", location]).output().unwrap();
+        assert!(out.status.success(), "skopeo inspect: {}", String::from_utf8_lossy(&out.stderr));
+        let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let layers = manifest["layers"].as_array().unwrap().iter();
+        layers.map(|l| l["mediaType"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(media_types(&a), ["application/vnd.oci.image.layer.v1.tar+zstd"; 2]);
+    assert_eq!(media_types(&gz), ["application/vnd.oci.image.layer.v1.tar+gzip"; 2]);
+    // skopeo decompresses every layer to recompress it with gzip, checking digests as it reads.
+    let copied = format!("oci:{}:copied", dir.path().join("copied").display());
+    let out = Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-compress-format", "gzip", &a, &copied])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(media_types(&copied), ["application/vnd.oci.image.layer.v1.tar+gzip"; 2]);
+
+    let image = Pulled::new(&a);
+    let out = image.run(&["--network=none"], &["id", "-u"]); // the entrypoint is busybox
+    assert!(out.status.success() && stdout(&out) == "65532\n", "{}", stdout(&out));
+
+    // syft and trivy list the image's Debian packages from its zstd layers.
+    let layout_dir = dir.path().join("a");
+    let syft_out = Command::new(&syft)
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .arg(format!("oci-dir:{}", layout_dir.display()))
+        .args(["-q", "-o", "cyclonedx-json"])
+        .output()
+        .unwrap();
+    assert!(syft_out.status.success(), "syft: {}", String::from_utf8_lossy(&syft_out.stderr));
+    let trivy_out = Command::new(&trivy)
+        .env("TRIVY_CACHE_DIR", dir.path().join("trivy-cache"))
+        .args(["image", "-q", "--skip-db-update", "--offline-scan", "--format", "cyclonedx", "--input"])
+        .arg(&layout_dir)
+        .output()
+        .unwrap();
+    assert!(trivy_out.status.success(), "trivy: {}", String::from_utf8_lossy(&trivy_out.stderr));
+    for (tool, bytes) in [("syft", &syft_out.stdout), ("trivy", &trivy_out.stdout)] {
+        let sbom = pare_sbom::read(bytes, tool).unwrap();
+        let mut debs: Vec<&str> =
+            sbom.inventory.packages.iter().filter(|p| p.ecosystem == "deb").map(|p| p.name.as_str()).collect();
+        debs.sort_unstable();
+        assert_eq!(debs, ["base-files", "busybox-static"], "{tool}");
+    }
+}
