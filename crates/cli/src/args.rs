@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pare_vuln::Severity;
 
 const ABOUT: &str = "Minimal, reproducible container images from Debian, with SBOMs, scans, signatures and policy";
 
@@ -318,21 +319,39 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
         command: GalleryCommand,
     },
     /// Find known vulnerabilities in an image, a directory or an SBOM
-    #[command(long_about = crate::scan::SCAN_ABOUT)]
-    Scan(crate::scan::ScanArgs),
+    #[command(long_about = SCAN_ABOUT)]
+    Scan(ScanArgs),
     /// Compare two images: packages and vulnerabilities gained and lost
-    #[command(long_about = crate::scan::DIFF_ABOUT)]
-    Diff(crate::scan::DiffArgs),
+    #[command(long_about = DIFF_ABOUT)]
+    Diff(DiffArgs),
     /// Write a VEX (OpenVEX) statement for a triage decision
-    #[command(long_about = crate::scan::VEX_ABOUT)]
-    Vex(crate::scan::VexArgs),
+    #[command(long_about = VEX_ABOUT)]
+    Vex(VexArgs),
+    /// Print a shell completion script (bash, zsh, fish)
+    #[command(long_about = "Print the completion script for a shell, generated from the same definitions as \
+`--help`.\n\nExamples:\n    pare completions bash > /etc/bash_completion.d/pare\n    \
+pare completions zsh > \"${fpath[1]}/_pare\"\n    pare completions fish > ~/.config/fish/completions/pare.fish")]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page, or write one per verb into a directory
+    #[command(long_about = "Print pare(1) as roff, generated from the same definitions as `--help`; with \
+--dir, write pare.1 and pare-VERB.1 for every verb there.\n\nExamples:\n    pare man | man -l -\n    \
+pare man --dir /usr/local/share/man/man1")]
+    Man {
+        /// Write pare.1 and pare-VERB.1 into DIR instead of printing pare.1
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// List packages the Debian archive has newer versions of, and the vulnerabilities updating fixes
-    #[command(long_about = crate::outdated::OUTDATED_ABOUT)]
-    Outdated(crate::outdated::OutdatedArgs),
+    #[command(long_about = OUTDATED_ABOUT)]
+    Outdated(OutdatedArgs),
     /// Build or inspect the local vulnerability database
     Db {
         #[command(subcommand)]
-        command: crate::db::DbCommand,
+        command: DbCommand,
     },
 }
 
@@ -399,4 +418,289 @@ pub enum BuildSbomFormat {
     SpdxJson,
     /// CycloneDX 1.6 JSON (artifact type application/vnd.cyclonedx+json)
     CyclonedxJson,
+}
+
+// `pare scan`, `pare diff`, `pare vex`
+
+pub(crate) const SCAN_ABOUT: &str = "Find known vulnerabilities in an image, a directory or an SBOM.\n\n\
+SRC is any image location (see `pare --help`), a directory (read as a root filesystem), or an SBOM file \
+(SPDX 2.x JSON or tag-value, CycloneDX JSON, from pare, syft or trivy; detected by content). A path that \
+exists is never a registry reference. Debian packages are matched by source package and \
+source version in the image's release (from /etc/os-release or the SBOM's `distro`), against the Debian \
+Security Tracker data and DSA/DLA advisories; other packages by name and version against OSV records.\n\n\
+Findings are grouped by severity. Severity comes from CVSS where the data has a score, else from the \
+distribution's urgency (labelled as such); a finding with neither is `unknown`, and `--fail-on` counts \
+it as failing unless `--allow-unknown` is given. VEX statements (`--vex`, OpenVEX or CycloneDX VEX) that \
+say `not_affected` or `fixed` suppress a finding: it stays in the report, marked, with the statement's \
+author and justification.\n\n\
+Exit status: 0 no failing findings, 1 findings at or above --fail-on remain after VEX, 2 errors.\n\n\
+Examples:\n    pare db update\n    pare scan oci:./out:app\n    pare scan sbom.spdx.json --fail-on high --vex triage.openvex.json\n    \
+pare scan oci:./out:app --format sarif -o pare.sarif";
+
+#[derive(Args, Debug, Clone)]
+pub struct ScanArgs {
+    /// Image location, directory, or SBOM file (SPDX JSON or tag-value, CycloneDX JSON)
+    pub src: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with status 1 when open findings at or above SEVERITY remain (critical, high, medium, low)
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// With --fail-on: do not count findings of unknown severity as failing
+    #[arg(long)]
+    pub allow_unknown: bool,
+    /// Report only findings that have a fixed version
+    #[arg(long, visible_alias = "ignore-unfixed")]
+    pub only_fixed: bool,
+    /// Apply the statements of a VEX document (OpenVEX or CycloneDX VEX); repeatable
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// The distribution release, when the image or SBOM does not say (debian-12, bookworm, debian:13)
+    #[arg(long, value_name = "DISTRO")]
+    pub distro: Option<String>,
+    #[command(flatten)]
+    pub db: DbArg,
+    #[command(flatten)]
+    pub platform: PlatformArg,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanFormat {
+    /// Findings grouped by severity
+    Table,
+    /// pare's JSON report
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning)
+    Sarif,
+    /// CycloneDX 1.6 with vulnerabilities
+    Cyclonedx,
+}
+
+fn parse_severity(value: &str) -> Result<Severity, String> {
+    match value.parse::<Severity>()? {
+        Severity::Unknown | Severity::Negligible => {
+            Err("expected critical, high, medium or low (unknown findings fail unless --allow-unknown)".into())
+        }
+        s => Ok(s),
+    }
+}
+
+fn parse_age(value: &str) -> Result<std::time::Duration, String> {
+    let value = value.trim();
+    let split = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("`{value}`: expected a number and a unit, like 7d or 36h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" | "" => n * 3600,
+        "d" => n * 86400,
+        "w" => n * 7 * 86400,
+        _ => return Err(format!("`{value}`: unknown unit `{unit}` (s, m, h, d, w)")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+pub(crate) const DIFF_ABOUT: &str = "Compare two images (or SBOMs): packages added, removed and changed, and \
+vulnerabilities gained and lost (the case for minimal bases, on your own images). Vulnerabilities are compared \
+when a database exists (`pare db update`).\n\n\
+Example:\n    pare diff docker-archive:debian.tar oci:./out:app";
+
+#[derive(Args, Debug, Clone)]
+pub struct DiffArgs {
+    /// The old image, directory or SBOM
+    pub old: String,
+    /// The new image, directory or SBOM
+    pub new: String,
+    #[command(flatten)]
+    pub format: crate::args::FormatArg,
+    /// The distribution release, when an image or SBOM does not say
+    #[arg(long, value_name = "DISTRO")]
+    pub distro: Option<String>,
+    /// Apply the statements of a VEX document to both sides, as `pare scan --vex` does; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Compare only findings that have a fixed version
+    #[arg(long, visible_alias = "ignore-unfixed")]
+    pub only_fixed: bool,
+    #[command(flatten)]
+    pub db: DbArg,
+    #[command(flatten)]
+    pub platform: PlatformArg,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+pub(crate) const VEX_ABOUT: &str = "Write a triage decision as an OpenVEX 0.2 statement.\n\n\
+Creates FILE (or prints a new document) or adds the statement to an existing OpenVEX document, \
+raising its version. `pare scan --vex FILE` then applies it: not_affected and fixed suppress the \
+finding, which stays in the report with this statement's author and justification.\n\n\
+Example:\n    pare vex --vulnerability CVE-2024-6387 --product pkg:deb/debian/openssh-client \\\n        \
+--status not_affected --justification vulnerable_code_not_in_execute_path --file triage.openvex.json";
+
+#[derive(Args, Debug, Clone)]
+pub struct VexArgs {
+    /// The vulnerability (CVE-…, GHSA-…)
+    #[arg(long, value_name = "ID")]
+    pub vulnerability: String,
+    /// A product the statement is about: a package purl, or an image (pkg:oci/…@sha256:…); repeatable
+    #[arg(long, value_name = "ID", required = true)]
+    pub product: Vec<String>,
+    /// A package inside the product the statement is about (purl); repeatable
+    #[arg(long, value_name = "PURL")]
+    pub subcomponent: Vec<String>,
+    /// not_affected, affected, fixed or under_investigation
+    #[arg(long)]
+    pub status: String,
+    /// Why not_affected: component_not_present, vulnerable_code_not_present,
+    /// vulnerable_code_not_in_execute_path, vulnerable_code_cannot_be_controlled_by_adversary,
+    /// inline_mitigations_already_exist
+    #[arg(long)]
+    pub justification: Option<String>,
+    /// Free text on why the product is not affected
+    #[arg(long)]
+    pub impact_statement: Option<String>,
+    /// What users should do (required for affected)
+    #[arg(long)]
+    pub action_statement: Option<String>,
+    /// Who makes the statement (default: $USER)
+    #[arg(long)]
+    pub author: Option<String>,
+    /// The OpenVEX document to create or add to (default: print a new document)
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+// the vulnerability database
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArg {
+    #[command(flatten)]
+    pub file: DbPathArg,
+    /// Warn when the database is older than this (e.g. 36h, 7d)
+    #[arg(long, value_name = "AGE", default_value = "7d", value_parser = parse_age)]
+    pub max_db_age: std::time::Duration,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbPathArg {
+    /// The vulnerability database (default: $PARE_VULN_DB, else vuln.db in the pare cache directory)
+    #[arg(long = "db", value_name = "PATH")]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Build the vulnerability database from the tracker, the DSA/DLA lists, OSV and CVE records
+    #[command(long_about = "Build the local vulnerability database. Every source is read first; the new \
+database is written into a temporary file beside the old one and renamed over it only when complete, so a \
+failed download or an interrupted update leaves the previous database working.\n\n\
+Without --source or --from the official endpoints are read: the Debian Security Tracker's JSON, its \
+DSA and DLA lists, and osv.dev's PyPI, Go and crates.io archives. With either flag, exactly the sources \
+given are read.\n\n\
+KINDS\n    tracker-json   https://security-tracker.debian.org/tracker/data/json\n    \
+dsa-list, dla-list   the tracker's data/DSA/list and data/DLA/list\n    \
+osv            an OSV record (JSON or YAML), a directory of them, or a zip archive (osv.dev's all.zip)\n    \
+cve            CVE JSON 5 or NVD API 2.0 records (their CVSS scores)\n\n\
+Examples:\n    pare db update\n    pare db update --from ./DSA-list --from ./osv-go/ --from ./PyPI-all.zip\n    \
+pare db update --source dsa-list=https://mirror.example/DSA/list --db ./vuln.db")]
+    Update(UpdateArgs),
+    /// Show when the database was built, from which sources, and what it holds
+    #[command(long_about = "Show the database's build time, schema, each source (kind, location, records, \
+SHA-256 of what was read, warnings) and advisories per origin and ecosystem.\n\nExample:\n    \
+pare db status --format json")]
+    Status {
+        #[command(flatten)]
+        db: DbPathArg,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub db: DbPathArg,
+    /// Read a source from a URL, as KIND=URL (repeatable; kinds: tracker-json, dsa-list, dla-list, osv, cve)
+    #[arg(long, value_name = "KIND=URL")]
+    pub source: Vec<String>,
+    /// Import a local file or directory, its kind detected from the content (repeatable)
+    #[arg(long, value_name = "FILE|DIR")]
+    pub from: Vec<PathBuf>,
+    /// Largest download accepted per source, in bytes or with a K, M or G suffix (powers of 1024)
+    #[arg(long, value_name = "SIZE", env = "PARE_DB_MAX_DOWNLOAD", default_value = "1G", value_parser = parse_size)]
+    pub max_download: u64,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+/// `123`, `64K`, `512M`, `2G` (also `512MiB`, `2GB`: powers of 1024 either way).
+fn parse_size(value: &str) -> Result<u64, String> {
+    let v = value.trim();
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (number, unit) = v.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| format!("`{value}` is not a size (e.g. 512M, 2G)"))?;
+    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches('B').trim_end_matches('I') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("`{value}`: unknown unit `{unit}` (use K, M, G or T)")),
+    };
+    number.checked_mul(1 << shift).filter(|n| *n > 0).ok_or_else(|| format!("`{value}` is out of range"))
+}
+
+// `pare outdated`
+
+pub(crate) const OUTDATED_ABOUT: &str = "List the Debian packages for which the archive has a newer version: \
+for a definition (its lock), or for any Debian-based image or directory (its dpkg database and os-release).\n\n\
+The signed Releases of the release, -updates and -security pockets are verified and their indexes read \
+(for a definition: its pockets, mirrors and keyring). Each update names the pocket it comes from and the \
+vulnerabilities of the local database (`pare db update`) that updating fixes. A security update is one \
+from a -security pocket or one that fixes a known vulnerability.\n\n\
+Exit status: 0 no security update, 1 a security update is available (rebuild advised), 2 errors.\n\n\
+Examples:\n    pare outdated app.toml\n    pare outdated oci:./out:app --format json";
+
+#[derive(Args, Debug, Clone)]
+pub struct OutdatedArgs {
+    /// A definition (FILE.toml with its lock, or gallery:NAME), an image location or a directory
+    pub src: String,
+    /// The Debian release of an image, when its os-release does not say (bookworm, debian-12)
+    #[arg(long, value_name = "SUITE")]
+    pub suite: Option<String>,
+    /// Archive mirror for an image's release and -updates pockets (default: deb.debian.org/debian)
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+    /// Mirror for an image's -security pocket (default: deb.debian.org/debian-security)
+    #[arg(long, value_name = "URL")]
+    pub security_mirror: Option<String>,
+    /// OpenPGP keyring that signs the mirrors' Releases (default: Debian's archive keyring)
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Option<PathBuf>,
+    /// Archive components to compare an image with (repeatable; default: main)
+    #[arg(long = "component", value_name = "NAME")]
+    pub components: Vec<String>,
+    #[command(flatten)]
+    pub format: FormatArg,
+    #[command(flatten)]
+    pub db: DbArg,
+    #[command(flatten)]
+    pub platform: PlatformArg,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Shells `pare completions` writes for.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }

@@ -3,18 +3,17 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod args;
-mod build;
 mod commands;
-mod db;
-mod outdated;
+mod context;
 mod output;
-mod sbom;
-mod scan;
+mod status;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+pub(crate) use status::ExitStatus;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
@@ -23,20 +22,47 @@ fn main() -> ExitCode {
     // Checked once, before any verb writes: a bad value is an error everywhere, never ignored.
     let run = pare_oci::source_date_epoch().map_err(anyhow::Error::from).and_then(|_| commands::run(cli, &printer));
     match run {
-        Ok(code) => code,
+        Ok(status) => status.into(),
+        Err(err) if is_broken_pipe(&err) => ExitStatus::Success.into(),
         Err(err) => {
-            if is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
-            }
-            let mut stderr = std::io::stderr().lock();
-            // Errors may quote image data: no raw control character reaches the terminal.
-            let show = |e: &dyn std::fmt::Display| pare_oci::escape_control_keep_lines(&e.to_string()).into_owned();
-            let _ = writeln!(stderr, "error: {}", show(&err));
-            for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "  caused by: {}", show(&cause));
-            }
-            ExitCode::from(2)
+            report(&err);
+            ExitStatus::Error.into()
         }
+    }
+}
+
+/// Prints the error chain, each cause once, then the hints the errors carry (`hint:` lines), after the
+/// chain as uv does. Errors may quote image data: no raw control character reaches the terminal.
+fn report(err: &anyhow::Error) {
+    let mut stderr = std::io::stderr().lock();
+    let show = |text: &str| pare_oci::escape_control_keep_lines(text).into_owned();
+    let mut hints: Vec<String> = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
+    for (i, cause) in err.chain().enumerate() {
+        let text = cause.to_string();
+        let mut message = Vec::new();
+        for line in text.lines() {
+            match line.trim_start().strip_prefix("hint:") {
+                Some(hint) => {
+                    let hint = hint.trim().to_string();
+                    if !hints.contains(&hint) {
+                        hints.push(hint);
+                    }
+                }
+                None => message.push(line),
+            }
+        }
+        let message = message.join("\n");
+        // A cause an earlier message already quotes is not printed again.
+        if message.is_empty() || shown.iter().any(|s| s.contains(&message)) {
+            continue;
+        }
+        let prefix = if i == 0 { "error: " } else { "  caused by: " };
+        let _ = writeln!(stderr, "{prefix}{}", show(&message));
+        shown.push(message);
+    }
+    for hint in hints {
+        let _ = writeln!(stderr, "hint: {}", show(&hint));
     }
 }
 

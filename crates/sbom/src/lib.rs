@@ -42,7 +42,7 @@ pub use write::{OutputFormat, write};
 pub enum Error {
     #[error(transparent)]
     Oci(#[from] pare_oci::Error),
-    #[error("reading `{path}`: {source}")]
+    #[error("reading `{path}`")]
     Read {
         path: String,
         #[source]

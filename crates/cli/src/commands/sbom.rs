@@ -1,13 +1,13 @@
 //! `pare sbom`: catalog an image and write its SBOM, or read back the SBOM attached to it.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use pare_sbom::OutputFormat;
 
+use crate::ExitStatus;
 use crate::args::{GlobalArgs, LimitArgs, PlatformArg, SbomFormat};
-use crate::commands::{Input, open_image, to_limits};
+use crate::context::{Input, open_image, to_limits};
 use crate::output::Printer;
 
 pub(crate) fn sbom(
@@ -18,19 +18,19 @@ pub(crate) fn sbom(
     output: Option<&Path>,
     platform: &PlatformArg,
     limits: &LimitArgs,
-) -> Result<ExitCode> {
-    let location = match crate::commands::input(src)? {
+) -> Result<ExitStatus> {
+    let location = match crate::context::input(src)? {
         Input::Image(location) => location,
         // An SBOM file is read and written again in --format.
         Input::File(path) => {
-            let read = crate::scan::read_sbom_file(&path)?;
+            let read = crate::context::read_sbom_file(&path)?;
             for warning in &read.warnings {
                 printer.warn(warning);
             }
             let bytes = pare_sbom::write(&read.inventory, output_format(format))?;
             let what = format!("{} packages of {}", read.inventory.packages.len(), path.display());
             emit(printer, &bytes, output, &what)?;
-            return Ok(ExitCode::SUCCESS);
+            return Ok(ExitStatus::Success);
         }
     };
     let image = open_image(global, printer, &location, platform)?;
@@ -48,7 +48,7 @@ pub(crate) fn sbom(
     let bytes = pare_sbom::write(&catalog.inventory, output_format(format))?;
     let what = format!("{} packages of {}", catalog.inventory.packages.len(), image.digest());
     emit(printer, &bytes, output, &what)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// Writes the document to `--output` (atomically, saying what was written) or to stdout.
@@ -82,11 +82,11 @@ pub(crate) fn attached(
     format: SbomFormat,
     output: Option<&Path>,
     platform: &PlatformArg,
-) -> Result<ExitCode> {
-    let location = crate::commands::image_location(src)?;
+) -> Result<ExitStatus> {
+    let location = crate::context::image_location(src)?;
     let image = open_image(global, printer, &location, platform)?;
     let subject = image.digest();
-    let Some(store) = crate::commands::referrer_store(global, &location)? else {
+    let Some(store) = crate::context::referrer_store(global, &location)? else {
         anyhow::bail!(
             "`{location}` cannot hold attached SBOMs\nhint: `--attached` reads oci:DIR layouts and registries; drop it to catalog the image"
         )
@@ -106,5 +106,5 @@ pub(crate) fn attached(
     let what =
         format!("the SBOM attached to {subject} ({}, {} packages)", sbom.manifest, read.inventory.packages.len());
     emit(printer, &bytes, output, &what)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

@@ -1,106 +1,31 @@
 //! `pare db update|status`: build the local vulnerability database and show what is in it.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pare_vuln::db::{self, DbInfo, Progress};
 use pare_vuln::{Database, SourceSpec};
 
-use crate::args::{Format, FormatArg};
+use crate::ExitStatus;
+use crate::args::{DbCommand, Format, UpdateArgs};
+use crate::context::db_path;
 use crate::output::{Printer, human_size};
 
 /// Warnings shown per source; the rest are counted.
 const SHOWN_WARNINGS: usize = 10;
 
-#[derive(Subcommand, Debug)]
-pub enum DbCommand {
-    /// Build the vulnerability database from the tracker, the DSA/DLA lists, OSV and CVE records
-    #[command(long_about = "Build the local vulnerability database. Every source is read first; the new \
-database is written into a temporary file beside the old one and renamed over it only when complete, so a \
-failed download or an interrupted update leaves the previous database working.\n\n\
-Without --source or --from the official endpoints are read: the Debian Security Tracker's JSON, its \
-DSA and DLA lists, and osv.dev's PyPI, Go and crates.io archives. With either flag, exactly the sources \
-given are read.\n\n\
-KINDS\n    tracker-json   https://security-tracker.debian.org/tracker/data/json\n    \
-dsa-list, dla-list   the tracker's data/DSA/list and data/DLA/list\n    \
-osv            an OSV record (JSON or YAML), a directory of them, or a zip archive (osv.dev's all.zip)\n    \
-cve            CVE JSON 5 or NVD API 2.0 records (their CVSS scores)\n\n\
-Examples:\n    pare db update\n    pare db update --from ./DSA-list --from ./osv-go/ --from ./PyPI-all.zip\n    \
-pare db update --source dsa-list=https://mirror.example/DSA/list --db ./vuln.db")]
-    Update(UpdateArgs),
-    /// Show when the database was built, from which sources, and what it holds
-    #[command(long_about = "Show the database's build time, schema, each source (kind, location, records, \
-SHA-256 of what was read, warnings) and advisories per origin and ecosystem.\n\nExample:\n    \
-pare db status --format json")]
-    Status {
-        #[command(flatten)]
-        db: DbArg,
-        #[command(flatten)]
-        format: FormatArg,
-    },
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct DbArg {
-    /// Database file (default: $PARE_VULN_DB, else vuln.db in the pare cache directory)
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct UpdateArgs {
-    #[command(flatten)]
-    pub db: DbArg,
-    /// Read a source from a URL, as KIND=URL (repeatable; kinds: tracker-json, dsa-list, dla-list, osv, cve)
-    #[arg(long, value_name = "KIND=URL")]
-    pub source: Vec<String>,
-    /// Import a local file or directory, its kind detected from the content (repeatable)
-    #[arg(long, value_name = "FILE|DIR")]
-    pub from: Vec<PathBuf>,
-    /// Largest download accepted per source, in bytes or with a K, M or G suffix (powers of 1024)
-    #[arg(long, value_name = "SIZE", env = "PARE_DB_MAX_DOWNLOAD", default_value = "1G", value_parser = parse_size)]
-    pub max_download: u64,
-    #[command(flatten)]
-    pub format: FormatArg,
-}
-
-/// `123`, `64K`, `512M`, `2G` (also `512MiB`, `2GB`: powers of 1024 either way).
-fn parse_size(value: &str) -> Result<u64, String> {
-    let v = value.trim();
-    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (number, unit) = v.split_at(digits);
-    let number: u64 = number.parse().map_err(|_| format!("`{value}` is not a size (e.g. 512M, 2G)"))?;
-    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches('B').trim_end_matches('I') {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => return Err(format!("`{value}`: unknown unit `{unit}` (use K, M, G or T)")),
-    };
-    number.checked_mul(1 << shift).filter(|n| *n > 0).ok_or_else(|| format!("`{value}` is out of range"))
-}
-
-fn db_path(arg: &DbArg) -> PathBuf {
-    arg.db.clone().unwrap_or_else(db::default_path)
-}
-
-pub(crate) fn run(printer: &Printer, command: DbCommand) -> Result<ExitCode> {
+pub(crate) fn run(printer: &Printer, command: DbCommand) -> Result<ExitStatus> {
     match command {
         DbCommand::Update(args) => update(printer, &args),
         DbCommand::Status { db, format } => {
             let path = db_path(&db);
             let database = Database::open(&path)?;
             show(printer, database.info(), format.format)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitStatus::Success)
         }
     }
 }
 
-fn update(printer: &Printer, args: &UpdateArgs) -> Result<ExitCode> {
+fn update(printer: &Printer, args: &UpdateArgs) -> Result<ExitStatus> {
     let path = db_path(&args.db);
     let mut sources = args.source.iter().map(|s| SourceSpec::parse(s)).collect::<Result<Vec<_>, _>>()?;
     sources.extend(args.from.iter().map(|p| SourceSpec::local(p)));
@@ -156,7 +81,7 @@ fn update(printer: &Printer, args: &UpdateArgs) -> Result<ExitCode> {
         let total: u64 = info.sources.iter().map(|s| s.records).sum();
         printer.status(&format!("Built {} from {} sources ({total} records)", path.display(), info.sources.len()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn show(printer: &Printer, info: &DbInfo, format: Format) -> Result<()> {

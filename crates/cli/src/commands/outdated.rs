@@ -1,60 +1,19 @@
 //! `pare outdated`: packages the Debian archive has newer versions of, and what updating fixes.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
 use anyhow::{Context, Result, bail};
-use clap::Args;
 use pare_vuln::outdated::{Archive, OutdatedReport};
 
-use crate::args::{Format, FormatArg, GlobalArgs, LimitArgs, PlatformArg};
+use crate::ExitStatus;
+use crate::args::{Format, GlobalArgs, OutdatedArgs};
+use crate::context::{db_path, inventory_of, open_db};
 use crate::output::Printer;
-use crate::scan::DbArg;
-
-pub(crate) const OUTDATED_ABOUT: &str = "List the Debian packages for which the archive has a newer version: \
-for a definition (its lock), or for any Debian-based image or directory (its dpkg database and os-release).\n\n\
-The signed Releases of the release, -updates and -security pockets are verified and their indexes read \
-(for a definition: its pockets, mirrors and keyring). Each update names the pocket it comes from and the \
-vulnerabilities of the local database (`pare db update`) that updating fixes. A security update is one \
-from a -security pocket or one that fixes a known vulnerability.\n\n\
-Exit status: 0 no security update, 1 a security update is available (rebuild advised), 2 errors.\n\n\
-Examples:\n    pare outdated app.toml\n    pare outdated oci:./out:app --format json";
-
-#[derive(Args, Debug, Clone)]
-pub struct OutdatedArgs {
-    /// A definition (FILE.toml with its lock, or gallery:NAME), an image location or a directory
-    pub src: String,
-    /// The Debian release of an image, when its os-release does not say (bookworm, debian-12)
-    #[arg(long, value_name = "SUITE")]
-    pub suite: Option<String>,
-    /// Archive mirror for an image's release and -updates pockets (default: deb.debian.org/debian)
-    #[arg(long, value_name = "URL")]
-    pub mirror: Option<String>,
-    /// Mirror for an image's -security pocket (default: deb.debian.org/debian-security)
-    #[arg(long, value_name = "URL")]
-    pub security_mirror: Option<String>,
-    /// OpenPGP keyring that signs the mirrors' Releases (default: Debian's archive keyring)
-    #[arg(long, value_name = "FILE")]
-    pub keyring: Option<PathBuf>,
-    /// Archive components to compare an image with (repeatable; default: main)
-    #[arg(long = "component", value_name = "NAME")]
-    pub components: Vec<String>,
-    #[command(flatten)]
-    pub format: FormatArg,
-    #[command(flatten)]
-    pub db: DbArg,
-    #[command(flatten)]
-    pub platform: PlatformArg,
-    #[command(flatten)]
-    pub limits: LimitArgs,
-}
 
 /// Whether SRC names a definition rather than an image.
 fn is_definition(src: &str) -> bool {
     src.starts_with("gallery:") || (src.ends_with(".toml") && std::path::Path::new(src).is_file())
 }
 
-pub(crate) fn outdated(global: &GlobalArgs, printer: &Printer, args: &OutdatedArgs) -> Result<ExitCode> {
+pub(crate) fn outdated(global: &GlobalArgs, printer: &Printer, args: &OutdatedArgs) -> Result<ExitStatus> {
     let cache = pare_deb::Cache::new(pare_deb::Cache::default_root());
     let (inventory, release, pockets, components, client) = if is_definition(&args.src) {
         let loaded = pare_build::load(&args.src)?;
@@ -82,7 +41,7 @@ pub(crate) fn outdated(global: &GlobalArgs, printer: &Printer, args: &OutdatedAr
             client,
         )
     } else {
-        let inventory = crate::scan::inventory_of(global, printer, &args.src, &args.platform, &args.limits)?;
+        let inventory = inventory_of(global, printer, &args.src, &args.platform, &args.limits)?;
         let release = pare_vuln::outdated::debian_release(&inventory, args.suite.as_deref())?;
         let pockets =
             pare_vuln::outdated::standard_pockets(&release, args.mirror.as_deref(), args.security_mirror.as_deref());
@@ -94,9 +53,9 @@ pub(crate) fn outdated(global: &GlobalArgs, printer: &Printer, args: &OutdatedAr
         let components = if args.components.is_empty() { vec!["main".to_string()] } else { args.components.clone() };
         (inventory, release, pockets, components, client)
     };
-    let db_path = crate::scan::db_path(&args.db);
-    let db = if args.db.path.is_some() || db_path.exists() {
-        Some(crate::scan::open_db(printer, &args.db)?)
+    let db_path = db_path(&args.db.file);
+    let db = if args.db.file.path.is_some() || db_path.exists() {
+        Some(open_db(printer, &args.db)?)
     } else {
         printer.warn(&format!(
             "no vulnerability database at {}: the vulnerabilities updates fix are not listed (run `pare db update`)",
@@ -124,9 +83,9 @@ pub(crate) fn outdated(global: &GlobalArgs, printer: &Printer, args: &OutdatedAr
             if security == 1 { " is" } else { "s are" },
             if fixes == 1 { "y" } else { "ies" }
         ));
-        return Ok(ExitCode::from(1));
+        return Ok(ExitStatus::Failure);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn table(report: &OutdatedReport) -> String {

@@ -1,7 +1,6 @@
 //! `pare build`, `lock`, `update`, `why` and `gallery list`.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -11,8 +10,9 @@ use pare_deb::DownloadEvent;
 use pare_oci::{Location, PlatformChoice};
 use serde_json::json;
 
+use crate::ExitStatus;
 use crate::args::{BuildArgs, BuildSbomFormat, Format, GlobalArgs};
-use crate::commands::open_sink;
+use crate::context::open_sink;
 use crate::output::{Printer, human_size, short_digest};
 
 /// Counts downloads and prints warnings; draws a spinner on a terminal.
@@ -99,7 +99,7 @@ fn lock_for(
     Ok(lock)
 }
 
-pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result<ExitCode> {
+pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result<ExitStatus> {
     let started = Instant::now();
     let loaded = pare_build::load(&args.definition)?;
     let destination = Location::parse_destination(&args.to)?;
@@ -108,7 +108,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     let lock = lock_for(printer, &loaded, &reporter, args.no_lock, &args.arch)?;
     let client = pare_build::client(&loaded, None)?;
     let open = match loaded.definition.base_ref().map(|b| b.location) {
-        Some(location) => crate::commands::open_options(global, &location)?,
+        Some(location) => crate::context::open_options(global, &location)?,
         None => pare_oci::OpenOptions::default(),
     };
     let options = pare_build::BuildOptions {
@@ -136,7 +136,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         .with_context(|| format!("Cannot write the image to `{destination}`"))?;
     let mut sbom_report = Vec::new();
     for sbom in &sboms {
-        let store = if attach { crate::commands::referrer_store(global, &destination)? } else { None };
+        let store = if attach { crate::context::referrer_store(global, &destination)? } else { None };
         let referrer = match store {
             Some(store) => {
                 let desc = store
@@ -230,7 +230,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
             printer.out(written.digest().as_ref())?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// One platform's build-time SBOM: written to its file (when `--sbom`), and the artifact to attach.
@@ -291,7 +291,7 @@ fn build_sboms(printer: &Printer, built: &pare_build::Built, lock: &Lock, args: 
     Ok(out)
 }
 
-pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Result<ExitCode> {
+pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Result<ExitStatus> {
     let loaded = Loaded::from_file(definition)?;
     let reporter = Reporter::new(printer);
     let client = pare_build::client(&loaded, None)?;
@@ -299,7 +299,7 @@ pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Re
     reporter.finish();
     if !relocked.written {
         printer.status(&format!("{} is up to date (`pare update` resolves again)", relocked.path.display()));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success);
     }
     for change in &relocked.changes {
         printer.status(&change.to_string());
@@ -314,10 +314,10 @@ pub fn lock(printer: &Printer, definition: &std::path::Path, update: bool) -> Re
     for a in &lock.architecture {
         printer.status(&format!("  {} from: {}", a.name, lock.pocket_summary(&a.name)));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
-pub fn why(printer: &Printer, definition: &str, package: &str, arch: Option<&str>) -> Result<ExitCode> {
+pub fn why(printer: &Printer, definition: &str, package: &str, arch: Option<&str>) -> Result<ExitStatus> {
     let loaded = pare_build::load(definition)?;
     let reporter = Reporter::new(printer);
     let only: Vec<String> = arch.map(str::to_string).into_iter().collect();
@@ -337,10 +337,10 @@ pub fn why(printer: &Printer, definition: &str, package: &str, arch: Option<&str
         };
         printer.out(&line)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
-pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitCode> {
+pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitStatus> {
     let entries = pare_build::gallery::list();
     match format {
         Format::Json => printer.json(&json!(
@@ -359,7 +359,7 @@ pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitCode> {
             printer.out(&table.to_string())?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 #[cfg(test)]

@@ -1,0 +1,86 @@
+//! One module per verb: each parses nothing (clap did), makes one library call and prints.
+
+mod build;
+mod completions;
+mod db;
+mod diff;
+mod files;
+mod inspect;
+mod outdated;
+mod sbom;
+mod scan;
+mod transfer;
+mod vex;
+
+use anyhow::{Result, bail};
+use pare_oci::Location;
+
+use crate::ExitStatus;
+use crate::args::{Cli, Command};
+use crate::context::image_location;
+use crate::output::Printer;
+
+/// Runs the verb `cli` names.
+pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Pull { reference, to, platform, max_size } => {
+            let src = match Location::parse(&reference)? {
+                loc @ Location::Registry(_) => loc,
+                other => bail!(
+                    "`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"
+                ),
+            };
+            let dst = Location::parse_destination(&to)?;
+            transfer::transfer(global, printer, &src, &dst, &platform, max_size, false)
+        }
+        Command::Push { src, reference, platform } => {
+            let dst = match Location::parse(&reference)? {
+                loc @ Location::Registry(_) => loc,
+                other => {
+                    bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations")
+                }
+            };
+            let src = image_location(&src)?;
+            transfer::transfer(global, printer, &src, &dst, &platform, pare_oci::DOCKER_ARCHIVE_MAX_SIZE, false)
+        }
+        Command::Copy { src, dst, platform, max_size, referrers } => {
+            let (src, dst) = (image_location(&src)?, Location::parse_destination(&dst)?);
+            transfer::transfer(global, printer, &src, &dst, &platform, max_size, referrers)
+        }
+        Command::Inspect { src, platform, all_platforms, format } => {
+            inspect::inspect(global, printer, &image_location(&src)?, &platform, all_platforms, format.format)
+        }
+        Command::Ls { src, path, shallow, platform, limits, format } => {
+            let src = image_location(&src)?;
+            files::ls(global, printer, &src, path.as_deref(), shallow, &platform, &limits, format.format)
+        }
+        Command::Cat { src, path, platform, limits } => {
+            files::cat(global, printer, &image_location(&src)?, &path, &platform, &limits)
+        }
+        Command::Unpack { src, dir, platform, limits, allow_devices, keep_setid } => {
+            let options = files::UnpackFlags { allow_devices, keep_setid };
+            files::unpack(global, printer, &image_location(&src)?, &dir, &platform, &limits, options)
+        }
+        Command::Build(args) => build::build(global, printer, &args),
+        Command::Lock { definition } => build::lock(printer, &definition, false),
+        Command::Update { definition } => build::lock(printer, &definition, true),
+        Command::Why { definition, package, arch } => build::why(printer, &definition, &package, arch.as_deref()),
+        Command::Gallery { command: crate::args::GalleryCommand::List { format } } => {
+            build::gallery_list(printer, format.format)
+        }
+        Command::Db { command } => db::run(printer, command),
+        Command::Scan(args) => scan::scan(global, printer, &args),
+        Command::Diff(args) => diff::diff(global, printer, &args),
+        Command::Vex(args) => vex::vex(printer, &args),
+        Command::Outdated(args) => outdated::outdated(global, printer, &args),
+        Command::Sbom { src, format, output, platform, limits, attached } => {
+            if attached {
+                return sbom::attached(global, printer, &src, format, output.as_deref(), &platform);
+            }
+            sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
+        }
+        Command::Completions { shell } => completions::completions(printer, shell),
+        Command::Man { dir } => completions::man(printer, dir.as_deref()),
+    }
+}

@@ -1,0 +1,235 @@
+//! What every verb needs besides its arguments: SRC and DST turned into locations and opened (the registry
+//! client included), the vulnerability database opened, SBOM and VEX files read.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use pare_oci::fs::Limits;
+use pare_oci::{Image, Location, Platform, Root, Sink, Source};
+use pare_sbom::Inventory;
+use pare_vuln::report::DatabaseSummary;
+
+use crate::args::{DbArg, DbPathArg, GlobalArgs, LimitArgs, PlatformArg};
+use crate::output::Printer;
+
+/// What a SRC argument names: an image, or a file that is not one (an SBOM, for the verbs that read them).
+pub(crate) enum Input {
+    Image(Location),
+    File(std::path::PathBuf),
+}
+
+/// The one parser of SRC arguments: an existing path is read by its content, never as a registry
+/// reference, and a missing one that looks like a file is "no such file" (see `Location::parse_source`).
+pub(crate) fn input(src: &str) -> Result<Input, pare_oci::Error> {
+    match Location::parse_source(src) {
+        Ok(location) => Ok(Input::Image(location)),
+        Err(pare_oci::Error::NotAnImage { path, .. }) => Ok(Input::File(path)),
+        Err(e) => Err(e),
+    }
+}
+
+/// SRC of the verbs that read only images.
+pub(crate) fn image_location(src: &str) -> Result<Location> {
+    Location::parse_source(src).map_err(|e| match e {
+        pare_oci::Error::NotAnImage { .. } => {
+            anyhow::anyhow!("{e}\nhint: SBOM files are read by `pare scan`, `pare diff` and `pare sbom`")
+        }
+        e => e.into(),
+    })
+}
+
+pub(crate) fn to_limits(args: &LimitArgs) -> Limits {
+    Limits { max_total_size: args.max_size, max_entries: args.max_entries, max_file_size: args.max_file_size }
+}
+
+pub(crate) fn parse_platform(arg: &PlatformArg) -> Result<Option<Platform>> {
+    Ok(arg.platform.as_deref().map(Platform::parse).transpose()?)
+}
+
+/// How locations are opened: the registry client when `location` is a registry reference.
+pub(crate) fn open_options(global: &GlobalArgs, location: &Location) -> Result<pare_oci::OpenOptions> {
+    let registry = match location {
+        Location::Registry(_) => Some(registry_client(global)?),
+        _ => None,
+    };
+    Ok(pare_oci::OpenOptions { registry, blob_cache: pare_oci::registry::BlobCache::from_env(), ..Default::default() })
+}
+
+/// Opens any location as a source.
+pub fn open_source(global: &GlobalArgs, printer: &Printer, location: &Location) -> Result<Arc<dyn Source>> {
+    let opened = location.open(&open_options(global, location)?)?;
+    for w in &opened.warnings {
+        printer.warn(w);
+    }
+    Ok(opened.source)
+}
+
+pub(crate) fn open_sink(global: &GlobalArgs, location: &Location, from: Option<&Location>) -> Result<Box<dyn Sink>> {
+    Ok(location.create(&open_options(global, location)?, from)?)
+}
+
+pub(crate) fn open_image(
+    global: &GlobalArgs,
+    printer: &Printer,
+    location: &Location,
+    platform: &PlatformArg,
+) -> Result<Image> {
+    let source = open_source(global, printer, location)?;
+    let root = Root::open(source)?;
+    Ok(root.image(parse_platform(platform)?.as_ref())?)
+}
+
+/// Where `location` keeps referrers: a layout or a registry repository; `None` for archives and directories.
+pub(crate) fn referrer_store(
+    global: &GlobalArgs,
+    location: &Location,
+) -> Result<Option<pare_oci::referrers::ReferrerStore>> {
+    Ok(match location {
+        Location::Layout { path, .. } => Some(pare_oci::referrers::ReferrerStore::Layout(path.clone())),
+        Location::Registry(reference) => Some(pare_oci::referrers::ReferrerStore::Registry {
+            client: registry_client(global)?,
+            repository: reference.clone(),
+        }),
+        _ => None,
+    })
+}
+
+/// One registry client per process, so tokens and learned schemes are shared by every request.
+pub(crate) fn registry_client(global: &GlobalArgs) -> Result<pare_oci::registry::Client> {
+    static CLIENT: std::sync::OnceLock<pare_oci::registry::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let config = pare_oci::registry::ClientConfig {
+        insecure: global.insecure,
+        stall_timeout: std::time::Duration::from_secs(global.stall_timeout),
+        ..Default::default()
+    };
+    let client = pare_oci::registry::Client::new(config)?;
+    Ok(CLIENT.get_or_init(|| client).clone())
+}
+
+/// The database path: `--db`, else `$PARE_VULN_DB`, else the default in the cache directory.
+pub(crate) fn db_path(arg: &DbPathArg) -> PathBuf {
+    arg.path.clone().unwrap_or_else(pare_vuln::db::default_path)
+}
+
+/// Opens the database, warning when it is old.
+pub(crate) fn open_db(printer: &Printer, arg: &DbArg) -> Result<(pare_vuln::Database, DatabaseSummary)> {
+    let path = db_path(&arg.file);
+    if !path.exists() {
+        bail!(
+            "no vulnerability database at {}\nhint: run `pare db update` (or `pare db update --from DIR` offline), \
+             or pass --db PATH",
+            path.display()
+        );
+    }
+    let db = pare_vuln::Database::open(&path)?;
+    let info = db.info();
+    let built = info.built_at;
+    let age = jiff::Timestamp::now().duration_since(built);
+    if !age.is_negative() && age.unsigned_abs() > arg.max_db_age {
+        printer.warn(&format!(
+            "the vulnerability database {} was built {} ({} days ago); newer advisories are missing: run `pare db update`",
+            path.display(),
+            built.strftime("%Y-%m-%d %H:%M UTC"),
+            age.as_secs() / 86400
+        ));
+    }
+    let summary = DatabaseSummary {
+        path: path.display().to_string(),
+        built_at: built.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        sources: info.sources.iter().map(|s| format!("{} ({})", s.kind, s.location)).collect(),
+    };
+    Ok((db, summary))
+}
+
+/// What SRC names (an SBOM file, a directory, or an image), parsed before anything slow is done.
+pub(crate) fn parse_src(src: &str) -> Result<Input> {
+    input(src).map_err(|e| match e {
+        pare_oci::Error::InvalidLocation { .. } | pare_oci::Error::InvalidReference { .. } => anyhow!(
+            "{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file"
+        ),
+        e => e.into(),
+    })
+}
+
+/// The inventory of SRC: an SBOM file, a directory, or an image.
+pub(crate) fn inventory_of(
+    global: &GlobalArgs,
+    printer: &Printer,
+    src: &str,
+    platform: &PlatformArg,
+    limits: &LimitArgs,
+) -> Result<Inventory> {
+    match parse_src(src)? {
+        Input::File(path) => {
+            let read = read_sbom_file(&path)?;
+            for w in &read.warnings {
+                printer.warn(w);
+            }
+            Ok(read.inventory)
+        }
+        Input::Image(location) => {
+            let image = open_image(global, printer, &location, platform)?;
+            let cache = pare_sbom::LayerCache::from_env();
+            let (view, catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
+            for warning in view.warnings().iter().chain(&catalog.warnings) {
+                printer.warn(warning);
+            }
+            Ok(catalog.inventory)
+        }
+    }
+}
+
+/// Opens SRC as a scan subject (an image, or the inventory of an SBOM file) and hands it to `run`.
+pub(crate) fn with_subject<T>(
+    global: &GlobalArgs,
+    printer: &Printer,
+    src: &str,
+    input: Input,
+    platform: &PlatformArg,
+    limits: &LimitArgs,
+    run: impl FnOnce(pare_vuln::Subject<'_>) -> Result<T>,
+) -> Result<T> {
+    let location = match input {
+        Input::Image(location) => location,
+        Input::File(path) => {
+            let read = read_sbom_file(&path)?;
+            for w in &read.warnings {
+                printer.warn(w);
+            }
+            return run(pare_vuln::Subject::Inventory(Box::new(read.inventory)));
+        }
+    };
+    let image = open_image(global, printer, &location, platform)?;
+    let cache = pare_sbom::LayerCache::from_env();
+    let limits = to_limits(limits);
+    run(pare_vuln::Subject::Image { image: &image, name: src, limits: &limits, cache: cache.as_ref() })
+}
+
+/// Reads an SBOM file (SPDX JSON or tag-value, CycloneDX JSON, pare's JSON; the format from the content).
+pub(crate) fn read_sbom_file(path: &Path) -> Result<pare_sbom::ReadSbom> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut bytes = Vec::new();
+    // One byte over the cap, so the reader can say the file is too large.
+    file.take(pare_sbom::MAX_SBOM_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(pare_sbom::read(&bytes, &path.display().to_string())?)
+}
+
+pub(crate) fn read_vex(paths: &[PathBuf], printer: &Printer) -> Result<Vec<pare_vuln::vex::Statement>> {
+    let mut statements = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(path).with_context(|| format!("reading VEX document {}", path.display()))?;
+        let doc = pare_vuln::vex::read(&bytes, &path.display().to_string())?;
+        for w in &doc.warnings {
+            printer.warn(w);
+        }
+        statements.extend(doc.statements);
+    }
+    Ok(statements)
+}
