@@ -27,7 +27,7 @@ pub enum Error {
     NotLocked { package: String, file: String },
     #[error("{package}: {reason}")]
     Package { package: String, reason: String },
-    #[error("reading the archive for {architecture}")]
+    #[error("{architecture}: {source}")]
     Archive {
         architecture: String,
         #[source]

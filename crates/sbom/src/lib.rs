@@ -42,7 +42,7 @@ pub use write::{OutputFormat, write};
 pub enum Error {
     #[error(transparent)]
     Oci(#[from] pare_oci::Error),
-    #[error("reading `{path}`")]
+    #[error("reading `{path}`: {source}")]
     Read {
         path: String,
         #[source]

@@ -11,7 +11,7 @@ pub enum Error {
     Version { ecosystem: String, version: String, reason: String },
     #[error("vulnerability database {path}: {message}")]
     Database { path: PathBuf, message: String },
-    #[error("I/O error on `{path}`")]
+    #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         #[source]
