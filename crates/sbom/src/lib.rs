@@ -32,7 +32,7 @@ pub use catalog::{Catalog, catalog, catalog_image, catalog_with, rfc3339_seconds
 pub use cpe::cpes;
 pub use deb::debian_package;
 pub use golinked::{GoLinked, LinkedBinaries};
-pub use model::{Checksum, Inventory, Location, OsRelease, Package, Subject, Tool};
+pub use model::{Checksum, Ecosystem, Inventory, Location, OsRelease, Package, Subject, Tool};
 pub use pare_oci::{escape_control, escape_control_keep_lines};
 pub use read::{MAX_SBOM_BYTES, ReadSbom, SbomFormat, read};
 pub use write::{OutputFormat, write};

@@ -1,6 +1,8 @@
 //! The inventory types: what every writer, the scanner and the monitor read.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -227,5 +229,88 @@ impl Inventory {
             p.checksums.dedup();
         }
         self.packages.sort_by(|a, b| a.key().cmp(&b.key()));
+    }
+}
+
+/// A package ecosystem, named as OSV names it (`Debian`, `PyPI`, `crates.io`, …): the one type inventories
+/// (through [`Package::advisory_ecosystem`]) and vulnerability advisories share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Ecosystem {
+    Debian,
+    Ubuntu,
+    Alpine,
+    PyPI,
+    #[serde(rename = "npm")]
+    Npm,
+    Go,
+    #[serde(rename = "crates.io")]
+    CratesIo,
+    Maven,
+}
+
+impl Ecosystem {
+    pub const ALL: [Ecosystem; 8] = [
+        Ecosystem::Debian,
+        Ecosystem::Ubuntu,
+        Ecosystem::Alpine,
+        Ecosystem::PyPI,
+        Ecosystem::Npm,
+        Ecosystem::Go,
+        Ecosystem::CratesIo,
+        Ecosystem::Maven,
+    ];
+
+    /// The OSV ecosystem name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::Debian => "Debian",
+            Ecosystem::Ubuntu => "Ubuntu",
+            Ecosystem::Alpine => "Alpine",
+            Ecosystem::PyPI => "PyPI",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Go => "Go",
+            Ecosystem::CratesIo => "crates.io",
+            Ecosystem::Maven => "Maven",
+        }
+    }
+
+    /// The ecosystem of an inventory package ([`Package::ecosystem`], a purl type).
+    pub fn from_purl_type(purl_type: &str) -> Option<Ecosystem> {
+        Some(match purl_type {
+            "deb" => Ecosystem::Debian,
+            "apk" => Ecosystem::Alpine,
+            "pypi" => Ecosystem::PyPI,
+            "npm" => Ecosystem::Npm,
+            "golang" => Ecosystem::Go,
+            "cargo" => Ecosystem::CratesIo,
+            "maven" => Ecosystem::Maven,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Ecosystem {
+    type Err = String;
+
+    /// Accepts OSV names; a release suffix (`Debian:12`, `Alpine:v3.19`) is the caller's to split off.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ecosystem::ALL
+            .into_iter()
+            .find(|e| e.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown ecosystem `{s}`"))
+    }
+}
+
+impl Package {
+    /// The ecosystem advisories name this package in (from its purl type; Debian for `deb`, which an
+    /// Ubuntu image's scan maps to Ubuntu by its os-release). `None` for purl types no advisory covers.
+    pub fn advisory_ecosystem(&self) -> Option<Ecosystem> {
+        Ecosystem::from_purl_type(&self.ecosystem)
     }
 }

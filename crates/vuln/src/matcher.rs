@@ -162,7 +162,7 @@ pub fn match_inventory(inventory: &Inventory, lookup: &dyn Lookup, options: &Mat
     out.release = distro.as_ref().map(|d| d.release.clone());
     let mut unmatched_deb = 0usize;
     for package in &inventory.packages {
-        let Some(ecosystem) = Ecosystem::from_purl_type(&package.ecosystem) else {
+        let Some(ecosystem) = package.advisory_ecosystem() else {
             *out.packages_skipped.entry(package.ecosystem.clone()).or_default() += 1;
             continue;
         };

@@ -6,79 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A package ecosystem, named as OSV names it (`Debian`, `PyPI`, `crates.io`, …).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Ecosystem {
-    Debian,
-    Ubuntu,
-    Alpine,
-    PyPI,
-    #[serde(rename = "npm")]
-    Npm,
-    Go,
-    #[serde(rename = "crates.io")]
-    CratesIo,
-    Maven,
-}
-
-impl Ecosystem {
-    pub const ALL: [Ecosystem; 8] = [
-        Ecosystem::Debian,
-        Ecosystem::Ubuntu,
-        Ecosystem::Alpine,
-        Ecosystem::PyPI,
-        Ecosystem::Npm,
-        Ecosystem::Go,
-        Ecosystem::CratesIo,
-        Ecosystem::Maven,
-    ];
-
-    /// The OSV ecosystem name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Ecosystem::Debian => "Debian",
-            Ecosystem::Ubuntu => "Ubuntu",
-            Ecosystem::Alpine => "Alpine",
-            Ecosystem::PyPI => "PyPI",
-            Ecosystem::Npm => "npm",
-            Ecosystem::Go => "Go",
-            Ecosystem::CratesIo => "crates.io",
-            Ecosystem::Maven => "Maven",
-        }
-    }
-
-    /// The ecosystem of an inventory package (`pare_sbom::Package::ecosystem`, a purl type).
-    pub fn from_purl_type(purl_type: &str) -> Option<Ecosystem> {
-        Some(match purl_type {
-            "deb" => Ecosystem::Debian,
-            "apk" => Ecosystem::Alpine,
-            "pypi" => Ecosystem::PyPI,
-            "npm" => Ecosystem::Npm,
-            "golang" => Ecosystem::Go,
-            "cargo" => Ecosystem::CratesIo,
-            "maven" => Ecosystem::Maven,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for Ecosystem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Ecosystem {
-    type Err = String;
-
-    /// Accepts OSV names; a release suffix (`Debian:12`, `Alpine:v3.19`) is the caller's to split off.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ecosystem::ALL
-            .into_iter()
-            .find(|e| e.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown ecosystem `{s}`"))
-    }
-}
+/// The ecosystem type is pare-sbom's: inventories and advisories share it.
+pub use pare_sbom::Ecosystem;
 
 /// How bad a finding is. Ordered: `Unknown` < `Negligible` < … < `Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
