@@ -2,7 +2,7 @@
 //! verification half-way leaves nothing behind.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common_fs;
+use crate::common_fs;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
