@@ -8,6 +8,7 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -31,8 +32,8 @@ fn tmp() -> PathBuf {
 }
 
 /// The cache build_live.rs uses too: .debs are fetched once per machine.
-fn cache() -> PathBuf {
-    tmp().join("pare-live-cache")
+fn live() -> Pare {
+    Pare::new(crate::PARE).with_cache(crate::live_cache())
 }
 
 fn show(what: &str, out: &Output) {
@@ -65,11 +66,7 @@ impl Drop for Scratch {
 }
 
 fn pare(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args(args)
-        .env("PARE_CACHE_DIR", cache())
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
+    let out = live().cmd().args(args).output()
         .unwrap();
     show(&format!("pare {}", args.join(" ")), &out);
     assert!(out.status.success(), "pare {args:?} failed");
@@ -410,10 +407,7 @@ fn gallery_base_builds_for_amd64_and_arm64() {
         ("linux/arm64", "/lib/aarch64-linux-gnu/libc.so.6", 183u16),
         ("linux/amd64", "/lib/x86_64-linux-gnu/libc.so.6", 62),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-            .args(["cat", "--platform", platform, &layout, libc])
-            .env("PARE_CACHE_DIR", cache())
-            .output()
+        let out = live().cmd().args(["cat", "--platform", platform, &layout, libc]).output()
             .unwrap();
         assert!(out.status.success(), "pare cat {libc}: {}", String::from_utf8_lossy(&out.stderr));
         let elf = &out.stdout;
@@ -490,11 +484,7 @@ fn zstd_layers_run_with_podman_and_are_read_by_skopeo_syft_and_trivy() {
     .unwrap();
     let cache = dir.path().join("cache");
     let pare = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-            .args(args)
-            .env("PARE_CACHE_DIR", &cache)
-            .env_remove("SOURCE_DATE_EPOCH")
-            .output()
+        let out = Pare::new(crate::PARE).with_cache(&cache).cmd().args(args).output()
             .unwrap();
         show(&format!("pare {}", args.join(" ")), &out);
         assert!(out.status.success(), "pare {args:?} failed");
