@@ -3,14 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pare_test::Pare;
-use std::path::Path;
-use std::process::Command;
 
 use pare_deb::Paragraph;
 use pare_deb::testing::{Compression, FileServer, RepoBuilder, TestKey, build_deb};
 use pare_test::registry::TestRegistry;
 use pare_test::tools::{fixtures, run_err, run_ok};
-
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn pare(args: &[&str]) -> Output {
-    let out = Pare::new(crate::PARE).with_cache(crate::live_cache()).cmd().args(args).output()
-        .unwrap();
+    let out = Pare::new(crate::PARE).with_cache(crate::live_cache()).cmd().args(args).output().unwrap();
     println!("pare {}: {}\n{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
     out
 }
@@ -66,7 +65,7 @@ fn gallery_static_builds_and_checks_out() {
     let def = dir.path().join("static.toml");
     std::fs::write(
         &def,
-        include_str!("../../../gallery/bookworm/static.toml").replace("\"amd64\", \"arm64\"", "\"amd64\""),
+        include_str!("../../../../gallery/bookworm/static.toml").replace("\"amd64\", \"arm64\"", "\"amd64\""),
     )
     .unwrap();
     ok(&["lock", &def.display().to_string()]);

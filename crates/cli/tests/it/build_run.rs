@@ -66,8 +66,7 @@ impl Drop for Scratch {
 }
 
 fn pare(args: &[&str]) -> String {
-    let out = live().cmd().args(args).output()
-        .unwrap();
+    let out = live().cmd().args(args).output().unwrap();
     show(&format!("pare {}", args.join(" ")), &out);
     assert!(out.status.success(), "pare {args:?} failed");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -407,8 +406,7 @@ fn gallery_base_builds_for_amd64_and_arm64() {
         ("linux/arm64", "/lib/aarch64-linux-gnu/libc.so.6", 183u16),
         ("linux/amd64", "/lib/x86_64-linux-gnu/libc.so.6", 62),
     ] {
-        let out = live().cmd().args(["cat", "--platform", platform, &layout, libc]).output()
-            .unwrap();
+        let out = live().cmd().args(["cat", "--platform", platform, &layout, libc]).output().unwrap();
         assert!(out.status.success(), "pare cat {libc}: {}", String::from_utf8_lossy(&out.stderr));
         let elf = &out.stdout;
         // ELF magic, 64-bit, little endian; e_machine at offset 18: 183 = AArch64, 62 = x86-64.
@@ -484,8 +482,7 @@ fn zstd_layers_run_with_podman_and_are_read_by_skopeo_syft_and_trivy() {
     .unwrap();
     let cache = dir.path().join("cache");
     let pare = |args: &[&str]| {
-        let out = Pare::new(crate::PARE).with_cache(&cache).cmd().args(args).output()
-            .unwrap();
+        let out = Pare::new(crate::PARE).with_cache(&cache).cmd().args(args).output().unwrap();
         show(&format!("pare {}", args.join(" ")), &out);
         assert!(out.status.success(), "pare {args:?} failed");
         stdout(&out).trim().to_string()

@@ -16,7 +16,6 @@ use serde_json::Value;
 
 const EMPTY_DIGEST: &str = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
-
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -446,12 +445,8 @@ fn copy_referrers_carries_the_sbom() {
 
     // Archives cannot hold referrers: an error, and nothing written.
     let archive = f.path("app.tar");
-    let err = run_err(f.pare.cmd().args([
-        "copy",
-        "--referrers",
-        &reference,
-        &format!("oci-archive:{}", archive.display()),
-    ]));
+    let err =
+        run_err(f.pare.cmd().args(["copy", "--referrers", &reference, &format!("oci-archive:{}", archive.display())]));
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("cannot hold referrers"), "{err:?}");
     assert!(!archive.exists());

@@ -12,7 +12,6 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../vuln/tests/fixtures/vulndata")
 }
 
-
 fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap()
 }
@@ -26,7 +25,8 @@ fn update_from_each_kind_then_status() {
     let cache = tempfile::tempdir().unwrap();
     let pare = Pare::new(crate::PARE).with_cache(cache.path());
     let f = fixtures();
-    let out = run(pare.cmd()
+    let out = run(pare
+        .cmd()
         .args(["db", "update", "--from"])
         .arg(f.join("debian-tracker-lists-merged/DSA-list"))
         .arg("--from")
@@ -76,7 +76,8 @@ fn update_from_each_kind_then_status() {
 
     // --db and PARE_VULN_DB override the default path.
     let other = cache.path().join("other.db");
-    let out = run(pare.cmd()
+    let out = run(pare
+        .cmd()
         .args(["db", "update", "--db"])
         .arg(&other)
         .arg("--source")
@@ -179,14 +180,8 @@ fn downloads_stop_at_the_cap() {
     assert_eq!(std::fs::read(&db).unwrap(), before);
 
     let endless = endless_server();
-    let out = run(pare.cmd().args([
-        "db",
-        "update",
-        "--max-download",
-        "1M",
-        "--source",
-        &format!("dsa-list={endless}"),
-    ]));
+    let out =
+        run(pare.cmd().args(["db", "update", "--max-download", "1M", "--source", &format!("dsa-list={endless}")]));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&endless) && err.contains("1048576 bytes") && err.contains("stopped"), "{err}");

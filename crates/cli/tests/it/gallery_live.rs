@@ -128,8 +128,7 @@ fn every_gallery_lock_has_the_newest_versions_across_its_pockets() {
         let mut attempt = 0;
         let lock = loop {
             attempt += 1;
-            let out =
-                run_ok(live().cmd().arg("update").arg(&def));
+            let out = run_ok(live().cmd().arg("update").arg(&def));
             let lock = pare_build::Lock::read(&def.with_extension("lock")).unwrap();
             let mut same = true;
             for r in &lock.release {

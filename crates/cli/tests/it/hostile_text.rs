@@ -15,7 +15,6 @@ use pare_oci::{
 /// OSC 52 (set the clipboard), a colour, and a line break that starts a forged line.
 const EVIL: &str = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31mred\nFORGED LINE";
 
-
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("running pare");
     assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -126,7 +125,9 @@ fn image_text_is_escaped_in_every_human_readable_output() {
     let again = run(pare.cmd().env_remove("NO_COLOR").arg("sbom").arg(&spdx));
     assert_clean("sbom of an SBOM", &again.stdout);
     std::fs::create_dir(tmp.path().join("empty")).unwrap();
-    let diff = run(pare.cmd().env_remove("NO_COLOR")
+    let diff = run(pare
+        .cmd()
+        .env_remove("NO_COLOR")
         .args(["diff", &src])
         .arg(format!("dir:{}", tmp.path().join("empty").display()))
         .env("PARE_VULN_DB", tmp.path().join("no.db")));

@@ -12,7 +12,6 @@ use pare_oci::{
 };
 use pare_test::tools::{fixtures, require, run_err, run_ok, tree};
 
-
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -126,7 +125,8 @@ fn skopeo_inspects_and_copies_what_pare_writes() {
             .arg(format!("oci:{}:hello", layout.display()))
             .arg(format!("oci:{}:again", copy.display())),
     );
-    let inspected = run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(format!("oci:{}:again", copy.display())));
+    let inspected =
+        run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(format!("oci:{}:again", copy.display())));
     let report: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
     assert_eq!(report["digest"], digest.as_str(), "skopeo's copy keeps the manifest digest");
 }
@@ -226,10 +226,16 @@ fn oci_archives_both_ways_keep_digests() {
         run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(format!("oci-archive:{}:s", theirs.display())));
     let back = tmp.path().join("back");
     let out = run_ok(
-        pare.cmd().arg("copy").arg(format!("oci-archive:{}:s", theirs.display())).arg(format!("oci:{}:b", back.display())),
+        pare.cmd()
+            .arg("copy")
+            .arg(format!("oci-archive:{}:s", theirs.display()))
+            .arg(format!("oci:{}:b", back.display())),
     );
     assert_eq!(stdout(&out), pare_oci::sha256(&raw.stdout).to_string());
-    assert_eq!(tree_of(&pare, &format!("oci:{}:b", back.display()), tmp.path(), "b"), tree_of(&pare, &src, tmp.path(), "src"));
+    assert_eq!(
+        tree_of(&pare, &format!("oci:{}:b", back.display()), tmp.path(), "b"),
+        tree_of(&pare, &src, tmp.path(), "src")
+    );
 }
 
 #[test]
@@ -381,7 +387,8 @@ fn corrupt_blobs_are_named_and_nothing_is_written() {
 
     // Truncated: a blob shorter than its descriptor says.
     std::fs::write(&path, &bytes[..mid]).unwrap();
-    let err = run_err(pare.cmd().arg("copy").arg(&src).arg(format!("oci-archive:{}", tmp.path().join("t.tar").display())));
+    let err =
+        run_err(pare.cmd().arg("copy").arg(&src).arg(format!("oci-archive:{}", tmp.path().join("t.tar").display())));
     assert!(String::from_utf8_lossy(&err.stderr).contains("expected"), "{}", String::from_utf8_lossy(&err.stderr));
     assert!(!tmp.path().join("t.tar").exists());
 }
@@ -564,6 +571,7 @@ fn pare_with_umask(pare: &Pare, umask: &str, args: &[String]) -> std::process::O
 /// Files pare writes for the user get 0666 less the umask, as `cp` or skopeo give them, not 0600.
 #[test]
 fn output_files_honour_the_umask() {
+    let pare = Pare::new(crate::PARE);
     use std::os::unix::fs::PermissionsExt;
     let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
     for (umask, expected) in [("022", 0o644), ("027", 0o640)] {
@@ -574,11 +582,13 @@ fn output_files_honour_the_umask() {
         let sbom = tmp.path().join("app.spdx.json");
         pare_with_umask(&pare, umask, &["copy".into(), src.clone(), format!("oci:{}:app", layout.display())]);
         pare_with_umask(&pare, umask, &["copy".into(), src.clone(), format!("oci-archive:{}", oci_archive.display())]);
-        pare_with_umask(&pare, 
+        pare_with_umask(
+            &pare,
             umask,
             &["copy".into(), src.clone(), format!("docker-archive:{}:app:1", docker_archive.display())],
         );
-        pare_with_umask(&pare, 
+        pare_with_umask(
+            &pare,
             umask,
             &[
                 "sbom".into(),

@@ -4,12 +4,11 @@
 
 use pare_test::Pare;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use pare_deb::Paragraph;
 use pare_deb::testing::{Compression, FileServer, RepoBuilder, TestKey, build_deb};
 use pare_test::tools::{run_err, run_ok};
-
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

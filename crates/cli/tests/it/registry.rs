@@ -7,7 +7,6 @@ use std::process::Command;
 use pare_test::registry::{Fault, FaultAction, FaultProxy, TestRegistry};
 use pare_test::tools::{fixtures, require, run_err, run_ok};
 
-
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -11,7 +11,6 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("running pare");
     assert!(
@@ -46,7 +45,8 @@ fn host_image(pare: &Pare, tmp: &Path, packages: &[&str]) -> String {
         }
     }
     let layout = tmp.join("layout");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .arg("-q")
         .arg("copy")
         .arg(format!("dir:{}", root.display()))
@@ -91,6 +91,7 @@ fn package<'a>(inventory: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn host_dpkg_database() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let src = host_image(&pare, tmp.path(), &["bash", "base-files", "coreutils", "dpkg"]);
     let inventory = json(&sbom(&pare, &src, "json"));
@@ -164,7 +165,8 @@ fn output_is_deterministic() {
     }
     let out = tmp.path().join("out.spdx.json");
     let with_epoch = |path: &Path| {
-        run(pare.cmd()
+        run(pare
+            .cmd()
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .args(["sbom", &src, "--format", "spdx-json", "--output"])
             .arg(path));
@@ -215,7 +217,12 @@ fn distroless_status_d_and_bad_input() {
     // A copyright file over the 8 MiB cap: skipped with a warning, not read.
     write(&root.join("usr/share/doc/tzdata/copyright"), vec![b'x'; 9 << 20]);
     let layout = tmp.path().join("layout");
-    run(pare.cmd().arg("-q").arg("copy").arg(format!("dir:{}", root.display())).arg(format!("oci:{}:d", layout.display())));
+    run(pare
+        .cmd()
+        .arg("-q")
+        .arg("copy")
+        .arg(format!("dir:{}", root.display()))
+        .arg(format!("oci:{}:d", layout.display())));
 
     let src = format!("oci:{}:d", layout.display());
     let out = sbom(&pare, &src, "json");

@@ -3,9 +3,9 @@
 //! Alpine packages reach every output format, with their purls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::fs;
 use std::path::Path;
-use pare_test::Pare;
 
 use serde_json::Value;
 

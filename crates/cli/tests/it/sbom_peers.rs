@@ -33,7 +33,6 @@ fn run(cmd: &mut Command) -> Vec<u8> {
     out.stdout
 }
 
-
 /// (name, architecture) → (version, source name, source version), Debian packages only.
 type Debs = BTreeMap<(String, String), (String, String, String)>;
 
@@ -88,7 +87,8 @@ fn pare_finds_what_syft_and_trivy_find() {
             })
             .collect();
 
-        let ours_json = run(pare.cmd().arg("-q").args(["sbom", &format!("oci:{}:{name}", layout.display()), "--format", "json"]));
+        let ours_json =
+            run(pare.cmd().arg("-q").args(["sbom", &format!("oci:{}:{name}", layout.display()), "--format", "json"]));
         let ours = read(&ours_json, "pare sbom").unwrap();
         assert_eq!(ours.format, SbomFormat::PareJson);
         let ours = debs(&ours.inventory);

@@ -13,7 +13,6 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-
 fn output(cmd: &mut Command) -> Output {
     cmd.output().expect("running pare")
 }
@@ -50,7 +49,8 @@ fn db() -> &'static Path {
         let path = dir.join("vuln.db");
         let pare = Pare::new(crate::PARE);
         let lists = manifest_dir().join("../vuln/tests/fixtures/vulndata/debian-tracker-lists-merged");
-        run(pare.cmd()
+        run(pare
+            .cmd()
             .args(["-q", "db", "update", "--db"])
             .arg(&path)
             .arg("--from")
@@ -65,8 +65,8 @@ fn scan(pare: &Pare, src: &str, extra: &[&str]) -> Output {
     output(pare.cmd().arg("scan").arg(src).arg("--db").arg(db()).args(extra))
 }
 
-fn scan_json(src: &str, extra: &[&str]) -> Value {
-    let out = scan(&pare, src, &[&["--format", "json"], extra].concat());
+fn scan_json(pare: &Pare, src: &str, extra: &[&str]) -> Value {
+    let out = scan(pare, src, &[&["--format", "json"], extra].concat());
     assert!(out.status.success(), "scan failed: {}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -131,8 +131,9 @@ fn expected() -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn a_real_dpkg_database_gives_the_advisories_worked_out_by_hand() {
+    let pare = Pare::new(crate::PARE);
     let src = format!("dir:{}", rootfs().display());
-    let report = scan_json(&src, &[]);
+    let report = scan_json(&pare, &src, &[]);
     assert_eq!(by_package(&report), expected());
     assert_eq!(report["packages"], 11);
     let openssl = report["findings"].as_array().unwrap().iter().find(|f| f["id"] == "CVE-2026-7383").unwrap();
@@ -158,12 +159,13 @@ fn an_oci_image_and_pares_own_sboms_scan_the_same() {
     let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .args(["-q", "copy"])
         .arg(format!("dir:{}", rootfs().display()))
         .arg(format!("oci:{}:t", layout.display())));
     let image = format!("oci:{}:t", layout.display());
-    let from_image = scan_json(&image, &[]);
+    let from_image = scan_json(&pare, &image, &[]);
     assert_eq!(by_package(&from_image), expected());
     assert!(from_image["subject"]["digest"].as_str().unwrap().starts_with("sha256:"));
     for format in ["spdx-json", "cyclonedx-json", "json"] {
@@ -173,13 +175,14 @@ fn an_oci_image_and_pares_own_sboms_scan_the_same() {
             // pare's own inventory JSON is not an SBOM format the reader promises; skip it.
             continue;
         }
-        let report = scan_json(sbom.to_str().unwrap(), &[]);
+        let report = scan_json(&pare, sbom.to_str().unwrap(), &[]);
         assert_eq!(by_package(&report), expected(), "scan of pare's {format} SBOM");
     }
 }
 
 #[test]
 fn fail_on_gates_fail_closed_on_unknown_severity() {
+    let pare = Pare::new(crate::PARE);
     let src = format!("dir:{}", rootfs().display());
     let out = scan(&pare, &src, &["--fail-on", "critical", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "unknown severity counts as failing: {}", stderr(&out));
@@ -192,7 +195,7 @@ fn fail_on_gates_fail_closed_on_unknown_severity() {
     let out = scan(&pare, &src, &["--fail-on", "bogus"]);
     assert_eq!(out.status.code(), Some(2));
     // Every finding here has a fix, so --only-fixed keeps them all.
-    assert_eq!(scan_json(&src, &["--only-fixed"])["findings"].as_array().unwrap().len(), 29);
+    assert_eq!(scan_json(&pare, &src, &["--only-fixed"])["findings"].as_array().unwrap().len(), 29);
 }
 
 fn openssh_sbom(dir: &Path) -> PathBuf {
@@ -223,7 +226,8 @@ fn vex_suppresses_with_an_audit_trail_and_the_gate_follows() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     let vex = tmp.path().join("triage.openvex.json");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .args(["vex", "--vulnerability", "CVE-2026-3497", "--product", "pkg:deb/debian/openssh-client"])
         .args(["--status", "not_affected", "--justification", "vulnerable_code_not_in_execute_path"])
         .args(["--author", "Platform Security <sec@example.com>", "--file"])
@@ -240,7 +244,7 @@ fn vex_suppresses_with_an_audit_trail_and_the_gate_follows() {
         table.contains("SUPPRESSED BY VEX (1)") && table.contains("vulnerable_code_not_in_execute_path"),
         "{table}"
     );
-    let report = scan_json(sbom, &["--vex", vex.to_str().unwrap()]);
+    let report = scan_json(&pare, sbom, &["--vex", vex.to_str().unwrap()]);
     let finding = &report["findings"][0];
     assert_eq!(finding["id"], "CVE-2026-3497", "kept in the report");
     assert_eq!(finding["vex"]["status"], "not_affected");
@@ -248,7 +252,8 @@ fn vex_suppresses_with_an_audit_trail_and_the_gate_follows() {
     assert_eq!(finding["vex"]["document"], vex.to_str().unwrap());
 
     // A later statement overrides: under_investigation does not suppress.
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .args(["vex", "--vulnerability", "CVE-2026-3497", "--product", "pkg:deb/debian/openssh-client"])
         .args(["--status", "under_investigation", "--file"])
         .arg(&vex)
@@ -361,13 +366,15 @@ fn sarif_and_cyclonedx_reports_pass_their_schemas() {
     let tmp = tempfile::tempdir().unwrap();
     let src = format!("dir:{}", rootfs().display());
     let vex = tmp.path().join("vex.json");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .args(["vex", "--vulnerability", "CVE-2026-41989", "--product", "pkg:deb/debian/libgcrypt20"])
         .args(["--status", "not_affected", "--impact-statement", "no untrusted input reaches it", "--file"])
         .arg(&vex));
 
     let sarif = tmp.path().join("pare.sarif");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .arg("scan")
         .arg(&src)
         .arg("--db")
@@ -407,7 +414,8 @@ fn sarif_and_cyclonedx_reports_pass_their_schemas() {
     }
 
     let cdx = tmp.path().join("vdr.cdx.json");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .arg("scan")
         .arg(&src)
         .arg("--db")
@@ -512,14 +520,15 @@ fn diff_with_vex_agrees_with_scan_of_each_side() {
     );
     let vex = tmp.path().join("triage.openvex.json");
     for (id, product) in [("CVE-2026-3497", "openssh-client"), ("CVE-2026-7383", "libssl3")] {
-        run(pare.cmd()
+        run(pare
+            .cmd()
             .args(["vex", "--vulnerability", id, "--product", &format!("pkg:deb/debian/{product}")])
             .args(["--status", "not_affected", "--justification", "vulnerable_code_not_in_execute_path"])
             .args(["--author", "sec@example.com", "--file"])
             .arg(&vex));
     }
     let open = |sbom: &Path| -> std::collections::BTreeSet<(String, String)> {
-        let report = scan_json(sbom.to_str().unwrap(), &["--vex", vex.to_str().unwrap()]);
+        let report = scan_json(&pare, sbom.to_str().unwrap(), &["--vex", vex.to_str().unwrap()]);
         report["findings"]
             .as_array()
             .unwrap()
@@ -540,7 +549,8 @@ fn diff_with_vex_agrees_with_scan_of_each_side() {
             .map(|f| (f["id"].as_str().unwrap().to_string(), f["package"].as_str().unwrap().to_string()))
             .collect()
     };
-    let out = run(pare.cmd()
+    let out = run(pare
+        .cmd()
         .arg("diff")
         .arg(&old)
         .arg(&new)
@@ -581,7 +591,8 @@ fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("image.tar");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .args(["-q", "copy"])
         .arg(format!("dir:{}", rootfs().display()))
         .arg(format!("docker-archive:{}:scan:test", archive.display())));
@@ -626,7 +637,7 @@ fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let sbom = tmp.path().join(format!("{name}.json"));
         fs::write(&sbom, &out.stdout).unwrap();
-        let report = scan_json(sbom.to_str().unwrap(), &[]);
+        let report = scan_json(&pare, sbom.to_str().unwrap(), &[]);
         assert_eq!(by_package(&report), expected(), "scan of {name}'s SBOM");
     }
 }

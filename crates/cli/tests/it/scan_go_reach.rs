@@ -14,7 +14,6 @@ use std::process::Command;
 use pare_test::tools::run_ok as run;
 use serde_json::Value;
 
-
 /// Builds `main.go` into `root/usr/local/bin/app` (offline: standard library only).
 fn go_program(dir: &Path, name: &str, source: &str, ldflags: &str) -> PathBuf {
     let src = dir.join(format!("src-{name}"));
@@ -95,7 +94,8 @@ fn go_vulnerabilities_whose_code_is_not_linked() {
 
     // The user's statement wins over pare's.
     let vex = tmp.path().join("triage.json");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .args(["vex", "--vulnerability", "CVE-2023-39325", "--product", "pkg:golang/stdlib@1.19.8"])
         .args([
             "--status",
@@ -113,7 +113,8 @@ fn go_vulnerabilities_whose_code_is_not_linked() {
 
     // From an SBOM there is no binary to read: no statement is made.
     let sbom = tmp.path().join("hello.cdx.json");
-    run(pare.cmd()
+    run(pare
+        .cmd()
         .arg("sbom")
         .arg(format!("dir:{}", hello.display()))
         .args(["--format", "cyclonedx-json", "--output"])

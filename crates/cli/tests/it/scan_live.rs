@@ -13,14 +13,13 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use pare_test::Pare;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
 fn pare(args: &[&str]) -> Output {
-    let out = Pare::new(crate::PARE).with_cache(crate::live_cache()).cmd().args(args).output()
-        .unwrap();
+    let out = Pare::new(crate::PARE).with_cache(crate::live_cache()).cmd().args(args).output().unwrap();
     println!("pare {}: {}\n{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
     out
 }

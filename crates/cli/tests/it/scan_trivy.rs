@@ -42,7 +42,6 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-
 /// Builds fixtures/trivydb once per source change, in GOPATH mode against Debian-packaged Go code only
 /// (no Go module proxy is reachable here).
 fn trivydb_tool() -> PathBuf {
@@ -319,6 +318,7 @@ fn assert_same(what: &str, scans: &Scans) -> (Fixes, Vendors) {
 
 #[test]
 fn pare_and_trivy_find_the_same_advisories_in_the_same_image() {
+    let pare = Pare::new(crate::PARE);
     let Some(trivy) = trivy() else { return };
     let scans = scan_both(&pare, &trivy, &manifest_dir().join("tests/fixtures/scan/rootfs"));
     let os = &scans.trivy["Metadata"]["OS"];
@@ -333,6 +333,7 @@ fn pare_and_trivy_find_the_same_advisories_in_the_same_image() {
 /// the lists cover: the two tools must still agree.
 #[test]
 fn the_hosts_dpkg_database_scans_the_same_in_pare_and_trivy() {
+    let pare = Pare::new(crate::PARE);
     let Some(trivy) = trivy() else { return };
     let os_release = fs::read_to_string("/etc/os-release").unwrap_or_default();
     let version = os_release.lines().find_map(|l| l.strip_prefix("VERSION_ID=")).map(|v| v.trim_matches('"'));
