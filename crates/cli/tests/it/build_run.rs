@@ -3,29 +3,17 @@
 //! TLS client added by `--add`, all as uid 65532. TLS checks talk to `openssl s_server` on 127.0.0.1,
 //! whose test CA reaches the images through the definition's files in /usr/local/share/ca-certificates;
 //! Java reads it from the trust store pare writes. podman, openssl and javac come from
-//! scripts/system-deps.sh: the tests fail when one is missing. They skip, with a message, only when
-//! deb.debian.org is unreachable.
+//! scripts/system-deps.sh: the tests fail when one is missing. Without deb.debian.org they fail too
+//! (`PARE_TEST_OFFLINE=1` skips them).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use pare_test::Pare;
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-fn reachable() -> bool {
-    static REACHABLE: OnceLock<bool> = OnceLock::new();
-    *REACHABLE.get_or_init(|| {
-        let Ok(addrs) = ("deb.debian.org", 80).to_socket_addrs() else { return false };
-        let ok = addrs.into_iter().any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok());
-        if !ok {
-            println!("SKIPPED: deb.debian.org is unreachable");
-        }
-        ok
-    })
-}
 
 fn tmp() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -256,7 +244,7 @@ fn tls_check() -> &'static Path {
 
 #[test]
 fn static_rust_binary_verifies_tls_with_the_image_bundle() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let server = TlsServer::start();
@@ -284,7 +272,7 @@ fn static_rust_binary_verifies_tls_with_the_image_bundle() {
 
 #[test]
 fn java_trusts_the_image_bundle() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     tool("javac", "-version");
@@ -322,7 +310,7 @@ fn java_trusts_the_image_bundle() {
 
 #[test]
 fn gallery_python3_nodejs_base_run_with_podman() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let dir = Scratch::new("gallery");
@@ -362,7 +350,7 @@ fn gallery_python3_nodejs_base_run_with_podman() {
 /// trixie: python3 (Python 3.13, OpenSSL 3.5) built and run; static with its CA bundle.
 #[test]
 fn trixie_python3_runs_with_podman() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let dir = Scratch::new("trixie");
@@ -383,7 +371,7 @@ fn trixie_python3_runs_with_podman() {
 /// image holds aarch64 ELF files. (Not run: no qemu-user-static here.)
 #[test]
 fn gallery_base_builds_for_amd64_and_arm64() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     tool("skopeo", "--version");
