@@ -14,7 +14,7 @@ const PROXIES: [&str; 8] =
 
 /// A command builder for the `pare` binary with an environment of its own (see the module doc).
 ///
-/// ```ignore
+/// ```text
 /// let pare = Pare::new(env!("CARGO_BIN_EXE_pare"));
 /// run_ok(pare.cmd().args(["ls", "oci:layout:tag"]));
 /// ```
