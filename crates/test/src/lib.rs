@@ -3,5 +3,8 @@
 //!
 //! Tests fail (they do not skip) when a tool they need is missing: `scripts/test.sh` installs them.
 
+mod pare;
 pub mod registry;
 pub mod tools;
+
+pub use pare::Pare;

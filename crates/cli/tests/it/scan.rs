@@ -4,6 +4,7 @@
 //! against their official schemas.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,14 +12,6 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
-
-fn pare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd.env_remove("PARE_VULN_DB");
-    cmd
-}
 
 fn output(cmd: &mut Command) -> Output {
     cmd.output().expect("running pare")
@@ -54,8 +47,10 @@ fn db() -> &'static Path {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("scan-db-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("vuln.db");
+        let pare = Pare::new(crate::PARE);
         let lists = manifest_dir().join("../vuln/tests/fixtures/vulndata/debian-tracker-lists-merged");
-        run(pare()
+        run(pare
+            .cmd()
             .args(["-q", "db", "update", "--db"])
             .arg(&path)
             .arg("--from")
@@ -66,12 +61,12 @@ fn db() -> &'static Path {
     })
 }
 
-fn scan(src: &str, extra: &[&str]) -> Output {
-    output(pare().arg("scan").arg(src).arg("--db").arg(db()).args(extra))
+fn scan(pare: &Pare, src: &str, extra: &[&str]) -> Output {
+    output(pare.cmd().arg("scan").arg(src).arg("--db").arg(db()).args(extra))
 }
 
-fn scan_json(src: &str, extra: &[&str]) -> Value {
-    let out = scan(src, &[&["--format", "json"], extra].concat());
+fn scan_json(pare: &Pare, src: &str, extra: &[&str]) -> Value {
+    let out = scan(pare, src, &[&["--format", "json"], extra].concat());
     assert!(out.status.success(), "scan failed: {}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -136,8 +131,9 @@ fn expected() -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn a_real_dpkg_database_gives_the_advisories_worked_out_by_hand() {
+    let pare = Pare::new(crate::PARE);
     let src = format!("dir:{}", rootfs().display());
-    let report = scan_json(&src, &[]);
+    let report = scan_json(&pare, &src, &[]);
     assert_eq!(by_package(&report), expected());
     assert_eq!(report["packages"], 11);
     let openssl = report["findings"].as_array().unwrap().iter().find(|f| f["id"] == "CVE-2026-7383").unwrap();
@@ -151,7 +147,7 @@ fn a_real_dpkg_database_gives_the_advisories_worked_out_by_hand() {
     assert_eq!(openssl["severity_source"]["kind"], "none");
 
     // A bare directory path is read the same way, and the table groups by severity with the fix.
-    let out = scan(rootfs().to_str().unwrap(), &[]);
+    let out = scan(&pare, rootfs().to_str().unwrap(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("UNKNOWN (29)"), "{table}");
@@ -160,43 +156,46 @@ fn a_real_dpkg_database_gives_the_advisories_worked_out_by_hand() {
 
 #[test]
 fn an_oci_image_and_pares_own_sboms_scan_the_same() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
-    run(pare()
+    run(pare
+        .cmd()
         .args(["-q", "copy"])
         .arg(format!("dir:{}", rootfs().display()))
         .arg(format!("oci:{}:t", layout.display())));
     let image = format!("oci:{}:t", layout.display());
-    let from_image = scan_json(&image, &[]);
+    let from_image = scan_json(&pare, &image, &[]);
     assert_eq!(by_package(&from_image), expected());
     assert!(from_image["subject"]["digest"].as_str().unwrap().starts_with("sha256:"));
     for format in ["spdx-json", "cyclonedx-json", "json"] {
         let sbom = tmp.path().join(format!("sbom.{format}"));
-        run(pare().args(["sbom", &image, "--format", format, "--output"]).arg(&sbom));
+        run(pare.cmd().args(["sbom", &image, "--format", format, "--output"]).arg(&sbom));
         if format == "json" {
             // pare's own inventory JSON is not an SBOM format the reader promises; skip it.
             continue;
         }
-        let report = scan_json(sbom.to_str().unwrap(), &[]);
+        let report = scan_json(&pare, sbom.to_str().unwrap(), &[]);
         assert_eq!(by_package(&report), expected(), "scan of pare's {format} SBOM");
     }
 }
 
 #[test]
 fn fail_on_gates_fail_closed_on_unknown_severity() {
+    let pare = Pare::new(crate::PARE);
     let src = format!("dir:{}", rootfs().display());
-    let out = scan(&src, &["--fail-on", "critical", "--format", "json"]);
+    let out = scan(&pare, &src, &["--fail-on", "critical", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "unknown severity counts as failing: {}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("29 open findings") && err.contains("unknown severity"), "{err}");
     assert!(err.contains("fixed in 3.0.20-1~deb12u2") || err.contains("fixed in"), "{err}");
-    let out = scan(&src, &["--fail-on", "critical", "--allow-unknown", "--format", "json"]);
+    let out = scan(&pare, &src, &["--fail-on", "critical", "--allow-unknown", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Not a severity a gate takes.
-    let out = scan(&src, &["--fail-on", "bogus"]);
+    let out = scan(&pare, &src, &["--fail-on", "bogus"]);
     assert_eq!(out.status.code(), Some(2));
     // Every finding here has a fix, so --only-fixed keeps them all.
-    assert_eq!(scan_json(&src, &["--only-fixed"])["findings"].as_array().unwrap().len(), 29);
+    assert_eq!(scan_json(&pare, &src, &["--only-fixed"])["findings"].as_array().unwrap().len(), 29);
 }
 
 fn openssh_sbom(dir: &Path) -> PathBuf {
@@ -219,14 +218,16 @@ fn openssh_sbom(dir: &Path) -> PathBuf {
 
 #[test]
 fn vex_suppresses_with_an_audit_trail_and_the_gate_follows() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let sbom = openssh_sbom(tmp.path());
     let sbom = sbom.to_str().unwrap();
-    let out = scan(sbom, &["--fail-on", "low"]);
+    let out = scan(&pare, sbom, &["--fail-on", "low"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     let vex = tmp.path().join("triage.openvex.json");
-    run(pare()
+    run(pare
+        .cmd()
         .args(["vex", "--vulnerability", "CVE-2026-3497", "--product", "pkg:deb/debian/openssh-client"])
         .args(["--status", "not_affected", "--justification", "vulnerable_code_not_in_execute_path"])
         .args(["--author", "Platform Security <sec@example.com>", "--file"])
@@ -236,14 +237,14 @@ fn vex_suppresses_with_an_audit_trail_and_the_gate_follows() {
     assert_eq!(doc["statements"][0]["vulnerability"]["name"], "CVE-2026-3497");
     assert_eq!(doc["version"], 1);
 
-    let out = scan(sbom, &["--fail-on", "low", "--vex", vex.to_str().unwrap()]);
+    let out = scan(&pare, sbom, &["--fail-on", "low", "--vex", vex.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "suppressed findings do not fail the gate: {}", stderr(&out));
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(
         table.contains("SUPPRESSED BY VEX (1)") && table.contains("vulnerable_code_not_in_execute_path"),
         "{table}"
     );
-    let report = scan_json(sbom, &["--vex", vex.to_str().unwrap()]);
+    let report = scan_json(&pare, sbom, &["--vex", vex.to_str().unwrap()]);
     let finding = &report["findings"][0];
     assert_eq!(finding["id"], "CVE-2026-3497", "kept in the report");
     assert_eq!(finding["vex"]["status"], "not_affected");
@@ -251,7 +252,8 @@ fn vex_suppresses_with_an_audit_trail_and_the_gate_follows() {
     assert_eq!(finding["vex"]["document"], vex.to_str().unwrap());
 
     // A later statement overrides: under_investigation does not suppress.
-    run(pare()
+    run(pare
+        .cmd()
         .args(["vex", "--vulnerability", "CVE-2026-3497", "--product", "pkg:deb/debian/openssh-client"])
         .args(["--status", "under_investigation", "--file"])
         .arg(&vex)
@@ -259,7 +261,7 @@ fn vex_suppresses_with_an_audit_trail_and_the_gate_follows() {
     let doc: Value = serde_json::from_slice(&fs::read(&vex).unwrap()).unwrap();
     assert_eq!(doc["version"], 2);
     assert_eq!(doc["statements"].as_array().unwrap().len(), 2);
-    let out = scan(sbom, &["--fail-on", "low", "--vex", vex.to_str().unwrap()]);
+    let out = scan(&pare, sbom, &["--fail-on", "low", "--vex", vex.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     // CycloneDX VEX works the same, by bom-ref or purl.
@@ -276,12 +278,13 @@ fn vex_suppresses_with_an_audit_trail_and_the_gate_follows() {
         .unwrap(),
     )
     .unwrap();
-    let out = scan(sbom, &["--fail-on", "low", "--vex", cdx_vex.to_str().unwrap()]);
+    let out = scan(&pare, sbom, &["--fail-on", "low", "--vex", cdx_vex.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[test]
 fn bad_vex_input_is_an_error_or_a_warning_never_silence() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let sbom = openssh_sbom(tmp.path());
     let sbom = sbom.to_str().unwrap();
@@ -294,7 +297,7 @@ fn bad_vex_input_is_an_error_or_a_warning_never_silence() {
            "status":"not_affected","justification":"component_not_present"}]}"#,
     )
     .unwrap();
-    let out = scan(sbom, &["--vex", other.to_str().unwrap()]);
+    let out = scan(&pare, sbom, &["--vex", other.to_str().unwrap()]);
     assert!(out.status.success());
     assert!(stderr(&out).contains("pkg:deb/debian/nginx is not in this scan"), "{}", stderr(&out));
 
@@ -309,13 +312,13 @@ fn bad_vex_input_is_an_error_or_a_warning_never_silence() {
     ] {
         let path = tmp.path().join(name);
         fs::write(&path, text).unwrap();
-        let out = scan(sbom, &["--vex", path.to_str().unwrap()]);
+        let out = scan(&pare, sbom, &["--vex", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2), "{name}");
         let err = stderr(&out);
         assert!(err.contains(name) && err.contains(says), "{name}: {err}");
     }
     // OpenVEX's rules for statements are checked when writing one.
-    let out = output(pare().args([
+    let out = output(pare.cmd().args([
         "vex",
         "--vulnerability",
         "CVE-1",
@@ -330,19 +333,20 @@ fn bad_vex_input_is_an_error_or_a_warning_never_silence() {
 
 #[test]
 fn errors_name_the_fix() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
-    let out = output(pare().arg("scan").arg(rootfs()).arg("--db").arg(tmp.path().join("none.db")));
+    let out = output(pare.cmd().arg("scan").arg(rootfs()).arg("--db").arg(tmp.path().join("none.db")));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("pare db update"), "{}", stderr(&out));
     let bad = tmp.path().join("bad.json");
     fs::write(&bad, "{\"neither\": true}").unwrap();
-    let out = scan(bad.to_str().unwrap(), &[]);
+    let out = scan(&pare, bad.to_str().unwrap(), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bad.json"), "{}", stderr(&out));
     // An old database is used, with a warning.
-    let out = scan(&format!("dir:{}", rootfs().display()), &["--max-db-age", "0s", "-q"]);
+    let out = scan(&pare, &format!("dir:{}", rootfs().display()), &["--max-db-age", "0s", "-q"]);
     assert!(out.status.success());
-    let out = scan(&format!("dir:{}", rootfs().display()), &["--max-db-age", "0s"]);
+    let out = scan(&pare, &format!("dir:{}", rootfs().display()), &["--max-db-age", "0s"]);
     assert!(stderr(&out).contains("run `pare db update`"), "{}", stderr(&out));
 }
 
@@ -357,17 +361,20 @@ fn venv_python(name: &str, check: &str) -> PathBuf {
 
 #[test]
 fn sarif_and_cyclonedx_reports_pass_their_schemas() {
+    let pare = Pare::new(crate::PARE);
     let python = venv_python("venv-cdx", "import cyclonedx, jsonschema");
     let tmp = tempfile::tempdir().unwrap();
     let src = format!("dir:{}", rootfs().display());
     let vex = tmp.path().join("vex.json");
-    run(pare()
+    run(pare
+        .cmd()
         .args(["vex", "--vulnerability", "CVE-2026-41989", "--product", "pkg:deb/debian/libgcrypt20"])
         .args(["--status", "not_affected", "--impact-statement", "no untrusted input reaches it", "--file"])
         .arg(&vex));
 
     let sarif = tmp.path().join("pare.sarif");
-    run(pare()
+    run(pare
+        .cmd()
         .arg("scan")
         .arg(&src)
         .arg("--db")
@@ -407,7 +414,8 @@ fn sarif_and_cyclonedx_reports_pass_their_schemas() {
     }
 
     let cdx = tmp.path().join("vdr.cdx.json");
-    run(pare()
+    run(pare
+        .cmd()
         .arg("scan")
         .arg(&src)
         .arg("--db")
@@ -466,6 +474,7 @@ fn cdx(dir: &Path, name: &str, packages: &[(&str, &str, &str)]) -> PathBuf {
 
 #[test]
 fn diff_shows_what_a_security_update_removes() {
+    let pare = Pare::new(crate::PARE);
     // Real versions: libssl3 in bookworm-updates (3.0.17-1~deb12u2) and in bookworm-security
     // (3.0.22-1~deb12u2) on 2026-11-27 (../shared/vulndata/debian-bookworm-archive-versions).
     let tmp = tempfile::tempdir().unwrap();
@@ -476,7 +485,7 @@ fn diff_shows_what_a_security_update_removes() {
         "new.json",
         &[("libssl3", "3.0.22-1~deb12u2", "openssl"), ("zlib1g", "1:1.2.13.dfsg-1", "zlib")],
     );
-    let out = run(pare().arg("diff").arg(&old).arg(&new).arg("--db").arg(db()).args(["--format", "json"]));
+    let out = run(pare.cmd().arg("diff").arg(&old).arg(&new).arg("--db").arg(db()).args(["--format", "json"]));
     let diff: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(diff["packages"]["changed"][0]["name"], "libssl3");
     assert_eq!(diff["packages"]["added"][0]["name"], "zlib1g");
@@ -485,7 +494,7 @@ fn diff_shows_what_a_security_update_removes() {
     assert_eq!(diff["vulnerabilities"]["new"], 0);
     assert_eq!(diff["vulnerabilities"]["lost"].as_array().unwrap().len(), 25);
     assert!(diff["vulnerabilities"]["gained"].as_array().unwrap().is_empty());
-    let out = run(pare().arg("diff").arg(&old).arg(&new).arg("--db").arg(db()));
+    let out = run(pare.cmd().arg("diff").arg(&old).arg(&new).arg("--db").arg(db()));
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(
         table.contains("Vulnerabilities lost (25)") && table.contains("~ libssl3 3.0.17-1~deb12u2 → 3.0.22-1~deb12u2"),
@@ -497,6 +506,7 @@ fn diff_shows_what_a_security_update_removes() {
 /// the scan's, and a finding the VEX suppresses on the old side is not "lost" (issue 11).
 #[test]
 fn diff_with_vex_agrees_with_scan_of_each_side() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let old = cdx(
         tmp.path(),
@@ -510,14 +520,15 @@ fn diff_with_vex_agrees_with_scan_of_each_side() {
     );
     let vex = tmp.path().join("triage.openvex.json");
     for (id, product) in [("CVE-2026-3497", "openssh-client"), ("CVE-2026-7383", "libssl3")] {
-        run(pare()
+        run(pare
+            .cmd()
             .args(["vex", "--vulnerability", id, "--product", &format!("pkg:deb/debian/{product}")])
             .args(["--status", "not_affected", "--justification", "vulnerable_code_not_in_execute_path"])
             .args(["--author", "sec@example.com", "--file"])
             .arg(&vex));
     }
     let open = |sbom: &Path| -> std::collections::BTreeSet<(String, String)> {
-        let report = scan_json(sbom.to_str().unwrap(), &["--vex", vex.to_str().unwrap()]);
+        let report = scan_json(&pare, sbom.to_str().unwrap(), &["--vex", vex.to_str().unwrap()]);
         report["findings"]
             .as_array()
             .unwrap()
@@ -538,7 +549,8 @@ fn diff_with_vex_agrees_with_scan_of_each_side() {
             .map(|f| (f["id"].as_str().unwrap().to_string(), f["package"].as_str().unwrap().to_string()))
             .collect()
     };
-    let out = run(pare()
+    let out = run(pare
+        .cmd()
         .arg("diff")
         .arg(&old)
         .arg(&new)
@@ -555,7 +567,7 @@ fn diff_with_vex_agrees_with_scan_of_each_side() {
     assert_eq!(pairs(&v["gained"]), b.difference(&a).cloned().collect(), "{v}");
     assert_eq!(v["suppressed"][0], 2, "{v}");
     // Without the VEX the suppressed findings count again.
-    let out = run(pare().arg("diff").arg(&old).arg(&new).arg("--db").arg(db()).args(["--format", "json"]));
+    let out = run(pare.cmd().arg("diff").arg(&old).arg(&new).arg("--db").arg(db()).args(["--format", "json"]));
     let plain: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plain["vulnerabilities"]["old"].as_u64().unwrap() as usize, a.len() + 2);
 }
@@ -565,6 +577,7 @@ fn diff_with_vex_agrees_with_scan_of_each_side() {
 /// `distro=`. Needs the tools (scripts/system-deps.sh makes their venvs).
 #[test]
 fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
+    let pare = Pare::new(crate::PARE);
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../target"));
     let syft = target.join("venv-syft/bin/syft");
@@ -578,7 +591,8 @@ fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("image.tar");
-    run(pare()
+    run(pare
+        .cmd()
         .args(["-q", "copy"])
         .arg(format!("dir:{}", rootfs().display()))
         .arg(format!("docker-archive:{}:scan:test", archive.display())));
@@ -623,7 +637,7 @@ fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let sbom = tmp.path().join(format!("{name}.json"));
         fs::write(&sbom, &out.stdout).unwrap();
-        let report = scan_json(sbom.to_str().unwrap(), &[]);
+        let report = scan_json(&pare, sbom.to_str().unwrap(), &[]);
         assert_eq!(by_package(&report), expected(), "scan of {name}'s SBOM");
     }
 }
@@ -633,12 +647,13 @@ fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
 /// never a clean report; `pare db status` says the same.
 #[test]
 fn a_database_with_flipped_bits_is_an_error_not_a_clean_report() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let copy = tmp.path().join("vuln.db");
     fs::copy(db(), &copy).unwrap();
     fs::copy(pare_vuln_checksum(db()), pare_vuln_checksum(&copy)).unwrap();
     let sbom = cdx(tmp.path(), "sbom.json", &[("libssl3", "3.0.17-1~deb12u2", "openssl")]);
-    let gate = |db: &Path| output(pare().arg("scan").arg(&sbom).arg("--db").arg(db).args(["--fail-on", "high"]));
+    let gate = |db: &Path| output(pare.cmd().arg("scan").arg(&sbom).arg("--db").arg(db).args(["--fail-on", "high"]));
     let out = gate(&copy);
     assert_eq!(out.status.code(), Some(1), "the intact copy finds openssl's advisories: {}", stderr(&out));
 
@@ -656,7 +671,7 @@ fn a_database_with_flipped_bits_is_an_error_not_a_clean_report() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("vuln.db") && err.contains("damaged") && err.contains("pare db update"), "{err}");
-    let out = output(pare().args(["db", "status", "--db"]).arg(&copy));
+    let out = output(pare.cmd().args(["db", "status", "--db"]).arg(&copy));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
 }
@@ -703,6 +718,7 @@ fn no_network<'a>(cmd: &'a mut Command, home: &Path, proxy: &str) -> &'a mut Com
 
 #[test]
 fn sbom_files_are_read_by_content_never_as_registry_references() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let (proxy, requests) = counting_proxy();
     // Tag-value without a file extension, JSON with a UTF-8 byte order mark, by relative name.
@@ -711,17 +727,17 @@ fn sbom_files_are_read_by_content_never_as_registry_references() {
     fs::write(tmp.path().join("bom.cdx.json"), [b"\xEF\xBB\xBF".as_slice(), &json].concat()).unwrap();
     for src in ["openssh", "bom.cdx.json", "./openssh"] {
         let out = output(
-            no_network(&mut pare(), tmp.path(), &proxy).args(["scan", src, "--format", "json", "--db"]).arg(db()),
+            no_network(&mut pare.cmd(), tmp.path(), &proxy).args(["scan", src, "--format", "json", "--db"]).arg(db()),
         );
         assert!(out.status.success(), "{src}: {}", stderr(&out));
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(by_package(&report), BTreeMap::from([("openssh-client".into(), set(&["CVE-2026-3497"]))]), "{src}");
     }
     // `pare sbom` and `pare diff` take the same files.
-    let out = run(no_network(&mut pare(), tmp.path(), &proxy).args(["sbom", "openssh", "--format", "json"]));
+    let out = run(no_network(&mut pare.cmd(), tmp.path(), &proxy).args(["sbom", "openssh", "--format", "json"]));
     let inventory: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(inventory["packages"][0]["name"], "openssh-client");
-    let out = run(no_network(&mut pare(), tmp.path(), &proxy)
+    let out = run(no_network(&mut pare.cmd(), tmp.path(), &proxy)
         .args(["diff", "openssh", "bom.cdx.json", "--format", "json", "--db"])
         .arg(db()));
     let diff: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -731,6 +747,7 @@ fn sbom_files_are_read_by_content_never_as_registry_references() {
 
 #[test]
 fn a_missing_file_is_no_such_file_not_a_registry_lookup() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let (proxy, requests) = counting_proxy();
     for src in ["./missing.spdx.json", "app.spdx.json", "../gone.tar", "/nonexistent/app.cdx"] {
@@ -743,7 +760,7 @@ fn a_missing_file_is_no_such_file_not_a_registry_lookup() {
             &["ls", src],
         ];
         for verb in verbs {
-            let out = output(no_network(&mut pare(), tmp.path(), &proxy).args(verb));
+            let out = output(no_network(&mut pare.cmd(), tmp.path(), &proxy).args(verb));
             assert_eq!(out.status.code(), Some(2), "{verb:?}: {}", stderr(&out));
             let err = stderr(&out);
             assert!(err.contains("no such file") && err.contains(src), "{verb:?}: {err}");
@@ -754,6 +771,7 @@ fn a_missing_file_is_no_such_file_not_a_registry_lookup() {
 
 #[test]
 fn the_scan_table_shows_control_characters_escaped() {
+    let pare = Pare::new(crate::PARE);
     let evil = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31m\nFORGED LINE";
     let tmp = tempfile::tempdir().unwrap();
     let sbom = tmp.path().join("evil.cdx.json");
@@ -770,7 +788,7 @@ fn the_scan_table_shows_control_characters_escaped() {
         .unwrap(),
     )
     .unwrap();
-    let out = run(pare().arg("scan").arg(&sbom).arg("--db").arg(db()).arg("--vex").arg(&vex));
+    let out = run(pare.cmd().arg("scan").arg(&sbom).arg("--db").arg(db()).arg("--vex").arg(&vex));
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(!table.chars().any(|c| c.is_control() && c != '\n'), "{table:?}");
     assert!(!table.lines().any(|l| l.trim_start().starts_with("FORGED")), "{table}");
@@ -780,6 +798,7 @@ fn the_scan_table_shows_control_characters_escaped() {
 /// OpenVEX: "not_affected" needs a `justification` or an `impact_statement`.
 #[test]
 fn a_not_affected_statement_without_a_reason_is_refused() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let sbom = openssh_sbom(tmp.path());
     let bare = tmp.path().join("bare.openvex.json");
@@ -788,7 +807,7 @@ fn a_not_affected_statement_without_a_reason_is_refused() {
     let doc = json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a",
         "timestamp": "2026-01-01T00:00:00Z", "version": 1, "statements": [statement]});
     fs::write(&bare, serde_json::to_vec(&doc).unwrap()).unwrap();
-    let out = scan(sbom.to_str().unwrap(), &["--fail-on", "low", "--vex", bare.to_str().unwrap()]);
+    let out = scan(&pare, sbom.to_str().unwrap(), &["--fail-on", "low", "--vex", bare.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "not applied as a suppression: {}", stderr(&out));
     let err = stderr(&out);
     for part in
@@ -799,7 +818,7 @@ fn a_not_affected_statement_without_a_reason_is_refused() {
     // `pare vex` neither writes one (a blank impact statement is none) nor adds to a document holding one.
     let vex = |extra: &[&str]| {
         output(
-            pare()
+            pare.cmd()
                 .args(["vex", "--vulnerability", "CVE-2026-3497", "--product", "pkg:deb/debian/openssh-client"])
                 .args(extra),
         )

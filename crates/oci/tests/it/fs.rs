@@ -2,7 +2,7 @@
 //! corpus (each a clear error, nothing written outside the target).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common_fs;
+use crate::common_fs;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};

@@ -2,6 +2,7 @@
 //! they write, and pare's unpack equals umoci's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -10,12 +11,6 @@ use pare_oci::{
     Assembler, Compression, ImageSpec, LayerEntry, LayerOptions, LayoutSink, Platform, Quiet, RuntimeConfig,
 };
 use pare_test::tools::{fixtures, require, run_err, run_ok, tree};
-
-fn pare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
-    cmd
-}
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -109,11 +104,12 @@ fn write_multi_platform(dir: &Path, name: &str) -> String {
 
 #[test]
 fn skopeo_inspects_and_copies_what_pare_writes() {
+    let pare = Pare::new(crate::PARE);
     let skopeo = require("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
     let out = run_ok(
-        pare()
+        pare.cmd()
             .arg("copy")
             .arg(format!("dir:{}", fixtures().join("hello-rootfs").display()))
             .arg(format!("oci:{}:hello", layout.display())),
@@ -129,13 +125,15 @@ fn skopeo_inspects_and_copies_what_pare_writes() {
             .arg(format!("oci:{}:hello", layout.display()))
             .arg(format!("oci:{}:again", copy.display())),
     );
-    let inspected = run_ok(pare().args(["inspect", "--format", "json"]).arg(format!("oci:{}:again", copy.display())));
+    let inspected =
+        run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(format!("oci:{}:again", copy.display())));
     let report: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
     assert_eq!(report["digest"], digest.as_str(), "skopeo's copy keeps the manifest digest");
 }
 
 #[test]
 fn pare_unpack_equals_umoci_unpack() {
+    let pare = Pare::new(crate::PARE);
     let umoci = require("umoci");
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
@@ -143,7 +141,7 @@ fn pare_unpack_equals_umoci_unpack() {
     let ours = tmp.path().join("ours");
     // umoci, as root, keeps setuid bits and makes device nodes.
     run_ok(
-        pare()
+        pare.cmd()
             .args(["unpack", "--keep-setid", "--allow-devices"])
             .arg(format!("oci:{}:layered", layout.display()))
             .arg(&ours),
@@ -163,16 +161,17 @@ fn pare_unpack_equals_umoci_unpack() {
 
 #[test]
 fn docker_archives_round_trip_with_skopeo() {
+    let pare = Pare::new(crate::PARE);
     let skopeo = require("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
     write_layered(&layout, "layered");
     let src = format!("oci:{}:layered", layout.display());
-    let reference = tree_of(&src, tmp.path(), "reference");
+    let reference = tree_of(&pare, &src, tmp.path(), "reference");
 
     // pare writes, skopeo reads.
     let ours = tmp.path().join("ours.tar");
-    run_ok(pare().arg("copy").arg(&src).arg(format!("docker-archive:{}:example.com/layered:1.0", ours.display())));
+    run_ok(pare.cmd().arg("copy").arg(&src).arg(format!("docker-archive:{}:example.com/layered:1.0", ours.display())));
     let inspected = run_ok(Command::new(&skopeo).arg("inspect").arg(format!("docker-archive:{}", ours.display())));
     let info: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
     assert_eq!(info["Layers"].as_array().map(Vec::len), Some(2));
@@ -183,7 +182,7 @@ fn docker_archives_round_trip_with_skopeo() {
             .arg(format!("docker-archive:{}", ours.display()))
             .arg(format!("oci:{}:x", via_skopeo.display())),
     );
-    assert_eq!(tree_of(&format!("oci:{}:x", via_skopeo.display()), tmp.path(), "a"), reference);
+    assert_eq!(tree_of(&pare, &format!("oci:{}:x", via_skopeo.display()), tmp.path(), "a"), reference);
 
     // skopeo writes, pare reads.
     let theirs = tmp.path().join("theirs.tar");
@@ -195,11 +194,11 @@ fn docker_archives_round_trip_with_skopeo() {
     );
     let loc = format!("docker-archive:{}", theirs.display());
     let report: serde_json::Value =
-        serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json"]).arg(&loc)).stdout).unwrap();
+        serde_json::from_slice(&run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(&loc)).stdout).unwrap();
     assert_eq!(report["images"][0]["user"], "65532:65532");
-    assert_eq!(tree_of(&loc, tmp.path(), "b"), reference);
-    assert_eq!(tree_of(&format!("{loc}:example.com/layered:2.0"), tmp.path(), "c"), reference);
-    let err = run_err(pare().arg("inspect").arg(format!("{loc}:example.com/other:1")));
+    assert_eq!(tree_of(&pare, &loc, tmp.path(), "b"), reference);
+    assert_eq!(tree_of(&pare, &format!("{loc}:example.com/layered:2.0"), tmp.path(), "c"), reference);
+    let err = run_err(pare.cmd().arg("inspect").arg(format!("{loc}:example.com/other:1")));
     assert!(
         String::from_utf8_lossy(&err.stderr).contains("example.com/layered"),
         "the error lists what the archive holds"
@@ -208,13 +207,14 @@ fn docker_archives_round_trip_with_skopeo() {
 
 #[test]
 fn oci_archives_both_ways_keep_digests() {
+    let pare = Pare::new(crate::PARE);
     let skopeo = require("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
     let digest = write_layered(&layout, "layered");
     let src = format!("oci:{}:layered", layout.display());
     let ours = tmp.path().join("ours.tar");
-    run_ok(pare().arg("copy").arg(&src).arg(format!("oci-archive:{}:layered", ours.display())));
+    run_ok(pare.cmd().arg("copy").arg(&src).arg(format!("oci-archive:{}:layered", ours.display())));
     let raw =
         run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(format!("oci-archive:{}:layered", ours.display())));
     assert_eq!(pare_oci::sha256(&raw.stdout).to_string(), digest);
@@ -226,14 +226,21 @@ fn oci_archives_both_ways_keep_digests() {
         run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(format!("oci-archive:{}:s", theirs.display())));
     let back = tmp.path().join("back");
     let out = run_ok(
-        pare().arg("copy").arg(format!("oci-archive:{}:s", theirs.display())).arg(format!("oci:{}:b", back.display())),
+        pare.cmd()
+            .arg("copy")
+            .arg(format!("oci-archive:{}:s", theirs.display()))
+            .arg(format!("oci:{}:b", back.display())),
     );
     assert_eq!(stdout(&out), pare_oci::sha256(&raw.stdout).to_string());
-    assert_eq!(tree_of(&format!("oci:{}:b", back.display()), tmp.path(), "b"), tree_of(&src, tmp.path(), "src"));
+    assert_eq!(
+        tree_of(&pare, &format!("oci:{}:b", back.display()), tmp.path(), "b"),
+        tree_of(&pare, &src, tmp.path(), "src")
+    );
 }
 
 #[test]
 fn multi_platform_index_survives_every_transport() {
+    let pare = Pare::new(crate::PARE);
     let skopeo = require("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
@@ -241,13 +248,13 @@ fn multi_platform_index_survives_every_transport() {
     let src = format!("oci:{}:multi", layout.display());
     let archive = tmp.path().join("multi.tar");
     assert_eq!(
-        stdout(&run_ok(pare().arg("copy").arg(&src).arg(format!("oci-archive:{}:m", archive.display())))),
+        stdout(&run_ok(pare.cmd().arg("copy").arg(&src).arg(format!("oci-archive:{}:m", archive.display())))),
         digest
     );
     let back = tmp.path().join("back");
     let again = format!("oci:{}:m", back.display());
     assert_eq!(
-        stdout(&run_ok(pare().arg("copy").arg(format!("oci-archive:{}:m", archive.display())).arg(&again))),
+        stdout(&run_ok(pare.cmd().arg("copy").arg(format!("oci-archive:{}:m", archive.display())).arg(&again))),
         digest
     );
     let raw = run_ok(Command::new(&skopeo).args(["inspect", "--raw"]).arg(&again));
@@ -255,40 +262,41 @@ fn multi_platform_index_survives_every_transport() {
     assert_eq!(index["manifests"].as_array().map(Vec::len), Some(2));
 
     let report: serde_json::Value = serde_json::from_slice(
-        &run_ok(pare().args(["inspect", "--format", "json", "--all-platforms"]).arg(&again)).stdout,
+        &run_ok(pare.cmd().args(["inspect", "--format", "json", "--all-platforms"]).arg(&again)).stdout,
     )
     .unwrap();
     assert_eq!(report["platforms"], serde_json::json!(["linux/amd64", "linux/arm64/v8"]));
     assert_eq!(report["images"].as_array().map(Vec::len), Some(2));
     assert_eq!(report["images"][1]["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd");
     for (platform, content) in [("linux/amd64", "amd64"), ("linux/arm64", "arm64")] {
-        let out = run_ok(pare().args(["cat", "--platform", platform]).arg(&again).arg("/arch"));
+        let out = run_ok(pare.cmd().args(["cat", "--platform", platform]).arg(&again).arg("/arch"));
         assert_eq!(String::from_utf8_lossy(&out.stdout), content);
     }
-    let err = run_err(pare().args(["inspect", "--platform", "linux/s390x"]).arg(&again));
+    let err = run_err(pare.cmd().args(["inspect", "--platform", "linux/s390x"]).arg(&again));
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("linux/amd64, linux/arm64/v8"));
 
     // A docker archive holds one image: the chosen platform's.
     let docker = tmp.path().join("arm.tar");
     run_ok(
-        pare()
+        pare.cmd()
             .args(["copy", "--platform", "linux/arm64"])
             .arg(&again)
             .arg(format!("docker-archive:{}:arm:1", docker.display())),
     );
     run_ok(Command::new(&skopeo).arg("inspect").arg(format!("docker-archive:{}", docker.display())));
-    let out = run_ok(pare().arg("cat").arg(format!("docker-archive:{}", docker.display())).arg("/arch"));
+    let out = run_ok(pare.cmd().arg("cat").arg(format!("docker-archive:{}", docker.display())).arg("/arch"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "arm64");
 }
 
 #[test]
 fn images_from_directories_are_reproducible() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
     let digest_at = |epoch: &str, name: &str| {
         stdout(&run_ok(
-            pare()
+            pare.cmd()
                 .env("SOURCE_DATE_EPOCH", epoch)
                 .arg("copy")
                 .arg(&src)
@@ -304,12 +312,13 @@ fn images_from_directories_are_reproducible() {
 
 #[test]
 fn inspect_ls_and_cat_show_the_image() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
     let digest = write_layered(&layout, "layered");
     let src = format!("oci:{}:layered", layout.display());
     let report: serde_json::Value =
-        serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json"]).arg(&src)).stdout).unwrap();
+        serde_json::from_slice(&run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(&src)).stdout).unwrap();
     let image = &report["images"][0];
     assert_eq!(report["digest"], digest.as_str());
     assert_eq!(image["user"], "65532:65532");
@@ -319,45 +328,46 @@ fn inspect_ls_and_cat_show_the_image() {
     assert_eq!(image["created"], "2023-11-14T22:13:20Z");
     assert_eq!(image["layers"].as_array().map(Vec::len), Some(2));
     assert_eq!(image["history"].as_array().map(Vec::len), Some(2));
-    let table = stdout(&run_ok(pare().arg("inspect").arg(&src)));
+    let table = stdout(&run_ok(pare.cmd().arg("inspect").arg(&src)));
     assert!(table.contains("65532:65532") && table.contains("Layers (2,"), "{table}");
 
-    let cat = run_ok(pare().arg("cat").arg(&src).arg("/etc/os-release"));
+    let cat = run_ok(pare.cmd().arg("cat").arg(&src).arg("/etc/os-release"));
     assert_eq!(String::from_utf8_lossy(&cat.stdout), "ID=pare\nVERSION_ID=2\n");
-    let err = run_err(pare().arg("cat").arg(&src).arg("/etc/removed"));
+    let err = run_err(pare.cmd().arg("cat").arg(&src).arg("/etc/removed"));
     assert_eq!(err.status.code(), Some(2));
 
     let listing: serde_json::Value =
-        serde_json::from_slice(&run_ok(pare().args(["ls", "--format", "json"]).arg(&src).arg("/opaque")).stdout)
+        serde_json::from_slice(&run_ok(pare.cmd().args(["ls", "--format", "json"]).arg(&src).arg("/opaque")).stdout)
             .unwrap();
     let paths: Vec<&str> = listing.as_array().unwrap().iter().filter_map(|e| e["path"].as_str()).collect();
     assert_eq!(paths, vec!["/opaque", "/opaque/new"]);
-    let table = stdout(&run_ok(pare().arg("ls").arg(&src).arg("/usr/bin")));
+    let table = stdout(&run_ok(pare.cmd().arg("ls").arg(&src).arg("/usr/bin")));
     assert!(table.contains("rwsr-xr-x") && table.contains("/usr/bin/sh -> /bin/false"), "{table}");
-    let shallow = stdout(&run_ok(pare().args(["ls", "-d"]).arg(&src).arg("/")));
+    let shallow = stdout(&run_ok(pare.cmd().args(["ls", "-d"]).arg(&src).arg("/")));
     assert!(shallow.lines().any(|l| l.ends_with(" /usr")) && !shallow.contains("/usr/bin"), "{shallow}");
-    let missing = run_err(pare().arg("ls").arg(&src).arg("/nowhere"));
+    let missing = run_err(pare.cmd().arg("ls").arg(&src).arg("/nowhere"));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("`/nowhere` not found"), "{missing:?}");
 
     // A plain directory is read wherever an image is (issue 11): `pare ls ./rootfs`, `pare inspect ./rootfs`.
     let rootfs = tmp.path().join("rootfs");
     std::fs::create_dir_all(rootfs.join("etc")).unwrap();
     std::fs::write(rootfs.join("etc/hostname"), "box\n").unwrap();
-    let listing = stdout(&run_ok(pare().arg("ls").arg(&rootfs)));
+    let listing = stdout(&run_ok(pare.cmd().arg("ls").arg(&rootfs)));
     assert!(listing.contains("/etc/hostname"), "{listing}");
-    let cat = run_ok(pare().arg("cat").arg(&rootfs).arg("/etc/hostname"));
+    let cat = run_ok(pare.cmd().arg("cat").arg(&rootfs).arg("/etc/hostname"));
     assert_eq!(cat.stdout, b"box\n");
-    run_ok(pare().arg("inspect").arg(&rootfs));
+    run_ok(pare.cmd().arg("inspect").arg(&rootfs));
 }
 
 #[test]
 fn corrupt_blobs_are_named_and_nothing_is_written() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
     write_layered(&layout, "layered");
     let src = format!("oci:{}:layered", layout.display());
     let report: serde_json::Value =
-        serde_json::from_slice(&run_ok(pare().args(["inspect", "--format", "json"]).arg(&src)).stdout).unwrap();
+        serde_json::from_slice(&run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(&src)).stdout).unwrap();
     let layer = report["images"][0]["layers"][0]["digest"].as_str().unwrap().to_string();
     let path = layout.join("blobs/sha256").join(layer.trim_start_matches("sha256:"));
     let mut bytes = std::fs::read(&path).unwrap();
@@ -366,33 +376,35 @@ fn corrupt_blobs_are_named_and_nothing_is_written() {
     std::fs::write(&path, &bytes).unwrap();
 
     let dst = tmp.path().join("dst");
-    let err = run_err(pare().arg("copy").arg(&src).arg(format!("oci:{}:x", dst.display())));
+    let err = run_err(pare.cmd().arg("copy").arg(&src).arg(format!("oci:{}:x", dst.display())));
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains(&layer), "{}", String::from_utf8_lossy(&err.stderr));
     assert!(!dst.join("blobs/sha256").join(layer.trim_start_matches("sha256:")).exists(), "a corrupt blob was kept");
     assert!(!dst.join("index.json").exists(), "index.json was written for an incomplete copy");
 
-    let err = run_err(pare().arg("unpack").arg(&src).arg(tmp.path().join("rootfs")));
+    let err = run_err(pare.cmd().arg("unpack").arg(&src).arg(tmp.path().join("rootfs")));
     assert!(String::from_utf8_lossy(&err.stderr).contains(&layer[..19]), "{}", String::from_utf8_lossy(&err.stderr));
 
     // Truncated: a blob shorter than its descriptor says.
     std::fs::write(&path, &bytes[..mid]).unwrap();
-    let err = run_err(pare().arg("copy").arg(&src).arg(format!("oci-archive:{}", tmp.path().join("t.tar").display())));
+    let err =
+        run_err(pare.cmd().arg("copy").arg(&src).arg(format!("oci-archive:{}", tmp.path().join("t.tar").display())));
     assert!(String::from_utf8_lossy(&err.stderr).contains("expected"), "{}", String::from_utf8_lossy(&err.stderr));
     assert!(!tmp.path().join("t.tar").exists());
 }
 
 #[test]
 fn bad_locations_and_manifests_get_clear_errors() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     // A path is never a registry reference: a missing one is "no such file".
-    let err = run_err(pare().arg("inspect").arg("/not/a/location"));
+    let err = run_err(pare.cmd().arg("inspect").arg("/not/a/location"));
     assert_eq!(err.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(stderr.contains("`/not/a/location`: no such file or directory"), "{stderr}");
-    let err = run_err(pare().arg("inspect").arg("Bad Ref"));
+    let err = run_err(pare.cmd().arg("inspect").arg("Bad Ref"));
     assert!(String::from_utf8_lossy(&err.stderr).contains("hint: use oci:DIR"));
-    let err = run_err(pare().arg("inspect").arg(format!("oci:{}", tmp.path().display())));
+    let err = run_err(pare.cmd().arg("inspect").arg(format!("oci:{}", tmp.path().display())));
     assert!(String::from_utf8_lossy(&err.stderr).contains("oci-layout"));
 
     // A manifest that claims to be an index, and one missing its layers.
@@ -426,21 +438,22 @@ fn bad_locations_and_manifests_get_clear_errors() {
             Command::new("cp").arg("-r").arg(layout.join("blobs")).arg(layout.join("oci-layout")).arg(&broken_layout),
         );
         std::fs::write(broken_layout.join("index.json"), fixed).unwrap();
-        let err = run_err(pare().arg("inspect").arg(format!("oci:{}:layered", broken_layout.display())));
+        let err = run_err(pare.cmd().arg("inspect").arg(format!("oci:{}:layered", broken_layout.display())));
         let stderr = String::from_utf8_lossy(&err.stderr);
         assert!(stderr.contains(expect) && stderr.contains(&digest.to_string()), "{stderr}");
     }
 }
 
 /// Unpacks a location with pare and returns the tree.
-fn tree_of(location: &str, tmp: &Path, name: &str) -> Vec<pare_test::tools::TreeEntry> {
+fn tree_of(pare: &Pare, location: &str, tmp: &Path, name: &str) -> Vec<pare_test::tools::TreeEntry> {
     let dir = tmp.join(format!("tree-{name}"));
-    run_ok(pare().arg("unpack").arg(location).arg(&dir));
+    run_ok(pare.cmd().arg("unpack").arg(location).arg(&dir));
     tree(&dir)
 }
 
 #[test]
 fn reads_layers_umoci_writes_without_a_tar_trailer() {
+    let pare = Pare::new(crate::PARE);
     // umoci 0.4.7 `insert` ends its layer right after the last file's data: no padding, no
     // end-of-archive blocks. GNU tar calls that truncated; Go's reader (and so Docker) accepts it.
     let umoci = require("umoci");
@@ -462,7 +475,7 @@ fn reads_layers_umoci_writes_without_a_tar_trailer() {
     run_ok(Command::new(&umoci).arg("unpack").arg("--image").arg(format!("{}:t", layout.display())).arg(&bundle));
     let ours = tmp.path().join("ours");
     let out = run_ok(
-        pare()
+        pare.cmd()
             .args(["unpack", "--keep-setid", "--allow-devices"])
             .arg(format!("oci:{}:t", layout.display()))
             .arg(&ours),
@@ -477,20 +490,21 @@ fn reads_layers_umoci_writes_without_a_tar_trailer() {
 
 #[test]
 fn truncated_and_garbage_archives_get_clear_errors() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("layout");
     write_layered(&layout, "layered");
     let src = format!("oci:{}:layered", layout.display());
     for (transport, name) in [("oci-archive", "layered"), ("docker-archive", "example.com/layered:1")] {
         let archive = tmp.path().join(format!("{transport}.tar"));
-        run_ok(pare().arg("copy").arg(&src).arg(format!("{transport}:{}:{name}", archive.display())));
+        run_ok(pare.cmd().arg("copy").arg(&src).arg(format!("{transport}:{}:{name}", archive.display())));
         let bytes = std::fs::read(&archive).unwrap();
         for (label, broken) in [("truncated", bytes[..bytes.len() * 2 / 3].to_vec()), ("garbage", vec![0x5a; 4096])] {
             let path = tmp.path().join(format!("{transport}-{label}.tar"));
             std::fs::write(&path, broken).unwrap();
             let dst = tmp.path().join(format!("out-{transport}-{label}"));
             let err = run_err(
-                pare()
+                pare.cmd()
                     .arg("copy")
                     .arg(format!("{transport}:{}", path.display()))
                     .arg(format!("oci:{}:x", dst.display())),
@@ -508,6 +522,7 @@ fn truncated_and_garbage_archives_get_clear_errors() {
 /// the layer writer used to fall back to 0 while other verbs refused it (issue 11).
 #[test]
 fn a_bad_source_date_epoch_is_an_error_for_every_verb() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let rootfs = tmp.path().join("rootfs");
     std::fs::create_dir_all(rootfs.join("etc")).unwrap();
@@ -533,7 +548,7 @@ fn a_bad_source_date_epoch_is_an_error_for_every_verb() {
     ];
     for value in ["yesterday", "-5", "1e9", "99999999999999"] {
         for args in &verbs {
-            let out = run_err(pare().args(args).env("SOURCE_DATE_EPOCH", value));
+            let out = run_err(pare.cmd().args(args).env("SOURCE_DATE_EPOCH", value));
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{args:?} {value}: {err}");
             assert!(err.contains("SOURCE_DATE_EPOCH") && err.contains(value), "{args:?}: {err}");
@@ -541,21 +556,22 @@ fn a_bad_source_date_epoch_is_an_error_for_every_verb() {
     }
     assert!(!tmp.path().join("out").exists() && !vex.exists() && !tmp.path().join("x").exists());
     // A valid value is used; an empty one is as unset.
-    run_ok(pare().args(&verbs[0]).env("SOURCE_DATE_EPOCH", "1700000000"));
-    run_ok(pare().args(&verbs[1]).env("SOURCE_DATE_EPOCH", ""));
+    run_ok(pare.cmd().args(&verbs[0]).env("SOURCE_DATE_EPOCH", "1700000000"));
+    run_ok(pare.cmd().args(&verbs[1]).env("SOURCE_DATE_EPOCH", ""));
 }
 
 /// Runs pare with this umask (through `sh`, which sets it before exec).
-fn pare_with_umask(umask: &str, args: &[String]) -> std::process::Output {
+fn pare_with_umask(pare: &Pare, umask: &str, args: &[String]) -> std::process::Output {
     let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c").arg(format!("umask {umask} && exec \"$0\" \"$@\"")).arg(env!("CARGO_BIN_EXE_pare")).args(args);
-    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
+    cmd.arg("-c").arg(format!("umask {umask} && exec \"$0\" \"$@\"")).arg(pare.bin()).args(args);
+    pare.apply(&mut cmd);
     run_ok(&mut cmd)
 }
 
 /// Files pare writes for the user get 0666 less the umask, as `cp` or skopeo give them, not 0600.
 #[test]
 fn output_files_honour_the_umask() {
+    let pare = Pare::new(crate::PARE);
     use std::os::unix::fs::PermissionsExt;
     let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
     for (umask, expected) in [("022", 0o644), ("027", 0o640)] {
@@ -564,13 +580,15 @@ fn output_files_honour_the_umask() {
         let oci_archive = tmp.path().join("app-oci.tar");
         let docker_archive = tmp.path().join("app-docker.tar");
         let sbom = tmp.path().join("app.spdx.json");
-        pare_with_umask(umask, &["copy".into(), src.clone(), format!("oci:{}:app", layout.display())]);
-        pare_with_umask(umask, &["copy".into(), src.clone(), format!("oci-archive:{}", oci_archive.display())]);
+        pare_with_umask(&pare, umask, &["copy".into(), src.clone(), format!("oci:{}:app", layout.display())]);
+        pare_with_umask(&pare, umask, &["copy".into(), src.clone(), format!("oci-archive:{}", oci_archive.display())]);
         pare_with_umask(
+            &pare,
             umask,
             &["copy".into(), src.clone(), format!("docker-archive:{}:app:1", docker_archive.display())],
         );
         pare_with_umask(
+            &pare,
             umask,
             &[
                 "sbom".into(),
@@ -595,15 +613,16 @@ fn output_files_honour_the_umask() {
 /// The per-file cap is an option, and the error names it.
 #[test]
 fn max_file_size_is_an_option_and_the_error_names_it() {
+    let pare = Pare::new(crate::PARE);
     let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
-    let err = run_err(pare().args(["cat", "--max-file-size", "4"]).arg(&src).arg("/usr/bin/greeting"));
+    let err = run_err(pare.cmd().args(["cat", "--max-file-size", "4"]).arg(&src).arg("/usr/bin/greeting"));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert_eq!(err.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("exceeds the limit of 4") && stderr.contains("--max-file-size"), "{stderr}");
-    let out = run_ok(pare().args(["cat", "--max-file-size", "1000"]).arg(&src).arg("/usr/bin/greeting"));
+    let out = run_ok(pare.cmd().args(["cat", "--max-file-size", "1000"]).arg(&src).arg("/usr/bin/greeting"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, pare.\n");
     let tmp = tempfile::tempdir().unwrap();
-    let err = run_err(pare().args(["unpack", "--max-file-size", "4"]).arg(&src).arg(tmp.path().join("rootfs")));
+    let err = run_err(pare.cmd().args(["unpack", "--max-file-size", "4"]).arg(&src).arg(tmp.path().join("rootfs")));
     assert!(String::from_utf8_lossy(&err.stderr).contains("--max-file-size"));
     assert!(!tmp.path().join("rootfs").exists());
 }
@@ -611,15 +630,16 @@ fn max_file_size_is_an_option_and_the_error_names_it() {
 /// A Docker archive holds its layers uncompressed: its size is capped, with a clear error.
 #[test]
 fn docker_archive_size_is_capped() {
+    let pare = Pare::new(crate::PARE);
     let src = format!("dir:{}", fixtures().join("hello-rootfs").display());
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("app.tar");
     let err = run_err(
-        pare().args(["copy", "--max-size", "1000"]).arg(&src).arg(format!("docker-archive:{}", target.display())),
+        pare.cmd().args(["copy", "--max-size", "1000"]).arg(&src).arg(format!("docker-archive:{}", target.display())),
     );
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert_eq!(err.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("exceeds the limit of 1000") && stderr.contains("--max-size"), "{stderr}");
     assert!(!target.exists());
-    run_ok(pare().arg("copy").arg(&src).arg(format!("docker-archive:{}", target.display())));
+    run_ok(pare.cmd().arg("copy").arg(&src).arg(format!("docker-archive:{}", target.display())));
 }

@@ -5,7 +5,7 @@
 //! error with the cache as without.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../oci/tests/common_fs/mod.rs"]
+#[path = "../../../oci/tests/common_fs/mod.rs"]
 mod common_fs;
 
 use common_fs::{Layout, dir, file, tar};

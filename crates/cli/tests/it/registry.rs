@@ -1,16 +1,11 @@
 //! `pare pull`, `push`, `copy` and reads straight from a real registry (Debian's docker-registry).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::process::Command;
 
 use pare_test::registry::{Fault, FaultAction, FaultProxy, TestRegistry};
 use pare_test::tools::{fixtures, require, run_err, run_ok};
-
-fn pare(cache: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", cache).env("HOME", cache).env_remove("REGISTRY_AUTH_FILE");
-    cmd
-}
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -22,13 +17,14 @@ fn push_pull_and_read_through_the_registry() {
     let registry = TestRegistry::start();
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache);
     let layout = format!("oci:{}:hello", tmp.path().join("layout").display());
     let digest = stdout(&run_ok(
-        pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&layout),
+        pare.cmd().arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&layout),
     ));
     let reference = format!("{}/team/hello:1.0", registry.host());
 
-    assert_eq!(stdout(&run_ok(pare(&cache).arg("push").arg(&layout).arg(&reference))), digest);
+    assert_eq!(stdout(&run_ok(pare.cmd().arg("push").arg(&layout).arg(&reference))), digest);
     let raw = run_ok(
         Command::new(&skopeo).args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{reference}")),
     );
@@ -36,22 +32,22 @@ fn push_pull_and_read_through_the_registry() {
 
     for dst in ["oci:{}/pulled:x", "oci-archive:{}/pulled.tar", "docker-archive:{}/pulled-docker.tar:hello:1"] {
         let dst = dst.replace("{}", &tmp.path().display().to_string());
-        run_ok(pare(&cache).arg("pull").arg(&reference).arg("--to").arg(&dst));
-        let cat = run_ok(pare(&cache).arg("cat").arg(&dst).arg("/usr/bin/greeting"));
+        run_ok(pare.cmd().arg("pull").arg(&reference).arg("--to").arg(&dst));
+        let cat = run_ok(pare.cmd().arg("cat").arg(&dst).arg("/usr/bin/greeting"));
         assert_eq!(String::from_utf8_lossy(&cat.stdout), "Hello, pare.\n");
     }
     // Reads straight from the registry.
     let report: serde_json::Value =
-        serde_json::from_slice(&run_ok(pare(&cache).args(["inspect", "--format", "json"]).arg(&reference)).stdout)
+        serde_json::from_slice(&run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(&reference)).stdout)
             .unwrap();
     assert_eq!(report["digest"], digest.as_str());
-    let ls = stdout(&run_ok(pare(&cache).arg("ls").arg(&reference).arg("/etc")));
+    let ls = stdout(&run_ok(pare.cmd().arg("ls").arg(&reference).arg("/etc")));
     assert!(ls.contains("/etc/os-release"), "{ls}");
 
     // Registry to registry, and a tag that does not exist.
     let other = format!("{}/other/hello:2", registry.host());
-    assert_eq!(stdout(&run_ok(pare(&cache).arg("copy").arg(&reference).arg(&other))), digest);
-    let err = run_err(pare(&cache).arg("inspect").arg(format!("{}/team/hello:missing", registry.host())));
+    assert_eq!(stdout(&run_ok(pare.cmd().arg("copy").arg(&reference).arg(&other))), digest);
+    let err = run_err(pare.cmd().arg("inspect").arg(format!("{}/team/hello:missing", registry.host())));
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("missing"), "{}", String::from_utf8_lossy(&err.stderr));
 }
@@ -65,19 +61,20 @@ fn pulled_layers_are_linked_from_the_blob_cache() {
     let registry = TestRegistry::start();
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache);
     let src = format!("oci:{}:hello", tmp.path().join("src").display());
-    run_ok(pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&src));
+    run_ok(pare.cmd().arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&src));
     let reference = format!("{}/team/linked:1", registry.host());
-    run_ok(pare(&cache).arg("push").arg(&src).arg(&reference));
+    run_ok(pare.cmd().arg("push").arg(&src).arg(&reference));
 
     let pull = |name: &str| -> std::path::PathBuf {
         let dir = tmp.path().join(name);
-        run_ok(pare(&cache).arg("pull").arg(&reference).arg("--to").arg(format!("oci:{}:x", dir.display())));
+        run_ok(pare.cmd().arg("pull").arg(&reference).arg("--to").arg(format!("oci:{}:x", dir.display())));
         dir
     };
     let first = pull("first");
     let layers: serde_json::Value = serde_json::from_slice(
-        &run_ok(pare(&cache).args(["inspect", "--format", "json"]).arg(format!("oci:{}:x", first.display()))).stdout,
+        &run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(format!("oci:{}:x", first.display()))).stdout,
     )
     .unwrap();
     let layer = layers["images"][0]["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
@@ -99,7 +96,7 @@ fn pulled_layers_are_linked_from_the_blob_cache() {
     let blob = std::fs::read(third.join("blobs/sha256").join(&layer)).unwrap();
     assert_eq!(pare_oci::sha256(&blob).digest(), layer, "the layout got the good content");
     assert_eq!(pare_oci::sha256(&std::fs::read(&in_cache).unwrap()).digest(), layer, "the cache was repaired");
-    let cat = run_ok(pare(&cache).arg("cat").arg(format!("oci:{}:x", third.display())).arg("/usr/bin/greeting"));
+    let cat = run_ok(pare.cmd().arg("cat").arg(format!("oci:{}:x", third.display())).arg("/usr/bin/greeting"));
     assert_eq!(String::from_utf8_lossy(&cat.stdout), "Hello, pare.\n");
 }
 
@@ -108,11 +105,12 @@ fn basic_auth_with_registry_auth_file() {
     let registry = TestRegistry::start_with_basic_auth("alice", "s3cret");
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache);
     let layout = format!("oci:{}:hello", tmp.path().join("layout").display());
-    run_ok(pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&layout));
+    run_ok(pare.cmd().arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&layout));
     let reference = format!("{}/private/hello:1", registry.host());
 
-    let err = run_err(pare(&cache).arg("push").arg(&layout).arg(&reference));
+    let err = run_err(pare.cmd().arg("push").arg(&layout).arg(&reference));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert_eq!(err.status.code(), Some(2));
     assert!(stderr.to_lowercase().contains("auth"), "{stderr}");
@@ -120,9 +118,9 @@ fn basic_auth_with_registry_auth_file() {
     let auth = tmp.path().join("auth.json");
     let token = base64_encode("alice:s3cret");
     std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{token}"}}}}}}"#, registry.host())).unwrap();
-    run_ok(pare(&cache).env("REGISTRY_AUTH_FILE", &auth).arg("push").arg(&layout).arg(&reference));
+    run_ok(pare.cmd().env("REGISTRY_AUTH_FILE", &auth).arg("push").arg(&layout).arg(&reference));
     run_ok(
-        pare(&cache)
+        pare.cmd()
             .env("REGISTRY_AUTH_FILE", &auth)
             .arg("pull")
             .arg(&reference)
@@ -136,7 +134,7 @@ fn basic_auth_with_registry_auth_file() {
         format!(r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#, registry.host(), base64_encode("alice:nope")),
     )
     .unwrap();
-    let err = run_err(pare(&cache).env("REGISTRY_AUTH_FILE", &wrong).arg("inspect").arg(&reference));
+    let err = run_err(pare.cmd().env("REGISTRY_AUTH_FILE", &wrong).arg("inspect").arg(&reference));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(!stderr.contains("nope"), "the password leaked into the error: {stderr}");
 }
@@ -153,15 +151,17 @@ fn stalled_pull_fails_with_exit_2() {
     let registry = TestRegistry::start();
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache);
     let src = format!("oci:{}:hello", tmp.path().join("src").display());
-    run_ok(pare(&cache).arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&src));
-    run_ok(pare(&cache).arg("push").arg(&src).arg(format!("{}/team/slow:1", registry.host())));
+    run_ok(pare.cmd().arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&src));
+    run_ok(pare.cmd().arg("push").arg(&src).arg(format!("{}/team/slow:1", registry.host())));
 
     let drip = Fault::new("GET", "/blobs/sha256:", 1000, FaultAction::Drip(std::time::Duration::from_millis(100)));
     let proxy = FaultProxy::start(registry.addr(), vec![drip]);
     let dst = tmp.path().join("dst");
+    let cold = Pare::new(crate::PARE);
     let err = run_err(
-        pare(&tmp.path().join("empty-cache"))
+        cold.cmd()
             .env("PARE_REGISTRY_STALL_TIMEOUT", "1")
             .arg("pull")
             .arg(format!("{}/team/slow:1", proxy.host()))
@@ -173,6 +173,6 @@ fn stalled_pull_fails_with_exit_2() {
     assert!(stderr.contains("stalled") && stderr.contains("PARE_REGISTRY_STALL_TIMEOUT"), "{stderr}");
     assert!(!dst.join("index.json").exists());
 
-    let help = String::from_utf8_lossy(&run_ok(pare(&cache).arg("--help")).stdout).into_owned();
+    let help = String::from_utf8_lossy(&run_ok(pare.cmd().arg("--help")).stdout).into_owned();
     assert!(help.contains("--stall-timeout") && help.contains("PARE_REGISTRY_STALL_TIMEOUT"), "{help}");
 }

@@ -10,6 +10,7 @@
 //! (binary package, CVE, DSA/DLA id) must be equal.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
@@ -39,13 +40,6 @@ fn run(cmd: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stdout)
     );
     out
-}
-
-fn pare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
-    cmd.env_remove("PARE_VULN_DB");
-    cmd
 }
 
 /// Builds fixtures/trivydb once per source change, in GOPATH mode against Debian-packaged Go code only
@@ -262,7 +256,8 @@ fn databases() -> &'static (PathBuf, PathBuf) {
 
         let db = dir.join("vuln.db");
         let [dsa, dla] = lists();
-        run(pare().args(["-q", "db", "update", "--db"]).arg(&db).arg("--from").arg(dsa).arg("--from").arg(dla));
+        let pare = Pare::new(crate::PARE);
+        run(pare.cmd().args(["-q", "db", "update", "--db"]).arg(&db).arg("--from").arg(dsa).arg("--from").arg(dla));
         (cache, db)
     })
 }
@@ -275,7 +270,7 @@ struct Scans {
     pare_time: Duration,
 }
 
-fn scan_both(trivy: &Path, rootfs: &Path) -> Scans {
+fn scan_both(pare: &Pare, trivy: &Path, rootfs: &Path) -> Scans {
     let (cache_template, db) = databases();
     let tmp = tempfile::tempdir().unwrap();
     // Each scan its own cache dir: trivy keeps its layer cache there too.
@@ -286,7 +281,7 @@ fn scan_both(trivy: &Path, rootfs: &Path) -> Scans {
     }
     let archive = tmp.path().join("image.tar");
     let image = format!("docker-archive:{}:scan:test", archive.display());
-    run(pare().args(["-q", "copy"]).arg(format!("dir:{}", rootfs.display())).arg(&image));
+    run(pare.cmd().args(["-q", "copy"]).arg(format!("dir:{}", rootfs.display())).arg(&image));
 
     let started = Instant::now();
     let out = run(Command::new(trivy)
@@ -299,7 +294,7 @@ fn scan_both(trivy: &Path, rootfs: &Path) -> Scans {
     let trivy_time = started.elapsed();
     let trivy_report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let started = Instant::now();
-    let out = run(pare().arg("scan").arg(&image).arg("--db").arg(db).args(["--format", "json"]));
+    let out = run(pare.cmd().arg("scan").arg(&image).arg("--db").arg(db).args(["--format", "json"]));
     let pare_time = started.elapsed();
     Scans { trivy: trivy_report, pare: serde_json::from_slice(&out.stdout).unwrap(), trivy_time, pare_time }
 }
@@ -323,8 +318,9 @@ fn assert_same(what: &str, scans: &Scans) -> (Fixes, Vendors) {
 
 #[test]
 fn pare_and_trivy_find_the_same_advisories_in_the_same_image() {
+    let pare = Pare::new(crate::PARE);
     let Some(trivy) = trivy() else { return };
-    let scans = scan_both(&trivy, &manifest_dir().join("tests/fixtures/scan/rootfs"));
+    let scans = scan_both(&pare, &trivy, &manifest_dir().join("tests/fixtures/scan/rootfs"));
     let os = &scans.trivy["Metadata"]["OS"];
     assert_eq!((os["Family"].as_str(), os["Name"].as_str()), (Some("debian"), Some("12.11")), "{os}");
     let (fixed, vendor) = assert_same("fixtures/scan", &scans);
@@ -337,6 +333,7 @@ fn pare_and_trivy_find_the_same_advisories_in_the_same_image() {
 /// the lists cover: the two tools must still agree.
 #[test]
 fn the_hosts_dpkg_database_scans_the_same_in_pare_and_trivy() {
+    let pare = Pare::new(crate::PARE);
     let Some(trivy) = trivy() else { return };
     let os_release = fs::read_to_string("/etc/os-release").unwrap_or_default();
     let version = os_release.lines().find_map(|l| l.strip_prefix("VERSION_ID=")).map(|v| v.trim_matches('"'));
@@ -353,7 +350,7 @@ fn the_hosts_dpkg_database_scans_the_same_in_pare_and_trivy() {
         // fs::copy follows /etc/os-release's symlink.
         fs::copy(Path::new("/").join(file), rootfs.join(file)).unwrap();
     }
-    let scans = scan_both(&trivy, &rootfs);
+    let scans = scan_both(&pare, &trivy, &rootfs);
     let (fixed, _) = assert_same("this machine's dpkg database", &scans);
     assert!(scans.pare["packages"].as_u64().unwrap() > 50, "{}", scans.pare["packages"]);
     assert!(!fixed.is_empty());

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use pare_vuln::Ecosystem;
 use pare_vuln::version;
 
-const VERSIONS: &str = include_str!("fixtures/versions/pypi-versions.txt");
+const VERSIONS: &str = include_str!("../fixtures/versions/pypi-versions.txt");
 
 /// Debian's interpreter, where python3-packaging is installed (a pyenv `python3` may lack it).
 const PYTHON: &str = "/usr/bin/python3";

@@ -2,22 +2,13 @@
 //! repository on 127.0.0.1 and the real DSA list (issue 10: the security pocket was skipped silently).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use pare_deb::Paragraph;
 use pare_deb::testing::{Compression, FileServer, RepoBuilder, TestKey, build_deb};
 use pare_test::tools::{run_err, run_ok};
-
-fn pare(cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", cache)
-        .env("HOME", cache)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .env_remove("PARE_VULN_DB")
-        .env_remove("REGISTRY_AUTH_FILE");
-    cmd
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -99,10 +90,10 @@ fn definition(dir: &Path, server: &FileServer, extra: &str) -> PathBuf {
 }
 
 /// The real DSA list: DSA-5770-1 fixes CVE-2024-45490/45491/45492 in expat 2.5.0-1+deb12u1 (bookworm).
-fn vuln_db(cache: &Path) {
+fn vuln_db(pare: &Pare) {
     let list = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../vuln/tests/fixtures/vulndata/debian-tracker-lists-merged/DSA-list");
-    run_ok(pare(cache).args(["db", "update", "--from"]).arg(list));
+    run_ok(pare.cmd().args(["db", "update", "--from"]).arg(list));
 }
 
 fn locked_version(def: &Path, name: &str) -> (String, String) {
@@ -119,28 +110,29 @@ fn json(out: &Output) -> serde_json::Value {
 fn security_pocket_is_read_and_outdated_names_the_update_and_its_cves() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache).source_date_epoch("1700000000");
     let archive = archive(tmp.path());
     let server = FileServer::start(&archive.root).unwrap();
     let def = definition(tmp.path(), &server, "");
 
     // Locked before the security update: 2.5.0-1 from the release pocket, and the counts say so.
-    let out = run_ok(pare(&cache).arg("lock").arg(&def));
+    let out = run_ok(pare.cmd().arg("lock").arg(&def));
     let err = text(&out.stderr);
     assert!(err.contains("amd64 from: bookworm 2, bookworm-updates 0, bookworm-security 0"), "{err}");
     assert_eq!(locked_version(&def, "libexpat1"), ("2.5.0-1".into(), "bookworm".into()));
     let image = tmp.path().join("img");
     let to = format!("oci:{}", image.display());
-    run_ok(pare(&cache).arg("build").arg(&def).args(["--to", &to]));
-    vuln_db(&cache);
+    run_ok(pare.cmd().arg("build").arg(&def).args(["--to", &to]));
+    vuln_db(&pare);
 
     // Nothing newer yet: exit 0 for the definition and for the image.
-    let out = run_ok(pare(&cache).arg("outdated").arg(&def));
+    let out = run_ok(pare.cmd().arg("outdated").arg(&def));
     assert!(text(&out.stdout).contains("Every package is at the newest version"), "{}", text(&out.stdout));
 
     // Debian publishes the fix in the security pocket only.
     archive.write_security(&[fixed_expat()]);
     for src in [def.display().to_string(), to.clone()] {
-        let mut cmd = pare(&cache);
+        let mut cmd = pare.cmd();
         cmd.args(["outdated", &src, "--format", "json"]);
         if !src.ends_with(".toml") {
             cmd.args(["--mirror", &server.url(), "--security-mirror", &server.url(), "--keyring"])
@@ -163,21 +155,21 @@ fn security_pocket_is_read_and_outdated_names_the_update_and_its_cves() {
         }
         assert!(text(&out.stderr).contains("Rebuild advised"), "{}", text(&out.stderr));
     }
-    let table = pare(&cache).arg("outdated").arg(&def).output().unwrap();
+    let table = pare.cmd().arg("outdated").arg(&def).output().unwrap();
     let stdout = text(&table.stdout);
     assert!(stdout.contains("libexpat1") && stdout.contains("bookworm-security") && stdout.contains("CVE-2024-45490"));
 
     // Re-locking takes the security version from the Debian-style pocket; then nothing is outdated.
-    let out = run_ok(pare(&cache).arg("update").arg(&def));
+    let out = run_ok(pare.cmd().arg("update").arg(&def));
     let err = text(&out.stderr);
     assert!(err.contains("bookworm 1, bookworm-updates 0, bookworm-security 1"), "{err}");
     assert_eq!(locked_version(&def, "libexpat1"), ("2.5.0-1+deb12u1".into(), "bookworm-security".into()));
     let rebuilt = format!("oci:{}", tmp.path().join("img2").display());
-    let build = run_ok(pare(&cache).arg("build").arg(&def).args(["--to", &rebuilt, "--format", "json"]));
+    let build = run_ok(pare.cmd().arg("build").arg(&def).args(["--to", &rebuilt, "--format", "json"]));
     let report = json(&build);
     assert_eq!(report["images"][0]["pockets"]["bookworm-security"], 1, "{report}");
-    run_ok(pare(&cache).arg("outdated").arg(&def));
-    let sbom = run_ok(pare(&cache).args(["sbom", &rebuilt, "--format", "json"]));
+    run_ok(pare.cmd().arg("outdated").arg(&def));
+    let sbom = run_ok(pare.cmd().args(["sbom", &rebuilt, "--format", "json"]));
     assert!(text(&sbom.stdout).contains("2.5.0-1+deb12u1"));
 }
 
@@ -185,10 +177,11 @@ fn security_pocket_is_read_and_outdated_names_the_update_and_its_cves() {
 fn a_pocket_without_a_requested_component_is_an_error_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache).source_date_epoch("1700000000");
     let archive = archive(tmp.path());
     let server = FileServer::start(&archive.root).unwrap();
     let def = definition(tmp.path(), &server, "components = [\"main\", \"contrib\"]\n");
-    let out = run_err(pare(&cache).arg("lock").arg(&def));
+    let out = run_err(pare.cmd().arg("lock").arg(&def));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("bookworm") && err.contains("has no `contrib/binary-amd64/Packages` index"), "{err}");
@@ -199,11 +192,12 @@ fn a_pocket_without_a_requested_component_is_an_error_naming_it() {
 fn outdated_refuses_what_it_cannot_compare() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache).source_date_epoch("1700000000");
     // A definition without a lock.
     let archive = archive(tmp.path());
     let server = FileServer::start(&archive.root).unwrap();
     let def = definition(tmp.path(), &server, "");
-    let out = run_err(pare(&cache).arg("outdated").arg(&def));
+    let out = run_err(pare.cmd().arg("outdated").arg(&def));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("has no lock"), "{}", text(&out.stderr));
     // A root filesystem of another distribution.
@@ -212,7 +206,7 @@ fn outdated_refuses_what_it_cannot_compare() {
     std::fs::create_dir_all(rootfs.join("lib/apk/db")).unwrap();
     std::fs::write(rootfs.join("etc/os-release"), "ID=alpine\nVERSION_ID=3.20.3\n").unwrap();
     std::fs::write(rootfs.join("lib/apk/db/installed"), "P:musl\nV:1.2.5-r0\nA:x86_64\n\n").unwrap();
-    let out = run_err(pare(&cache).arg("outdated").arg(&rootfs));
+    let out = run_err(pare.cmd().arg("outdated").arg(&rootfs));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("Debian's archive only"), "{}", text(&out.stderr));
 }

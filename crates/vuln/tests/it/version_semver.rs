@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use pare_vuln::version::{self, Version};
 use pare_vuln::{Affected, Ecosystem, Event, Range, RangeKind, Status};
 
-const VERSIONS: &str = include_str!("fixtures/versions/semver-versions.txt");
+const VERSIONS: &str = include_str!("../fixtures/versions/semver-versions.txt");
 
 /// Prereleases and build metadata beyond the real data: SemVer spec item 11's example chain and builds.
 const EXTRA: [&str; 14] = [
@@ -157,7 +157,7 @@ fn go_matches_x_mod_semver_vectors() {
 #[test]
 fn crates_io_ranges_match_version_req() {
     let record: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/versions/osv/RUSTSEC-2024-0439.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/versions/osv/RUSTSEC-2024-0439.json")).unwrap();
     let events = record["affected"][0]["ranges"][0]["events"].as_array().unwrap();
     let mut intervals = Vec::new();
     let mut open = None;

@@ -3,6 +3,7 @@
 //! nor forge lines, in every human-readable output. `pare cat` alone writes bytes as they are.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -13,13 +14,6 @@ use pare_oci::{
 
 /// OSC 52 (set the clipboard), a colour, and a line break that starts a forged line.
 const EVIL: &str = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31mred\nFORGED LINE";
-
-fn pare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
-    cmd.env_remove("SOURCE_DATE_EPOCH").env_remove("NO_COLOR");
-    cmd
-}
 
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("running pare");
@@ -100,21 +94,22 @@ fn write_image(dir: &Path) -> String {
 
 #[test]
 fn image_text_is_escaped_in_every_human_readable_output() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let src = write_image(&tmp.path().join("layout"));
 
-    let ls = run(pare().args(["ls", &src]));
+    let ls = run(pare.cmd().env_remove("NO_COLOR").args(["ls", &src]));
     assert_clean("ls", &ls.stdout);
     let ls_text = String::from_utf8_lossy(&ls.stdout);
     assert!(ls_text.contains("/etc/\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[31mred\\nFORGED LINE"), "{ls_text}");
     assert!(ls_text.contains("-> /target\\x1b]52;"), "{ls_text}");
 
-    let inspect = run(pare().args(["inspect", &src]));
+    let inspect = run(pare.cmd().env_remove("NO_COLOR").args(["inspect", &src]));
     assert_clean("inspect", &inspect.stdout);
     let inspect_text = String::from_utf8_lossy(&inspect.stdout);
     assert!(inspect_text.contains("EVIL=\\x1b]52;") && inspect_text.contains("key\\x1b]52;"), "{inspect_text}");
 
-    let sbom = run(pare().args(["sbom", &src]));
+    let sbom = run(pare.cmd().env_remove("NO_COLOR").args(["sbom", &src]));
     assert_clean("sbom", &sbom.stdout);
     // The dpkg entry's invalid name is a warning, quoted escaped.
     assert!(!String::from_utf8_lossy(&sbom.stderr).chars().any(|c| c.is_control() && c != '\n'), "{:?}", sbom.stderr);
@@ -126,42 +121,46 @@ fn image_text_is_escaped_in_every_human_readable_output() {
 
     // The same package read back from an SBOM file, in sbom's and diff's tables.
     let spdx = tmp.path().join("evil.spdx.json");
-    run(pare().args(["sbom", &src, "--format", "spdx-json", "--output"]).arg(&spdx));
-    let again = run(pare().arg("sbom").arg(&spdx));
+    run(pare.cmd().env_remove("NO_COLOR").args(["sbom", &src, "--format", "spdx-json", "--output"]).arg(&spdx));
+    let again = run(pare.cmd().env_remove("NO_COLOR").arg("sbom").arg(&spdx));
     assert_clean("sbom of an SBOM", &again.stdout);
     std::fs::create_dir(tmp.path().join("empty")).unwrap();
-    let diff = run(pare()
+    let diff = run(pare
+        .cmd()
+        .env_remove("NO_COLOR")
         .args(["diff", &src])
         .arg(format!("dir:{}", tmp.path().join("empty").display()))
         .env("PARE_VULN_DB", tmp.path().join("no.db")));
     assert_clean("diff", &diff.stdout);
 
     // Errors quoting image paths, and warnings, are escaped too.
-    let out = pare().args(["cat", &src, &format!("/etc/dir{EVIL}")]).output().unwrap();
+    let out = pare.cmd().env_remove("NO_COLOR").args(["cat", &src, &format!("/etc/dir{EVIL}")]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!out.stderr.iter().any(|b| *b == 0x1b || *b == 0x07), "{:?}", String::from_utf8_lossy(&out.stderr));
 
     // `pare cat` is cat: the file's bytes, as they are.
-    let cat = run(pare().args(["cat", &src, &format!("/etc/{EVIL}")]));
+    let cat = run(pare.cmd().env_remove("NO_COLOR").args(["cat", &src, &format!("/etc/{EVIL}")]));
     assert_eq!(cat.stdout, EVIL.as_bytes());
 }
 
 /// Log lines (`-v`, warnings from the libraries) carry colour codes only on a terminal without `NO_COLOR`.
 #[test]
 fn log_lines_are_coloured_only_on_a_terminal_without_no_color() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let src = write_image(&tmp.path().join("layout"));
-    let piped = run(pare().args(["-v", "ls", &src]));
+    let piped = run(pare.cmd().env_remove("NO_COLOR").args(["-v", "ls", &src]));
     let log = String::from_utf8_lossy(&piped.stderr);
     assert!(log.contains("applied layer"), "the debug events are there: {log}");
     assert!(!piped.stderr.contains(&0x1b), "no colour codes into a pipe: {log:?}");
 
     // On a terminal (a pseudo-terminal from util-linux `script`), colours unless NO_COLOR is set.
     let on_tty = |no_color: Option<&str>| {
-        let command = format!("{} -v ls '{src}' >/dev/null", env!("CARGO_BIN_EXE_pare"));
+        let command = format!("{} -v ls '{src}' >/dev/null", pare.bin().display());
         let mut cmd = Command::new("script");
         cmd.args(["-qec", &command, "/dev/null"]).env_remove("NO_COLOR");
-        cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
+        pare.apply(&mut cmd);
+        cmd.env_remove("NO_COLOR");
         if let Some(v) = no_color {
             cmd.env("NO_COLOR", v);
         }

@@ -10,7 +10,7 @@ use pare_vuln::version;
 
 #[test]
 fn apk_tools_vectors() {
-    let data = include_str!("fixtures/versions/apk-version.data");
+    let data = include_str!("../fixtures/versions/apk-version.data");
     let mut checked = 0;
     for line in data.lines() {
         let line = line.split('#').next().unwrap().trim();

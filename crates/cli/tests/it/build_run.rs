@@ -3,36 +3,25 @@
 //! TLS client added by `--add`, all as uid 65532. TLS checks talk to `openssl s_server` on 127.0.0.1,
 //! whose test CA reaches the images through the definition's files in /usr/local/share/ca-certificates;
 //! Java reads it from the trust store pare writes. podman, openssl and javac come from
-//! scripts/system-deps.sh: the tests fail when one is missing. They skip, with a message, only when
-//! deb.debian.org is unreachable.
+//! scripts/system-deps.sh: the tests fail when one is missing. Without deb.debian.org they fail too
+//! (`PARE_TEST_OFFLINE=1` skips them).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use pare_test::Pare;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-fn reachable() -> bool {
-    static REACHABLE: OnceLock<bool> = OnceLock::new();
-    *REACHABLE.get_or_init(|| {
-        let Ok(addrs) = ("deb.debian.org", 80).to_socket_addrs() else { return false };
-        let ok = addrs.into_iter().any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok());
-        if !ok {
-            println!("SKIPPED: deb.debian.org is unreachable");
-        }
-        ok
-    })
-}
 
 fn tmp() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
 /// The cache build_live.rs uses too: .debs are fetched once per machine.
-fn cache() -> PathBuf {
-    tmp().join("pare-live-cache")
+fn live() -> Pare {
+    Pare::new(crate::PARE).with_cache(crate::live_cache())
 }
 
 fn show(what: &str, out: &Output) {
@@ -65,12 +54,7 @@ impl Drop for Scratch {
 }
 
 fn pare(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args(args)
-        .env("PARE_CACHE_DIR", cache())
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap();
+    let out = live().cmd().args(args).output().unwrap();
     show(&format!("pare {}", args.join(" ")), &out);
     assert!(out.status.success(), "pare {args:?} failed");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -260,7 +244,7 @@ fn tls_check() -> &'static Path {
 
 #[test]
 fn static_rust_binary_verifies_tls_with_the_image_bundle() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let server = TlsServer::start();
@@ -288,7 +272,7 @@ fn static_rust_binary_verifies_tls_with_the_image_bundle() {
 
 #[test]
 fn java_trusts_the_image_bundle() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     tool("javac", "-version");
@@ -326,7 +310,7 @@ fn java_trusts_the_image_bundle() {
 
 #[test]
 fn gallery_python3_nodejs_base_run_with_podman() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let dir = Scratch::new("gallery");
@@ -366,7 +350,7 @@ fn gallery_python3_nodejs_base_run_with_podman() {
 /// trixie: python3 (Python 3.13, OpenSSL 3.5) built and run; static with its CA bundle.
 #[test]
 fn trixie_python3_runs_with_podman() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     let dir = Scratch::new("trixie");
@@ -387,7 +371,7 @@ fn trixie_python3_runs_with_podman() {
 /// image holds aarch64 ELF files. (Not run: no qemu-user-static here.)
 #[test]
 fn gallery_base_builds_for_amd64_and_arm64() {
-    if !reachable() {
+    if !pare_test::tools::debian_archive_available() {
         return;
     }
     tool("skopeo", "--version");
@@ -410,11 +394,7 @@ fn gallery_base_builds_for_amd64_and_arm64() {
         ("linux/arm64", "/lib/aarch64-linux-gnu/libc.so.6", 183u16),
         ("linux/amd64", "/lib/x86_64-linux-gnu/libc.so.6", 62),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-            .args(["cat", "--platform", platform, &layout, libc])
-            .env("PARE_CACHE_DIR", cache())
-            .output()
-            .unwrap();
+        let out = live().cmd().args(["cat", "--platform", platform, &layout, libc]).output().unwrap();
         assert!(out.status.success(), "pare cat {libc}: {}", String::from_utf8_lossy(&out.stderr));
         let elf = &out.stdout;
         // ELF magic, 64-bit, little endian; e_machine at offset 18: 183 = AArch64, 62 = x86-64.
@@ -490,12 +470,7 @@ fn zstd_layers_run_with_podman_and_are_read_by_skopeo_syft_and_trivy() {
     .unwrap();
     let cache = dir.path().join("cache");
     let pare = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-            .args(args)
-            .env("PARE_CACHE_DIR", &cache)
-            .env_remove("SOURCE_DATE_EPOCH")
-            .output()
-            .unwrap();
+        let out = Pare::new(crate::PARE).with_cache(&cache).cmd().args(args).output().unwrap();
         show(&format!("pare {}", args.join(" ")), &out);
         assert!(out.status.success(), "pare {args:?} failed");
         stdout(&out).trim().to_string()

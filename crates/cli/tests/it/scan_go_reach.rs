@@ -6,20 +6,13 @@
 //! statement.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pare_test::tools::run_ok as run;
 use serde_json::Value;
-
-fn pare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd.env_remove("PARE_VULN_DB");
-    cmd
-}
 
 /// Builds `main.go` into `root/usr/local/bin/app` (offline: standard library only).
 fn go_program(dir: &Path, name: &str, source: &str, ldflags: &str) -> PathBuf {
@@ -53,8 +46,8 @@ fn stdlib_findings(report: &Value) -> std::collections::BTreeMap<String, Value> 
         .collect()
 }
 
-fn scan(db: &Path, src: &Path, extra: &[&str]) -> Value {
-    let out = run(pare().arg("scan").arg(src).arg("--db").arg(db).args(["--format", "json"]).args(extra));
+fn scan(pare: &Pare, db: &Path, src: &Path, extra: &[&str]) -> Value {
+    let out = run(pare.cmd().arg("scan").arg(src).arg("--db").arg(db).args(["--format", "json"]).args(extra));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -67,13 +60,14 @@ fn assert_not_present(vex: &Value, id: &str) {
 
 #[test]
 fn go_vulnerabilities_whose_code_is_not_linked() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("vuln.db");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go-reach");
-    run(pare().args(["-q", "db", "update", "--db"]).arg(&db).arg("--from").arg(&fixtures));
+    run(pare.cmd().args(["-q", "db", "update", "--db"]).arg(&db).arg("--from").arg(&fixtures));
 
     let hello = go_program(tmp.path(), "hello", HELLO, "");
-    let report = scan(&db, &hello, &[]);
+    let report = scan(&pare, &db, &hello, &[]);
     let found = stdlib_findings(&report);
     assert_eq!(
         found.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -87,20 +81,21 @@ fn go_vulnerabilities_whose_code_is_not_linked() {
 
     // A server links net/http's server: the rapid-reset issue is open; html/template is not linked.
     let server = go_program(tmp.path(), "server", SERVER, "");
-    let found = stdlib_findings(&scan(&db, &server, &[]));
+    let found = stdlib_findings(&scan(&pare, &db, &server, &[]));
     assert!(found["CVE-2023-39325"].is_null(), "{:?}", found["CVE-2023-39325"]);
     assert!(found["CVE-2023-29403"].is_null());
     assert_not_present(&found["CVE-2023-24539"], "CVE-2023-24539");
 
     // Stripped of its symbol table (-s -w), the binary still carries its pclntab: same answers.
     let stripped = go_program(tmp.path(), "stripped", HELLO, "-s -w");
-    let found = stdlib_findings(&scan(&db, &stripped, &[]));
+    let found = stdlib_findings(&scan(&pare, &db, &stripped, &[]));
     assert!(found["CVE-2023-29403"].is_null());
     assert_not_present(&found["CVE-2023-39325"], "CVE-2023-39325 (stripped)");
 
     // The user's statement wins over pare's.
     let vex = tmp.path().join("triage.json");
-    run(pare()
+    run(pare
+        .cmd()
         .args(["vex", "--vulnerability", "CVE-2023-39325", "--product", "pkg:golang/stdlib@1.19.8"])
         .args([
             "--status",
@@ -112,17 +107,18 @@ fn go_vulnerabilities_whose_code_is_not_linked() {
             "--file",
         ])
         .arg(&vex));
-    let found = stdlib_findings(&scan(&db, &hello, &["--vex", vex.to_str().unwrap()]));
+    let found = stdlib_findings(&scan(&pare, &db, &hello, &["--vex", vex.to_str().unwrap()]));
     assert_eq!(found["CVE-2023-39325"]["status"], "affected");
     assert_eq!(found["CVE-2023-39325"]["author"], "security@example.com");
 
     // From an SBOM there is no binary to read: no statement is made.
     let sbom = tmp.path().join("hello.cdx.json");
-    run(pare()
+    run(pare
+        .cmd()
         .arg("sbom")
         .arg(format!("dir:{}", hello.display()))
         .args(["--format", "cyclonedx-json", "--output"])
         .arg(&sbom));
-    let found = stdlib_findings(&scan(&db, &sbom, &[]));
+    let found = stdlib_findings(&scan(&pare, &db, &sbom, &[]));
     assert!(found.values().all(Value::is_null), "{found:?}");
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use pare_test::Pare;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -9,12 +10,6 @@ use serde_json::Value;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../vuln/tests/fixtures/vulndata")
-}
-
-fn pare(cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", cache).env_remove("PARE_VULN_DB");
-    cmd
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -28,8 +23,10 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn update_from_each_kind_then_status() {
     let cache = tempfile::tempdir().unwrap();
+    let pare = Pare::new(crate::PARE).with_cache(cache.path());
     let f = fixtures();
-    let out = run(pare(cache.path())
+    let out = run(pare
+        .cmd()
         .args(["db", "update", "--from"])
         .arg(f.join("debian-tracker-lists-merged/DSA-list"))
         .arg("--from")
@@ -59,7 +56,7 @@ fn update_from_each_kind_then_status() {
     let db = cache.path().join("vuln.db");
     assert!(db.is_file());
 
-    let out = run(pare(cache.path()).args(["db", "status", "--format", "json"]));
+    let out = run(pare.cmd().args(["db", "status", "--format", "json"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema"], 1);
@@ -72,20 +69,21 @@ fn update_from_each_kind_then_status() {
     assert!(counts.iter().any(|c| c["origin"] == "debian-dla" && c["ecosystem"] == "Debian"));
     assert!(v["built_at"].as_str().unwrap().starts_with("20"));
 
-    let out = run(pare(cache.path()).args(["db", "status"]));
+    let out = run(pare.cmd().args(["db", "status"]));
     let table = text(&out.stdout);
     assert!(out.status.success());
     assert!(table.contains("dsa-list") && table.contains("debian-tracker") && table.contains("ORIGIN"), "{table}");
 
     // --db and PARE_VULN_DB override the default path.
     let other = cache.path().join("other.db");
-    let out = run(pare(cache.path())
+    let out = run(pare
+        .cmd()
         .args(["db", "update", "--db"])
         .arg(&other)
         .arg("--source")
         .arg(format!("dsa-list={}", f.join("debian-tracker-lists-merged/DSA-list").display())));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run(pare(cache.path()).env("PARE_VULN_DB", &other).args(["db", "status", "--format", "json"]));
+    let out = run(pare.cmd().env("PARE_VULN_DB", &other).args(["db", "status", "--format", "json"]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["sources"].as_array().unwrap().len(), 1);
 }
@@ -96,14 +94,15 @@ fn source_urls_and_failures_exit_2_keeping_the_old_database() {
     std::fs::copy(fixtures().join("debian-tracker-lists-merged/DLA-list"), served.path().join("list")).unwrap();
     let server = pare_deb::testing::FileServer::start(served.path()).unwrap();
     let cache = tempfile::tempdir().unwrap();
+    let pare = Pare::new(crate::PARE).with_cache(cache.path());
     let source = format!("dla-list={}/list", server.url());
-    let out = run(pare(cache.path()).args(["db", "update", "--source", &source]));
+    let out = run(pare.cmd().args(["db", "update", "--source", &source]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let db = cache.path().join("vuln.db");
     let before = std::fs::read(&db).unwrap();
 
     server.truncate("/list");
-    let out = run(pare(cache.path()).args(["db", "update", "--source", &source]));
+    let out = run(pare.cmd().args(["db", "update", "--source", &source]));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("incomplete download") && err.contains("previous database") && err.contains("/list"), "{err}");
@@ -112,14 +111,14 @@ fn source_urls_and_failures_exit_2_keeping_the_old_database() {
     // Not vulnerability data, a bad --source, a damaged database: exit 2 with the file named.
     let notes = cache.path().join("notes.txt");
     std::fs::write(&notes, "hello").unwrap();
-    let out = run(pare(cache.path()).args(["db", "update", "--from"]).arg(&notes));
+    let out = run(pare.cmd().args(["db", "update", "--from"]).arg(&notes));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("notes.txt"));
-    let out = run(pare(cache.path()).args(["db", "update", "--source", "nope"]));
+    let out = run(pare.cmd().args(["db", "update", "--source", "nope"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("KIND=URL"));
     std::fs::write(&db, &before[..before.len() / 3]).unwrap();
-    let out = run(pare(cache.path()).args(["db", "status"]));
+    let out = run(pare.cmd().args(["db", "status"]));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("vuln.db") && err.contains("truncated") && err.contains("pare db update"), "{err}");
@@ -128,7 +127,8 @@ fn source_urls_and_failures_exit_2_keeping_the_old_database() {
 #[test]
 fn help_names_the_kinds() {
     let cache = tempfile::tempdir().unwrap();
-    let out = run(pare(cache.path()).args(["db", "update", "--help"]));
+    let pare = Pare::new(crate::PARE).with_cache(cache.path());
+    let out = run(pare.cmd().args(["db", "update", "--help"]));
     let help = text(&out.stdout);
     assert!(out.status.success());
     for word in ["tracker-json", "dsa-list", "dla-list", "osv", "cve", "--from", "--source", "--db"] {
@@ -165,13 +165,14 @@ fn downloads_stop_at_the_cap() {
     std::fs::copy(fixtures().join("debian-tracker-lists-merged/DLA-list"), served.path().join("list")).unwrap();
     let server = pare_deb::testing::FileServer::start(served.path()).unwrap();
     let cache = tempfile::tempdir().unwrap();
+    let pare = Pare::new(crate::PARE).with_cache(cache.path());
     let source = format!("dla-list={}/list", server.url());
-    let out = run(pare(cache.path()).args(["db", "update", "--source", &source]));
+    let out = run(pare.cmd().args(["db", "update", "--source", &source]));
     assert!(out.status.success(), "the default cap takes the 834 kB list: {}", text(&out.stderr));
     let db = cache.path().join("vuln.db");
     let before = std::fs::read(&db).unwrap();
 
-    let out = run(pare(cache.path()).env("PARE_DB_MAX_DOWNLOAD", "100K").args(["db", "update", "--source", &source]));
+    let out = run(pare.cmd().env("PARE_DB_MAX_DOWNLOAD", "100K").args(["db", "update", "--source", &source]));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("{}/list", server.url())) && err.contains("102400 bytes"), "{err}");
@@ -179,20 +180,14 @@ fn downloads_stop_at_the_cap() {
     assert_eq!(std::fs::read(&db).unwrap(), before);
 
     let endless = endless_server();
-    let out = run(pare(cache.path()).args([
-        "db",
-        "update",
-        "--max-download",
-        "1M",
-        "--source",
-        &format!("dsa-list={endless}"),
-    ]));
+    let out =
+        run(pare.cmd().args(["db", "update", "--max-download", "1M", "--source", &format!("dsa-list={endless}")]));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&endless) && err.contains("1048576 bytes") && err.contains("stopped"), "{err}");
     assert_eq!(std::fs::read(&db).unwrap(), before);
 
-    let out = run(pare(cache.path()).args(["db", "update", "--max-download", "lots", "--source", &source]));
+    let out = run(pare.cmd().args(["db", "update", "--max-download", "lots", "--source", &source]));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not a size"), "{}", text(&out.stderr));
 }
@@ -201,13 +196,14 @@ fn downloads_stop_at_the_cap() {
 #[test]
 fn stale_temporaries_of_killed_updates_are_removed() {
     let cache = tempfile::tempdir().unwrap();
+    let pare = Pare::new(crate::PARE).with_cache(cache.path());
     let (old, fresh) = (cache.path().join(".vuln.db.Ab12Cd.tmp"), cache.path().join(".vuln.db.Xy34Zw.tmp"));
     for (path, age) in [(&old, "2 hours ago"), (&fresh, "10 minutes ago")] {
         std::fs::write(path, b"SQLite format 3\0 and then nothing").unwrap();
         assert!(Command::new("touch").arg("-d").arg(age).arg(path).status().unwrap().success());
     }
     let list = fixtures().join("debian-tracker-lists-merged/DLA-list");
-    let out = run(pare(cache.path()).args(["db", "update", "--from"]).arg(&list));
+    let out = run(pare.cmd().args(["db", "update", "--from"]).arg(&list));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!old.exists(), "the stale temporary file is left");
     assert!(fresh.exists(), "a young one (an update may be writing it) stays");

@@ -4,20 +4,12 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pare-live-cache")
-}
-
 fn pare(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args(args)
-        .env("PARE_CACHE_DIR", cache())
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap();
+    let out = Pare::new(crate::PARE).with_cache(crate::live_cache()).cmd().args(args).output().unwrap();
     println!("pare {}: {}\n{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
     out
 }
@@ -73,7 +65,7 @@ fn gallery_static_builds_and_checks_out() {
     let def = dir.path().join("static.toml");
     std::fs::write(
         &def,
-        include_str!("../../../gallery/bookworm/static.toml").replace("\"amd64\", \"arm64\"", "\"amd64\""),
+        include_str!("../../../../gallery/bookworm/static.toml").replace("\"amd64\", \"arm64\"", "\"amd64\""),
     )
     .unwrap();
     ok(&["lock", &def.display().to_string()]);

@@ -6,6 +6,7 @@
 //! (scripts/system-deps.sh); without them, or without deb.debian.org, the test fails (PARE_TEST_OFFLINE=1 skips it).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,15 +33,6 @@ fn run(cmd: &mut Command) -> Vec<u8> {
     out.stdout
 }
 
-fn pare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    // The cache build_live.rs uses: warm runs need no downloads.
-    cmd.env("PARE_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("pare-live-cache"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd.arg("-q");
-    cmd
-}
-
 /// (name, architecture) → (version, source name, source version), Debian packages only.
 type Debs = BTreeMap<(String, String), (String, String, String)>;
 
@@ -62,6 +54,8 @@ fn explained(image: &str, tool: &str, package: &str) -> bool {
 
 #[test]
 fn pare_finds_what_syft_and_trivy_find() {
+    // The cache build_live.rs uses: warm runs need no downloads.
+    let pare = Pare::new(crate::PARE).with_cache(crate::live_cache());
     let (Some(syft), Some(trivy)) = (tool("syft"), tool("trivy")) else {
         panic!("syft or trivy is not installed: run scripts/system-deps.sh");
     };
@@ -77,9 +71,9 @@ fn pare_finds_what_syft_and_trivy_find() {
         )
         .unwrap();
         std::fs::write(&def, text.replace("\"amd64\", \"arm64\"", "\"amd64\"")).unwrap();
-        run(pare().arg("lock").arg(&def));
+        run(pare.cmd().arg("-q").arg("lock").arg(&def));
         let layout = tmp.path().join(name);
-        run(pare().arg("build").arg(&def).arg("--to").arg(format!("oci:{}:{name}", layout.display())));
+        run(pare.cmd().arg("-q").arg("build").arg(&def).arg("--to").arg(format!("oci:{}:{name}", layout.display())));
         let lock = pare_build::Lock::read(&tmp.path().join(format!("{name}.lock"))).unwrap();
         let locked: Debs = lock
             .packages("amd64")
@@ -93,7 +87,8 @@ fn pare_finds_what_syft_and_trivy_find() {
             })
             .collect();
 
-        let ours_json = run(pare().args(["sbom", &format!("oci:{}:{name}", layout.display()), "--format", "json"]));
+        let ours_json =
+            run(pare.cmd().arg("-q").args(["sbom", &format!("oci:{}:{name}", layout.display()), "--format", "json"]));
         let ours = read(&ours_json, "pare sbom").unwrap();
         assert_eq!(ours.format, SbomFormat::PareJson);
         let ours = debs(&ours.inventory);

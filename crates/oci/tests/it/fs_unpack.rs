@@ -2,7 +2,7 @@
 //! verification half-way leaves nothing behind.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common_fs;
+use crate::common_fs;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -287,18 +287,33 @@ fn an_escaping_symlink_removed_by_a_later_layer_is_fine() {
     assert!(std::fs::read_dir(&out).unwrap().next().is_none());
 }
 
+/// Set in the child process of [`success_leaves_no_staging_directory`] that unpacks to a relative target.
+const RELATIVE_CHILD_ENV: &str = "PARE_TEST_UNPACK_RELATIVE";
+
 #[test]
 fn success_leaves_no_staging_directory() {
     let (_layout, image) = image_of(&[tar(&[file("a", "a")])]);
+    if let Some(relative) = std::env::var_os(RELATIVE_CHILD_ENV) {
+        // The child: its working directory is the sandbox (set by the parent, not by
+        // set_current_dir, which would move every other test of this binary too).
+        unpack(&image, Path::new(&relative), &Limits::default()).unwrap();
+        return;
+    }
     let sandbox = Sandbox::new();
     unpack(&image, &sandbox.out(), &Limits::default()).unwrap();
     sandbox.assert_untouched();
-    // A relative target in the working directory works too (its parent is "").
-    let cwd = std::env::current_dir().unwrap();
+    // A relative target in the working directory works too (its parent is ""): this test binary,
+    // run again for this test alone in the sandbox, unpacks there.
     let relative = format!("pare-unpack-test-{}", std::process::id());
-    std::env::set_current_dir(sandbox.base.path()).unwrap();
-    let result = unpack(&image, Path::new(&relative), &Limits::default());
-    std::env::set_current_dir(cwd).unwrap();
-    result.unwrap();
+    let this_test = "fs_unpack::success_leaves_no_staging_directory";
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([this_test, "--exact", "--test-threads=1"])
+        .env(RELATIVE_CHILD_ENV, &relative)
+        .current_dir(sandbox.base.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 passed"), "the child ran no test: {stdout}");
     assert_eq!(std::fs::read_to_string(sandbox.base.path().join(&relative).join("a")).unwrap(), "a");
 }

@@ -3,9 +3,9 @@
 //! Alpine packages reach every output format, with their purls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -14,9 +14,9 @@ fn fixture(rel: &str) -> std::path::PathBuf {
 }
 
 fn sbom(src: &str, format: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-        .env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"))
-        .env("SOURCE_DATE_EPOCH", "0")
+    let out = Pare::new(crate::PARE)
+        .source_date_epoch("0")
+        .cmd()
         .args(["sbom", src, "--format", format])
         .output()
         .expect("running pare");

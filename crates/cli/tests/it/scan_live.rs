@@ -12,19 +12,14 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use pare_test::Pare;
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
 fn pare(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args(args)
-        .env("PARE_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pare-live-cache"))
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("PARE_VULN_DB")
-        .output()
-        .unwrap();
+    let out = Pare::new(crate::PARE).with_cache(crate::live_cache()).cmd().args(args).output().unwrap();
     println!("pare {}: {}\n{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
     out
 }

@@ -3,6 +3,7 @@
 //! `pare sbom --attached`. Packages come from a signed test repository on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+use pare_test::Pare;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,15 +15,6 @@ use pare_test::tools::{require, run_err, run_ok};
 use serde_json::Value;
 
 const EMPTY_DIGEST: &str = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
-
-fn pare(cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", cache)
-        .env("HOME", cache)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .env_remove("REGISTRY_AUTH_FILE");
-    cmd
-}
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -52,6 +44,7 @@ fn control(name: &str, version: &str, arch: &str, depends: &str, source: Option<
 /// architecture-independent data; a definition of it, locked.
 struct Fixture {
     dir: tempfile::TempDir,
+    pare: Pare,
     server: FileServer,
     definition: PathBuf,
 }
@@ -83,7 +76,8 @@ impl Fixture {
         }
         builder.write(&key).unwrap();
         let server = FileServer::start(&repo).unwrap();
-        let mut fixture = Fixture { dir, server, definition: PathBuf::new() };
+        let pare = Pare::new(crate::PARE).with_cache(dir.path().join("cache")).source_date_epoch("1700000000");
+        let mut fixture = Fixture { dir, pare, server, definition: PathBuf::new() };
         fixture.definition = fixture.define("app.toml", "packages = [\"app\"]\n");
         fixture
     }
@@ -96,12 +90,8 @@ impl Fixture {
             self.server.url()
         );
         std::fs::write(&path, text).unwrap();
-        run_ok(pare(&self.cache()).arg("lock").arg(&path));
+        run_ok(self.pare.cmd().arg("lock").arg(&path));
         path
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("cache")
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -116,7 +106,7 @@ impl Fixture {
     fn build_def(&self, definition: &Path, dir: &str, args: &[&str]) -> Output {
         let cwd = self.path(dir);
         std::fs::create_dir_all(&cwd).unwrap();
-        run_ok(pare(&self.cache()).current_dir(&cwd).arg("build").arg(definition).args(args))
+        run_ok(self.pare.cmd().current_dir(&cwd).arg("build").arg(definition).args(args))
     }
 
     fn lock(&self) -> pare_build::Lock {
@@ -228,7 +218,7 @@ fn build_time_sbom_in_a_layout() {
     // `pare sbom` cataloging the built image finds the same packages.
     let layout = f.path("run1/out");
     let src = format!("oci:{}", layout.display());
-    let cataloged = run_ok(pare(&f.cache()).args(["sbom", &src, "--format", "spdx-json"]));
+    let cataloged = run_ok(f.pare.cmd().args(["sbom", &src, "--format", "spdx-json"]));
     assert_eq!(package_set(&cataloged.stdout), package_set(&spdx));
     assert_eq!(package_set(&spdx).len(), 3);
 
@@ -250,10 +240,10 @@ fn build_time_sbom_in_a_layout() {
     assert_eq!(layer["digest"], pare_oci::sha256(&spdx).to_string().as_str());
 
     // Read back: the same packages, with their hashes.
-    let attached = run_ok(pare(&f.cache()).args(["sbom", &src, "--attached", "--format", "spdx-json"]));
+    let attached = run_ok(f.pare.cmd().args(["sbom", &src, "--attached", "--format", "spdx-json"]));
     assert_eq!(package_set(&attached.stdout), package_set(&spdx));
     carries_lock_hashes(&attached.stdout, &lock, false);
-    let table = stdout(&run_ok(pare(&f.cache()).args(["sbom", &src, "--attached"])));
+    let table = stdout(&run_ok(f.pare.cmd().args(["sbom", &src, "--attached"])));
     assert!(table.contains("libapp1") && table.contains("1:1.4-2+b1"), "{table}");
 
     // A tampered SBOM blob: the digest error names the blob.
@@ -262,7 +252,7 @@ fn build_time_sbom_in_a_layout() {
     let at = bytes.iter().position(|b| *b == b'1').unwrap();
     bytes[at] = b'2';
     std::fs::write(&blob, &bytes).unwrap();
-    let err = run_err(pare(&f.cache()).args(["sbom", &src, "--attached"]));
+    let err = run_err(f.pare.cmd().args(["sbom", &src, "--attached"]));
     assert_eq!(err.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(stderr.contains(layer["digest"].as_str().unwrap()) && stderr.contains("corrupt"), "{stderr}");
@@ -278,7 +268,7 @@ fn nothing_attached_cyclonedx_and_archives() {
     f.build("plain", &["--to", "oci:out:app"]);
     let src = format!("oci:{}:app", f.path("plain/out").display());
     assert!(layout_artifacts(&f.path("plain/out")).is_empty());
-    let err = run_err(pare(&f.cache()).args(["sbom", &src, "--attached"]));
+    let err = run_err(f.pare.cmd().args(["sbom", &src, "--attached"]));
     assert_eq!(err.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(stderr.contains("No SBOM is attached") && stderr.contains("pare build --sbom"), "{stderr}");
@@ -332,14 +322,14 @@ fn nothing_attached_cyclonedx_and_archives() {
     assert_eq!(sboms[0]["referrer"], artifacts[0].0["digest"]);
     // The named image is still what `oci:DIR:app` and `oci:DIR` (its only image) open.
     let src = format!("oci:{}", f.path("cdx/out").display());
-    let attached = run_ok(pare(&f.cache()).args(["sbom", &src, "--attached", "--format", "cyclonedx-json"]));
+    let attached = run_ok(f.pare.cmd().args(["sbom", &src, "--attached", "--format", "cyclonedx-json"]));
     carries_lock_hashes(&attached.stdout, &lock, true);
 
     // Archives hold no referrer; the file is still written, and `--attached` refuses them.
     f.build("archive", &["--to", "docker-archive:app.tar:app:1", "--sbom", "app.spdx.json"]);
     carries_lock_hashes(&std::fs::read(f.path("archive/app.spdx.json")).unwrap(), &lock, false);
     let src = format!("docker-archive:{}", f.path("archive/app.tar").display());
-    let err = run_err(pare(&f.cache()).args(["sbom", &src, "--attached"]));
+    let err = run_err(f.pare.cmd().args(["sbom", &src, "--attached"]));
     assert!(String::from_utf8_lossy(&err.stderr).contains("cannot hold attached SBOMs"));
 }
 
@@ -369,11 +359,11 @@ fn build_time_sbom_in_a_registry() {
     assert_eq!(manifest["config"]["digest"], EMPTY_DIGEST);
 
     // Read back from the registry: the same packages, with the lock's hashes.
-    let attached = run_ok(pare(&f.cache()).args(["sbom", &reference, "--attached", "--format", "spdx-json"]));
+    let attached = run_ok(f.pare.cmd().args(["sbom", &reference, "--attached", "--format", "spdx-json"]));
     assert_eq!(package_set(&attached.stdout), package_set(&spdx));
     carries_lock_hashes(&attached.stdout, &lock, false);
     // And cataloging the pushed image agrees.
-    let cataloged = run_ok(pare(&f.cache()).args(["sbom", &reference, "--format", "spdx-json"]));
+    let cataloged = run_ok(f.pare.cmd().args(["sbom", &reference, "--format", "spdx-json"]));
     assert_eq!(package_set(&cataloged.stdout), package_set(&spdx));
 
     // Pushing the same build again adds no second entry.
@@ -385,7 +375,7 @@ fn build_time_sbom_in_a_registry() {
     // An image without an SBOM in the registry.
     let other = format!("{}/team/plain:1", registry.host());
     f.build("plain", &["--to", &other, "--no-sbom"]);
-    let err = run_err(pare(&f.cache()).args(["sbom", &other, "--attached"]));
+    let err = run_err(f.pare.cmd().args(["sbom", &other, "--attached"]));
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("No SBOM is attached"));
 }
@@ -407,7 +397,7 @@ fn packages_of_a_base_image_are_not_in_the_lock() {
         read.inventory.packages.iter().map(|p| (p.name.as_str(), p.checksums.len())).collect();
     assert_eq!(names, [("app", 1), ("app-data", 1), ("libapp1", 0)]);
     let src = format!("oci:{}", f.path("top/out").display());
-    let cataloged = run_ok(pare(&f.cache()).args(["sbom", &src, "--format", "spdx-json"]));
+    let cataloged = run_ok(f.pare.cmd().args(["sbom", &src, "--format", "spdx-json"]));
     assert_eq!(package_set(&cataloged.stdout), package_set(&spdx));
 }
 
@@ -423,7 +413,7 @@ fn copy_referrers_carries_the_sbom() {
     let digest = stdout(&f.build("push", &["--to", &reference, "--sbom", "app.spdx.json"]));
     let spdx = std::fs::read(f.path("push/app.spdx.json")).unwrap();
     let attached = |location: &str| {
-        let out = run_ok(pare(&f.cache()).args(["sbom", location, "--attached", "--format", "spdx-json"]));
+        let out = run_ok(f.pare.cmd().args(["sbom", location, "--attached", "--format", "spdx-json"]));
         assert_eq!(package_set(&out.stdout), package_set(&spdx), "{location}");
         carries_lock_hashes(&out.stdout, &lock, false);
     };
@@ -431,7 +421,7 @@ fn copy_referrers_carries_the_sbom() {
 
     let layout = f.path("mirror");
     let in_layout = format!("oci:{}:app", layout.display());
-    let out = run_ok(pare(&f.cache()).args(["copy", "--referrers", &reference, &in_layout]));
+    let out = run_ok(f.pare.cmd().args(["copy", "--referrers", &reference, &in_layout]));
     assert_eq!(stdout(&out), digest);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Copied 1 referrer\n"), "{out:?}");
     attached(&in_layout);
@@ -440,27 +430,23 @@ fn copy_referrers_carries_the_sbom() {
     assert_eq!(listed[0].1["subject"]["digest"], digest.as_str());
 
     let second = format!("{}/mirror/app:1", registry.host());
-    run_ok(pare(&f.cache()).args(["copy", "--referrers", &in_layout, &second]));
+    run_ok(f.pare.cmd().args(["copy", "--referrers", &in_layout, &second]));
     attached(&second);
 
     // Without --referrers the image arrives alone.
     let bare = format!("{}/bare/app:1", registry.host());
-    assert_eq!(stdout(&run_ok(pare(&f.cache()).args(["copy", &reference, &bare]))), digest);
-    let err = run_err(pare(&f.cache()).args(["sbom", &bare, "--attached"]));
+    assert_eq!(stdout(&run_ok(f.pare.cmd().args(["copy", &reference, &bare]))), digest);
+    let err = run_err(f.pare.cmd().args(["sbom", &bare, "--attached"]));
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("No SBOM is attached"));
     let bare_layout = f.path("bare");
-    run_ok(pare(&f.cache()).args(["copy", &reference, &format!("oci:{}", bare_layout.display())]));
+    run_ok(f.pare.cmd().args(["copy", &reference, &format!("oci:{}", bare_layout.display())]));
     assert!(layout_artifacts(&bare_layout).is_empty());
 
     // Archives cannot hold referrers: an error, and nothing written.
     let archive = f.path("app.tar");
-    let err = run_err(pare(&f.cache()).args([
-        "copy",
-        "--referrers",
-        &reference,
-        &format!("oci-archive:{}", archive.display()),
-    ]));
+    let err =
+        run_err(f.pare.cmd().args(["copy", "--referrers", &reference, &format!("oci-archive:{}", archive.display())]));
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("cannot hold referrers"), "{err:?}");
     assert!(!archive.exists());

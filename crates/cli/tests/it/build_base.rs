@@ -2,22 +2,12 @@
 //! 127.0.0.1) and packages from a signed test repository on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Command;
+use pare_test::Pare;
 
 use pare_deb::Paragraph;
 use pare_deb::testing::{Compression, FileServer, RepoBuilder, TestKey, build_deb};
 use pare_test::registry::TestRegistry;
 use pare_test::tools::{fixtures, run_err, run_ok};
-
-fn pare(cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", cache)
-        .env("HOME", cache)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .env_remove("REGISTRY_AUTH_FILE");
-    cmd
-}
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -28,11 +18,12 @@ fn builds_on_a_registry_base_pinned_by_digest() {
     let registry = TestRegistry::start();
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache).source_date_epoch("1700000000");
 
     // The base: a small image pushed to the registry.
     let reference = format!("{}/base/hello:1", registry.host());
     let rootfs = format!("dir:{}", fixtures().join("hello-rootfs").display());
-    let base_digest = stdout(&run_ok(pare(&cache).arg("copy").arg(&rootfs).arg(&reference)));
+    let base_digest = stdout(&run_ok(pare.cmd().arg("copy").arg(&rootfs).arg(&reference)));
 
     // A package from a signed repository on 127.0.0.1.
     let key = TestKey::generate(7, "pare base tests <test@example.invalid>").unwrap();
@@ -66,28 +57,28 @@ fn builds_on_a_registry_base_pinned_by_digest() {
 
     // Unpinned: refused, with the fix.
     let def = definition(&reference);
-    let err = run_err(pare(&cache).arg("build").arg(&def).arg("--to").arg(format!("oci:{}/x", tmp.path().display())));
+    let err = run_err(pare.cmd().arg("build").arg(&def).arg("--to").arg(format!("oci:{}/x", tmp.path().display())));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(stderr.contains("`base`") && stderr.contains("pare inspect"), "{stderr}");
 
     let def = definition(&format!("{reference}@{base_digest}"));
-    run_ok(pare(&cache).arg("lock").arg(&def));
+    run_ok(pare.cmd().arg("lock").arg(&def));
     let lock = std::fs::read_to_string(tmp.path().join("app.lock")).unwrap();
     assert!(lock.contains(&format!("base = \"{base_digest}\"")), "{lock}");
     let mut digests = Vec::new();
     for out in ["out1", "out2"] {
         let dst = format!("oci:{}/{out}", tmp.path().display());
-        digests.push(stdout(&run_ok(pare(&cache).arg("build").arg(&def).arg("--to").arg(&dst))));
-        let greeting = run_ok(pare(&cache).arg("cat").arg(&dst).arg("/usr/bin/greeting"));
+        digests.push(stdout(&run_ok(pare.cmd().arg("build").arg(&def).arg("--to").arg(&dst))));
+        let greeting = run_ok(pare.cmd().arg("cat").arg(&dst).arg("/usr/bin/greeting"));
         assert_eq!(String::from_utf8_lossy(&greeting.stdout), "Hello, pare.\n");
-        let tool = run_ok(pare(&cache).arg("cat").arg(&dst).arg("/usr/bin/tool"));
+        let tool = run_ok(pare.cmd().arg("cat").arg(&dst).arg("/usr/bin/tool"));
         assert_eq!(String::from_utf8_lossy(&tool.stdout), "#!tool\n");
     }
     assert_eq!(digests[0], digests[1]);
 
     let dst = format!("oci:{}/out1", tmp.path().display());
     let report: serde_json::Value =
-        serde_json::from_slice(&run_ok(pare(&cache).args(["inspect", "--format", "json"]).arg(&dst)).stdout).unwrap();
+        serde_json::from_slice(&run_ok(pare.cmd().args(["inspect", "--format", "json"]).arg(&dst)).stdout).unwrap();
     let text = report.to_string();
     assert!(text.contains("org.opencontainers.image.base.digest") && text.contains(&base_digest), "{text}");
     assert!(text.contains(&reference), "{text}");

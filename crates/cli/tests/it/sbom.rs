@@ -3,19 +3,13 @@
 //! validators (`pyspdxtools`, the CycloneDX JSON schema through cyclonedx-python-lib).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn pare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env("PARE_CACHE_DIR", std::env::temp_dir().join("pare-test-cache"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
 
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("running pare");
@@ -35,7 +29,7 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) {
 
 /// Copies `/var/lib/dpkg/status`, os-release and, for a few packages, their file lists and
 /// copyright files into a fresh rootfs, and packs it as an OCI layout. Returns the image location.
-fn host_image(tmp: &Path, packages: &[&str]) -> String {
+fn host_image(pare: &Pare, tmp: &Path, packages: &[&str]) -> String {
     let status = fs::read("/var/lib/dpkg/status").expect("this test needs a Debian machine's /var/lib/dpkg/status");
     let root = tmp.join("rootfs");
     write(&root.join("var/lib/dpkg/status"), status);
@@ -51,7 +45,8 @@ fn host_image(tmp: &Path, packages: &[&str]) -> String {
         }
     }
     let layout = tmp.join("layout");
-    run(pare()
+    run(pare
+        .cmd()
         .arg("-q")
         .arg("copy")
         .arg(format!("dir:{}", root.display()))
@@ -59,8 +54,8 @@ fn host_image(tmp: &Path, packages: &[&str]) -> String {
     format!("oci:{}:host", layout.display())
 }
 
-fn sbom(src: &str, format: &str) -> Output {
-    run(pare().args(["sbom", src, "--format", format]))
+fn sbom(pare: &Pare, src: &str, format: &str) -> Output {
+    run(pare.cmd().args(["sbom", src, "--format", format]))
 }
 
 fn json(out: &Output) -> Value {
@@ -96,9 +91,10 @@ fn package<'a>(inventory: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn host_dpkg_database() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
-    let src = host_image(tmp.path(), &["bash", "base-files", "coreutils", "dpkg"]);
-    let inventory = json(&sbom(&src, "json"));
+    let src = host_image(&pare, tmp.path(), &["bash", "base-files", "coreutils", "dpkg"]);
+    let inventory = json(&sbom(&pare, &src, "json"));
 
     let expected = installed_in_status(&fs::read_to_string("/var/lib/dpkg/status").unwrap());
     let found: BTreeSet<String> = inventory["packages"]
@@ -152,23 +148,25 @@ fn host_dpkg_database() {
     assert_eq!(other["licenses"], serde_json::json!(["NOASSERTION"]));
 
     // Table output names every package.
-    let table = String::from_utf8(sbom(&src, "table").stdout).unwrap();
+    let table = String::from_utf8(sbom(&pare, &src, "table").stdout).unwrap();
     assert_eq!(table.lines().count(), expected.len() + 1);
     assert!(table.starts_with("NAME"));
 }
 
 #[test]
 fn output_is_deterministic() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
-    let src = host_image(tmp.path(), &["bash"]);
+    let src = host_image(&pare, tmp.path(), &["bash"]);
     for format in ["spdx-json", "cyclonedx-json", "cyclonedx-1.5-json", "json", "table"] {
-        let a = sbom(&src, format).stdout;
-        let b = sbom(&src, format).stdout;
+        let a = sbom(&pare, &src, format).stdout;
+        let b = sbom(&pare, &src, format).stdout;
         assert_eq!(a, b, "{format}: two runs differ");
     }
     let out = tmp.path().join("out.spdx.json");
     let with_epoch = |path: &Path| {
-        run(pare()
+        run(pare
+            .cmd()
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .args(["sbom", &src, "--format", "spdx-json", "--output"])
             .arg(path));
@@ -179,7 +177,7 @@ fn output_is_deterministic() {
     assert_eq!(first, second);
     let doc: Value = serde_json::from_slice(&first).unwrap();
     assert_eq!(doc["creationInfo"]["created"], "2023-11-14T22:13:20Z");
-    let digest = json(&sbom(&src, "json"))["subject"]["digest"].as_str().unwrap().to_string();
+    let digest = json(&sbom(&pare, &src, "json"))["subject"]["digest"].as_str().unwrap().to_string();
     let hex = digest.strip_prefix("sha256:").unwrap();
     assert!(doc["documentNamespace"].as_str().unwrap().ends_with(hex));
     let ids: Vec<&str> = doc["packages"].as_array().unwrap().iter().map(|p| p["SPDXID"].as_str().unwrap()).collect();
@@ -191,6 +189,7 @@ fn output_is_deterministic() {
 /// `.md5sums` beside them, and junk that must only warn.
 #[test]
 fn distroless_status_d_and_bad_input() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("rootfs");
     write(&root.join("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Distroless\"\n");
@@ -218,10 +217,15 @@ fn distroless_status_d_and_bad_input() {
     // A copyright file over the 8 MiB cap: skipped with a warning, not read.
     write(&root.join("usr/share/doc/tzdata/copyright"), vec![b'x'; 9 << 20]);
     let layout = tmp.path().join("layout");
-    run(pare().arg("-q").arg("copy").arg(format!("dir:{}", root.display())).arg(format!("oci:{}:d", layout.display())));
+    run(pare
+        .cmd()
+        .arg("-q")
+        .arg("copy")
+        .arg(format!("dir:{}", root.display()))
+        .arg(format!("oci:{}:d", layout.display())));
 
     let src = format!("oci:{}:d", layout.display());
-    let out = sbom(&src, "json");
+    let out = sbom(&pare, &src, "json");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken line"), "a warning for the malformed paragraph: {stderr}");
     assert!(stderr.contains("not UTF-8"), "a warning for binary junk: {stderr}");
@@ -254,7 +258,7 @@ fn distroless_status_d_and_bad_input() {
          Package: c\nStatus: install ok installed\nVersion: not a version!\n\n\
          Package: d\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: e\nStatus: install ok installed\nVersion: 2\n",
     );
-    let out = sbom(&format!("dir:{}", root2.display()), "json");
+    let out = sbom(&pare, &format!("dir:{}", root2.display()), "json");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let names: Vec<String> =
         json(&out)["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
@@ -306,13 +310,14 @@ print("valid")
 
 #[test]
 fn validated_by_official_tools() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
-    let src = host_image(tmp.path(), &["bash", "base-files", "coreutils", "dpkg", "zlib1g", "tar"]);
+    let src = host_image(&pare, tmp.path(), &["bash", "base-files", "coreutils", "dpkg", "zlib1g", "tar"]);
     let spdx_venv = venv("venv-spdx", &["spdx-tools"], "import spdx_tools");
     let cdx_venv = venv("venv-cdx", &["cyclonedx-python-lib[json-validation]"], "import cyclonedx, jsonschema");
 
     let spdx = tmp.path().join("sbom.spdx.json");
-    run(pare().args(["sbom", &src, "--format", "spdx-json", "--output"]).arg(&spdx));
+    run(pare.cmd().args(["sbom", &src, "--format", "spdx-json", "--output"]).arg(&spdx));
     let out = Command::new(spdx_venv.join("bin/pyspdxtools")).arg("-i").arg(&spdx).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && !text.contains("invalid"), "pyspdxtools rejects pare's SPDX: {text}");
@@ -338,7 +343,7 @@ fn validated_by_official_tools() {
     fs::write(&script, CDX_VALIDATE).unwrap();
     for (format, version) in [("cyclonedx-json", "1.6"), ("cyclonedx-1.5-json", "1.5")] {
         let file = tmp.path().join(format!("sbom.{version}.cdx.json"));
-        run(pare().args(["sbom", &src, "--format", format, "--output"]).arg(&file));
+        run(pare.cmd().args(["sbom", &src, "--format", format, "--output"]).arg(&file));
         let doc: Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
         assert_eq!(doc["specVersion"], version);
         assert_eq!(doc["metadata"]["component"]["type"], "container");
@@ -361,8 +366,8 @@ fn validated_by_official_tools() {
 }
 
 /// `pare sbom` with its own cache directory.
-fn sbom_cached(cache: &Path, src: &str) -> Output {
-    pare().env("PARE_CACHE_DIR", cache).args(["sbom", src, "--format", "json"]).output().expect("running pare")
+fn sbom_cached(pare: &Pare, cache: &Path, src: &str) -> Output {
+    pare.cmd().env("PARE_CACHE_DIR", cache).args(["sbom", src, "--format", "json"]).output().expect("running pare")
 }
 
 /// The blob file of an OCI layout's (one) image's first layer.
@@ -379,6 +384,7 @@ fn first_layer_blob(layout: &Path) -> PathBuf {
 /// trust) are errors on a warm run exactly as on a cold one, never an inventory from the cache.
 #[test]
 fn a_bad_layer_is_an_error_warm_as_cold() {
+    let pare = Pare::new(crate::PARE);
     let tmp = tempfile::tempdir().unwrap();
     let rootfs = |name: &str, package: &str| {
         let root = tmp.path().join(name);
@@ -389,16 +395,16 @@ fn a_bad_layer_is_an_error_warm_as_cold() {
         );
         format!("dir:{}", root.display())
     };
-    let copy = |from: &str, to: &str| run(pare().args(["-q", "copy", from, to]));
+    let copy = |from: &str, to: &str| run(pare.cmd().args(["-q", "copy", from, to]));
     // Damages an image after a run filled the cache; the warm run and a cold one must both fail.
     let check = |what: &str, src: &str, damage: &dyn Fn()| {
         let cache = tmp.path().join(format!("cache-{what}"));
-        let out = sbom_cached(&cache, src);
+        let out = sbom_cached(&pare, &cache, src);
         assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
         damage();
-        let warm = sbom_cached(&cache, src);
+        let warm = sbom_cached(&pare, &cache, src);
         assert_eq!(warm.status.code(), Some(2), "{what}, warm: {}", String::from_utf8_lossy(&warm.stdout));
-        let cold = sbom_cached(&tmp.path().join(format!("cold-{what}")), src);
+        let cold = sbom_cached(&pare, &tmp.path().join(format!("cold-{what}")), src);
         assert_eq!(cold.status.code(), Some(2), "{what}, cold");
         String::from_utf8_lossy(&warm.stderr).into_owned()
     };
@@ -461,13 +467,14 @@ fn stale_temporaries_of_killed_runs_are_removed() {
     write(&root.join("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\n");
     fs::create_dir_all(&temp_dir).unwrap();
     let layout = out.join("layout");
-    let pare = || {
-        let mut cmd = pare();
-        cmd.env("TMPDIR", &temp_dir).env("PARE_CACHE_DIR", &cache);
+    let pare = Pare::new(crate::PARE).with_cache(&cache);
+    let sandboxed = || {
+        let mut cmd = pare.cmd();
+        cmd.env("TMPDIR", &temp_dir);
         cmd
     };
-    run(pare().args(["-q", "copy", &format!("dir:{}", root.display()), &format!("oci:{}:a", layout.display())]));
-    run(pare().args(["sbom", &format!("oci:{}:a", layout.display())]));
+    run(sandboxed().args(["-q", "copy", &format!("dir:{}", root.display()), &format!("oci:{}:a", layout.display())]));
+    run(sandboxed().args(["sbom", &format!("oci:{}:a", layout.display())]));
     let sbom_dir = fs::read_dir(cache.join("sbom-layers-v1")).unwrap().next().unwrap().unwrap().path().join("sha256");
 
     let old = [
@@ -495,10 +502,10 @@ fn stale_temporaries_of_killed_runs_are_removed() {
 
     // dir: assembles in TMPDIR; an oci-archive stages beside it; a copy into the layout; an unpack; an SBOM.
     let src = format!("dir:{}", root.display());
-    run(pare().args(["-q", "copy", &src, &format!("oci-archive:{}", out.join("a.tar").display())]));
-    run(pare().args(["-q", "copy", &src, &format!("oci:{}:b", layout.display())]));
-    run(pare().args(["-q", "unpack", &format!("oci:{}:a", layout.display())]).arg(out.join("rootfs")));
-    run(pare().args(["sbom", &format!("oci:{}:a", layout.display())]));
+    run(sandboxed().args(["-q", "copy", &src, &format!("oci-archive:{}", out.join("a.tar").display())]));
+    run(sandboxed().args(["-q", "copy", &src, &format!("oci:{}:b", layout.display())]));
+    run(sandboxed().args(["-q", "unpack", &format!("oci:{}:a", layout.display())]).arg(out.join("rootfs")));
+    run(sandboxed().args(["sbom", &format!("oci:{}:a", layout.display())]));
     for (p, _) in &old {
         assert!(!p.exists(), "{} is left", p.display());
     }

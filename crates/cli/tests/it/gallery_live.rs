@@ -6,6 +6,7 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+use pare_test::Pare;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,8 +15,8 @@ use pare_test::tools::{debian_archive_available, require, run_ok};
 
 const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
-fn cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pare-live-cache")
+fn live() -> Pare {
+    Pare::new(crate::PARE).with_cache(crate::live_cache())
 }
 
 fn gallery() -> PathBuf {
@@ -127,8 +128,7 @@ fn every_gallery_lock_has_the_newest_versions_across_its_pockets() {
         let mut attempt = 0;
         let lock = loop {
             attempt += 1;
-            let out =
-                run_ok(Command::new(env!("CARGO_BIN_EXE_pare")).arg("update").arg(&def).env("PARE_CACHE_DIR", cache()));
+            let out = run_ok(live().cmd().arg("update").arg(&def));
             let lock = pare_build::Lock::read(&def.with_extension("lock")).unwrap();
             let mut same = true;
             for r in &lock.release {
@@ -201,9 +201,10 @@ fn every_gallery_image_has_no_vulnerability_with_a_published_fix() {
     let db = dir.path().join("vuln.db");
     let lists =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../vuln/tests/fixtures/vulndata/debian-tracker-lists-merged");
+    let live = live();
     let pare = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-        cmd.env("PARE_CACHE_DIR", cache()).env("PARE_VULN_DB", &db).env_remove("SOURCE_DATE_EPOCH");
+        let mut cmd = live.cmd();
+        cmd.env("PARE_VULN_DB", &db);
         cmd
     };
     run_ok(
