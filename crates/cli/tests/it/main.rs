@@ -6,6 +6,7 @@ mod build_run;
 mod build_sbom;
 mod db;
 mod gallery_live;
+mod help;
 mod hostile_text;
 mod interop;
 mod outdated;

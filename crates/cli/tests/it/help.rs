@@ -4,16 +4,13 @@
 
 use std::process::Command;
 
+use pare_test::Pare;
 use pare_test::tools::{run_err, run_ok};
-
-fn pare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
 
 #[test]
 fn completions_and_man_pages_name_every_verb() {
+    let env = Pare::new(crate::PARE);
+    let pare = || env.cmd();
     let help = String::from_utf8(run_ok(pare().arg("--help")).stdout).unwrap();
     let verbs: Vec<&str> = help
         .lines()
@@ -51,6 +48,8 @@ fn completions_and_man_pages_name_every_verb() {
 
 #[test]
 fn an_error_prints_each_cause_once_and_its_hints_after_the_chain() {
+    let env = Pare::new(crate::PARE);
+    let pare = || env.cmd();
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("app.spdx.json");
     let out = run_err(pare().arg("scan").arg(&missing));
