@@ -80,19 +80,12 @@ pub(crate) fn open_image(
     Ok(root.image(parse_platform(platform)?.as_ref())?)
 }
 
-/// Where `location` keeps referrers: a layout or a registry repository; `None` for archives and directories.
+/// Where the referrers of images at `location` are kept (layouts and registries).
 pub(crate) fn referrer_store(
     global: &GlobalArgs,
     location: &Location,
 ) -> Result<Option<pare_oci::referrers::ReferrerStore>> {
-    Ok(match location {
-        Location::Layout { path, .. } => Some(pare_oci::referrers::ReferrerStore::Layout(path.clone())),
-        Location::Registry(reference) => Some(pare_oci::referrers::ReferrerStore::Registry {
-            client: registry_client(global)?,
-            repository: reference.clone(),
-        }),
-        _ => None,
-    })
+    Ok(location.referrer_store(&open_options(global, location)?)?)
 }
 
 /// One registry client per process, so tokens and learned schemes are shared by every request.

@@ -67,11 +67,7 @@ pub fn copy_with(
             Root::Image(image) => image.source(),
             Root::Index(index) => index.source(),
         };
-        let no_referrers = |location: String| {
-            Error::Unsupported(format!(
-                "`{location}` cannot hold referrers (SBOMs, signatures)\nhint: copy between oci:DIR layouts and registries to carry them, or drop --referrers"
-            ))
-        };
+        let no_referrers = |location: String| Error::CannotHoldReferrers { location };
         let from = source.referrer_store().ok_or_else(|| no_referrers(source.location()))?;
         let to = sink.referrer_store().ok_or_else(|| no_referrers(sink.location()))?;
         Some((from, to))

@@ -47,6 +47,10 @@ pub enum Error {
     #[error("Unsupported media type `{media_type}` for {what} in {location}")]
     UnsupportedMediaType { media_type: String, what: String, location: String },
     #[error(
+        "`{location}` cannot hold referrers (SBOMs, signatures)\nhint: copy between oci:DIR layouts and registries to carry them, or drop --referrers"
+    )]
+    CannotHoldReferrers { location: String },
+    #[error(
         "SOURCE_DATE_EPOCH=`{value}`: {reason}\nhint: set it to seconds since 1970 (e.g. `$(git log -1 --format=%ct)`), or unset it"
     )]
     SourceDateEpoch { value: String, reason: String },

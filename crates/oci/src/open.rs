@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::referrers::ReferrerStore;
 use crate::registry::{BlobCache, Client, RegistrySink, RegistrySource};
 use crate::{
     DockerArchiveSink, DockerArchiveSource, Error, LayoutSink, LayoutSource, Location, OciArchiveSink,
@@ -22,6 +23,9 @@ pub struct OpenOptions {
     /// For a layout or OCI archive given without a name: the entry to read when one is named so
     /// (a pinned base's digest); otherwise the layout's only image.
     pub prefer_entry: Option<String>,
+    /// The most a `docker-archive:` destination may hold (its layers are stored uncompressed);
+    /// `None`: [`crate::DOCKER_ARCHIVE_MAX_SIZE`].
+    pub max_archive_size: Option<u64>,
 }
 
 impl std::fmt::Debug for OpenOptions {
@@ -31,6 +35,7 @@ impl std::fmt::Debug for OpenOptions {
             .field("blob_cache", &self.blob_cache)
             .field("base_dir", &self.base_dir)
             .field("prefer_entry", &self.prefer_entry)
+            .field("max_archive_size", &self.max_archive_size)
             .finish()
     }
 }
@@ -89,7 +94,10 @@ impl Location {
         Ok(match self {
             Location::Layout { path, name } => Box::new(LayoutSink::create(path, name.as_deref())?),
             Location::OciArchive { path, name } => Box::new(OciArchiveSink::create(path, name.as_deref())?),
-            Location::DockerArchive { path, name } => Box::new(DockerArchiveSink::create(path, name.as_deref())?),
+            Location::DockerArchive { path, name } => Box::new(
+                DockerArchiveSink::create(path, name.as_deref())?
+                    .with_max_size(options.max_archive_size.unwrap_or(crate::DOCKER_ARCHIVE_MAX_SIZE)),
+            ),
             Location::Dir { .. } => {
                 return Err(Error::InvalidLocation {
                     value: self.to_string(),
@@ -105,6 +113,25 @@ impl Location {
                     _ => sink,
                 })
             }
+        })
+    }
+}
+
+impl Location {
+    /// Whether images here can have referrers attached (SBOMs, signatures): layouts and registries.
+    pub fn holds_referrers(&self) -> bool {
+        matches!(self, Location::Layout { .. } | Location::Registry(_))
+    }
+
+    /// Where referrers of the images at this location are kept; `None` for archives and `dir:`.
+    pub fn referrer_store(&self, options: &OpenOptions) -> Result<Option<ReferrerStore>> {
+        Ok(match self {
+            Location::Layout { path, .. } => Some(ReferrerStore::Layout(path.clone())),
+            Location::Registry(reference) => Some(ReferrerStore::Registry {
+                client: options.registry.clone().ok_or_else(|| no_client(self))?,
+                repository: reference.clone(),
+            }),
+            _ => None,
         })
     }
 }

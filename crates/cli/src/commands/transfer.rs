@@ -1,11 +1,11 @@
 //! `pare pull`, `pare push`, `pare copy`: an image from one location to another, referrers on request.
 
-use anyhow::{Context, Result, bail};
-use pare_oci::{Location, PlatformChoice, Root, Sink};
+use anyhow::{Context, Result};
+use pare_oci::{Location, PlatformChoice, Root};
 
 use crate::ExitStatus;
 use crate::args::{GlobalArgs, PlatformArg};
-use crate::context::{open_sink, open_source, parse_platform};
+use crate::context::{open_options, open_source, parse_platform};
 use crate::output::{Printer, human_size};
 
 /// Copies `src` to `dst`; with `referrers`, their referrers too (both must be layouts or registries).
@@ -22,10 +22,8 @@ pub(crate) fn transfer(
     if referrers {
         // Refused before anything is read or written (the library checks again).
         for location in [src, dst] {
-            if !matches!(location, Location::Layout { .. } | Location::Registry(_)) {
-                bail!(
-                    "`{location}` cannot hold referrers (SBOMs, signatures)\nhint: copy between oci:DIR layouts and registries to carry them, or drop --referrers"
-                );
+            if !location.holds_referrers() {
+                return Err(pare_oci::Error::CannotHoldReferrers { location: location.to_string() }.into());
             }
         }
     }
@@ -35,12 +33,8 @@ pub(crate) fn transfer(
         Some(p) => PlatformChoice::One(p),
         None => PlatformChoice::All,
     };
-    let sink: Box<dyn Sink> = match dst {
-        Location::DockerArchive { path, name } => {
-            Box::new(pare_oci::DockerArchiveSink::create(path, name.as_deref())?.with_max_size(max_size))
-        }
-        _ => open_sink(global, dst, Some(src))?,
-    };
+    let options = pare_oci::OpenOptions { max_archive_size: Some(max_size), ..open_options(global, dst)? };
+    let sink = dst.create(&options, Some(src))?;
     let progress = printer.copy_progress(&format!("Copying to {dst}"));
     let options = pare_oci::CopyOptions { platform: choice, referrers };
     let written = pare_oci::copy_with(&root, sink, &options, &progress)
