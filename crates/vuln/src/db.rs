@@ -283,30 +283,15 @@ fn verify_checksum(path: &Path) -> Result<String> {
             ),
         ));
     }
-    if let Err(e) = write_beside(path, &verified_path(path), stamp.line(&sha256).as_bytes()) {
+    if let Err(e) = write_beside(&verified_path(path), stamp.line(&sha256).as_bytes()) {
         tracing::debug!("not recording the check of {}: {e}", path.display());
     }
     Ok(sha256)
 }
 
-/// Writes `target` (a file beside the database `db`) atomically, under the database's temporary name.
-fn write_beside(db: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut temp = temp_in(db, dir)?;
-    temp.write_all(bytes).map_err(|e| Error::io(temp.path(), e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::Permissions::from_mode(0o644);
-        std::fs::set_permissions(temp.path(), mode).map_err(|e| Error::io(temp.path(), e))?;
-    }
-    temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
-    temp.persist(target).map_err(|e| Error::io(target, e.error))?;
-    Ok(())
+/// Writes a small file beside the database atomically (pare-oci's writer: temporary file, fsync, rename).
+fn write_beside(target: &Path, bytes: &[u8]) -> Result<()> {
+    pare_oci::write_atomic(target, bytes).map_err(|e| db_err(target, e.to_string()))
 }
 
 /// A temporary file `.NAME.XXXXXX.tmp` beside the database, which `open` never reads.
@@ -695,15 +680,15 @@ pub fn update_with(
             both.push_str(&line(h));
         }
     }
-    write_beside(path, &sums, both.as_bytes())?;
+    write_beside(&sums, both.as_bytes())?;
     temp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    write_beside(path, &sums, line(&sha256).as_bytes())?;
+    write_beside(&sums, line(&sha256).as_bytes())?;
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
     // Record the new file as checked: it was hashed above.
     let stamp = Stamp::of(&std::fs::metadata(path).map_err(|e| Error::io(path, e))?);
-    if let Err(e) = write_beside(path, &verified_path(path), stamp.line(&sha256).as_bytes()) {
+    if let Err(e) = write_beside(&verified_path(path), stamp.line(&sha256).as_bytes()) {
         tracing::debug!("not recording the check of {}: {e}", path.display());
     }
     Ok(Database::open(path)?.info.clone())
