@@ -148,7 +148,7 @@ pub(crate) fn parse_src(src: &str) -> Result<Input> {
     })
 }
 
-/// The inventory of SRC: an SBOM file, a directory, or an image.
+/// The inventory of SRC: an SBOM file as read, or an image or directory cataloged.
 pub(crate) fn inventory_of(
     global: &GlobalArgs,
     printer: &Printer,
@@ -156,24 +156,13 @@ pub(crate) fn inventory_of(
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<Inventory> {
-    match parse_src(src)? {
-        Input::File(path) => {
-            let read = read_sbom_file(&path)?;
-            for w in &read.warnings {
-                printer.warn(w);
-            }
-            Ok(read.inventory)
+    with_subject(global, printer, src, parse_src(src)?, platform, limits, |subject| {
+        let (inventory, warnings) = subject.into_inventory()?;
+        for warning in &warnings {
+            printer.warn(warning);
         }
-        Input::Image(location) => {
-            let image = open_image(global, printer, &location, platform)?;
-            let cache = pare_sbom::LayerCache::from_env();
-            let (view, catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
-            for warning in view.warnings().iter().chain(&catalog.warnings) {
-                printer.warn(warning);
-            }
-            Ok(catalog.inventory)
-        }
-    }
+        Ok(inventory)
+    })
 }
 
 /// Opens SRC as a scan subject (an image, or the inventory of an SBOM file) and hands it to `run`.

@@ -33,6 +33,12 @@ struct Cataloged<'a> {
 }
 
 impl<'a> Subject<'a> {
+    /// The inventory alone (an image cataloged, an SBOM as read), with the warnings of cataloging.
+    pub fn into_inventory(self) -> Result<(Inventory, Vec<String>)> {
+        let cataloged = self.catalog()?;
+        Ok((cataloged.inventory, cataloged.warnings))
+    }
+
     /// The inventory, with the image and its view when the subject is an image; warnings of cataloging.
     fn catalog(self) -> Result<Cataloged<'a>> {
         match self {

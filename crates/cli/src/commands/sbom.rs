@@ -7,7 +7,7 @@ use pare_sbom::OutputFormat;
 
 use crate::ExitStatus;
 use crate::args::{GlobalArgs, LimitArgs, PlatformArg, SbomFormat};
-use crate::context::{Input, open_image, to_limits};
+use crate::context::{inventory_of, open_image};
 use crate::output::Printer;
 
 pub(crate) fn sbom(
@@ -19,35 +19,16 @@ pub(crate) fn sbom(
     platform: &PlatformArg,
     limits: &LimitArgs,
 ) -> Result<ExitStatus> {
-    let location = match crate::context::input(src)? {
-        Input::Image(location) => location,
-        // An SBOM file is read and written again in --format.
-        Input::File(path) => {
-            let read = crate::context::read_sbom_file(&path)?;
-            for warning in &read.warnings {
-                printer.warn(warning);
-            }
-            let bytes = pare_sbom::write(&read.inventory, output_format(format))?;
-            let what = format!("{} packages of {}", read.inventory.packages.len(), path.display());
-            emit(printer, &bytes, output, &what)?;
-            return Ok(ExitStatus::Success);
-        }
-    };
-    let image = open_image(global, printer, &location, platform)?;
-    let cache = pare_sbom::LayerCache::from_env();
-    let (view, mut catalog) = pare_sbom::catalog_image(&image, &to_limits(limits), src, cache.as_ref())?;
-    for warning in view.warnings() {
-        printer.warn(warning);
+    // An SBOM file is read and written again in --format; an image is cataloged.
+    let mut inventory = inventory_of(global, printer, src, platform, limits)?;
+    if inventory.subject.digest.is_some()
+        && let Some(epoch) = pare_oci::source_date_epoch()?
+    {
+        inventory.created = Some(pare_oci::rfc3339(epoch));
     }
-    for warning in &catalog.warnings {
-        printer.warn(warning);
-    }
-    if let Some(epoch) = pare_oci::source_date_epoch()? {
-        catalog.inventory.created = Some(pare_oci::rfc3339(epoch));
-    }
-    let bytes = pare_sbom::write(&catalog.inventory, output_format(format))?;
-    let what = format!("{} packages of {}", catalog.inventory.packages.len(), image.digest());
-    emit(printer, &bytes, output, &what)?;
+    let bytes = pare_sbom::write(&inventory, output_format(format))?;
+    let of = inventory.subject.digest.as_deref().unwrap_or(src);
+    emit(printer, &bytes, output, &format!("{} packages of {of}", inventory.packages.len()))?;
     Ok(ExitStatus::Success)
 }
 
