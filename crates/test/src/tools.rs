@@ -112,3 +112,19 @@ pub fn debian_archive_available() -> bool {
     assert!(reachable, "deb.debian.org is unreachable: this test needs it (set {OFFLINE_ENV}=1 to skip such tests)");
     true
 }
+
+/// The build's target directory (`$CARGO_TARGET_DIR`, else the workspace's `target/`), where
+/// `scripts/system-deps.sh` makes the venvs of the peer tools and validators.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+}
+
+/// A program of a venv that `scripts/system-deps.sh` makes (`venv_tool("venv-syft", "syft")`);
+/// panics with the fix when it is missing: a test never passes without its peer.
+pub fn venv_tool(venv: &str, program: &str) -> PathBuf {
+    let path = target_dir().join(venv).join("bin").join(program);
+    assert!(path.is_file(), "{} is missing: run scripts/system-deps.sh", path.display());
+    path
+}

@@ -147,18 +147,9 @@ fn carries_lock_hashes(document: &[u8], lock: &pare_build::Lock, with_url: bool)
     }
 }
 
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_path_buf()
-}
-
-/// pyspdxtools from target/venv-spdx (scripts/system-deps.sh makes it); `None` when absent.
-fn pyspdxtools() -> Option<PathBuf> {
-    let tool = target_dir().join("venv-spdx/bin/pyspdxtools");
-    if tool.exists() {
-        Some(tool)
-    } else {
-        panic!("{} is missing: run scripts/system-deps.sh (it installs spdx-tools)", tool.display());
-    }
+/// pyspdxtools from target/venv-spdx (scripts/system-deps.sh makes it).
+fn pyspdxtools() -> PathBuf {
+    pare_test::tools::venv_tool("venv-spdx", "pyspdxtools")
 }
 
 const CDX_VALIDATE: &str = r#"
@@ -201,11 +192,9 @@ fn build_time_sbom_in_a_layout() {
     assert_eq!(spdx, std::fs::read(f.path("run2/app.spdx.json")).unwrap(), "the SBOM is not reproducible");
 
     // Valid SPDX 2.3, with the lock's hashes and URLs.
-    if let Some(tool) = pyspdxtools() {
-        let out = Command::new(tool).arg("-i").arg(f.path("run1/app.spdx.json")).output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success() && !text.contains("invalid"), "pyspdxtools rejects the build SBOM: {text}");
-    }
+    let out = Command::new(pyspdxtools()).arg("-i").arg(f.path("run1/app.spdx.json")).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && !text.contains("invalid"), "pyspdxtools rejects the build SBOM: {text}");
     carries_lock_hashes(&spdx, &lock, false);
     let doc: Value = serde_json::from_slice(&spdx).unwrap();
     assert_eq!(doc["creationInfo"]["created"], "2023-11-14T22:13:20Z");
@@ -297,20 +286,16 @@ fn nothing_attached_cyclonedx_and_archives() {
     assert_eq!(sboms[0]["file"], "app.cdx.json");
     let cdx = std::fs::read(f.path("cdx/app.cdx.json")).unwrap();
     carries_lock_hashes(&cdx, &lock, true);
-    let python = target_dir().join("venv-cdx/bin/python");
-    if python.exists() {
-        let script = f.path("validate.py");
-        std::fs::write(&script, CDX_VALIDATE).unwrap();
-        let out = Command::new(python).arg(&script).arg(f.path("cdx/app.cdx.json")).output().unwrap();
-        assert!(
-            out.status.success(),
-            "the CycloneDX 1.6 schema rejects the build SBOM: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    } else {
-        panic!("{} is missing: run scripts/system-deps.sh", python.display());
-    }
+    let python = pare_test::tools::venv_tool("venv-cdx", "python");
+    let script = f.path("validate.py");
+    std::fs::write(&script, CDX_VALIDATE).unwrap();
+    let out = Command::new(python).arg(&script).arg(f.path("cdx/app.cdx.json")).output().unwrap();
+    assert!(
+        out.status.success(),
+        "the CycloneDX 1.6 schema rejects the build SBOM: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&cdx).unwrap();
     let app = doc["components"].as_array().unwrap().iter().find(|c| c["name"] == "app").unwrap();
     let locked_app = lock.packages("amd64").unwrap().iter().find(|p| p.name == "app").unwrap();

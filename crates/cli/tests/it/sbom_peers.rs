@@ -8,7 +8,7 @@
 
 use pare_test::Pare;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pare_sbom::{Inventory, SbomFormat, read};
@@ -18,19 +18,8 @@ use pare_sbom::{Inventory, SbomFormat, read};
 /// on bookworm's base and python3 images the three tools agree on every Debian package.
 const EXPLAINED: &[(&str, &str, &str, &str)] = &[];
 
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_path_buf()
-}
-
-fn tool(name: &str) -> Option<PathBuf> {
-    let path = target_dir().join(format!("venv-{name}/bin/{name}"));
-    path.is_file().then_some(path)
-}
-
 fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
+    pare_test::tools::run_ok(cmd).stdout
 }
 
 /// (name, architecture) → (version, source name, source version), Debian packages only.
@@ -56,9 +45,8 @@ fn explained(image: &str, tool: &str, package: &str) -> bool {
 fn pare_finds_what_syft_and_trivy_find() {
     // The cache build_live.rs uses: warm runs need no downloads.
     let pare = Pare::new(crate::PARE).with_cache(crate::live_cache());
-    let (Some(syft), Some(trivy)) = (tool("syft"), tool("trivy")) else {
-        panic!("syft or trivy is not installed: run scripts/system-deps.sh");
-    };
+    let syft = pare_test::tools::venv_tool("venv-syft", "syft");
+    let trivy = pare_test::tools::venv_tool("venv-trivy", "trivy");
     if !pare_test::tools::debian_archive_available() {
         return;
     }

@@ -351,9 +351,7 @@ fn errors_name_the_fix() {
 }
 
 fn venv_python(name: &str, check: &str) -> PathBuf {
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../target"));
-    let python = target.join(name).join("bin/python");
+    let python = pare_test::tools::venv_tool(name, "python");
     let ok = Command::new(&python).args(["-c", check]).output().is_ok_and(|o| o.status.success());
     assert!(ok, "{} with `{check}` is needed: run scripts/system-deps.sh", python.display());
     python
@@ -578,17 +576,8 @@ fn diff_with_vex_agrees_with_scan_of_each_side() {
 #[test]
 fn syft_and_trivy_sboms_of_the_image_scan_the_same() {
     let pare = Pare::new(crate::PARE);
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../target"));
-    let syft = target.join("venv-syft/bin/syft");
-    let trivy = target.join("venv-trivy/bin/trivy");
-    // Fails, never skips, without the tools (as pare_test's convention says).
-    assert!(
-        syft.exists() && trivy.exists(),
-        "{} and {} are needed: run scripts/system-deps.sh",
-        syft.display(),
-        trivy.display()
-    );
+    let syft = pare_test::tools::venv_tool("venv-syft", "syft");
+    let trivy = pare_test::tools::venv_tool("venv-trivy", "trivy");
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("image.tar");
     run(pare

@@ -214,16 +214,8 @@ fn differences<T: Ord + std::fmt::Debug>(what: &str, pare: &BTreeSet<T>, trivy: 
     text
 }
 
-fn trivy() -> Option<PathBuf> {
-    // scripts/system-deps.sh makes the venv in $CARGO_TARGET_DIR (default: the workspace's target/).
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../target"));
-    let trivy = target.join("venv-trivy/bin/trivy");
-    if trivy.exists() {
-        Some(trivy)
-    } else {
-        panic!("{} is missing: run scripts/system-deps.sh", trivy.display());
-    }
+fn trivy() -> PathBuf {
+    pare_test::tools::venv_tool("venv-trivy", "trivy")
 }
 
 /// Both databases, built once per test binary from the lists: trivy's cache dir (holding only `db/`) and
@@ -319,7 +311,7 @@ fn assert_same(what: &str, scans: &Scans) -> (Fixes, Vendors) {
 #[test]
 fn pare_and_trivy_find_the_same_advisories_in_the_same_image() {
     let pare = Pare::new(crate::PARE);
-    let Some(trivy) = trivy() else { return };
+    let trivy = trivy();
     let scans = scan_both(&pare, &trivy, &manifest_dir().join("tests/fixtures/scan/rootfs"));
     let os = &scans.trivy["Metadata"]["OS"];
     assert_eq!((os["Family"].as_str(), os["Name"].as_str()), (Some("debian"), Some("12.11")), "{os}");
@@ -334,7 +326,7 @@ fn pare_and_trivy_find_the_same_advisories_in_the_same_image() {
 #[test]
 fn the_hosts_dpkg_database_scans_the_same_in_pare_and_trivy() {
     let pare = Pare::new(crate::PARE);
-    let Some(trivy) = trivy() else { return };
+    let trivy = trivy();
     let os_release = fs::read_to_string("/etc/os-release").unwrap_or_default();
     let version = os_release.lines().find_map(|l| l.strip_prefix("VERSION_ID=")).map(|v| v.trim_matches('"'));
     let covered = matches!(version.and_then(debian_codename), Some("bookworm" | "trixie"));

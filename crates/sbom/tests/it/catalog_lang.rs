@@ -518,11 +518,7 @@ fn pep503(ecosystem: &str, name: &str) -> String {
 /// are compared normalised.
 #[test]
 fn same_packages_as_syft_where_installed() {
-    let syft = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../venv-syft/bin/syft");
-    if !syft.exists() {
-        eprintln!("SKIP: {} not installed (scripts/system-deps.sh makes it)", syft.display());
-        return;
-    }
+    let syft = pare_test::tools::venv_tool("venv-syft", "syft");
     let tmp = tempfile::tempdir().unwrap();
     go_binary(tmp.path());
     let root = tmp.path().join("root");

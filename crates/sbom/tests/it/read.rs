@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pare_oci::fs::{FsView, Limits};
@@ -326,29 +326,16 @@ fn cyclonedx_14_tools_and_repo_digest() {
 
 // ---- fresh SBOMs from the real tools, where installed ----
 
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_path_buf()
-}
-
-/// `target/venv-NAME/bin/NAME` (scripts/system-deps.sh makes it), or `None`.
-fn tool(name: &str) -> Option<PathBuf> {
-    let path = target_dir().join(format!("venv-{name}/bin/{name}"));
-    path.is_file().then_some(path)
-}
-
 fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
+    pare_test::tools::run_ok(cmd).stdout
 }
 
 /// This machine's whole dpkg database (hundreds of real packages) as an image: syft and trivy,
 /// in SPDX and CycloneDX, read back to exactly pare's packages, versions, sources and OS.
 #[test]
 fn fresh_syft_and_trivy_sboms_match_pare() {
-    let (Some(syft), Some(trivy)) = (tool("syft"), tool("trivy")) else {
-        panic!("syft or trivy is not installed: run scripts/system-deps.sh");
-    };
+    let syft = pare_test::tools::venv_tool("venv-syft", "syft");
+    let trivy = pare_test::tools::venv_tool("venv-trivy", "trivy");
     let status = fs::read("/var/lib/dpkg/status").expect("this test needs a Debian machine's /var/lib/dpkg/status");
     let tmp = tempfile::tempdir().unwrap();
     let ours = image(tmp.path(), &status, &[]);
