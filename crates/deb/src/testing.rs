@@ -165,6 +165,24 @@ fn serve(mut stream: std::net::TcpStream, root: &std::path::Path, state: &Server
     let _ = stream.flush();
 }
 
+/// A control paragraph for a test package: Package, Version, Architecture, a maintainer, `Source`
+/// when given, `Depends` when not empty, a description.
+pub fn control(name: &str, version: &str, arch: &str, depends: &str, source: Option<&str>) -> crate::Paragraph {
+    let mut p = crate::Paragraph::new();
+    p.set("Package", name);
+    p.set("Version", version);
+    p.set("Architecture", arch);
+    p.set("Maintainer", "pare tests <test@example.invalid>");
+    if let Some(s) = source {
+        p.set("Source", s);
+    }
+    if !depends.is_empty() {
+        p.set("Depends", depends);
+    }
+    p.set("Description", format!("{name} for tests"));
+    p
+}
+
 /// Writes a signed single-architecture apt repository (`dists/` and `pool/`) for tests.
 pub struct RepoBuilder {
     root: std::path::PathBuf,

@@ -13,14 +13,16 @@ pub const STALE_AFTER: Duration = Duration::from_secs(3600);
 /// A shared lock on a temporary directory, held while a run uses it: sweeps leave it alone even
 /// when its mtime is old. Released when dropped (or when the process dies).
 #[derive(Debug)]
-pub struct InUse(#[allow(dead_code)] File);
+pub struct InUse {
+    _lock: File,
+}
 
 /// Locks `path` (a directory or file) as in use; `None` when it cannot be locked (then only its
 /// age protects it).
 pub fn hold(path: &Path) -> Option<InUse> {
     let file = File::open(path).ok()?;
     flock(&file, FlockOperation::LockShared).ok()?;
-    Some(InUse(file))
+    Some(InUse { _lock: file })
 }
 
 /// Removes the entries of `dir` whose name `is_temp` accepts, last modified over [`STALE_AFTER`]

@@ -11,16 +11,7 @@ use pare_oci::fs::{FsView, Limits};
 use pare_oci::{Image, Root};
 
 fn control(name: &str, version: &str, depends: &str) -> Paragraph {
-    let mut p = Paragraph::new();
-    p.set("Package", name);
-    p.set("Version", version);
-    p.set("Architecture", "amd64");
-    p.set("Maintainer", "pare tests <test@example.invalid>");
-    if !depends.is_empty() {
-        p.set("Depends", depends);
-    }
-    p.set("Description", format!("{name} for tests"));
-    p
+    pare_deb::testing::control(name, version, "amd64", depends, None)
 }
 
 struct Fixture {

@@ -14,7 +14,6 @@ fn is_definition(src: &str) -> bool {
 }
 
 pub(crate) fn outdated(global: &GlobalArgs, printer: &Printer, args: &OutdatedArgs) -> Result<ExitStatus> {
-    let cache = pare_deb::Cache::new(pare_deb::Cache::default_root());
     let (inventory, release, pockets, components, client) = if is_definition(&args.src) {
         let loaded = pare_build::load(&args.src)?;
         let Some(lock) = pare_build::current_lock(&loaded)? else {
@@ -49,7 +48,7 @@ pub(crate) fn outdated(global: &GlobalArgs, printer: &Printer, args: &OutdatedAr
             Some(path) => pare_deb::Keyring::load(path)?,
             None => pare_deb::Keyring::debian()?,
         };
-        let client = pare_deb::ArchiveClient::new(keyring, cache)?;
+        let client = pare_deb::ArchiveClient::new(keyring, pare_deb::Cache::new(pare_deb::Cache::default_root()))?;
         let components = if args.components.is_empty() { vec!["main".to_string()] } else { args.components.clone() };
         (inventory, release, pockets, components, client)
     };

@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pare_deb::Paragraph;
-use pare_deb::testing::{Compression, FileServer, RepoBuilder, TestKey, build_deb};
+use pare_deb::testing::{Compression, FileServer, RepoBuilder, TestKey, build_deb, control};
 use pare_test::registry::TestRegistry;
 use pare_test::tools::{require, run_err, run_ok};
 use serde_json::Value;
@@ -22,22 +21,6 @@ fn stdout(out: &Output) -> String {
 
 fn json_file(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn control(name: &str, version: &str, arch: &str, depends: &str, source: Option<&str>) -> Paragraph {
-    let mut p = Paragraph::new();
-    p.set("Package", name);
-    p.set("Version", version);
-    p.set("Architecture", arch);
-    p.set("Maintainer", "pare tests <test@example.invalid>");
-    if let Some(s) = source {
-        p.set("Source", s);
-    }
-    if !depends.is_empty() {
-        p.set("Depends", depends);
-    }
-    p.set("Description", format!("{name} for tests"));
-    p
 }
 
 /// A signed repository with an application, its library (another source package, an epoch) and

@@ -30,7 +30,7 @@ fn download(url: &str, to: &Path) {
 
 /// The pocket's InRelease, verified with gpgv against Debian's keyring: (Date, text).
 fn release(dir: &Path, inrelease_url: &str) -> (String, String) {
-    let file = dir.join(format!("{:x}.InRelease", md5_like(inrelease_url)));
+    let file = dir.join(format!("{:x}.InRelease", url_key(inrelease_url)));
     download(inrelease_url, &file);
     run_ok(Command::new(require("gpgv")).args(["--keyring", KEYRING]).arg(&file));
     let text = std::fs::read_to_string(&file).unwrap();
@@ -38,8 +38,8 @@ fn release(dir: &Path, inrelease_url: &str) -> (String, String) {
     (date, text)
 }
 
-/// A stable file name for a URL.
-fn md5_like(s: &str) -> u64 {
+/// A stable file name for a URL (FNV-1a).
+fn url_key(s: &str) -> u64 {
     s.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
 }
 

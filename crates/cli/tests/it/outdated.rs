@@ -15,19 +15,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn control(name: &str, version: &str, source: Option<&str>, depends: &str) -> Paragraph {
-    let mut p = Paragraph::new();
-    p.set("Package", name);
-    if let Some(source) = source {
-        p.set("Source", source);
-    }
-    p.set("Version", version);
-    p.set("Architecture", "amd64");
-    p.set("Maintainer", "pare tests <test@example.invalid>");
-    if !depends.is_empty() {
-        p.set("Depends", depends);
-    }
-    p.set("Description", format!("{name} for tests"));
-    p
+    pare_deb::testing::control(name, version, "amd64", depends, source)
 }
 
 fn deb(c: &Paragraph, file: &str) -> Vec<u8> {
@@ -75,6 +63,24 @@ fn fixed_expat() -> (Paragraph, Vec<u8>) {
     (c, d)
 }
 
+/// A temporary directory with the archive served on 127.0.0.1, and `pare` isolated in it.
+struct Fixture {
+    tmp: tempfile::TempDir,
+    pare: Pare,
+    archive: Archive,
+    server: FileServer,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let pare = Pare::new(crate::PARE).source_date_epoch("1700000000");
+        let archive = archive(tmp.path());
+        let server = FileServer::start(&archive.root).unwrap();
+        Fixture { tmp, pare, archive, server }
+    }
+}
+
 fn definition(dir: &Path, server: &FileServer, extra: &str) -> PathBuf {
     let path = dir.join("app.toml");
     std::fs::write(
@@ -108,11 +114,7 @@ fn json(out: &Output) -> serde_json::Value {
 
 #[test]
 fn security_pocket_is_read_and_outdated_names_the_update_and_its_cves() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("cache");
-    let pare = Pare::new(crate::PARE).with_cache(&cache).source_date_epoch("1700000000");
-    let archive = archive(tmp.path());
-    let server = FileServer::start(&archive.root).unwrap();
+    let Fixture { tmp, pare, archive, server } = Fixture::new();
     let def = definition(tmp.path(), &server, "");
 
     // Locked before the security update: 2.5.0-1 from the release pocket, and the counts say so.
@@ -175,13 +177,9 @@ fn security_pocket_is_read_and_outdated_names_the_update_and_its_cves() {
 
 #[test]
 fn a_pocket_without_a_requested_component_is_an_error_naming_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("cache");
-    let pare = Pare::new(crate::PARE).with_cache(&cache).source_date_epoch("1700000000");
-    let archive = archive(tmp.path());
-    let server = FileServer::start(&archive.root).unwrap();
-    let def = definition(tmp.path(), &server, "components = [\"main\", \"contrib\"]\n");
-    let out = run_err(pare.cmd().arg("lock").arg(&def));
+    let f = Fixture::new();
+    let def = definition(f.tmp.path(), &f.server, "components = [\"main\", \"contrib\"]\n");
+    let out = run_err(f.pare.cmd().arg("lock").arg(&def));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("bookworm") && err.contains("has no `contrib/binary-amd64/Packages` index"), "{err}");
@@ -190,12 +188,8 @@ fn a_pocket_without_a_requested_component_is_an_error_naming_it() {
 
 #[test]
 fn outdated_refuses_what_it_cannot_compare() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("cache");
-    let pare = Pare::new(crate::PARE).with_cache(&cache).source_date_epoch("1700000000");
+    let Fixture { tmp, pare, server, .. } = Fixture::new();
     // A definition without a lock.
-    let archive = archive(tmp.path());
-    let server = FileServer::start(&archive.root).unwrap();
     let def = definition(tmp.path(), &server, "");
     let out = run_err(pare.cmd().arg("outdated").arg(&def));
     assert_eq!(out.status.code(), Some(2));
