@@ -319,15 +319,20 @@ impl Loaded {
                         "",
                     ));
                 };
-                let bytes = crate::hostfile::read(base, path, crate::hostfile::MAX_KEYRING, false).map_err(|r| {
+                // pare-deb refuses what is not a regular file of keyring size.
+                pare_deb::Keyring::load(&base.join(path)).map_err(|e| {
+                    let reason = match e {
+                        pare_deb::Error::Keyring { reason, .. } => format!("`{}` {reason}", path.display()),
+                        pare_deb::Error::Io { source, .. } => format!("cannot read `{}`: {source}", path.display()),
+                        other => other.to_string(),
+                    };
                     Error::field(
                         &self.origin,
                         "keyring",
-                        r.reason(path),
+                        reason,
                         "name an OpenPGP keyring file (a few KiB), such as /usr/share/keyrings/debian-archive-keyring.gpg",
                     )
-                })?;
-                Ok(pare_deb::Keyring::from_bytes(&bytes, &base.join(path).display().to_string())?)
+                })
             }
         }
     }

@@ -1,5 +1,6 @@
-//! Host files a definition names (`keyring`, `[[files]] source`): regular files only, read up to a
-//! size cap, and, for sources, confined to the definition's directory unless the user allows more.
+//! Host files a definition's `[[files]] source` names: regular files only, read up to a size cap,
+//! confined to the definition's directory unless the user allows more. (Keyrings are read by
+//! `pare_deb::Keyring::load`, which refuses the same non-files.)
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -7,8 +8,6 @@ use std::path::{Path, PathBuf};
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 
-/// Largest keyring read (Debian's archive keyring is 56 KiB).
-pub const MAX_KEYRING: u64 = 4 << 20;
 /// Largest `[[files]] source` read into memory.
 pub const MAX_SOURCE: u64 = 1 << 30;
 

@@ -23,6 +23,9 @@ use crate::Error;
 /// Debian's archive keyring as installed by `debian-archive-keyring`.
 pub const DEBIAN_ARCHIVE_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
+/// The largest keyring file read (Debian's archive keyring is 56 KiB).
+pub const MAX_KEYRING_BYTES: u64 = 4 << 20;
+
 /// Public keys trusted to sign Release files.
 #[derive(Clone, Debug)]
 pub struct Keyring {
@@ -51,8 +54,35 @@ pub struct VerifiedText {
 
 impl Keyring {
     /// Reads a keyring file: binary (`.gpg`) or ASCII-armored (`.asc`), one or more keys.
+    /// Keyrings are read only from regular files of at most [`MAX_KEYRING_BYTES`]: a path naming
+    /// `/dev/zero` or a FIFO is refused, not read without end (or waited on).
     pub fn load(path: &Path) -> Result<Keyring, Error> {
-        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        use std::io::Read;
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let refuse = |reason: String| Error::Keyring { file: path.display().to_string(), reason };
+        // Non-blocking, so that opening a FIFO does not wait for a writer; regular files ignore it.
+        let nonblock = rustix::fs::OFlags::NONBLOCK.bits() as i32;
+        let file = std::fs::OpenOptions::new().read(true).custom_flags(nonblock).open(path).map_err(Error::io(path))?;
+        let meta = file.metadata().map_err(Error::io(path))?;
+        let kind = meta.file_type();
+        if !kind.is_file() {
+            let what = if kind.is_dir() {
+                "a directory"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "a device"
+            } else if kind.is_fifo() {
+                "a FIFO"
+            } else {
+                "a special file"
+            };
+            return Err(refuse(format!("is {what}, not a regular file")));
+        }
+        let mut bytes = Vec::new();
+        // Never past the cap, even should the file grow while it is read.
+        file.take(MAX_KEYRING_BYTES + 1).read_to_end(&mut bytes).map_err(Error::io(path))?;
+        if bytes.len() as u64 > MAX_KEYRING_BYTES {
+            return Err(refuse(format!("is larger than {} MiB: not a keyring", MAX_KEYRING_BYTES >> 20)));
+        }
         Keyring::from_bytes(&bytes, &path.display().to_string())
     }
 
@@ -436,10 +466,28 @@ Components: main\nSHA256:\n e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495
     }
 
     #[test]
+    #[allow(clippy::expect_used)]
     fn keyring_errors() {
         assert!(matches!(Keyring::from_bytes(b"", "empty.gpg"), Err(Error::Keyring { .. })));
         assert!(matches!(Keyring::from_bytes(b"not a key", "junk.gpg"), Err(Error::Keyring { .. })));
         assert!(Keyring::load(Path::new("/nonexistent/keyring.gpg")).is_err());
+        // Not a file, or far too large: refused before reading (an endless or blocking read otherwise).
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let big = dir.path().join("big.gpg");
+        std::fs::File::create(&big).and_then(|f| f.set_len(MAX_KEYRING_BYTES + 1)).expect("a sparse file");
+        let fifo = dir.path().join("fifo.gpg");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()));
+        for (path, reason) in [
+            (Path::new("/dev/zero"), "is a device"),
+            (dir.path(), "is a directory"),
+            (fifo.as_path(), "is a FIFO"),
+            (big.as_path(), "larger than 4 MiB"),
+        ] {
+            match Keyring::load(path) {
+                Err(Error::Keyring { reason: r, .. }) => assert!(r.contains(reason), "{}: {r}", path.display()),
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
     }
 
     #[test]
