@@ -191,22 +191,26 @@ pub(crate) fn with_subject<T>(
     run(pare_vuln::Subject::Image { image: &image, name: src, limits: &limits, cache: cache.as_ref() })
 }
 
-/// Reads an SBOM file (SPDX JSON or tag-value, CycloneDX JSON, pare's JSON; the format from the content).
-pub(crate) fn read_sbom_file(path: &Path) -> Result<pare_sbom::ReadSbom> {
+/// Reads a document the user names, at most one byte over `max`, so that its parser can say it is
+/// too large: `/dev/zero` or an endless pipe is never read to the end.
+pub(crate) fn read_document(path: &Path, max: usize) -> Result<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut bytes = Vec::new();
-    // One byte over the cap, so the reader can say the file is too large.
-    file.take(pare_sbom::MAX_SBOM_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {}", path.display()))?;
+    file.take(max as u64 + 1).read_to_end(&mut bytes).with_context(|| format!("reading {}", path.display()))?;
+    Ok(bytes)
+}
+
+/// Reads an SBOM file (SPDX JSON or tag-value, CycloneDX JSON, pare's JSON; the format from the content).
+pub(crate) fn read_sbom_file(path: &Path) -> Result<pare_sbom::ReadSbom> {
+    let bytes = read_document(path, pare_sbom::MAX_SBOM_BYTES)?;
     Ok(pare_sbom::read(&bytes, &path.display().to_string())?)
 }
 
 pub(crate) fn read_vex(paths: &[PathBuf], printer: &Printer) -> Result<Vec<pare_vuln::vex::Statement>> {
     let mut statements = Vec::new();
     for path in paths {
-        let bytes = std::fs::read(path).with_context(|| format!("reading VEX document {}", path.display()))?;
+        let bytes = read_document(path, pare_vuln::vex::MAX_DOCUMENT)?;
         let doc = pare_vuln::vex::read(&bytes, &path.display().to_string())?;
         for w in &doc.warnings {
             printer.warn(w);

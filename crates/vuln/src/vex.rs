@@ -17,7 +17,7 @@ use crate::{Error, Result};
 
 pub const OPENVEX_CONTEXT: &str = "https://openvex.dev/ns/v0.2.0";
 /// Largest VEX document read.
-const MAX_DOCUMENT: usize = 64 << 20;
+pub const MAX_DOCUMENT: usize = 64 << 20;
 
 /// The statuses VEX defines (OpenVEX names; CycloneDX analysis states are mapped onto them).
 pub const STATUSES: [&str; 4] = ["not_affected", "affected", "fixed", "under_investigation"];
@@ -490,13 +490,13 @@ pub fn add_statement(
     let now_text = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut doc = match existing {
         Some((bytes, location)) => {
+            // Reading it first checks its size and every existing statement.
+            read(bytes, location)?;
             let doc: Value =
                 serde_json::from_slice(bytes).map_err(|e| vex_error(location, format!("not JSON: {e}")))?;
             if doc.get("@context").and_then(Value::as_str).is_none_or(|c| !c.starts_with("https://openvex.dev/ns")) {
                 return Err(vex_error(location, "not an OpenVEX document (no OpenVEX `@context`)"));
             }
-            // Reading it checks every existing statement.
-            read(bytes, location)?;
             doc
         }
         None => serde_json::json!({

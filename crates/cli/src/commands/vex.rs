@@ -22,9 +22,7 @@ pub(crate) fn vex(printer: &Printer, args: &VexArgs) -> Result<ExitStatus> {
         None => jiff::Timestamp::now(),
     };
     let existing = match &args.file {
-        Some(path) if path.exists() => {
-            Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
-        }
+        Some(path) if path.exists() => Some(crate::context::read_document(path, pare_vuln::vex::MAX_DOCUMENT)?),
         _ => None,
     };
     let location = args.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();

@@ -784,6 +784,27 @@ fn the_scan_table_shows_control_characters_escaped() {
     assert!(table.contains("image\\x1b]52;") && table.contains("a\\x1b]52;"), "{table}");
 }
 
+/// A VEX document is read only up to its size cap: `/dev/zero` is "too large", not read without end
+/// (by `pare scan --vex` and by `pare vex --file`).
+#[test]
+fn an_endless_vex_document_is_refused_at_its_cap() {
+    let pare = Pare::new(crate::PARE);
+    let tmp = tempfile::tempdir().unwrap();
+    let sbom = openssh_sbom(tmp.path());
+    let out = scan(&pare, sbom.to_str().unwrap(), &["--vex", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("larger than 64 MiB"), "{}", stderr(&out));
+    let out =
+        output(pare.cmd().args(["vex", "--vulnerability", "CVE-2026-1", "--product", "pkg:deb/debian/x"]).args([
+            "--status",
+            "fixed",
+            "--file",
+            "/dev/zero",
+        ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("larger than 64 MiB"), "{}", stderr(&out));
+}
+
 /// OpenVEX: "not_affected" needs a `justification` or an `impact_statement`.
 #[test]
 fn a_not_affected_statement_without_a_reason_is_refused() {
