@@ -49,11 +49,12 @@ pub(crate) fn parse_platform(arg: &PlatformArg) -> Result<Option<Platform>> {
 
 /// How locations are opened: the registry client when `location` is a registry reference.
 pub(crate) fn open_options(global: &GlobalArgs, location: &Location) -> Result<pare_oci::OpenOptions> {
-    let registry = match location {
-        Location::Registry(_) => Some(registry_client(global)?),
-        _ => None,
+    // Only registry reads go through the blob cache.
+    let (registry, blob_cache) = match location {
+        Location::Registry(_) => (Some(registry_client(global)?), pare_oci::registry::BlobCache::from_env()),
+        _ => (None, None),
     };
-    Ok(pare_oci::OpenOptions { registry, blob_cache: pare_oci::registry::BlobCache::from_env(), ..Default::default() })
+    Ok(pare_oci::OpenOptions { registry, blob_cache, ..Default::default() })
 }
 
 /// Opens any location as a source.

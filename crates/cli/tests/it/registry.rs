@@ -176,3 +176,29 @@ fn stalled_pull_fails_with_exit_2() {
     let help = String::from_utf8_lossy(&run_ok(pare.cmd().arg("--help")).stdout).into_owned();
     assert!(help.contains("--stall-timeout") && help.contains("PARE_REGISTRY_STALL_TIMEOUT"), "{help}");
 }
+
+/// The blob cache keeps unfinished downloads in `blobs-v1/tmp/`: a pull removes those a killed run
+/// left there over an hour ago (and only those: the cache's entries are not listed for it), and
+/// leaves younger ones.
+#[test]
+fn stale_blob_cache_downloads_are_removed() {
+    let registry = TestRegistry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let pare = Pare::new(crate::PARE).with_cache(&cache);
+    let reference = format!("{}/team/hello:1.0", registry.host());
+    run_ok(pare.cmd().arg("copy").arg(format!("dir:{}", fixtures().join("hello-rootfs").display())).arg(&reference));
+    let tmp_dir = cache.join("blobs-v1/tmp");
+    std::fs::create_dir_all(&tmp_dir).unwrap();
+    let (old, young) = (tmp_dir.join(".tmp-Ab12Cd"), tmp_dir.join(".tmp-Ef34Gh"));
+    for (path, age) in [(&old, "2 hours ago"), (&young, "10 minutes ago")] {
+        std::fs::write(path, "half a blob").unwrap();
+        assert!(Command::new("touch").arg("-d").arg(age).arg(path).status().unwrap().success());
+    }
+    run_ok(pare.cmd().arg("pull").arg(&reference).arg("--to").arg(format!("oci:{}", tmp.path().join("l").display())));
+    assert!(!old.exists() && young.exists());
+    // The pulled blobs are entries of the cache, not left in its temporary directory.
+    let entries = std::fs::read_dir(cache.join("blobs-v1/sha256")).unwrap().count();
+    assert!(entries >= 2, "{entries} cache entries (the layer and the config)");
+    assert_eq!(std::fs::read_dir(&tmp_dir).unwrap().count(), 1);
+}

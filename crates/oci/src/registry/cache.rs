@@ -29,13 +29,18 @@ impl BlobCache {
     }
 
     /// The cache at [`BlobCache::default_root`], when this environment names one.
-    /// Temporary entries that killed runs left in it are removed first.
+    /// Temporary entries that killed runs left in it are removed first (they live in their own
+    /// directory, so this lists only them, not the cache).
     pub fn from_env() -> Option<BlobCache> {
         let cache = BlobCache::default_root(|name| std::env::var_os(name)).map(BlobCache::new)?;
-        for algorithm in ["sha256", "sha512"] {
-            crate::sweep::sweep(&cache.root.join(BLOBS_DIR).join(algorithm), |n| n.starts_with(".tmp-"));
-        }
+        crate::sweep::sweep(&cache.tmp_dir(), |n| n.starts_with(".tmp-"));
         Some(cache)
+    }
+
+    /// Where downloads are written until verified: beside the entries (one filesystem, so they are
+    /// renamed into place), in a directory of their own.
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join(BLOBS_DIR).join("tmp")
     }
 
     /// `$PARE_CACHE_DIR`, else `$XDG_CACHE_HOME/pare`, else `$HOME/.cache/pare`.
@@ -103,10 +108,13 @@ impl BlobCache {
     /// logged and do not fail the download.
     pub fn tee<R: Read>(&self, inner: R, digest: &Digest, size: u64) -> CachingReader<R> {
         let dest = self.path(digest);
+        let tmp_dir = self.tmp_dir();
         let tmp = dest
             .parent()
             .ok_or_else(|| io::Error::other("cache path has no parent"))
             .and_then(|dir| {
+                std::fs::create_dir_all(dir)?;
+                let dir = tmp_dir.as_path();
                 std::fs::create_dir_all(dir)?;
                 // 0666 less the umask: entries are hard-linked into layouts the user reads.
                 tempfile::Builder::new()
