@@ -140,6 +140,8 @@ pub fn outdated(
         architectures.insert("amd64".to_string());
     }
     let archive_error = |e: pare_deb::Error| Error::Archive(Box::new(e));
+    // Only the installed packages' records are kept, of the tens of thousands an index lists.
+    let wanted: BTreeSet<&str> = debs.iter().map(|p| p.name.as_str()).collect();
     let mut newest: BTreeMap<(String, String), Newest> = BTreeMap::new();
     let mut pockets = Vec::new();
     for pocket in &archive.pockets {
@@ -161,7 +163,7 @@ pub fn outdated(
                     continue;
                 }
                 let index = archive.client.fetch_index(&signed, component, arch).map_err(archive_error)?;
-                for record in index.packages {
+                for record in index.packages.into_iter().filter(|r| wanted.contains(r.package.as_str())) {
                     let key = (record.package.clone(), record.architecture.clone());
                     let newer = newest.get(&key).is_none_or(|n| record.version > n.version);
                     if newer {
@@ -182,8 +184,16 @@ pub fn outdated(
 
     let mut updates = Vec::new();
     let mut not_in_archive = Vec::new();
-    let mut updated = inventory.clone();
-    for package in updated.packages.iter_mut().filter(|p| p.ecosystem == "deb") {
+    // The packages that have an update, as installed and as updated: all the matching below needs.
+    let empty = || Inventory {
+        subject: inventory.subject.clone(),
+        os: inventory.os.clone(),
+        packages: Vec::new(),
+        tool: inventory.tool.clone(),
+        created: inventory.created.clone(),
+    };
+    let (mut before, mut after) = (empty(), empty());
+    for package in &debs {
         let arch = package.architecture.clone().unwrap_or_else(|| "all".to_string());
         let Some(available) = newest.get(&(package.name.clone(), arch.clone())) else {
             not_in_archive.push(format!("{} {}", package.name, package.version));
@@ -209,17 +219,21 @@ pub fn outdated(
             pocket: available.pocket.clone(),
             fixes: Vec::new(),
         });
-        package.version = available.version.to_string();
-        package.source_name = Some(available.source.clone());
-        package.source_version = Some(available.source_version.clone());
+        before.packages.push((*package).clone());
+        after.packages.push(Package {
+            version: available.version.to_string(),
+            source_name: Some(available.source.clone()),
+            source_version: Some(available.source_version.clone()),
+            ..(*package).clone()
+        });
     }
 
     if let Some(lookup) = lookup
         && !updates.is_empty()
     {
         let options = MatchOptions { release: Some(release.to_string()) };
-        let before = match_inventory(inventory, lookup, &options)?;
-        let after = match_inventory(&updated, lookup, &options)?;
+        let before = match_inventory(&before, lookup, &options)?;
+        let after = match_inventory(&after, lookup, &options)?;
         let remaining: BTreeSet<(&str, &str)> =
             after.findings.iter().map(|f| (f.package.name.as_str(), f.id.as_str())).collect();
         for update in &mut updates {
