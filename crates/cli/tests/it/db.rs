@@ -88,25 +88,44 @@ fn update_from_each_kind_then_status() {
     assert_eq!(v["sources"].as_array().unwrap().len(), 1);
 }
 
-#[test]
-fn source_urls_and_failures_exit_2_keeping_the_old_database() {
-    let served = tempfile::tempdir().unwrap();
-    std::fs::copy(fixtures().join("debian-tracker-lists-merged/DLA-list"), served.path().join("list")).unwrap();
-    let server = pare_deb::testing::FileServer::start(served.path()).unwrap();
+/// The real DLA list served on 127.0.0.1 and a database built from it (`--source dla-list=URL`).
+struct Served {
+    _list: tempfile::TempDir,
+    server: pare_deb::testing::FileServer,
+    cache: tempfile::TempDir,
+    pare: Pare,
+    source: String,
+    db: std::path::PathBuf,
+    /// The database's bytes after the first, good update.
+    before: Vec<u8>,
+}
+
+fn served() -> Served {
+    let list = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("debian-tracker-lists-merged/DLA-list"), list.path().join("list")).unwrap();
+    let server = pare_deb::testing::FileServer::start(list.path()).unwrap();
     let cache = tempfile::tempdir().unwrap();
     let pare = Pare::new(crate::PARE).with_cache(cache.path());
     let source = format!("dla-list={}/list", server.url());
     let out = run(pare.cmd().args(["db", "update", "--source", &source]));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "the default cap takes the 834 kB list: {}", text(&out.stderr));
     let db = cache.path().join("vuln.db");
     let before = std::fs::read(&db).unwrap();
+    Served { _list: list, server, cache, pare, source, db, before }
+}
+
+#[test]
+fn source_urls_and_failures_exit_2_keeping_the_old_database() {
+    let served = served();
+    let Served { server, cache, pare, db, before, .. } = &served;
+    let source = served.source.as_str();
 
     server.truncate("/list");
-    let out = run(pare.cmd().args(["db", "update", "--source", &source]));
+    let out = run(pare.cmd().args(["db", "update", "--source", source]));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("incomplete download") && err.contains("previous database") && err.contains("/list"), "{err}");
-    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert_eq!(&std::fs::read(db).unwrap(), before);
 
     // Not vulnerability data, a bad --source, a damaged database: exit 2 with the file named.
     let notes = cache.path().join("notes.txt");
@@ -117,7 +136,7 @@ fn source_urls_and_failures_exit_2_keeping_the_old_database() {
     let out = run(pare.cmd().args(["db", "update", "--source", "nope"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("KIND=URL"));
-    std::fs::write(&db, &before[..before.len() / 3]).unwrap();
+    std::fs::write(db, &before[..before.len() / 3]).unwrap();
     let out = run(pare.cmd().args(["db", "status"]));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
@@ -161,23 +180,16 @@ fn endless_server() -> String {
 /// the cap: exit 2 naming the URL and the cap, the old database kept.
 #[test]
 fn downloads_stop_at_the_cap() {
-    let served = tempfile::tempdir().unwrap();
-    std::fs::copy(fixtures().join("debian-tracker-lists-merged/DLA-list"), served.path().join("list")).unwrap();
-    let server = pare_deb::testing::FileServer::start(served.path()).unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let pare = Pare::new(crate::PARE).with_cache(cache.path());
-    let source = format!("dla-list={}/list", server.url());
-    let out = run(pare.cmd().args(["db", "update", "--source", &source]));
-    assert!(out.status.success(), "the default cap takes the 834 kB list: {}", text(&out.stderr));
-    let db = cache.path().join("vuln.db");
-    let before = std::fs::read(&db).unwrap();
+    let served = served();
+    let Served { server, pare, db, before, .. } = &served;
+    let source = served.source.as_str();
 
-    let out = run(pare.cmd().env("PARE_DB_MAX_DOWNLOAD", "100K").args(["db", "update", "--source", &source]));
+    let out = run(pare.cmd().env("PARE_DB_MAX_DOWNLOAD", "100K").args(["db", "update", "--source", source]));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("{}/list", server.url())) && err.contains("102400 bytes"), "{err}");
     assert!(err.contains("--max-download"), "{err}");
-    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert_eq!(&std::fs::read(db).unwrap(), before);
 
     let endless = endless_server();
     let out =
@@ -185,9 +197,9 @@ fn downloads_stop_at_the_cap() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&endless) && err.contains("1048576 bytes") && err.contains("stopped"), "{err}");
-    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert_eq!(&std::fs::read(db).unwrap(), before);
 
-    let out = run(pare.cmd().args(["db", "update", "--max-download", "lots", "--source", &source]));
+    let out = run(pare.cmd().args(["db", "update", "--max-download", "lots", "--source", source]));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not a size"), "{}", text(&out.stderr));
 }
