@@ -98,6 +98,11 @@ pub struct Definition {
     /// Docker 23+ read it). `pare build --compression` overrides it; a base's layers stay as they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<LayerCompression>,
+    /// Optional. The compression level: gzip 1–9 (default 6), zstd 1–19 (default 3; 19 makes
+    /// layers ~20% smaller than 3 and takes tens of seconds for a large image).
+    /// `pare build --compression-level` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_level: Option<i32>,
     /// Optional. Extra files, directories and links, written in the second layer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileSpec>,
@@ -453,6 +458,9 @@ impl Definition {
         }
         if let Some(p) = self.packages.iter().find(|p| self.exclude.contains(p)) {
             return field("exclude", format!("`{p}` is both requested and excluded"), "");
+        }
+        if let Err(e) = self.compression.unwrap_or_default().oci().check_level(self.compression_level) {
+            return field("compression_level", e.to_string(), "");
         }
         for pattern in self.paths.exclude.iter().chain(&self.paths.include) {
             if pattern.is_empty() || pattern.split('/').any(|c| c == "..") {

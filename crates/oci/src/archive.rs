@@ -163,7 +163,7 @@ fn pack_dir(dir: &Path, target: &Path) -> Result<()> {
     let tmp = crate::fsutil::temp_file_in(parent)?;
     write_layer(
         entries,
-        &LayerOptions { mtime: 0, compression: Compression::None },
+        &LayerOptions { mtime: 0, compression: Compression::None, level: None },
         std::io::BufWriter::new(tmp.as_file()),
     )?;
     tmp.as_file().sync_data().map_err(Error::io(target))?;

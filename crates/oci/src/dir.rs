@@ -88,7 +88,8 @@ pub fn image_from_dir(root: &Path, runtime: RuntimeConfig) -> Result<(Arc<Assemb
     let (entries, warnings) = entries_from_dir(root)?;
     let created = source_date_epoch()?.unwrap_or(0);
     let mut assembler = Assembler::new()?;
-    let layer = assembler.add_layer(entries, &LayerOptions { mtime: created, compression: Compression::Gzip })?;
+    let layer =
+        assembler.add_layer(entries, &LayerOptions { mtime: created, compression: Compression::Gzip, level: None })?;
     let spec = ImageSpec { platform: Platform::host(), runtime, created, annotations: Default::default() };
     let desc = assembler.add_image(&spec, &[layer])?;
     Ok((assembler.finish(&desc)?, warnings))

@@ -65,6 +65,25 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// The level to write with: `level`, or the default of this compression; gzip takes 1–9, zstd
+    /// 1–19, no compression none.
+    pub fn check_level(self, level: Option<i32>) -> crate::Result<i32> {
+        let (default, range) = match self {
+            Compression::None => (0, 0..=0),
+            Compression::Gzip => (crate::layer_writer::GZIP_LEVEL as i32, 1..=9),
+            Compression::Zstd => (crate::layer_writer::ZSTD_LEVEL, 1..=19),
+        };
+        match level {
+            None => Ok(default),
+            Some(l) if range.contains(&l) && self != Compression::None => Ok(l),
+            Some(l) => Err(crate::Error::Unsupported(match self {
+                Compression::None => format!("a compression level ({l}) for uncompressed layers"),
+                Compression::Gzip => format!("gzip level {l}: use 1 to 9"),
+                Compression::Zstd => format!("zstd level {l}: use 1 to 19"),
+            })),
+        }
+    }
+
     /// From a layer media type; `None` when the type is not a layer type pare knows.
     pub fn from_media_type(media_type: &str) -> Option<Compression> {
         match media_type {

@@ -47,6 +47,8 @@ pub struct BuildOptions {
     pub allow_host_paths: bool,
     /// Layer compression, over the definition's `compression` (default gzip).
     pub compression: Option<crate::definition::LayerCompression>,
+    /// Compression level, over the definition's `compression_level`.
+    pub compression_level: Option<i32>,
 }
 
 /// `--add SRC:DEST`.
@@ -133,7 +135,11 @@ pub fn build(
     };
     let filter = PathFilter::new(&d.paths);
     let compression = options.compression.or(d.compression).unwrap_or_default().oci();
-    let layer_options = LayerOptions { mtime: epoch, compression };
+    let level = options.compression_level.or(d.compression_level);
+    compression.check_level(level).map_err(|e| {
+        Error::field(&loaded.origin, "compression_level", e.to_string(), "or leave it out for the default")
+    })?;
+    let layer_options = LayerOptions { mtime: epoch, compression, level };
     let app_entries = app_layer(&options.add)?;
     let mut assembler = Assembler::new()?;
     let mut warnings = Vec::new();

@@ -262,6 +262,14 @@ fn definition_errors_carry_line_and_column() {
         ("suite = \"bookworm\"\narchitectures = [\"vax\"]\npackages = [\"a1\"]\n", "unknown architecture"),
         ("suite = \"bookworm\"\npackages = [\"a1\"]\n[[files]]\npath = \"etc/x\"\ncontent = \"\"\n", "files[0]"),
         ("suite = \"bookworm\"\npackages = [\"a1\"]\n[[files]]\npath = \"/etc/x\"\ntype = \"symlink\"\n", "hint:"),
+        (
+            "suite = \"bookworm\"\npackages = [\"a1\"]\ncompression_level = 10\n",
+            "`compression_level`: gzip level 10: use 1 to 9",
+        ),
+        (
+            "suite = \"bookworm\"\npackages = [\"a1\"]\ncompression = \"zstd\"\ncompression_level = 0\n",
+            "zstd level 0: use 1 to 19",
+        ),
     ];
     for (text, word) in checks {
         let err = pare_build::Definition::parse(text, "x.toml").unwrap_err().to_string();

@@ -118,6 +118,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         open,
         allow_host_paths: args.allow_host_paths,
         compression: args.compression.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg)?,
+        compression_level: args.compression_level,
     };
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
         .with_context(|| format!("Cannot build {}", loaded.origin))?;

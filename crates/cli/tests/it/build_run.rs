@@ -484,6 +484,31 @@ fn zstd_layers_run_with_podman_and_are_read_by_skopeo_syft_and_trivy() {
     let gzip = pare(&["build", &def, "--compression", "gzip", "--to", &gz]);
     assert_eq!(first, second, "two zstd builds from one lock differ");
     assert_ne!(first, gzip);
+    // A level changes the bytes, not the files: level 19 is smaller, and reproducible too.
+    let (max, max2) = (layout("max"), layout("max2"));
+    let strongest = pare(&["build", &def, "--compression-level", "19", "--to", &max]);
+    assert_ne!(strongest, first);
+    assert_eq!(strongest, pare(&["build", &def, "--compression-level", "19", "--to", &max2]));
+    let blob_bytes = |name: &str| -> u64 {
+        let blobs = dir.path().join(name).join("blobs/sha256");
+        std::fs::read_dir(blobs).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum()
+    };
+    assert!(blob_bytes("max") < blob_bytes("a"), "zstd level 19 is not smaller than level 3");
+    for (args, expected) in [
+        (vec!["--compression-level", "20"], "zstd level 20: use 1 to 19"),
+        (vec!["--compression", "gzip", "--compression-level", "10"], "gzip level 10: use 1 to 9"),
+    ] {
+        let out = Pare::new(crate::PARE)
+            .with_cache(&cache)
+            .cmd()
+            .args(["build", &def, "--to", &layout("bad")])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected) && err.contains("compression_level"), "{args:?}: {err}");
+    }
 
     let media_types = |location: &str| {
         let out = Command::new("skopeo").args(["inspect", "--raw", location]).output().unwrap();

@@ -65,7 +65,9 @@ fn write_image(dir: &Path) -> String {
         ),
     ];
     let mut asm = Assembler::new().unwrap();
-    let layer = asm.add_layer(entries, &LayerOptions { mtime: 1_700_000_000, compression: Compression::Gzip }).unwrap();
+    let layer = asm
+        .add_layer(entries, &LayerOptions { mtime: 1_700_000_000, compression: Compression::Gzip, level: None })
+        .unwrap();
     let spec = ImageSpec {
         platform: Platform::host(),
         runtime: RuntimeConfig {

@@ -53,8 +53,12 @@ fn layered_spec_entries() -> (Vec<LayerEntry>, Vec<LayerEntry>) {
 fn write_layered(dir: &Path, name: &str) -> String {
     let (lower, upper) = layered_spec_entries();
     let mut asm = Assembler::new().unwrap();
-    let l1 = asm.add_layer(lower, &LayerOptions { mtime: 1_700_000_000, compression: Compression::Gzip }).unwrap();
-    let l2 = asm.add_layer(upper, &LayerOptions { mtime: 1_700_000_000, compression: Compression::None }).unwrap();
+    let l1 = asm
+        .add_layer(lower, &LayerOptions { mtime: 1_700_000_000, compression: Compression::Gzip, level: None })
+        .unwrap();
+    let l2 = asm
+        .add_layer(upper, &LayerOptions { mtime: 1_700_000_000, compression: Compression::None, level: None })
+        .unwrap();
     let spec = ImageSpec {
         platform: Platform::host(),
         runtime: RuntimeConfig {
@@ -84,7 +88,7 @@ fn write_multi_platform(dir: &Path, name: &str) -> String {
         let layer = asm
             .add_layer(
                 vec![LayerEntry::file("arch", 0o644, arch), LayerEntry::dir("etc", 0o755)],
-                &LayerOptions { mtime: 0, compression },
+                &LayerOptions { mtime: 0, compression, level: None },
             )
             .unwrap();
         let spec = ImageSpec {

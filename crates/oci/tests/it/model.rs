@@ -8,7 +8,10 @@ use pare_oci::{Assembler, Compression, Error, ImageSpec, LayerEntry, LayerOption
 fn nested(depth: usize) -> pare_oci::Root {
     let mut asm = Assembler::new().unwrap();
     let layer = asm
-        .add_layer(vec![LayerEntry::file("f", 0o644, "x")], &LayerOptions { mtime: 0, compression: Compression::Gzip })
+        .add_layer(
+            vec![LayerEntry::file("f", 0o644, "x")],
+            &LayerOptions { mtime: 0, compression: Compression::Gzip, level: None },
+        )
         .unwrap();
     let spec = ImageSpec {
         platform: Platform::host(),
@@ -99,7 +102,7 @@ fn image_with(content: &str) -> pare_oci::Root {
     let layer = asm
         .add_layer(
             vec![LayerEntry::file("f", 0o644, content)],
-            &LayerOptions { mtime: 0, compression: Compression::Gzip },
+            &LayerOptions { mtime: 0, compression: Compression::Gzip, level: None },
         )
         .unwrap();
     let spec = ImageSpec {
