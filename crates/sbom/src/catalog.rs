@@ -65,47 +65,6 @@ pub fn catalog_image(
     Ok((view, catalog))
 }
 
-/// Catalogs an image through a filesystem view already built from it (a second pass over the
-/// layers that hold catalog files; [`catalog_image`] needs one).
-pub fn catalog(image: &Image, view: &FsView, subject_name: &str) -> Result<Catalog> {
-    let layers = scan_view(view, |visit| view.for_each_file(image, wanted, visit))?;
-    let mut collector = Collector::default();
-    collector.add_layers(view, layers);
-    let created = image.config().ok().and_then(|c| c.created().clone()).and_then(|c| rfc3339_seconds(&c).ok());
-    let subject = Subject { name: subject_name.to_string(), digest: Some(image.digest().to_string()) };
-    Ok(collector.finish(view, subject, created))
-}
-
-/// Catalogs a view built with [`FsView::from_layers`]; `open` gives a layer's tar stream again.
-pub fn catalog_with<R, O>(view: &FsView, open: O, subject: Subject) -> Result<Catalog>
-where
-    R: Read,
-    O: FnMut(usize) -> pare_oci::Result<R>,
-{
-    let layers = scan_view(view, |visit| view.for_each_file_with(open, wanted, visit))?;
-    let mut collector = Collector::default();
-    collector.add_layers(view, layers);
-    Ok(collector.finish(view, subject, None))
-}
-
-/// Scans the wanted files of a view (through `walk`, one of its `for_each_file` forms), by layer.
-fn scan_view<W>(view: &FsView, walk: W) -> Result<Vec<Vec<Found>>>
-where
-    W: FnOnce(&mut dyn FnMut(&Entry, &mut dyn Read) -> Result<()>) -> Result<()>,
-{
-    let mut layers: Vec<Vec<Found>> = vec![Vec::new(); view.layer_labels().len()];
-    walk(&mut |entry, reader| {
-        let Some((layer, ordinal)) = entry.content_origin() else { return Ok(()) };
-        let label = view.layer_labels().get(layer).cloned().unwrap_or_else(|| layer.to_string());
-        let found = scan_file(entry, ordinal, &label, reader)?;
-        if let Some(slot) = layers.get_mut(layer) {
-            slot.push(found);
-        }
-        Ok(())
-    })?;
-    Ok(layers)
-}
-
 /// Formats an RFC 3339 time as `YYYY-MM-DDThh:mm:ssZ` (UTC, whole seconds), the form SPDX needs.
 pub fn rfc3339_seconds(value: &str) -> Result<String> {
     let ts: jiff::Timestamp =

@@ -28,7 +28,7 @@ mod rustbin;
 pub mod write;
 
 pub use cache::LayerCache;
-pub use catalog::{Catalog, catalog, catalog_image, catalog_with, rfc3339_seconds};
+pub use catalog::{Catalog, catalog_image, rfc3339_seconds};
 pub use cpe::cpes;
 pub use deb::debian_package;
 pub use golinked::{GoLinked, LinkedBinaries};

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use pare_oci::fs::{FsView, Limits};
-use pare_sbom::{Catalog, Package, Subject};
+use pare_oci::fs::Limits;
+use pare_sbom::{Catalog, Package};
 
 const DEBS: &[&str] = &[
     "python3-six",
@@ -76,15 +76,44 @@ fn upstream(version: &str) -> &str {
     v.rsplit_once('-').map_or(v, |(u, _)| u)
 }
 
-/// Packs `root` as one tar layer and catalogs it.
+/// Packs `root` as the one tar layer of an OCI layout (tar keeps names that are not UTF-8, as real
+/// layers can have them) and catalogs it as every verb does.
 fn catalog(root: &Path) -> Catalog {
+    use pare_oci::Sink;
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
     builder.append_dir_all(".", root).unwrap();
     let tar = builder.into_inner().unwrap();
-    let view = FsView::from_layers([("layer".to_string(), Cursor::new(&tar))], &Limits::default()).unwrap();
-    let subject = Subject { name: "test".into(), digest: None };
-    pare_sbom::catalog_with(&view, |_| Ok(Cursor::new(&tar)), subject).unwrap()
+    let descriptor = |media_type: &str, bytes: &[u8]| -> pare_oci::Descriptor {
+        let json = serde_json::json!({"mediaType": media_type, "digest": pare_oci::sha256(bytes).to_string(), "size": bytes.len()});
+        serde_json::from_value(json).unwrap()
+    };
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [pare_oci::sha256(&tar).to_string()]},
+    }))
+    .unwrap();
+    let (config_desc, layer_desc) = (
+        descriptor("application/vnd.oci.image.config.v1+json", &config),
+        descriptor("application/vnd.oci.image.layer.v1.tar", &tar),
+    );
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config_desc, "layers": [layer_desc],
+    }))
+    .unwrap();
+    let manifest_desc = descriptor("application/vnd.oci.image.manifest.v1+json", &manifest);
+    let layout = tempfile::tempdir().unwrap();
+    let mut sink = Box::new(pare_oci::LayoutSink::create(layout.path().join("l"), Some("test")).unwrap());
+    sink.put_blob(&config_desc, &mut Cursor::new(&config)).unwrap();
+    sink.put_blob(&layer_desc, &mut Cursor::new(&tar)).unwrap();
+    sink.put_manifest(&manifest_desc, &manifest).unwrap();
+    sink.set_root(&manifest_desc).unwrap();
+    sink.finish().unwrap();
+    let location = pare_oci::Location::parse(&format!("oci:{}:test", layout.path().join("l").display())).unwrap();
+    let source = location.open(&pare_oci::OpenOptions::default()).unwrap().source;
+    let pare_oci::Root::Image(image) = pare_oci::Root::open(source).unwrap() else { panic!("one image") };
+    pare_sbom::catalog_image(&image, &Limits::default(), "test", None).unwrap().1
 }
 
 fn of<'a>(c: &'a Catalog, ecosystem: &str) -> Vec<&'a Package> {

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use pare_oci::fs::{FsView, Limits};
+use pare_oci::fs::Limits;
 use pare_oci::{LayoutSink, PlatformChoice, Quiet, Root, RuntimeConfig, image_from_dir};
 use pare_sbom::{Error, Inventory, OutputFormat, SbomFormat, read, write};
 
@@ -39,8 +39,7 @@ fn image(tmp: &Path, status: &[u8], extra: &[(String, Vec<u8>)]) -> Inventory {
     let sink = LayoutSink::create(tmp.join("layout"), Some("test")).unwrap();
     pare_oci::copy(&root_obj, Box::new(sink), &PlatformChoice::All, &Quiet).unwrap();
     let Root::Image(img) = root_obj else { panic!("one image") };
-    let view = FsView::from_image(&img, &Limits::default()).unwrap();
-    pare_sbom::catalog(&img, &view, "test").unwrap().inventory
+    pare_sbom::catalog_image(&img, &Limits::default(), "test", None).unwrap().1.inventory
 }
 
 type Debs = BTreeMap<(String, Option<String>), (String, Option<String>, Option<String>)>;
