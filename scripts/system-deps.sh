@@ -6,7 +6,7 @@ set -euo pipefail
 # golang-go + golang-github-coreos-bbolt-dev: crates/cli/tests/it/scan_trivy.rs builds a trivy database writer
 # (GOPATH mode; no Go module proxy is needed).
 # curl, gpgv, xz-utils: crates/cli/tests/it/gallery_newest_live.rs reads the archive independently of pare.
-packages=(curl gpgv xz-utils debian-archive-keyring skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver golang-github-coreos-bbolt-dev)
+packages=(curl g++ gpgv xz-utils debian-archive-keyring skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver golang-github-coreos-bbolt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -210,6 +210,30 @@ honoured), read straight from the layer blobs without extracting them.\n\nExampl
         #[command(flatten)]
         format: FormatArg,
     },
+    /// Check that an image's binaries would load: interpreter, libraries, symbol versions
+    #[command(long_about = "Check, without running anything, what the dynamic loader checks before `main`: \
+for each ELF executable and shared object of the image (or each PATH), its interpreter (PT_INTERP) is in the \
+image, every DT_NEEDED library resolves by the loader's search order (RPATH, LD_LIBRARY_PATH from the image's \
+environment, RUNPATH with $ORIGIN, ld.so.conf when the image has a loader cache, /lib/TRIPLET, /usr/lib/TRIPLET, \
+/lib, /usr/lib), recursively, and every symbol version a loaded object needs (GLIBC_2.34, GLIBCXX_3.4.30) is \
+defined by the library that provides it. Static binaries pass.\n\nExit status: 0 when everything checked \
+loads, 1 when something would not (each problem is printed), 2 on errors.\n\nExamples:\n    \
+pare ldd oci:./out:app /app/server\n    pare ldd gallery-built-image:tag --format json")]
+    Ldd {
+        /// Image
+        src: String,
+        /// Files to check, absolute paths in the image (default: every ELF executable and shared object)
+        paths: Vec<String>,
+        /// Also list, for each file, every library and where it resolved
+        #[arg(long, short = 'l')]
+        libraries: bool,
+        #[command(flatten)]
+        platform: PlatformArg,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Print a file of an image to standard output
     #[command(long_about = "Print a file of an image's merged filesystem to standard output, following \
 symbolic links inside the image.\n\nExample:\n    pare cat oci:./out:app /etc/os-release")]
@@ -379,6 +403,10 @@ pub struct BuildArgs {
     /// default a source must resolve, symlinks followed, inside the definition's directory)
     #[arg(long)]
     pub allow_host_paths: bool,
+    /// Write the image even when a program added with --add would not load in it (missing
+    /// interpreter, library or symbol version; see `pare ldd`)
+    #[arg(long)]
+    pub no_load_check: bool,
     /// Build only this architecture of the definition (repeatable)
     #[arg(long, value_name = "ARCH")]
     pub arch: Vec<String>,

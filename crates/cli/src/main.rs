@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitStatus::Success.into(),
         Err(err) => {
             report(&err);
-            ExitStatus::Error.into()
+            match err.downcast_ref::<status::GateFailure>() {
+                Some(_) => ExitStatus::Failure.into(),
+                None => ExitStatus::Error.into(),
+            }
         }
     }
 }

@@ -22,3 +22,16 @@ impl From<ExitStatus> for ExitCode {
         })
     }
 }
+
+/// An error that is a gate's "no" (exit 1), not a failure to do the job: `pare build --add` of a
+/// program that would not load.
+#[derive(Debug)]
+pub struct GateFailure(pub String);
+
+impl std::fmt::Display for GateFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GateFailure {}

@@ -123,6 +123,9 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     let built = pare_build::build(&loaded, &lock, &client, &options, &|e| reporter.event(e))
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();
+    if !options.add.is_empty() && !args.no_load_check {
+        check_added_programs(printer, &built, &options.add)?;
+    }
     // Registries get the referrer by default; a layout only when asked (a second index.json entry
     // breaks tools that read a layout as one image).
     let attach = match destination {
@@ -361,6 +364,42 @@ pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// `pare build --add`: refuses to write an image in which an added program would not load.
+fn check_added_programs(printer: &Printer, built: &pare_build::Built, add: &[pare_build::AddSpec]) -> Result<()> {
+    let roots: Vec<String> = add.iter().map(|a| a.dest.clone()).collect();
+    let reports = pare_policy::check_under(&built.source.open()?, &roots)?;
+    let mut problems = Vec::new();
+    let mut hints = Vec::new();
+    for (architecture, report) in &reports {
+        for checked in report.checked.iter().filter(|c| !c.problems.is_empty()) {
+            for problem in &checked.problems {
+                let line = format!("{architecture}: {}: {problem}", checked.path);
+                if problem.is_fatal() {
+                    problems.push(line);
+                } else {
+                    printer.warn(&line);
+                }
+                if let Some(hint) = pare_policy::gallery_hint(problem)
+                    && !hints.contains(&hint)
+                {
+                    hints.push(hint);
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!("an added program would not load in this image:\n  {}", problems.join("\n  "));
+    for hint in hints {
+        message.push_str(&format!("\nhint: {hint}"));
+    }
+    message.push_str(
+        "\nhint: add the Debian package that ships the missing file to `packages`, or build anyway with --no-load-check",
+    );
+    Err(crate::status::GateFailure(message).into())
 }
 
 #[cfg(test)]

@@ -148,3 +148,58 @@ pub(crate) fn unpack(
     ));
     Ok(ExitStatus::Success)
 }
+
+/// `pare ldd`: whether the image's binaries would load.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ldd(
+    global: &GlobalArgs,
+    printer: &Printer,
+    location: &Location,
+    paths: &[String],
+    libraries: bool,
+    platform: &PlatformArg,
+    limits: &LimitArgs,
+    format: Format,
+) -> Result<ExitStatus> {
+    let image = open_image(global, printer, location, platform)?;
+    let view = FsView::from_image(&image, &to_limits(limits))?;
+    for w in view.warnings() {
+        printer.warn(w);
+    }
+    let binaries = pare_policy::read_binaries(&image, &view)?;
+    let report = pare_policy::check(&view, &binaries, (!paths.is_empty()).then_some(paths));
+    match format {
+        Format::Json => printer.json(&serde_json::to_value(&report)?)?,
+        Format::Table => {
+            let mut out = String::new();
+            let failing = report.checked.iter().filter(|c| !c.loads()).count();
+            for checked in &report.checked {
+                let shown = libraries || !paths.is_empty() || !checked.problems.is_empty();
+                if !shown {
+                    continue;
+                }
+                let verdict = if checked.loads() { "loads" } else { "does not load" };
+                out.push_str(&format!("{} ({}): {verdict}\n", escape_control(&checked.path), checked.kind));
+                if libraries || !paths.is_empty() {
+                    if let Some(interp) = &checked.interpreter {
+                        out.push_str(&format!("    interpreter {}\n", escape_control(interp)));
+                    }
+                    for (name, found) in &checked.libraries {
+                        let found =
+                            found.as_deref().map_or("not found".to_string(), |p| escape_control(p).into_owned());
+                        out.push_str(&format!("    {} => {found}\n", escape_control(name)));
+                    }
+                }
+                for problem in &checked.problems {
+                    out.push_str(&format!("    {}\n", escape_control(&problem.to_string())));
+                }
+            }
+            for (path, reason) in &report.not_inspected {
+                out.push_str(&format!("{}: not inspected: {}\n", escape_control(path), escape_control(reason)));
+            }
+            out.push_str(&format!("{} ELF files checked, {} would not load\n", report.checked.len(), failing));
+            printer.out(&out)?;
+        }
+    }
+    Ok(if report.all_load() { ExitStatus::Success } else { ExitStatus::Failure })
+}

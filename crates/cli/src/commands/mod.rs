@@ -55,6 +55,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
             let src = image_location(&src)?;
             files::ls(global, printer, &src, path.as_deref(), shallow, &platform, &limits, format.format)
         }
+        Command::Ldd { src, paths, libraries, platform, limits, format } => {
+            let src = image_location(&src)?;
+            files::ldd(global, printer, &src, &paths, libraries, &platform, &limits, format.format)
+        }
         Command::Cat { src, path, platform, limits } => {
             files::cat(global, printer, &image_location(&src)?, &path, &platform, &limits)
         }

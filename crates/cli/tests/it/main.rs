@@ -9,6 +9,7 @@ mod gallery_live;
 mod help;
 mod hostile_text;
 mod interop;
+mod ldd;
 mod outdated;
 mod registry;
 mod sbom;

@@ -1,0 +1,231 @@
+//! `pare ldd` against what the loader really does. Programs compiled here (C against glibc, C++
+//! against libstdc++, Rust, a static Go program, and a C program that needs symbol version FOO_2
+//! of a library shipped beside it in a build that defines only FOO_1) are added to the gallery's
+//! static, base and cc images (bookworm, amd64, from deb.debian.org); for every program and image
+//! pare's verdict must be what `podman run` does: loads ⇔ runs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use pare_test::Pare;
+use pare_test::tools::{require, run_ok};
+
+const PROGRAMS: [&str; 5] = ["hello_c", "hello_cpp", "hello_rs", "hello_go", "versioned"];
+
+/// Compiles the test programs into `app/` (with the library `versioned` loads).
+fn compile(dir: &Path) -> std::path::PathBuf {
+    let (app, build) = (dir.join("app"), dir.join("build"));
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::create_dir_all(&build).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(build.join(name), text).unwrap();
+    write("hello.c", "#include <stdio.h>\nint main(void) { puts(\"hello from C\"); return 0; }\n");
+    write("hello.cpp", "#include <iostream>\nint main() { std::cout << \"hello from C++\" << std::endl; }\n");
+    write("hello.rs", "fn main() { println!(\"hello from Rust\"); }\n");
+    write("hello.go", "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello from Go\") }\n");
+    write("foo.c", "int foo_old(void) { return 1; }\n#ifdef NEW\nint foo_new(void) { return 2; }\n#endif\n");
+    write("old.map", "FOO_1 { global: foo_old; local: *; };\n");
+    write("new.map", "FOO_1 { global: foo_old; local: *; };\nFOO_2 { global: foo_new; } FOO_1;\n");
+    write("app.c", "#include <stdio.h>\nint foo_new(void);\nint main(void) { printf(\"%d\\n\", foo_new()); }\n");
+    let out = |name: &str| app.join(name).display().to_string();
+    let cc = |args: &[&str]| {
+        run_ok(Command::new(require("gcc")).current_dir(&build).args(args));
+    };
+    cc(&["hello.c", "-o", &out("hello_c")]);
+    run_ok(Command::new(require("g++")).current_dir(&build).args(["hello.cpp", "-o", &out("hello_cpp")]));
+    run_ok(Command::new("rustc").current_dir(&build).args(["hello.rs", "-o", &out("hello_rs")]));
+    run_ok(
+        Command::new(require("go"))
+            .current_dir(&build)
+            .env("CGO_ENABLED", "0")
+            .env("GOCACHE", dir.join("gocache"))
+            .env("GOPATH", dir.join("gopath"))
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOTOOLCHAIN", "local")
+            .args(["build", "-o", &out("hello_go"), "hello.go"]),
+    );
+    // `versioned` is linked against the new library and finds the old one beside it ($ORIGIN).
+    std::fs::create_dir_all(build.join("new")).unwrap();
+    cc(&["-shared", "-fPIC", "-DNEW", "-Wl,--version-script=new.map", "-Wl,-soname,libfoo.so.1"]
+        .iter()
+        .copied()
+        .chain(["-o", "new/libfoo.so.1", "foo.c"])
+        .collect::<Vec<_>>());
+    std::os::unix::fs::symlink("libfoo.so.1", build.join("new/libfoo.so")).unwrap();
+    cc(&["app.c", "-Lnew", "-lfoo", "-Wl,-rpath,$ORIGIN", "-o", &out("versioned")]);
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-Wl,--version-script=old.map",
+        "-Wl,-soname,libfoo.so.1",
+        "-o",
+        &out("libfoo.so.1"),
+        "foo.c",
+    ]);
+    app
+}
+
+/// A scratch directory with a lowercase path (podman refuses `oci:` paths with capitals).
+fn scratch(test: &str) -> tempfile::TempDir {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ldd");
+    std::fs::create_dir_all(&base).unwrap();
+    tempfile::Builder::new()
+        .prefix(&format!("{test}-"))
+        .rand_bytes(0)
+        .suffix(&std::process::id().to_string())
+        .tempdir_in(base)
+        .unwrap()
+}
+
+#[test]
+fn ldd_verdicts_match_podman_runs() {
+    if !pare_test::tools::debian_archive_available() {
+        return;
+    }
+    let podman = require("podman");
+    let dir = scratch("podman");
+    let app = compile(dir.path());
+    let pare = || Pare::new(crate::PARE).with_cache(crate::live_cache());
+    let mut verdicts: BTreeMap<(&str, &str), (bool, bool)> = BTreeMap::new();
+    for image in ["static", "base", "cc"] {
+        let layout = format!("oci:{}:{image}", dir.path().join(image).display());
+        let add = format!("{}:/app", app.display());
+        run_ok(pare().cmd().args([
+            "build",
+            &format!("gallery:{image}"),
+            "--arch",
+            "amd64",
+            "--no-load-check",
+            "--add",
+            &add,
+            "--to",
+            &layout,
+        ]));
+        let paths: Vec<String> = PROGRAMS.iter().map(|p| format!("/app/{p}")).collect();
+        let out = pare().cmd().args(["ldd", &layout, "--format", "json"]).args(&paths).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let id = String::from_utf8(run_ok(Command::new(&podman).args(["pull", "-q", &layout])).stdout).unwrap();
+        let id = id.trim();
+        for (program, checked) in PROGRAMS.iter().zip(report["checked"].as_array().unwrap()) {
+            let fatal = checked["problems"].as_array().unwrap().iter().any(|p| p["weak"] != true);
+            let run = Command::new(&podman)
+                .args(["run", "--rm", "--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit"])
+                .args(["nproc=1024:1024", "--network=none", "--entrypoint", &format!("/app/{program}"), id])
+                .output()
+                .unwrap();
+            println!(
+                "{image} /app/{program}: pare {} ({}), podman exit {:?}: {}{}",
+                if fatal { "does not load" } else { "loads" },
+                checked["problems"],
+                run.status.code(),
+                String::from_utf8_lossy(&run.stdout).trim(),
+                String::from_utf8_lossy(&run.stderr).trim()
+            );
+            verdicts.insert((image, program), (!fatal, run.status.success()));
+        }
+        // Without paths: every ELF file of the image; only the programs podman could not start fail.
+        let whole = pare().cmd().args(["ldd", &layout, "--format", "json"]).output().unwrap();
+        let whole: serde_json::Value = serde_json::from_slice(&whole.stdout).unwrap();
+        let mut failing: Vec<String> = whole["checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["problems"].as_array().unwrap().iter().any(|p| p["weak"] != true))
+            .map(|c| c["path"].as_str().unwrap().to_string())
+            .collect();
+        failing.sort();
+        let mut expected: Vec<String> =
+            PROGRAMS.iter().filter(|p| !verdicts[&(image, **p)].1).map(|p| format!("/app/{p}")).collect();
+        expected.sort();
+        assert_eq!(failing, expected, "{image}: files pare says would not load");
+        let _ = Command::new(&podman).args(["rmi", "-f", id]).output();
+    }
+    for ((image, program), (loads, runs)) in &verdicts {
+        assert_eq!(loads, runs, "{image} /app/{program}: pare says loads={loads}, podman ran={runs}");
+    }
+    // What each image is for, so that agreement is not agreement on nothing.
+    let runs = |image, program| verdicts[&(image, program)].1;
+    assert!(runs("static", "hello_go") && runs("base", "hello_go"));
+    assert!(!runs("static", "hello_c") && runs("base", "hello_c") && runs("cc", "hello_c"));
+    assert!(!runs("base", "hello_cpp") && runs("cc", "hello_cpp"));
+    assert!(runs("cc", "hello_rs"));
+    assert!(["static", "base", "cc"].iter().all(|i| !runs(i, "versioned")));
+}
+
+#[test]
+fn ldd_names_missing_interpreter_library_and_version() {
+    if !pare_test::tools::debian_archive_available() {
+        return;
+    }
+    let dir = scratch("messages");
+    let app = compile(dir.path());
+    let pare = || Pare::new(crate::PARE).with_cache(crate::live_cache());
+    let layout = |name: &str| format!("oci:{}:{name}", dir.path().join(name).display());
+    let add = format!("{}:/app", app.display());
+    for image in ["static", "base"] {
+        run_ok(pare().cmd().args([
+            "build",
+            &format!("gallery:{image}"),
+            "--arch",
+            "amd64",
+            "--no-load-check",
+            "--add",
+            &add,
+            "--to",
+            &layout(image),
+        ]));
+    }
+    let text = |image: &str, program: &str| {
+        let out = pare().cmd().args(["ldd", &layout(image), &format!("/app/{program}")]).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = text("static", "hello_c");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("its interpreter /lib64/ld-linux-x86-64.so.2 is not in the image"), "{out}");
+    let (code, out) = text("base", "hello_cpp");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("libstdc++.so.6 (needed by /app/hello_cpp) is not found in /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib, /usr/lib"),
+        "{out}"
+    );
+    let (code, out) = text("base", "versioned");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("version FOO_2 of libfoo.so.1 (needed by /app/versioned) is not defined by /app/libfoo.so.1"),
+        "{out}"
+    );
+    let (code, out) = text("base", "hello_c");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6"), "{out}");
+    let (code, out) = text("static", "hello_go");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("/app/hello_go (static): loads"), "{out}");
+    // A path that is not there, and one that is not ELF.
+    let (code, out) = text("base", "nothing");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("/app/nothing: no such file in the image"), "{out}");
+    let out = pare().cmd().args(["ldd", &layout("base"), "/etc/os-release"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not an ELF executable or shared object"));
+
+    // `pare build --add` refuses (exit 1, nothing written) what would not load, and says what provides it.
+    let refused = layout("refused");
+    let out = pare()
+        .cmd()
+        .args(["build", "gallery:base", "--arch", "amd64", "--add", &add, "--to", &refused])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("amd64: /app/hello_cpp: libstdc++.so.6 (needed by /app/hello_cpp) is not found"), "{err}");
+    assert!(err.contains("amd64: /app/versioned: version FOO_2 of libfoo.so.1"), "{err}");
+    assert!(err.contains("hint: gallery:cc (libstdc++ and libgcc) provides it"), "{err}");
+    assert!(!dir.path().join("refused").exists(), "a refused image was written");
+    // Only loadable programs: written.
+    let ok_dir = dir.path().join("ok-app");
+    std::fs::create_dir_all(&ok_dir).unwrap();
+    std::fs::copy(app.join("hello_c"), ok_dir.join("hello_c")).unwrap();
+    let ok_add = format!("{}:/app", ok_dir.display());
+    run_ok(pare().cmd().args(["build", "gallery:base", "--arch", "amd64", "--add", &ok_add, "--to", &layout("ok")]));
+}
