@@ -52,6 +52,10 @@ pub enum Problem {
     MissingLibrary { library: String, needed_by: String, searched: Vec<String> },
     /// A needed symbol version that the library providing it does not define.
     MissingVersion { version: String, library: String, library_path: String, needed_by: String, weak: bool },
+    /// A library a shared object needs is in the image but not on the search path: the object
+    /// loads only into a process that has loaded that library already (the java launcher loads
+    /// `lib/server/libjvm.so` before the JDK's other libraries). Not fatal for a library.
+    OffSearchPath { library: String, needed_by: String, found_at: String },
     /// The file (or a library it loads) could not be read as ELF.
     Unreadable { path: String, reason: String },
 }
@@ -59,7 +63,7 @@ pub enum Problem {
 impl Problem {
     /// Weak version needs only warn at run time.
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, Problem::MissingVersion { weak: true, .. })
+        !matches!(self, Problem::MissingVersion { weak: true, .. } | Problem::OffSearchPath { .. })
     }
 }
 
@@ -76,6 +80,10 @@ impl std::fmt::Display for Problem {
                 f,
                 "version {version} of {library} (needed by {needed_by}) is not defined by {library_path}{}",
                 if *weak { " (weak: a warning at run time)" } else { "" }
+            ),
+            Problem::OffSearchPath { library, needed_by, found_at } => write!(
+                f,
+                "{library} (needed by {needed_by}) is at {found_at}, off the search path: it loads only into a process that loaded {library} first"
             ),
             Problem::Unreadable { path, reason } => write!(f, "{path}: {reason}"),
         }
@@ -474,6 +482,24 @@ fn check_one(view: &FsView, binaries: &Binaries, asked: &str, real: &str, info: 
                 }
                 None => {
                     checked.libraries.push((name.clone(), None));
+                    let elsewhere = (kind == "library" && !name.contains('/'))
+                        .then(|| {
+                            binaries.files.iter().find(|(path, other)| {
+                                other.class == info.class
+                                    && other.machine == info.machine
+                                    && (other.soname.as_deref() == Some(name.as_str())
+                                        || path.rsplit('/').next() == Some(name.as_str()))
+                            })
+                        })
+                        .flatten();
+                    if let Some((found_at, _)) = elsewhere {
+                        checked.problems.push(Problem::OffSearchPath {
+                            library: name.clone(),
+                            needed_by: object_path.clone(),
+                            found_at: found_at.clone(),
+                        });
+                        continue;
+                    }
                     checked.problems.push(Problem::MissingLibrary {
                         library: name.clone(),
                         needed_by: object_path.clone(),

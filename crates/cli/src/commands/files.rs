@@ -174,7 +174,7 @@ pub(crate) fn ldd(
             let mut out = String::new();
             let failing = report.checked.iter().filter(|c| !c.loads()).count();
             for checked in &report.checked {
-                let shown = libraries || !paths.is_empty() || !checked.problems.is_empty();
+                let shown = libraries || !paths.is_empty() || !checked.loads();
                 if !shown {
                     continue;
                 }
@@ -197,7 +197,12 @@ pub(crate) fn ldd(
             for (path, reason) in &report.not_inspected {
                 out.push_str(&format!("{}: not inspected: {}\n", escape_control(path), escape_control(reason)));
             }
-            out.push_str(&format!("{} ELF files checked, {} would not load\n", report.checked.len(), failing));
+            let notes = report.checked.iter().filter(|c| c.loads() && !c.problems.is_empty()).count();
+            out.push_str(&format!("{} ELF files checked, {failing} would not load", report.checked.len()));
+            if notes > 0 && !libraries && paths.is_empty() {
+                out.push_str(&format!(" ({notes} load with notes: --libraries shows them)"));
+            }
+            out.push('\n');
             printer.out(&out)?;
         }
     }

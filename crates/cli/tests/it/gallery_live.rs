@@ -191,7 +191,8 @@ fn every_gallery_lock_has_the_newest_versions_across_its_pockets() {
 }
 
 /// Every gallery image (both suites, amd64) built today and scanned with `--only-fixed` against the bundled
-/// tracker snapshot (Debian's DSA and DLA lists to 2026-08-21): nothing it knows a fix for may remain.
+/// tracker snapshot (Debian's DSA and DLA lists to 2026-08-21): nothing it knows a fix for may remain. And
+/// every ELF executable and shared object in it loads (`pare ldd`: interpreter, libraries, symbol versions).
 #[test]
 fn every_gallery_image_has_no_vulnerability_with_a_published_fix() {
     if !debian_archive_available() {
@@ -223,6 +224,16 @@ fn every_gallery_image_has_no_vulnerability_with_a_published_fix() {
                     "{suite}/{name}: {} in {} {}, fixed in {}",
                     f["id"], f["package"]["name"], f["package"]["version"], f["fixed_versions"]
                 ));
+            }
+            let ldd = pare().args(["ldd", &layout]).output().unwrap();
+            let text = String::from_utf8_lossy(&ldd.stdout);
+            assert!(
+                text.contains(" ELF files checked, "),
+                "{suite}/{name}: {text}{}",
+                String::from_utf8_lossy(&ldd.stderr)
+            );
+            if ldd.status.code() != Some(0) {
+                failures.push(format!("{suite}/{name}: binaries that would not load:\n{text}"));
             }
         }
     }
