@@ -273,7 +273,7 @@ mod tests {
                 "d 4 (amd64) is in the lock but not in the image",
             ]
         );
-        assert!(err.to_string().contains("bug in pare's builder"), "{err}");
+        assert!(err.hint().is_some_and(|h| h.contains("bug in pare's builder")), "{err}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result};
 use pare_oci::fs::Limits;
 use pare_oci::{Image, Location, Platform, Root, Sink, Source};
 use pare_sbom::Inventory;
@@ -33,7 +33,7 @@ pub(crate) fn input(src: &str) -> Result<Input, pare_oci::Error> {
 pub(crate) fn image_location(src: &str) -> Result<Location> {
     Location::parse_source(src).map_err(|e| match e {
         pare_oci::Error::NotAnImage { .. } => {
-            anyhow::anyhow!("{e}\nhint: SBOM files are read by `pare scan`, `pare diff` and `pare sbom`")
+            crate::status::hinted(e.to_string(), "SBOM files are read by `pare scan`, `pare diff` and `pare sbom`")
         }
         e => e.into(),
     })
@@ -113,11 +113,10 @@ pub(crate) fn db_path(arg: &DbPathArg) -> PathBuf {
 pub(crate) fn open_db(printer: &Printer, arg: &DbArg) -> Result<(pare_vuln::Database, DatabaseSummary)> {
     let path = db_path(&arg.file);
     if !path.exists() {
-        bail!(
-            "no vulnerability database at {}\nhint: run `pare db update` (or `pare db update --from DIR` offline), \
-             or pass --db PATH",
-            path.display()
-        );
+        return Err(crate::status::hinted(
+            format!("no vulnerability database at {}", path.display()),
+            "run `pare db update` (or `pare db update --from DIR` offline), or pass --db PATH",
+        ));
     }
     let db = pare_vuln::Database::open(&path)?;
     let info = db.info();
@@ -142,8 +141,9 @@ pub(crate) fn open_db(printer: &Printer, arg: &DbArg) -> Result<(pare_vuln::Data
 /// What SRC names (an SBOM file, a directory, or an image), parsed before anything slow is done.
 pub(crate) fn parse_src(src: &str) -> Result<Input> {
     input(src).map_err(|e| match e {
-        pare_oci::Error::InvalidLocation { .. } | pare_oci::Error::InvalidReference { .. } => anyhow!(
-            "{e}\nhint: SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file"
+        pare_oci::Error::InvalidLocation { .. } | pare_oci::Error::InvalidReference { .. } => crate::status::hinted(
+            e.to_string(),
+            "SRC is an image location (oci:DIR, docker-archive:FILE, …), a directory, or an SBOM file",
         ),
         e => e.into(),
     })

@@ -34,28 +34,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints the error chain, each cause once, then the hints the errors carry (`hint:` lines), after the
-/// chain as uv does. Errors may quote image data: no raw control character reaches the terminal.
+/// Prints the error chain, each cause once, then the hints the errors carry (their `hint()`, collected
+/// by `status::hints_of`), after the chain as uv does. Errors may quote image data: no raw control character reaches the terminal.
 fn report(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
     let show = |text: &str| pare_oci::escape_control_keep_lines(text).into_owned();
     let mut hints: Vec<String> = Vec::new();
     let mut shown: Vec<String> = Vec::new();
     for (i, cause) in err.chain().enumerate() {
-        let text = cause.to_string();
-        let mut message = Vec::new();
-        for line in text.lines() {
-            match line.trim_start().strip_prefix("hint:") {
-                Some(hint) => {
-                    let hint = hint.trim().to_string();
-                    if !hints.contains(&hint) {
-                        hints.push(hint);
-                    }
-                }
-                None => message.push(line),
+        for hint in status::hints_of(cause) {
+            if !hints.contains(&hint) {
+                hints.push(hint);
             }
         }
-        let message = message.join("\n");
+        let message = cause.to_string();
         // A cause an earlier message already quotes is not printed again.
         if message.is_empty() || shown.iter().any(|s| s.contains(&message)) {
             continue;

@@ -184,7 +184,7 @@ impl ArchiveClient {
                 Ok(r) if r.status().is_success() => return Ok(r),
                 Ok(r) => {
                     let status = r.status();
-                    let err = Error::HttpStatus { url: url.to_string(), status: status.as_u16(), hint: String::new() };
+                    let err = Error::HttpStatus { url: url.to_string(), status: status.as_u16(), hint: None };
                     if !(status.is_server_error() || status.as_u16() == 429) {
                         return Err(err);
                     }
@@ -279,11 +279,11 @@ impl ArchiveClient {
             .ok_or_else(|| Error::NotInRelease {
                 file: signed.url.clone(),
                 path: format!("{dir}/Packages"),
-                hint: format!(
-                    "\nhint: components: {}; architectures: {}",
+                hint: Some(format!(
+                    "components: {}; architectures: {}",
                     release.components.join(" "),
                     release.architectures.join(" ")
-                ),
+                )),
             })?;
         let base = signed.pocket.dists_url();
         let plain_url = format!("{base}/{}", entry.path);

@@ -89,10 +89,10 @@ impl Keyring {
     /// Debian's archive keyring ([`DEBIAN_ARCHIVE_KEYRING`]).
     pub fn debian() -> Result<Keyring, Error> {
         Keyring::load(Path::new(DEBIAN_ARCHIVE_KEYRING)).map_err(|e| match e {
-            Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => Error::Keyring {
-                file: path.display().to_string(),
-                reason: "not found\nhint: install `debian-archive-keyring` or name a keyring file".into(),
-            },
+            Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::Keyring { file: path.display().to_string(), reason: "not found".into() }
+                    .with_hint("install `debian-archive-keyring` or name a keyring file")
+            }
             other => other,
         })
     }
@@ -238,16 +238,18 @@ fn check_signatures(
         return Err(Error::Signature { file: file.to_string(), reason: problem.clone() });
     }
     if good.is_empty() {
-        let reason = if let Some(problem) = rejected.first() {
-            problem.clone()
-        } else {
-            format!(
-                "no signature by a key in {} (signed by {})\nhint: use the keyring of this archive",
-                keyring.source,
-                if unknown.is_empty() { "nobody".to_string() } else { unknown.join(", ") }
-            )
-        };
-        return Err(Error::Signature { file: file.to_string(), reason });
+        return Err(match rejected.first() {
+            Some(problem) => Error::Signature { file: file.to_string(), reason: problem.clone() },
+            None => Error::Signature {
+                file: file.to_string(),
+                reason: format!(
+                    "no signature by a key in {} (signed by {})",
+                    keyring.source,
+                    if unknown.is_empty() { "nobody".to_string() } else { unknown.join(", ") }
+                ),
+            }
+            .with_hint("use the keyring of this archive"),
+        });
     }
     Ok(good)
 }

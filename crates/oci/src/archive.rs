@@ -66,7 +66,7 @@ impl TarIndex {
             what: what.into(),
             name: name.into(),
             location: location.clone(),
-            hint: String::new(),
+            hint: None,
         })?;
         if size > MAX_METADATA_SIZE {
             return Err(Error::malformed(what, &location, format!("`{name}` is {size} bytes, too large")));
@@ -252,8 +252,8 @@ impl DockerArchiveSource {
             what: "image".into(),
             name: self.reference.clone().unwrap_or_else(|| "(no name given)".into()),
             location: location.clone(),
-            hint: format!(
-                "\nhint: the archive holds {}; name one as `docker-archive:FILE:REPO:TAG` or `docker-archive:FILE:@N`",
+            hint: Some(format!(
+                "the archive holds {}; name one as `docker-archive:FILE:REPO:TAG` or `docker-archive:FILE:@N`",
                 entries
                     .iter()
                     .enumerate()
@@ -263,7 +263,7 @@ impl DockerArchiveSource {
                     })
                     .collect::<Vec<_>>()
                     .join(", ")
-            ),
+            )),
         })?;
 
         let mut names = HashMap::new(); // digest -> file in the archive
@@ -291,7 +291,7 @@ impl DockerArchiveSource {
                 what: "layer".into(),
                 name: name.clone(),
                 location: location.clone(),
-                hint: String::new(),
+                hint: None,
             })?;
             let mut head = [0u8; 4];
             let n = read_up_to(&mut reader, &mut head).map_err(Error::io(&self.tar.path))?;
@@ -489,12 +489,12 @@ impl Sink for DockerArchiveSink {
                 format!("image config `{config_digest}`"),
                 &location,
                 format!(
-                    "the manifest lists {} layers but the config's rootfs.diff_ids lists {}\nhint: the image is \
-                     broken; rebuild it so that rootfs.diff_ids has one entry per layer",
+                    "the manifest lists {} layers but the config's rootfs.diff_ids lists {}",
                     manifest.layers().len(),
                     diff_ids.len()
                 ),
-            ));
+            )
+            .with_hint("the image is broken; rebuild it so that rootfs.diff_ids has one entry per layer"));
         }
         let mut layer_names = Vec::new();
         let mut total: u64 = 0;

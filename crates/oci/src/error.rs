@@ -31,14 +31,10 @@ pub enum Error {
     InvalidDigest { value: String, reason: String },
     #[error("Invalid image reference `{value}`: {reason}")]
     InvalidReference { value: String, reason: String },
-    #[error(
-        "Invalid image location `{value}`: {reason}\nhint: use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], dir:PATH or a registry reference such as registry.example.com/app:1.0"
-    )]
+    #[error("Invalid image location `{value}`: {reason}")]
     InvalidLocation { value: String, reason: String },
-    #[error(
-        "`{}`: no such file or directory\nhint: check the path; a registry reference has no leading `/`, `./` or `../` and no file extension (write docker://NAME for one)",
-        path.display()
-    )]
+    #[error("`{}`: no such file or directory",
+        path.display())]
     NoSuchFile { path: PathBuf },
     #[error("`{}` is a file but not an image: {reason}", path.display())]
     NotAnImage { path: PathBuf, reason: String },
@@ -46,16 +42,12 @@ pub enum Error {
     Malformed { what: String, location: String, reason: String },
     #[error("Unsupported media type `{media_type}` for {what} in {location}")]
     UnsupportedMediaType { media_type: String, what: String, location: String },
-    #[error(
-        "`{location}` cannot hold referrers (SBOMs, signatures)\nhint: copy between oci:DIR layouts and registries to carry them, or drop --referrers"
-    )]
+    #[error("`{location}` cannot hold referrers (SBOMs, signatures)")]
     CannotHoldReferrers { location: String },
-    #[error(
-        "SOURCE_DATE_EPOCH=`{value}`: {reason}\nhint: set it to seconds since 1970 (e.g. `$(git log -1 --format=%ct)`), or unset it"
-    )]
+    #[error("SOURCE_DATE_EPOCH=`{value}`: {reason}")]
     SourceDateEpoch { value: String, reason: String },
-    #[error("{what} `{name}` not found in {location}{hint}")]
-    NotFound { what: String, name: String, location: String, hint: String },
+    #[error("{what} `{name}` not found in {location}")]
+    NotFound { what: String, name: String, location: String, hint: Option<String> },
     #[error("No image for platform `{platform}` in {location}; available: {available}")]
     NoMatchingPlatform { platform: String, location: String, available: String },
     // Paths from layers are shown escaped: a line break or escape sequence in a name stays visible.
@@ -65,7 +57,7 @@ pub enum Error {
     FsPath { path: String, reason: String },
     #[error("Refusing to unpack into `{path}`: {reason}")]
     UnpackTarget { path: PathBuf, reason: String },
-    #[error("Refusing to continue: {what} exceeds the limit of {limit} ({hint})")]
+    #[error("Refusing to continue: {what} exceeds the limit of {limit}")]
     LimitExceeded { what: String, limit: u64, hint: String },
     #[error("Registry {url}: {message}")]
     Registry { url: String, status: Option<u16>, message: String },
@@ -79,6 +71,63 @@ pub enum Error {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// Another error with a hint that only the place it was made knows. Shown as that error (it is
+    /// also the source, so its own causes follow; the CLI prints a repeated message once).
+    #[error("{error}")]
+    Hinted {
+        #[source]
+        error: Box<Error>,
+        hint: String,
+    },
+}
+
+impl Error {
+    /// What to do about it, when there is something: the CLI prints it after the error chain.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::InvalidLocation { .. } => Some(
+                "use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], dir:PATH or a registry \
+                 reference such as registry.example.com/app:1.0"
+                    .into(),
+            ),
+            Error::NoSuchFile { .. } => Some(
+                "check the path; a registry reference has no leading `/`, `./` or `../` and no file extension \
+                 (write docker://NAME for one)"
+                    .into(),
+            ),
+            Error::CannotHoldReferrers { .. } => {
+                Some("copy between oci:DIR layouts and registries to carry them, or drop --referrers".into())
+            }
+            Error::SourceDateEpoch { .. } => {
+                Some("set it to seconds since 1970 (e.g. `$(git log -1 --format=%ct)`), or unset it".into())
+            }
+            Error::NotFound { hint: Some(hint), .. } | Error::LimitExceeded { hint, .. } => Some(hint.clone()),
+            Error::Registry { status: Some(status), .. } => match status {
+                404 => Some("check the repository name and that it exists on this registry".into()),
+                405 => {
+                    Some("the registry does not allow this operation here (read-only, or a pull-through cache?)".into())
+                }
+                413 => Some("the registry refuses bodies this large".into()),
+                500..=599 => Some("the registry failed; it was retried with backoff, try again later".into()),
+                _ => None,
+            },
+            Error::Hinted { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
+
+    /// The error under any hint wrapped around it: match on this.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Hinted { error, .. } => error.root(),
+            other => other,
+        }
+    }
+
+    /// This error with a hint (which replaces the variant's own).
+    pub fn with_hint(self, hint: impl Into<String>) -> Error {
+        Error::Hinted { error: Box::new(self), hint: hint.into() }
+    }
 }
 
 impl Error {

@@ -42,7 +42,7 @@ pub fn read_index(root: &Path) -> Result<ImageIndex> {
             what: "OCI layout file".into(),
             name: "oci-layout".into(),
             location: root.display().to_string(),
-            hint: "\nhint: is this an OCI image layout directory? `pare pull REF --to oci:DIR` makes one".into(),
+            hint: Some("is this an OCI image layout directory? `pare pull REF --to oci:DIR` makes one".into()),
         },
         _ => Error::Io { path: layout.clone(), source: e },
     })?;
@@ -70,10 +70,10 @@ pub fn select_entry(index: &ImageIndex, reference: Option<&str>, location: &str)
             what: "image".into(),
             name: reference.unwrap_or("(no name given)").into(),
             location: location.into(),
-            hint: format!(
-                "\nhint: the layout holds {}; name one as `oci:DIR:NAME`",
+            hint: Some(format!(
+                "the layout holds {}; name one as `oci:DIR:NAME`",
                 if names.is_empty() { "no images".to_string() } else { names.join(", ") }
-            ),
+            )),
         }
     })
 }
@@ -127,10 +127,9 @@ impl LayoutLock {
                 Err(e) => {
                     return Err(Error::Io {
                         path: root.to_path_buf(),
-                        source: std::io::Error::other(format!(
-                            "cannot lock the layout's blobs directory: {e}\nhint: pare needs flock(2) on the layout's filesystem"
-                        )),
-                    });
+                        source: std::io::Error::other(format!("cannot lock the layout's blobs directory: {e}")),
+                    }
+                    .with_hint("pare needs flock(2) on the layout's filesystem"));
                 }
             }
         }

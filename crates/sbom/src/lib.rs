@@ -52,14 +52,39 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("invalid timestamp `{value}`: {reason}")]
     Timestamp { value: String, reason: String },
-    #[error(
-        "`{location}`: {size} bytes, larger than the {max}-byte cap for SBOMs\nhint: split the SBOM, or check that this is the right file"
-    )]
+    #[error("`{location}`: {size} bytes, larger than the {max}-byte cap for SBOMs")]
     SbomTooLarge { location: String, size: usize, max: usize },
-    #[error("`{location}` is not valid JSON: {reason}\nhint: pass an SPDX 2.x or CycloneDX JSON document")]
+    #[error("`{location}` is not valid JSON: {reason}")]
     SbomJson { location: String, reason: String },
-    #[error("`{location}`: `{field}`: {reason}\nhint: {hint}")]
+    #[error("`{location}`: `{field}`: {reason}")]
     SbomInvalid { location: String, field: String, reason: String, hint: String },
+    /// Another error with a hint that only the place it was made knows. Shown as that error (it is
+    /// also the source, so its own causes follow; the CLI prints a repeated message once).
+    #[error("{error}")]
+    Hinted {
+        #[source]
+        error: Box<Error>,
+        hint: String,
+    },
+}
+
+impl Error {
+    /// What to do about it, when there is something: the CLI prints it after the error chain.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Oci(e) => e.hint(),
+            Error::SbomTooLarge { .. } => Some("split the SBOM, or check that this is the right file".into()),
+            Error::SbomJson { .. } => Some("pass an SPDX 2.x or CycloneDX JSON document".into()),
+            Error::SbomInvalid { hint, .. } if !hint.is_empty() => Some(hint.clone()),
+            Error::Hinted { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
+
+    /// This error with a hint (which replaces the variant's own).
+    pub fn with_hint(self, hint: impl Into<String>) -> Error {
+        Error::Hinted { error: Box::new(self), hint: hint.into() }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -27,7 +27,7 @@ use crate::source::{self, Parsed, SourceKind, SourceSpec};
 /// Bumped whenever the tables change; older files are refused (run `pare db update`).
 pub const SCHEMA: u32 = 1;
 
-const HINT: &str = "hint: run `pare db update` to build it again";
+const HINT: &str = "run `pare db update` to build it again";
 
 /// What a database holds and where it came from.
 #[derive(Clone, Debug, Serialize)]
@@ -106,7 +106,7 @@ pub fn default_path() -> PathBuf {
 }
 
 fn db_err(path: &Path, message: impl std::fmt::Display) -> Error {
-    Error::Database { path: path.to_path_buf(), message: format!("{message}\n{HINT}") }
+    Error::Database { path: path.to_path_buf(), message: message.to_string() }.with_hint(HINT)
 }
 
 fn runtime(path: &Path) -> Result<tokio::runtime::Runtime> {
@@ -548,10 +548,10 @@ fn download(url: &str, max: u64, progress: &mut dyn FnMut(Progress<'_>)) -> Resu
     }
     let total = resp.content_length();
     let too_large = |what: String| {
-        fetch(format!(
-            "{what}, over the cap of {max} bytes for one source; stopped\nhint: if this source is really that \
-             large, raise the cap (`pare db update --max-download SIZE` or PARE_DB_MAX_DOWNLOAD)"
-        ))
+        fetch(format!("{what}, over the cap of {max} bytes for one source; stopped")).with_hint(
+            "if this source is really that large, raise the cap (`pare db update --max-download SIZE` or \
+             PARE_DB_MAX_DOWNLOAD)",
+        )
     };
     if let Some(t) = total
         && t > max

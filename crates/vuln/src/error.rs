@@ -30,6 +30,31 @@ pub enum Error {
     /// Something this crate does not handle, with what to do instead.
     #[error("{message}")]
     Unsupported { message: String },
+    /// Another error with a hint that only the place it was made knows. Shown as that error (it is
+    /// also the source, so its own causes follow; the CLI prints a repeated message once).
+    #[error("{error}")]
+    Hinted {
+        #[source]
+        error: Box<Error>,
+        hint: String,
+    },
+}
+
+impl Error {
+    /// What to do about it, when there is something: the CLI prints it after the error chain.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Archive(e) => e.hint(),
+            Error::Catalog(e) => e.hint(),
+            Error::Hinted { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
+
+    /// This error with a hint (which replaces the variant's own).
+    pub fn with_hint(self, hint: impl Into<String>) -> Error {
+        Error::Hinted { error: Box::new(self), hint: hint.into() }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -108,10 +108,11 @@ pub fn debian_release(inventory: &Inventory, release: Option<&str>) -> Result<St
         }
         None => Err(Error::Unsupported {
             message: format!(
-                "{}: the Debian release is unknown (no os-release with a Debian VERSION_CODENAME or VERSION_ID)\nhint: pass --suite bookworm (or the release the image was built from)",
+                "{}: the Debian release is unknown (no os-release with a Debian VERSION_CODENAME or VERSION_ID)",
                 inventory.subject.name
             ),
-        }),
+        }
+        .with_hint("pass --suite bookworm (or the release the image was built from)")),
     }
 }
 

@@ -179,13 +179,16 @@ fn read_openvex(doc: &serde_json::Map<String, Value>, location: &str) -> Result<
                 &origin,
                 format!(
                     "status not_affected for {} on {} has neither `justification` nor `impact_statement` \
-                     (OpenVEX requires one)\nhint: add `\"justification\"`: one of {}, or an `impact_statement` \
-                     saying why; `pare vex --justification …` writes valid statements",
+                     (OpenVEX requires one)",
                     vulnerabilities.first().map_or("?", String::as_str),
                     product.join(", "),
-                    JUSTIFICATIONS.join(", ")
                 ),
-            ));
+            )
+            .with_hint(format!(
+                "add `\"justification\"`: one of {}, or an `impact_statement` saying why; `pare vex \
+                 --justification …` writes valid statements",
+                JUSTIFICATIONS.join(", ")
+            )));
         }
         let mut warnings = Vec::new();
         let statement_time = timestamp(s, "timestamp", &origin, &mut warnings).or(doc_time);

@@ -199,7 +199,7 @@ fn stale_lock_is_refused() {
     std::fs::write(&def, text).unwrap();
     let err = pare_build::current_lock(&Loaded::from_file(&def).unwrap()).unwrap_err();
     assert!(matches!(err, Error::StaleLock { .. }), "{err}");
-    assert!(err.to_string().contains("hint: run `pare update"), "{err}");
+    assert!(err.hint().is_some_and(|h| h.starts_with("run `pare update")), "{err}");
     // A new lock reports the change.
     let (_, new) = lock(&f, &def).unwrap();
     let old = Lock::parse(&new.to_text().unwrap(), "x").unwrap();
@@ -242,6 +242,14 @@ fn resolver_errors_name_the_package() {
     assert_eq!(why.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(), ["hello", "debconf"]);
 }
 
+/// The error as the CLI prints it: the message, then its hint.
+fn with_hint(err: &Error) -> String {
+    match err.hint() {
+        Some(hint) => format!("{err}\nhint: {hint}"),
+        None => err.to_string(),
+    }
+}
+
 #[test]
 fn definition_errors_carry_line_and_column() {
     let cases = [
@@ -272,7 +280,7 @@ fn definition_errors_carry_line_and_column() {
         ),
     ];
     for (text, word) in checks {
-        let err = pare_build::Definition::parse(text, "x.toml").unwrap_err().to_string();
+        let err = with_hint(&pare_build::Definition::parse(text, "x.toml").unwrap_err());
         assert!(err.starts_with("x.toml: ") && err.contains(word), "{text:?}: {err}");
     }
     let lock_err = Lock::parse("version = 1\n", "y.lock").unwrap_err().to_string();
@@ -554,7 +562,7 @@ fn unpinned_base_is_an_error_naming_the_fix() {
         ["oci:a", "oci:a@md5:abc", "dir:rootfs@sha256:0000000000000000000000000000000000000000000000000000000000000000"]
     {
         let def = f.definition("unpinned.toml", &format!("{HELLO}base = \"{base}\"\n"));
-        let err = Loaded::from_file(&def).unwrap_err().to_string();
+        let err = with_hint(&Loaded::from_file(&def).unwrap_err());
         assert!(err.contains("`base`"), "{err}");
         if !base.starts_with("dir:") {
             assert!(err.contains("pare inspect") && err.contains("@sha256:"), "{err}");
@@ -679,10 +687,11 @@ fn keyring_must_be_a_small_regular_file() {
             .replace("keyring = \"test.gpg\"", &format!("keyring = \"{keyring}\""));
         std::fs::write(&def, text).unwrap();
         let loaded = Loaded::from_file(Path::new(&def)).unwrap();
-        let err = pare_build::client(&loaded, Some(f.cache())).err().unwrap().to_string();
+        let error = pare_build::client(&loaded, Some(f.cache())).err().unwrap();
+        let err = error.to_string();
         assert!(err.starts_with(&format!("{def}: `keyring`: ")), "{keyring}: {err}");
         assert!(err.contains(&format!("`{keyring}` {reason}")) || err.contains(reason), "{keyring}: {err}");
-        assert!(err.contains("hint: "), "{keyring}: {err}");
+        assert!(error.hint().is_some(), "{keyring}: {err}");
     }
     // The fixture's own keyring still loads.
     let def = f.definition("ok.toml", HELLO);
@@ -716,7 +725,7 @@ fn file_sources_stay_in_the_definition_directory() {
     };
     let secret_shown = secret.display().to_string();
     for source in [secret_shown.as_str(), "../../../../../../../../etc/hostname", "conf/leak"] {
-        let err = build(source, false).err().unwrap().to_string();
+        let err = with_hint(&build(source, false).err().unwrap());
         assert!(err.contains("src.toml: `files[0].source`: "), "{source}: {err}");
         assert!(err.contains(&format!("`{source}` resolves to `")) && err.contains("outside"), "{source}: {err}");
         assert!(err.contains("--allow-host-paths"), "{source}: {err}");
@@ -752,23 +761,26 @@ fn build_refuses_what_unpack_refuses() {
         "climb.toml",
         &format!("{base}[[files]]\npath = \"/usr/lib/x\"\ntype = \"symlink\"\ntarget = \"../../../etc/passwd\"\n"),
     );
-    let err = Loaded::from_file(&def).err().unwrap().to_string();
+    let error = Loaded::from_file(&def).err().unwrap();
+    let err = error.to_string();
     assert!(err.contains("climb.toml: `files[0]`: symlink `/usr/lib/x` -> `../../../etc/passwd` climbs"), "{err}");
-    assert!(err.contains("hint: write the target as an absolute path, `/etc/passwd`"), "{err}");
+    assert!(
+        error.hint().is_some_and(|h| h.starts_with("write the target as an absolute path, `/etc/passwd`")),
+        "{err}"
+    );
 
     // A file under a package's symlink: refused, naming the entry and where it leads.
     let def =
         f.definition("under.toml", &format!("{base}[[files]]\npath = \"/opt/current/app.conf\"\ncontent = \"x\"\n"));
     let (loaded, locked) = lock(&f, &def).unwrap();
-    let err = pare_build::build(&loaded, &locked, &f.client(&loaded), &BuildOptions::default(), &|_| {})
-        .err()
-        .unwrap()
-        .to_string();
+    let error =
+        pare_build::build(&loaded, &locked, &f.client(&loaded), &BuildOptions::default(), &|_| {}).err().unwrap();
+    let err = error.to_string();
     assert!(
         err.contains("under.toml: `files[0]`: `/opt/current/app.conf` is under `/opt/current`, a symlink"),
         "{err}"
     );
-    assert!(err.contains("hint: write the path it leads to, `/opt/data/app.conf`"), "{err}");
+    assert_eq!(error.hint().as_deref(), Some("write the path it leads to, `/opt/data/app.conf`"), "{err}");
 
     // `--add` of a directory holding a symlink that climbs out of the image.
     let app = f.dir.path().join("app");

@@ -392,14 +392,12 @@ fn check_added_programs(printer: &Printer, built: &pare_build::Built, add: &[par
     if problems.is_empty() {
         return Ok(());
     }
-    let mut message = format!("an added program would not load in this image:\n  {}", problems.join("\n  "));
-    for hint in hints {
-        message.push_str(&format!("\nhint: {hint}"));
-    }
-    message.push_str(
-        "\nhint: add the Debian package that ships the missing file to `packages`, or build anyway with --no-load-check",
+    let message = format!("an added program would not load in this image:\n  {}", problems.join("\n  "));
+    let mut hints: Vec<String> = hints.into_iter().map(String::from).collect();
+    hints.push(
+        "add the Debian package that ships the missing file to `packages`, or build anyway with --no-load-check".into(),
     );
-    Err(crate::status::GateFailure(message).into())
+    Err(crate::status::GateFailure { message, hints }.into())
 }
 
 #[cfg(test)]

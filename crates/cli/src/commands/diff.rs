@@ -1,6 +1,6 @@
 //! `pare diff`: packages and vulnerabilities gained and lost between two images or SBOMs.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use pare_vuln::Lookup;
 use pare_vuln::report::ScanOptions;
 
@@ -16,7 +16,10 @@ pub(crate) fn diff(global: &GlobalArgs, printer: &Printer, args: &DiffArgs) -> R
         Some(open_db(printer, &args.db)?.0)
     } else {
         if !args.vex.is_empty() {
-            bail!("--vex needs a vulnerability database\nhint: run `pare db update` (or pass --db PATH)");
+            return Err(crate::status::hinted(
+                "--vex needs a vulnerability database",
+                "run `pare db update` (or pass --db PATH)",
+            ));
         }
         printer.warn(
             "no vulnerability database: comparing packages only (run `pare db update` to compare vulnerabilities)",

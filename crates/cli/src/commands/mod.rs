@@ -12,7 +12,7 @@ mod scan;
 mod transfer;
 mod vex;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use pare_oci::Location;
 
 use crate::ExitStatus;
@@ -27,9 +27,12 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Pull { reference, to, platform, max_size } => {
             let src = match Location::parse(&reference)? {
                 loc @ Location::Registry(_) => loc,
-                other => bail!(
-                    "`{other}` is not a registry reference\nhint: use `pare copy` to copy between local locations"
-                ),
+                other => {
+                    return Err(crate::status::hinted(
+                        format!("`{other}` is not a registry reference"),
+                        "use `pare copy` to copy between local locations",
+                    ));
+                }
             };
             let dst = Location::parse_destination(&to)?;
             transfer::transfer(global, printer, &src, &dst, &platform, max_size, false)
@@ -38,7 +41,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
             let dst = match Location::parse(&reference)? {
                 loc @ Location::Registry(_) => loc,
                 other => {
-                    bail!("`{other}` is not a registry reference\nhint: use `pare copy` to write to local locations")
+                    return Err(crate::status::hinted(
+                        format!("`{other}` is not a registry reference"),
+                        "use `pare copy` to write to local locations",
+                    ));
                 }
             };
             let src = image_location(&src)?;

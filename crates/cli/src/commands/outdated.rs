@@ -1,6 +1,6 @@
 //! `pare outdated`: packages the Debian archive has newer versions of, and what updating fixes.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use pare_vuln::outdated::{Archive, OutdatedReport};
 
 use crate::ExitStatus;
@@ -18,18 +18,19 @@ pub(crate) fn outdated(global: &GlobalArgs, printer: &Printer, args: &OutdatedAr
         let loaded = pare_build::load(&args.src)?;
         let Some(lock) = pare_build::current_lock(&loaded)? else {
             if loaded.lock_path.is_none() {
-                bail!(
-                    "{} has no lock: a gallery definition is resolved afresh at each build\nhint: run `pare outdated` \
-                     on the image you built from it",
-                    loaded.origin
-                );
+                return Err(crate::status::hinted(
+                    format!("{} has no lock: a gallery definition is resolved afresh at each build", loaded.origin),
+                    "run `pare outdated` on the image you built from it",
+                ));
             }
-            bail!(
-                "{} has no lock to compare\nhint: run `pare lock {}` (a fresh resolution is always current), or run \
-                 `pare outdated` on the built image",
-                loaded.origin,
-                args.src
-            );
+            return Err(crate::status::hinted(
+                format!("{} has no lock to compare", loaded.origin),
+                format!(
+                    "run `pare lock {}` (a fresh resolution is always current), or run `pare outdated` on the built \
+                     image",
+                    args.src
+                ),
+            ));
         };
         let client = pare_build::client(&loaded, None)?;
         (

@@ -68,9 +68,10 @@ pub(crate) fn attached(
     let image = open_image(global, printer, &location, platform)?;
     let subject = image.digest();
     let Some(store) = crate::context::referrer_store(global, &location)? else {
-        anyhow::bail!(
-            "`{location}` cannot hold attached SBOMs\nhint: `--attached` reads oci:DIR layouts and registries; drop it to catalog the image"
-        )
+        return Err(crate::status::hinted(
+            format!("`{location}` cannot hold attached SBOMs"),
+            "`--attached` reads oci:DIR layouts and registries; drop it to catalog the image",
+        ));
     };
     let found = pare_build::sbom::attached(&store, subject)?;
     let Some(sbom) = found.last() else {

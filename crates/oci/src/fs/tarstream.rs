@@ -247,8 +247,9 @@ pub(crate) fn tar_error(label: &str, ordinal: u64, previous: &str, err: io::Erro
         Err(err) => Error::Malformed {
             what: format!("tar stream at {}", entry_context(ordinal, previous)),
             location: format!("layer `{label}`"),
-            reason: format!("{err}\nhint: the layer is not a valid tar archive, or it is truncated or corrupt"),
-        },
+            reason: err.to_string(),
+        }
+        .with_hint("the layer is not a valid tar archive, or it is truncated or corrupt"),
     }
 }
 

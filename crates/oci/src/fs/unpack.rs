@@ -372,11 +372,9 @@ impl Fresh {
             return Err(Error::Malformed {
                 what: format!("file `{}`", entry.path),
                 location: format!("layer `{label}`"),
-                reason: format!(
-                    "its content has {written} bytes, its header says {}\nhint: the layer is truncated or corrupt",
-                    entry.size
-                ),
-            });
+                reason: format!("its content has {written} bytes, its header says {}", entry.size),
+            }
+            .with_hint("the layer is truncated or corrupt"));
         }
         self.writer.set_meta_fd(&file, entry, true)
     }
@@ -389,8 +387,9 @@ fn read_error(e: io::Error, path: &str, label: &str) -> Error {
         Err(e) => Error::Malformed {
             what: format!("content of `{path}`"),
             location: format!("layer `{label}`"),
-            reason: format!("{e}\nhint: the layer is truncated or corrupt"),
-        },
+            reason: e.to_string(),
+        }
+        .with_hint("the layer is truncated or corrupt"),
     }
 }
 
@@ -438,11 +437,9 @@ impl FsView {
                 return Err(Error::UnsafeEntry {
                     layer: self.label(entry.layer).to_string(),
                     path: entry.path.clone(),
-                    reason: format!(
-                        "symlink target `{target}` climbs above the root directory\nhint: the layer is \
-                         malformed or made to point outside the directory it is unpacked into"
-                    ),
-                });
+                    reason: format!("symlink target `{target}` climbs above the root directory"),
+                }
+                .with_hint("the layer is malformed or made to point outside the directory it is unpacked into"));
             }
         }
         Ok(())
@@ -484,12 +481,10 @@ fn prepare_target(dir: &Path, allow_non_empty: bool) -> Result<()> {
         Ok(_) => {
             let mut listing = std::fs::read_dir(dir).map_err(Error::io(dir))?;
             if !allow_non_empty && listing.next().is_some() {
-                return Err(Error::UnpackTarget {
-                    path: dir.to_path_buf(),
-                    reason: "it is not empty\nhint: give a new or empty directory, or allow a non-empty one \
-                             (its paths that the image also has are replaced)"
-                        .into(),
-                });
+                return Err(Error::UnpackTarget { path: dir.to_path_buf(), reason: "it is not empty".into() }.with_hint(
+                    "give a new or empty directory, or allow a non-empty one (its paths that the image also has are \
+                     replaced)",
+                ));
             }
             Ok(())
         }

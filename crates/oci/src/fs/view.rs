@@ -241,7 +241,7 @@ impl FsView {
                 what: "Path".into(),
                 name: path,
                 location: location.to_string(),
-                hint: "\nhint: `pare ls IMAGE` lists every path".into(),
+                hint: Some("`pare ls IMAGE` lists every path".into()),
             });
         };
         Ok(if entry.kind != EntryKind::Dir {
@@ -303,7 +303,7 @@ impl FsView {
             what: "path".into(),
             name: path.to_string(),
             location: self.location(),
-            hint: "\nhint: `pare ls IMAGE DIR` lists what a directory holds".into(),
+            hint: Some("`pare ls IMAGE DIR` lists what a directory holds".into()),
         }
     }
 
@@ -408,8 +408,9 @@ impl FsView {
                     Err(e) => Error::Malformed {
                         what: format!("tar header of entry `{name}`"),
                         location: format!("layer `{label}`"),
-                        reason: format!("{e}\nhint: the layer is not a valid tar archive, or it is corrupt"),
-                    },
+                        reason: e.to_string(),
+                    }
+                    .with_hint("the layer is not a valid tar archive, or it is corrupt"),
                 }
             })?;
             // Refuse a bomb by its header, before inflating it.
@@ -476,11 +477,8 @@ impl FsView {
             _ => {}
         }
         let parts = components(&name).ok_or_else(|| {
-            unsafe_entry(
-                "its `..` components climb above the root directory\nhint: the layer is malformed or made to \
-                 write outside the directory it is unpacked into"
-                    .into(),
-            )
+            unsafe_entry("its `..` components climb above the root directory".into())
+                .with_hint("the layer is malformed or made to write outside the directory it is unpacked into")
         })?;
 
         // AUFS metadata (`.wh..wh.aufs`, `.wh..wh.plnk/…`) at the top: skipped, as Docker does.
@@ -625,8 +623,8 @@ impl FsView {
                 Some(e) if e.kind == EntryKind::Dir => {}
                 Some(e) if e.kind == EntryKind::Symlink => {
                     return Err(format!(
-                        "its parent `{ancestor}` is a symlink, and pare never writes through symlinks\nhint: the \
-                         layer is malformed or made to write outside the directory it is unpacked into"
+                        "its parent `{ancestor}` is a symlink, and pare never writes through symlinks (the layer is \
+                         malformed or made to write outside the directory it is unpacked into)"
                     ));
                 }
                 Some(e) => return Err(format!("its parent `{ancestor}` is a {}, not a directory", e.kind)),

@@ -176,12 +176,8 @@ fn lookup_file(path: &Path, registry: &str, candidates: &[String]) -> Result<Opt
         return Ok(None);
     };
     let malformed = |reason: String| {
-        Error::malformed(
-            "auth file",
-            path.display().to_string(),
-            format!(
-                "{reason}\nhint: it should look like {{\"auths\": {{\"registry.example.com\": {{\"auth\": \"<base64 of user:password>\"}}}}}}"
-            ),
+        Error::malformed("auth file", path.display().to_string(), reason).with_hint(
+            r#"it should look like {"auths": {"registry.example.com": {"auth": "<base64 of user:password>"}}}"#,
         )
     };
     let config: serde_json::Value =
@@ -246,11 +242,9 @@ fn from_helper(config: &[u8], server: &str, path: &Path) -> Result<Option<Creden
         Err(E::HelperFailure { stdout, .. }) if stdout.contains("credentials not found") => Ok(None),
         Err(e) => Err(Error::Auth {
             registry: server.to_string(),
-            message: format!(
-                "the credential helper named in {} failed: {e}\nhint: check that docker-credential-<helper> is installed and works",
-                path.display()
-            ),
-        }),
+            message: format!("the credential helper named in {} failed: {e}", path.display()),
+        }
+        .with_hint("check that docker-credential-<helper> is installed and works")),
     }
 }
 
@@ -436,7 +430,7 @@ mod tests {
 
         std::fs::write(&docker, "{not json").map_err(Error::io(&docker))?;
         let err = Credentials::none().with_file(&docker).lookup("h", "r");
-        assert!(matches!(err, Err(Error::Malformed { .. })), "{err:?}");
+        assert!(matches!(err.as_ref().map_err(Error::root), Err(Error::Malformed { .. })), "{err:?}");
         std::fs::write(&docker, r#"{"auths": {"h": {"auth": "!!!"}}}"#).map_err(Error::io(&docker))?;
         assert!(Credentials::none().with_file(&docker).lookup("h", "r").is_err());
         Ok(())

@@ -27,8 +27,8 @@ fn blob_path(reference: &Reference, digest: &Digest) -> String {
 
 /// Whether an error is worth trying again: a connection failure, or a status the server may not repeat.
 fn transient(err: &Error) -> bool {
-    matches!(err, Error::Registry { status: None, .. })
-        || matches!(err, Error::Registry { status: Some(s), .. } if matches!(s, 408 | 429 | 500..=599))
+    matches!(err.root(), Error::Registry { status: None, .. })
+        || matches!(err.root(), Error::Registry { status: Some(s), .. } if matches!(s, 408 | 429 | 500..=599))
 }
 
 fn location_of(resp: &Response) -> Result<Url> {
@@ -348,9 +348,11 @@ impl Client {
                     url: resp.url().to_string(),
                     status: Some(resp.status().as_u16()),
                     message: format!(
-                        "uploading blob `{digest}` failed at byte {first} ({failure}), and the registry cannot resume the upload\nhint: push again"
+                        "uploading blob `{digest}` failed at byte {first} ({failure}), and the registry cannot resume \
+                         the upload"
                     ),
-                });
+                }
+                .with_hint("push again"));
             }
             let end: u64 = header_str(&resp, "range")
                 .and_then(|r| r.trim_start_matches("bytes=").split_once('-'))
@@ -467,22 +469,24 @@ impl Read for BlobReader {
             };
             self.response = None;
             if self.resumes_left == 0 {
-                return Err(io::Error::other(Error::Registry {
+                let error = Error::Registry {
                     url: self.url.to_string(),
                     status: None,
                     message: format!(
-                        "downloading blob `{}` failed after {} of {} bytes, and resuming did not help: {}{}",
+                        "downloading blob `{}` failed after {} of {} bytes, and resuming did not help: {}",
                         self.digest,
                         self.offset,
                         self.size,
                         super::client::error_chain(&failure),
-                        if failure.kind() == io::ErrorKind::TimedOut {
-                            "\nhint: on a slow but working link, raise the stall timeout \
-                             (--stall-timeout SECONDS or PARE_REGISTRY_STALL_TIMEOUT)"
-                        } else {
-                            ""
-                        }
                     ),
+                };
+                return Err(io::Error::other(if failure.kind() == io::ErrorKind::TimedOut {
+                    error.with_hint(
+                        "on a slow but working link, raise the stall timeout (--stall-timeout SECONDS or \
+                         PARE_REGISTRY_STALL_TIMEOUT)",
+                    )
+                } else {
+                    error
                 }));
             }
             let attempt = self.client.config().max_attempts.max(1) - self.resumes_left + 1;

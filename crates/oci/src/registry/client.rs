@@ -366,13 +366,9 @@ impl Client {
             }
         }
         Err(match failure {
-            Some(Error::Registry { url, status, message }) if !insecure => Error::Registry {
-                url,
-                status,
-                message: format!(
-                    "{message}\nhint: if this registry serves plain HTTP or a self-signed certificate, use --insecure"
-                ),
-            },
+            Some(e @ Error::Registry { .. }) if !insecure => {
+                e.with_hint("if this registry serves plain HTTP or a self-signed certificate, use --insecure")
+            }
             Some(e) => e,
             None => Error::Registry { url: connect.to_string(), status: None, message: "no scheme to try".into() },
         })
@@ -415,15 +411,12 @@ impl Client {
                     let detail = error_body(resp);
                     let what =
                         if repository.is_empty() { "the registry".to_string() } else { format!("`{repository}`") };
+                    let verb = if call.scopes.iter().any(|s| s.ends_with("push")) { "push to" } else { "read" };
                     return Err(Error::Auth {
                         registry: host.registry.clone(),
-                        message: format!(
-                            "access to {what} was denied ({} {}): {detail}\nhint: check that these credentials may {} it",
-                            call.method,
-                            call.url.path(),
-                            if call.scopes.iter().any(|s| s.ends_with("push")) { "push to" } else { "read" },
-                        ),
-                    });
+                        message: format!("access to {what} was denied ({} {}): {detail}", call.method, call.url.path()),
+                    }
+                    .with_hint(format!("check that these credentials may {verb} it")));
                 }
                 _ => return Ok(resp),
             }
@@ -442,11 +435,9 @@ impl Client {
             return Err(Error::Registry {
                 url: call.url.to_string(),
                 status: None,
-                message: format!(
-                    "the registry {} sent pare to {authority} over plain HTTP; refusing\nhint: if this is intended, use --insecure",
-                    host.registry
-                ),
-            });
+                message: format!("the registry {} sent pare to {authority} over plain HTTP; refusing", host.registry),
+            }
+            .with_hint("if this is intended, use --insecure"));
         }
         tracing::debug!(registry = %host.registry, url = %call.url, "request to another host, without credentials");
         let resp = self.execute(&self.http_for_call(insecure, call)?, call, None)?;
@@ -456,12 +447,14 @@ impl Client {
                 registry: host.registry.clone(),
                 message: format!(
                     "{} {} on {authority}, another host than the registry, wants credentials ({detail}); pare sends \
-                     credentials only to the registry that asked for them\nhint: the registry's upload Location \
-                     should point at itself, or at a URL that needs no credentials",
+                     credentials only to the registry that asked for them",
                     call.method,
                     call.url.path()
                 ),
-            });
+            }
+            .with_hint(
+                "the registry's upload Location should point at itself, or at a URL that needs no credentials",
+            ));
         }
         Ok(resp)
     }
@@ -630,10 +623,9 @@ impl Client {
         if credential.is_some() && url.scheme() != "https" && !realm_insecure {
             return Err(Error::Auth {
                 registry: host.registry.clone(),
-                message: format!(
-                    "refusing to send credentials to the token realm {realm} over plain HTTP\nhint: if this is intended, mark the registry insecure (--insecure)"
-                ),
-            });
+                message: format!("refusing to send credentials to the token realm {realm} over plain HTTP"),
+            }
+            .with_hint("if this is intended, mark the registry insecure (--insecure)"));
         }
         let http = self.http_for(realm_insecure)?;
         let call = match &credential {
@@ -690,15 +682,15 @@ impl Client {
             return Err(Error::Auth {
                 registry: host.registry.clone(),
                 message: format!(
-                    "the token server {realm} refused {who} for {} ({status}): {detail}\nhint: {}",
-                    scopes.join(" "),
-                    if credential.is_some() {
-                        "check the credentials in REGISTRY_AUTH_FILE or ~/.docker/config.json"
-                    } else {
-                        "this registry needs credentials: add them to ~/.docker/config.json or REGISTRY_AUTH_FILE"
-                    }
+                    "the token server {realm} refused {who} for {} ({status}): {detail}",
+                    scopes.join(" ")
                 ),
-            });
+            }
+            .with_hint(if credential.is_some() {
+                "check the credentials in REGISTRY_AUTH_FILE or ~/.docker/config.json"
+            } else {
+                "this registry needs credentials: add them to ~/.docker/config.json or REGISTRY_AUTH_FILE"
+            }));
         }
         let mut body = Vec::new();
         resp.take(1 << 20).read_to_end(&mut body).map_err(|e| Error::Auth {
@@ -721,17 +713,23 @@ impl Client {
     fn auth_error(&self, host: &Host, repository: &str, resp: Response, sent_credentials: bool) -> Error {
         let url = resp.url().to_string();
         let detail = error_body(resp);
-        let message = match self.credential(&host.registry, repository) {
-            Ok(Some(Credential::Basic { username, .. })) if sent_credentials => format!(
-                "the registry rejected the credentials of `{username}` for {url}: {detail}\nhint: check the password in REGISTRY_AUTH_FILE or ~/.docker/config.json"
+        let (message, hint) = match self.credential(&host.registry, repository) {
+            Ok(Some(Credential::Basic { username, .. })) if sent_credentials => (
+                format!("the registry rejected the credentials of `{username}` for {url}: {detail}"),
+                Some("check the password in REGISTRY_AUTH_FILE or ~/.docker/config.json"),
             ),
-            Ok(Some(_)) => format!("the registry rejected the request to {url}: {detail}"),
-            Ok(None) => format!(
-                "{url} needs credentials: {detail}\nhint: add them to ~/.docker/config.json (`docker login`) or a file named by REGISTRY_AUTH_FILE"
+            Ok(Some(_)) => (format!("the registry rejected the request to {url}: {detail}"), None),
+            Ok(None) => (
+                format!("{url} needs credentials: {detail}"),
+                Some("add them to ~/.docker/config.json (`docker login`) or a file named by REGISTRY_AUTH_FILE"),
             ),
-            Err(e) => format!("{url} needs credentials, and reading them failed: {e}"),
+            Err(e) => (format!("{url} needs credentials, and reading them failed: {e}"), None),
         };
-        Error::Auth { registry: host.registry.clone(), message }
+        let error = Error::Auth { registry: host.registry.clone(), message };
+        match hint {
+            Some(hint) => error.with_hint(hint),
+            None => error,
+        }
     }
 }
 
@@ -801,14 +799,8 @@ pub(crate) fn status_error(resp: Response, what: &str) -> Error {
     let url = resp.url().to_string();
     let status = resp.status();
     let detail = error_body(resp);
-    let hint = match status.as_u16() {
-        404 => "\nhint: check the repository name and that it exists on this registry",
-        405 => "\nhint: the registry does not allow this operation here (read-only, or a pull-through cache?)",
-        413 => "\nhint: the registry refuses bodies this large",
-        500..=599 => "\nhint: the registry failed; it was retried with backoff, try again later",
-        _ => "",
-    };
-    Error::Registry { url, status: Some(status.as_u16()), message: format!("{what}: {detail}{hint}") }
+    // The hint for the status is `Error::hint`'s.
+    Error::Registry { url, status: Some(status.as_u16()), message: format!("{what}: {detail}") }
 }
 
 /// A download that moves fewer bytes than this within [`ClientConfig::stall_timeout`] has stalled.

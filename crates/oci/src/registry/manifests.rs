@@ -69,7 +69,7 @@ fn manifest_not_found(reference: &Reference) -> Error {
         what: "manifest".into(),
         name: reference.manifest_reference(),
         location: reference.name(),
-        hint: "\nhint: check the tag or digest; `pare tags` lists the tags of a repository".into(),
+        hint: Some("check the tag or digest; `pare tags` lists the tags of a repository".into()),
     }
 }
 
@@ -228,7 +228,7 @@ impl Client {
             what: "repository".into(),
             name: repo.to_string(),
             location: repository.registry().to_string(),
-            hint: "\nhint: check the repository name; it has no tags yet if nothing was pushed".into(),
+            hint: Some("check the repository name; it has no tags yet if nothing was pushed".into()),
         };
         self.paged_list(&host, repo, vec![pull_scope(repo)], url, page_size, "tags", not_found)
     }
@@ -242,7 +242,7 @@ impl Client {
             what: "repository catalog".into(),
             name: "_catalog".into(),
             location: registry.to_string(),
-            hint: "\nhint: this registry does not list its repositories".into(),
+            hint: Some("this registry does not list its repositories".into()),
         };
         self.paged_list(&host, "", vec!["registry:catalog:*".to_string()], url, page_size, "repositories", not_found)
     }

@@ -136,8 +136,9 @@ impl Client {
                             Error::malformed(
                                 format!("referrers index `{tagged}`"),
                                 &location,
-                                "the tag does not hold an image index\nhint: the tag is reserved for referrers; remove what was pushed there",
+                                "the tag does not hold an image index",
                             )
+                            .with_hint("the tag is reserved for referrers; remove what was pushed there")
                         })?,
                     etag,
                 ),
@@ -157,7 +158,9 @@ impl Client {
             let bytes = crate::canonical_json(&index);
             match self.put_manifest_raw(&tagged, OCI_INDEX, &bytes, etag.as_deref()) {
                 Ok(_) => break,
-                Err(Error::Registry { status: Some(412), .. }) if attempt < FALLBACK_ATTEMPTS => {
+                Err(e)
+                    if matches!(e.root(), Error::Registry { status: Some(412), .. }) && attempt < FALLBACK_ATTEMPTS =>
+                {
                     tracing::debug!(%tagged, attempt, "the referrers index changed while it was updated; reading it again");
                 }
                 Err(e) => return Err(e),

@@ -80,10 +80,11 @@ impl Sink for RegistrySink {
             && wanted != desc.digest()
         {
             return Err(Error::Unsupported(format!(
-                "cannot push to `{}`: the image being pushed is `{}`\nhint: push to a tag, or to the digest of this image",
+                "cannot push to `{}`: the image being pushed is `{}`",
                 self.reference,
                 desc.digest()
-            )));
+            ))
+            .with_hint("push to a tag, or to the digest of this image"));
         }
         let Some(tag) = self.reference.tag() else {
             return Ok(());

@@ -578,7 +578,8 @@ fn basic_auth_failures_are_clear() -> TestResult {
     let client = Client::new(ClientConfig { credentials: wrong, ..config() })?;
     let err = push(&client, src.path(), "v1", &to).err().ok_or("expected an error")?;
     let text = err.to_string();
-    assert!(text.contains("rejected the credentials of `alice`") && text.contains("hint:"), "{text}");
+    let hint = err.downcast_ref::<Error>().and_then(Error::hint).unwrap_or_default();
+    assert!(text.contains("rejected the credentials of `alice`") && hint.contains("check the password"), "{text}");
     assert!(!text.contains("wrong"), "the password leaked into the message: {text}");
 
     let anonymous = client_anonymous_error(&registry.host())?;
@@ -589,8 +590,8 @@ fn basic_auth_failures_are_clear() -> TestResult {
 fn client_anonymous_error(host: &str) -> TestResult<String> {
     let client = client()?;
     let err = client.get_manifest(&reference(host, "private/app:v1")?).err().ok_or("expected an error")?;
-    assert!(matches!(err, Error::Auth { .. }), "{err}");
-    Ok(err.to_string())
+    assert!(matches!(err.root(), Error::Auth { .. }), "{err}");
+    Ok(format!("{err}\nhint: {}", err.hint().unwrap_or_default()))
 }
 
 /// The real token flow: docker-registry configured with `auth: token:` and a token server (in
@@ -626,7 +627,10 @@ fn bearer_token_flow_with_scopes() -> TestResult {
     let bad = Client::new(ClientConfig { credentials: wrong, ..config() })?;
     let err = bad.get_manifest(&reference(&registry.host(), "tok/app:v1")?).err().ok_or("expected an error")?;
     let text = err.to_string();
-    assert!(matches!(err, Error::Auth { .. }) && text.contains("token server") && text.contains("`bob`"), "{text}");
+    assert!(
+        matches!(err.root(), Error::Auth { .. }) && text.contains("token server") && text.contains("`bob`"),
+        "{text}"
+    );
 
     // Anonymous: a token that grants nothing, then a clear error.
     let anonymous = client_anonymous_error(&registry.host())?;
@@ -1081,7 +1085,8 @@ fn stalled_download_is_resumed_and_a_persistent_stall_fails() -> TestResult {
         pull(&stalling()?, &reference(&always.host(), "app:v1")?, None, dst.path()).err().ok_or("expected an error")?;
     let text = err.to_string();
     assert!(text.contains("stalled") && text.contains(&big.to_string()), "{text}");
-    assert!(text.contains("PARE_REGISTRY_STALL_TIMEOUT"), "{text}");
+    let hint = err.hint().unwrap_or_default();
+    assert!(hint.contains("PARE_REGISTRY_STALL_TIMEOUT"), "{text}: {hint}");
     assert!(!dst.path().join("index.json").exists());
     Ok(())
 }

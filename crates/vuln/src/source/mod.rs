@@ -255,8 +255,9 @@ fn undetected(location: &str) -> Error {
     Error::malformed(
         location,
         "not a vulnerability source pare knows (tracker JSON, DSA/DLA list, OSV JSON/YAML/zip, CVE JSON 5, NVD \
-         JSON); hint: give the kind with --source KIND=PATH",
+         JSON)",
     )
+    .with_hint("give the kind with --source KIND=PATH")
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {

@@ -19,7 +19,8 @@ const URGENCIES: [&str; 6] = ["unimportant", "low", "medium", "high", "critical"
 pub(crate) fn parse(kind: SourceKind, location: &str, bytes: &[u8], parsed: &mut Parsed) -> Result<()> {
     let origin = if kind == SourceKind::DlaList { Origin::DebianDla } else { Origin::DebianDsa };
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        Error::malformed(location, format!("not UTF-8 text at byte {}; hint: is this a DSA/DLA list?", e.valid_up_to()))
+        Error::malformed(location, format!("not UTF-8 text at byte {}", e.valid_up_to()))
+            .with_hint("is this a DSA/DLA list?")
     })?;
     let mut current: Option<(Advisory, Vec<String>)> = None;
     let mut headers = 0usize;
@@ -84,10 +85,9 @@ pub(crate) fn parse(kind: SourceKind, location: &str, bytes: &[u8], parsed: &mut
         parsed.advisories.push(finish(done));
     }
     if headers == 0 {
-        return Err(Error::malformed(
-            location,
-            "no `[DD Mon YYYY] DSA-…`/`DLA-…` entries; hint: is this a DSA/DLA list?",
-        ));
+        return Err(
+            Error::malformed(location, "no `[DD Mon YYYY] DSA-…`/`DLA-…` entries").with_hint("is this a DSA/DLA list?")
+        );
     }
     Ok(())
 }
