@@ -78,9 +78,7 @@ impl SigningKey {
                 SigningKey::from_pkcs8_der(&pkcs8)
             }
             "PRIVATE KEY" => SigningKey::from_pkcs8_der(&der),
-            "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(&der)
-                .map(|key| SigningKey::EcdsaP256(key.into()))
-                .map_err(|e| Error::MalformedKey { reason: format!("SEC1 P-256 key: {e}") }),
+            "EC PRIVATE KEY" => SigningKey::from_sec1_der(&der),
             "ENCRYPTED PRIVATE KEY" => Err(Error::UnsupportedKeyType {
                 reason:
                     "PKCS#8 password-encrypted keys (`ENCRYPTED PRIVATE KEY`); use a cosign key or a plain PKCS#8 key"
@@ -106,6 +104,25 @@ impl SigningKey {
         } else {
             Err(Error::UnsupportedKeyType { reason: format!("algorithm {oid}; pare signs with P-256 or Ed25519") })
         }
+    }
+
+    /// Reads a SEC1 `ECPrivateKey` (DER); only P-256.
+    pub fn from_sec1_der(der: &[u8]) -> Result<SigningKey> {
+        let info = sec1::EcPrivateKey::try_from(der)
+            .map_err(|e| Error::MalformedKey { reason: format!("SEC1 EC key: {e}") })?;
+        // p256 does not check the curve named in the key; a P-384 key would be misread.
+        let named = info.parameters.and_then(|p| p.named_curve());
+        if named.is_some_and(|oid| oid != P256_OID) || info.private_key.len() != 32 {
+            return Err(Error::UnsupportedKeyType {
+                reason: format!(
+                    "EC key on curve {}; pare signs with P-256",
+                    named.map_or_else(|| "(unnamed)".to_owned(), |o| o.to_string())
+                ),
+            });
+        }
+        p256::SecretKey::from_sec1_der(der)
+            .map(|key| SigningKey::EcdsaP256(key.into()))
+            .map_err(|e| Error::MalformedKey { reason: format!("SEC1 P-256 key: {e}") })
     }
 
     /// The key as PKCS#8 DER (secret; zeroed on drop).
@@ -152,6 +169,7 @@ impl SigningKey {
 }
 
 const ED25519_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.3.101.112");
+const P256_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const EC_PUBLIC_KEY_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 
 impl PublicKey {
