@@ -1,6 +1,6 @@
 //! `pare key generate`, `pare sign-blob` and `pare verify-blob` (issue 12): the sigstore-conformance
 //! bundle cases, key files, round trips and the refusals, through the binary.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // the conformance test prints its per-case results
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
