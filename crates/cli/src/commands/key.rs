@@ -81,7 +81,7 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".pare-key-")
+        .prefix(".pare-tmp-")
         .tempfile_in(dir)
         .with_context(|| format!("creating a file in {}", dir.display()))?;
     tmp.write_all(bytes)
