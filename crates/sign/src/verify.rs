@@ -228,8 +228,7 @@ fn run_sigstore(
     let json = String::from_utf8(bundle.to_json()).unwrap_or_default();
     let parsed = sigstore_types::Bundle::from_json(&json)
         .map_err(|e| Error::MalformedBundle { field: "(bundle)".to_owned(), reason: e.to_string() })?;
-    let verifier = sigstore_verify::Verifier::new(&trusted_root.inner)
-        .map_err(|e| Error::TrustedRootInvalid { reason: e.to_string() })?;
+    let verifier = &trusted_root.verifier;
     let result = match subject {
         Subject::Bytes(bytes) => verifier.verify(bytes, &parsed, policy),
         Subject::Sha256(digest) => verifier.verify(sigstore_types::Sha256Hash::from(digest), &parsed, policy),
