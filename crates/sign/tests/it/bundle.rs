@@ -33,6 +33,13 @@ fn written_bundle_has_cosign_shape() {
     .unwrap();
     assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
     assert_eq!(statement["subject"][0]["digest"]["sha256"], hex::encode([1u8; 32]));
+    // What the image side writes as the referrer's annotations (cosign specs/BUNDLE_SPEC.md).
+    let bundle = dsse_bundle(&key, [1; 32]);
+    assert_eq!(bundle.content_annotation(), "dsse-envelope");
+    assert_eq!(bundle.predicate_type().as_deref(), Some(COSIGN_SIGN_PREDICATE_TYPE));
+    let blob = blob_bundle(&key, b"a");
+    assert_eq!(blob.content_annotation(), "message-signature");
+    assert_eq!(blob.predicate_type(), None);
 }
 
 #[test]
