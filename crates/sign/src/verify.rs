@@ -125,9 +125,7 @@ fn verify_with_key(bundle: &Bundle, subject: Subject<'_>, key: &PublicKey) -> Re
     let Some(identifier) = &material.public_key else {
         return Err(Error::WrongVerificationMaterial {
             expected: "a public key".to_owned(),
-            found:
-                "a certificate (keyless signature); verify it with --certificate-identity and --certificate-oidc-issuer"
-                    .to_owned(),
+            found: "a certificate (a keyless signature)".to_owned(),
         });
     };
     let hint = key.hint();
