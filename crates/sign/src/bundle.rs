@@ -136,8 +136,9 @@ impl Bundle {
         if !BUNDLE_MEDIA_TYPES.contains(&media_type) {
             return Err(Error::UnknownMediaType { media_type: media_type.to_owned() });
         }
-        let bundle: Bundle = serde_json::from_value(head)
-            .map_err(|e| Error::MalformedBundle { field: "(bundle)".to_owned(), reason: e.to_string() })?;
+        // The error names the field (`verificationMaterial.tlogEntries[0].logIndex`).
+        let bundle: Bundle = serde_path_to_error::deserialize(head)
+            .map_err(|e| Error::MalformedBundle { field: e.path().to_string(), reason: e.into_inner().to_string() })?;
         bundle.check()?;
         Ok(bundle)
     }
