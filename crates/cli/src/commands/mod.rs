@@ -6,10 +6,13 @@ mod db;
 mod diff;
 mod files;
 mod inspect;
+mod key;
 mod outdated;
 mod sbom;
 mod scan;
+mod sign_blob;
 mod transfer;
+mod verify_blob;
 mod vex;
 
 use anyhow::Result;
@@ -92,5 +95,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         }
         Command::Completions { shell } => completions::completions(printer, shell),
         Command::Man { dir } => completions::man(printer, dir.as_deref()),
+        Command::Key { command: crate::args::KeyCommand::Generate { output_key_prefix, force } } => {
+            key::generate(printer, &output_key_prefix, force)
+        }
+        Command::SignBlob(args) => sign_blob::sign_blob(printer, &args),
+        Command::VerifyBlob(args) => verify_blob::verify_blob(printer, &args),
     }
 }

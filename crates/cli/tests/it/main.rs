@@ -19,6 +19,8 @@ mod scan;
 mod scan_go_reach;
 mod scan_live;
 mod scan_trivy;
+mod verify_blob;
+mod verify_blob_interop;
 
 /// The binary under test, for [`pare_test::Pare::new`].
 pub const PARE: &str = env!("CARGO_BIN_EXE_pare");
