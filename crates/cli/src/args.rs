@@ -327,6 +327,18 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
     /// Write a VEX (OpenVEX) statement for a triage decision
     #[command(long_about = VEX_ABOUT)]
     Vex(VexArgs),
+    /// Sign an image (cosign bundle and legacy signature, or an OpenPGP simple signature)
+    #[command(long_about = SIGN_ABOUT)]
+    Sign(SignArgs),
+    /// Attest an image: sign a statement (SBOM, provenance, VEX, scan) about it
+    #[command(long_about = ATTEST_ABOUT)]
+    Attest(AttestArgs),
+    /// Verify an image's signatures
+    #[command(long_about = VERIFY_ABOUT)]
+    Verify(VerifyArgs),
+    /// Verify an image's attestations of one predicate type
+    #[command(long_about = VERIFY_ATTESTATION_ABOUT)]
+    VerifyAttestation(VerifyAttestationArgs),
     /// Print a shell completion script (bash, zsh, fish)
     #[command(long_about = "Print the completion script for a shell, generated from the same definitions as \
 `--help`.\n\nExamples:\n    pare completions bash > /etc/bash_completion.d/pare\n    \
@@ -703,4 +715,154 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
+}
+
+// `pare sign`, `pare attest`, `pare verify`, `pare verify-attestation`
+
+pub(crate) const SIGN_ABOUT: &str = "Sign an image: the manifest digest a tag resolves to is signed, never the tag.\n\n\
+With --key (a cosign key: `ENCRYPTED SIGSTORE PRIVATE KEY` PEM, password from PARE_PASSWORD or \
+COSIGN_PASSWORD), pare writes, by default, both forms cosign verifiers read:\n\
+  bundle   a Sigstore bundle v0.3 (DSSE envelope over an in-toto Statement, predicate type \
+https://sigstore.dev/cosign/sign/v1) attached as an OCI 1.1 referrer (cosign 3's form);\n\
+  legacy   a simple-signing payload in the `sha256-<hex>.sig` tag (cosign 2's form, which \
+Kyverno and policy-controller verify with keys).\n\
+Signing again with the same key adds nothing; another key adds its signature beside. Registries \
+and oci:DIR layouts (offline) can be signed. `pare copy --referrers` carries signatures along.\n\n\
+With --gpg-key, pare writes a containers simple signature instead (what `skopeo copy --sign-by` \
+writes): an OpenPGP signed message made by `gpg` with the key from your GnuPG home, stored under \
+--sigstore-dir as `<repository>@sha256=<hex>/signature-N` (point `lookaside` of \
+containers-registries.d(5) at it; skopeo and podman verify with a policy.json `signedBy` rule).\n\n\
+Examples:\n    pare sign 127.0.0.1:5000/app:1.0 --key cosign.key\n    \
+pare sign oci:./out:app --key cosign.key --format legacy --annotation team=blue\n    \
+pare sign registry.example/app:1.0 --gpg-key 0123ABCD --sigstore-dir /var/lib/containers/sigstore";
+
+#[derive(Args, Debug, Clone)]
+pub struct SignArgs {
+    /// Image to sign: a registry reference or oci:DIR[:NAME]
+    pub image: String,
+    /// cosign private key (PEM)
+    #[arg(long, value_name = "FILE", required_unless_present = "gpg_key", conflicts_with = "gpg_key")]
+    pub key: Option<PathBuf>,
+    /// Add KEY=VALUE to the signed claims (repeatable)
+    #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Which forms to write (with --key)
+    #[arg(long, value_enum, default_value_t = SignatureFormat::Both)]
+    pub format: SignatureFormat,
+    /// Make an OpenPGP simple signature with this key of your GnuPG home (fingerprint, key ID or
+    /// user ID), as `skopeo copy --sign-by` does
+    #[arg(long, value_name = "KEY")]
+    pub gpg_key: Option<String>,
+    #[command(flatten)]
+    pub sigstore: SigstoreDirArg,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SigstoreDirArg {
+    /// Lookaside directory of OpenPGP simple signatures (containers-registries.d(5) `lookaside`)
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/containers/sigstore")]
+    pub sigstore_dir: PathBuf,
+}
+
+/// Which signature forms `pare sign` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SignatureFormat {
+    /// Sigstore bundle as an OCI 1.1 referrer (cosign 3)
+    Bundle,
+    /// simple-signing payload in the `sha256-<hex>.sig` tag (cosign 2)
+    Legacy,
+    /// Both
+    #[default]
+    Both,
+}
+
+pub(crate) const ATTEST_ABOUT: &str = "Attest an image: an in-toto Statement v1 whose subject is the image's \
+manifest digest and whose predicate is FILE, signed in a DSSE envelope, written as cosign writes it: a \
+Sigstore bundle referrer (annotation dev.sigstore.bundle.predicateType) and an envelope in the legacy \
+`sha256-<hex>.att` tag (--format picks).\n\n\
+Predicate types: spdx (https://spdx.dev/Document), cyclonedx (https://cyclonedx.org/bom), openvex \
+(https://openvex.dev/ns/v0.2.0), slsaprovenance (https://slsa.dev/provenance/v1), vuln \
+(https://in-toto.io/attestation/vulns/v0.2), or any URI.\n\n\
+Example:\n    pare sbom oci:./out:app --format spdx-json -o app.spdx.json\n    \
+pare attest oci:./out:app --key cosign.key --predicate app.spdx.json --type spdx";
+
+#[derive(Args, Debug, Clone)]
+pub struct AttestArgs {
+    /// Image to attest: a registry reference or oci:DIR[:NAME]
+    pub image: String,
+    /// cosign private key (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The predicate: a JSON file
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    /// Predicate type: spdx, cyclonedx, openvex, slsaprovenance, vuln, or a URI
+    #[arg(long = "type", value_name = "TYPE")]
+    pub predicate_type: String,
+    /// Which forms to write
+    #[arg(long, value_enum, default_value_t = SignatureFormat::Both)]
+    pub format: SignatureFormat,
+}
+
+pub(crate) const VERIFY_ABOUT: &str = "Verify an image's signatures: Sigstore bundles attached as referrers \
+first, then legacy signatures in the `sha256-<hex>.sig` tag (or, with --gpg-keyring, OpenPGP simple \
+signatures in --sigstore-dir). Prints what verified: the digest, the form, the key and the signed \
+annotations.\n\n\
+Exit status: 0 a signature verified, 1 none did (the reason each was refused is printed: no \
+signature, signed by another key, a payload for another digest, a tampered payload or envelope, a \
+malformed bundle), 2 errors.\n\n\
+Examples:\n    pare verify 127.0.0.1:5000/app:1.0 --key cosign.pub\n    \
+pare verify registry.example/app:1.0 --gpg-keyring trusted.gpg --sigstore-dir ./sigstore";
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// Image to verify: a registry reference or oci:DIR[:NAME]
+    pub image: String,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// OpenPGP keyring (binary or armored) trusted for containers simple signatures
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub gpg_keyring: Option<PathBuf>,
+    #[command(flatten)]
+    pub sigstore: SigstoreDirArg,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrustArgs {
+    /// Public key (PEM) the signatures must verify with
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Keyless: the identity (SAN) the signing certificate must name
+    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer", conflicts_with = "key")]
+    pub certificate_identity: Option<String>,
+    /// Keyless: the OIDC issuer the signing certificate must name
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Keyless: Sigstore trusted root (JSON) to verify certificates and log entries against
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Keyless: never go online (the trusted root file and the bundle's proofs only)
+    #[arg(long)]
+    pub offline: bool,
+}
+
+pub(crate) const VERIFY_ATTESTATION_ABOUT: &str = "Verify an image's attestations of one predicate type: \
+bundles attached as referrers first, then DSSE envelopes in the `sha256-<hex>.att` tag. Prints the \
+digest, form, key and predicate type of each that verified.\n\n\
+Exit status: 0 an attestation verified, 1 none did (with the reasons), 2 errors.\n\n\
+Example:\n    pare verify-attestation oci:./out:app --key cosign.pub --type spdx";
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyAttestationArgs {
+    /// Image: a registry reference or oci:DIR[:NAME]
+    pub image: String,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Predicate type: spdx, cyclonedx, openvex, slsaprovenance, vuln, or a URI
+    #[arg(long = "type", value_name = "TYPE")]
+    pub predicate_type: String,
+    #[command(flatten)]
+    pub format: FormatArg,
 }

@@ -9,6 +9,7 @@ mod inspect;
 mod outdated;
 mod sbom;
 mod scan;
+mod sign;
 mod transfer;
 mod vex;
 
@@ -80,6 +81,9 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
             }
             sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }
+        Command::Sign(args) => sign::sign(global, printer, &args),
+        Command::Verify(args) => sign::verify(global, printer, &args),
+        Command::Attest(_) | Command::VerifyAttestation(_) => bail!("not available in this build"),
         Command::Completions { shell } => completions::completions(printer, shell),
         Command::Man { dir } => completions::man(printer, dir.as_deref()),
     }
