@@ -37,7 +37,7 @@ pub fn signature_dir(base: &Path, reference: &Reference, digest: &Digest) -> Res
 
 /// The payload pare signs for `reference` (shown with its tag) at `digest`.
 pub fn payload(reference: &Reference, digest: &Digest, timestamp: i64) -> Payload {
-    let mut payload = Payload::new(ATOMIC_TYPE, &digest.to_string(), &docker_reference(reference));
+    let mut payload = Payload::new(ATOMIC_TYPE, digest.as_ref(), &docker_reference(reference));
     payload.optional.insert("creator".into(), format!("pare {}", env!("CARGO_PKG_VERSION")).into());
     payload.optional.insert("timestamp".into(), timestamp.into());
     payload

@@ -84,7 +84,7 @@ pub(crate) fn verify(global: &GlobalArgs, printer: &Printer, args: &VerifyArgs) 
                 })
             })
             .collect();
-        return report(printer, args.format.format, &digest.to_string(), verified, &refused);
+        return report(printer, args.format.format, digest.as_ref(), verified, &refused);
     }
     bail!("verifying with --key is not available in this build")
 }

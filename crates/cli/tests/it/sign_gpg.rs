@@ -11,16 +11,15 @@ use pare_test::registry::TestRegistry;
 use pare_test::tools::{fixtures, require, run_err, run_ok};
 
 /// A GnuPG home with two signing keys, A and B, and each one's public keyring exported.
-pub(crate) struct GpgKeys {
-    pub home: PathBuf,
-    pub a: String,
-    pub b: String,
-    pub a_keyring: PathBuf,
-    pub b_keyring: PathBuf,
+struct GpgKeys {
+    home: PathBuf,
+    a: String,
+    a_keyring: PathBuf,
+    b_keyring: PathBuf,
 }
 
 impl GpgKeys {
-    pub fn new(dir: &Path) -> GpgKeys {
+    fn new(dir: &Path) -> GpgKeys {
         let gpg = require("gpg");
         let home = dir.join("gnupg");
         std::fs::create_dir_all(&home).unwrap();
@@ -57,7 +56,7 @@ impl GpgKeys {
         };
         let a_keyring = export(&fingerprints[0], "a.gpg");
         let b_keyring = export(&fingerprints[1], "b.gpg");
-        GpgKeys { home, a: fingerprints[0].clone(), b: fingerprints[1].clone(), a_keyring, b_keyring }
+        GpgKeys { home, a: fingerprints[0].clone(), a_keyring, b_keyring }
     }
 }
 
