@@ -83,7 +83,8 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         }
         Command::Sign(args) => sign::sign(global, printer, &args),
         Command::Verify(args) => sign::verify(global, printer, &args),
-        Command::Attest(_) | Command::VerifyAttestation(_) => bail!("not available in this build"),
+        Command::Attest(args) => sign::attest(global, printer, &args),
+        Command::VerifyAttestation(args) => sign::verify_attestation(global, printer, &args),
         Command::Completions { shell } => completions::completions(printer, shell),
         Command::Man { dir } => completions::man(printer, dir.as_deref()),
     }

@@ -5,8 +5,10 @@ use pare_oci::{Location, Reference, Root};
 use serde_json::json;
 
 use crate::ExitStatus;
-use crate::args::{Format, GlobalArgs, SignArgs, VerifyArgs};
-use crate::context::{image_location, open_source};
+use crate::args::{
+    AttestArgs, Format, GlobalArgs, SignArgs, SignatureFormat, TrustArgs, VerifyArgs, VerifyAttestationArgs,
+};
+use crate::context::{image_location, open_source, read_document, referrer_store};
 use crate::output::Printer;
 
 /// The image IMAGE names, resolved to its root manifest: its location and descriptor.
@@ -57,7 +59,98 @@ pub(crate) fn sign(global: &GlobalArgs, printer: &Printer, args: &SignArgs) -> R
         printer.out(&format!("simple-signing\t{}", path.display()))?;
         return Ok(ExitStatus::Success);
     }
-    bail!("signing with --key is not available in this build")
+    let Some(key_file) = &args.key else { bail!("--key or --gpg-key is required") };
+    let key = load_signing_key(key_file)?;
+    let target = target(global, &location, subject)?;
+    let options = sign_options(args.format, &args.annotations)?;
+    let written = pare_sign::image::sign(&target, &key, &options)
+        .with_context(|| format!("Cannot sign `{location}`"))?;
+    print_written(printer, &location, &digest, &written)
+}
+
+pub(crate) fn attest(global: &GlobalArgs, printer: &Printer, args: &AttestArgs) -> Result<ExitStatus> {
+    let predicate_type = pare_sign::image::predicate_type(&args.predicate_type)?;
+    let bytes = read_document(&args.predicate, MAX_PREDICATE)?;
+    if bytes.len() > MAX_PREDICATE {
+        bail!("{} is larger than {} MiB: not a predicate pare attests", args.predicate.display(), MAX_PREDICATE >> 20);
+    }
+    let predicate: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not JSON: a predicate is a JSON document", args.predicate.display()))?;
+    let (location, subject) = resolve(global, printer, &args.image)?;
+    let digest = subject.digest().clone();
+    let key = load_signing_key(&args.key)?;
+    let target = target(global, &location, subject)?;
+    let options = sign_options(args.format, &[])?;
+    let written = pare_sign::image::attest(&target, &key, &predicate_type, &predicate, &options)
+        .with_context(|| format!("Cannot attest `{location}`"))?;
+    print_written(printer, &location, &digest, &written)
+}
+
+/// The largest predicate file attested (SBOMs of big images are tens of MiB).
+const MAX_PREDICATE: usize = 256 << 20;
+
+fn print_written(
+    printer: &Printer,
+    location: &Location,
+    digest: &pare_oci::Digest,
+    written: &[pare_sign::image::Written],
+) -> Result<ExitStatus> {
+    for w in written {
+        let what = match w.format {
+            "bundle" => format!("Sigstore bundle referrer {}", w.location),
+            _ => format!("legacy tag {}", w.location),
+        };
+        printer.status(&format!(
+            "{} {what} for {digest} in {location}",
+            if w.new { "Wrote" } else { "Already present:" }
+        ));
+        printer.out(&format!("{}\t{}\t{}", w.format, w.location, if w.new { "written" } else { "present" }))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn load_signing_key(path: &std::path::Path) -> Result<pare_sign::key::SigningKey> {
+    let pem = std::fs::read_to_string(path).with_context(|| format!("reading the key {}", path.display()))?;
+    let password = std::env::var("PARE_PASSWORD").or_else(|_| std::env::var("COSIGN_PASSWORD")).ok();
+    Ok(pare_sign::key::SigningKey::from_pem(&pem, password.as_deref().map(str::as_bytes))
+        .with_context(|| format!("Cannot read the private key {}", path.display()))?)
+}
+
+fn load_public_key(trust: &TrustArgs) -> Result<pare_sign::key::PublicKey> {
+    let Some(path) = &trust.key else {
+        bail!("--key is required\nhint: keyless verification (--certificate-identity) is not available for images yet")
+    };
+    let pem = std::fs::read_to_string(path).with_context(|| format!("reading the key {}", path.display()))?;
+    Ok(pare_sign::key::PublicKey::from_pem(&pem).with_context(|| format!("Cannot read the public key {}", path.display()))?)
+}
+
+/// Where the signatures of the image go, and the name a legacy signature claims: the repository
+/// for a registry image (as cosign writes it), the entry's name for a layout.
+fn target(global: &GlobalArgs, location: &Location, subject: pare_oci::Descriptor) -> Result<pare_sign::image::Target> {
+    let Some(store) = referrer_store(global, location)? else {
+        bail!("`{location}` cannot hold signatures")
+    };
+    let docker_reference = match location {
+        Location::Registry(reference) => format!("{}/{}", reference.registry(), reference.repository()),
+        Location::Layout { name, .. } => name.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    Ok(pare_sign::image::Target { store, subject, docker_reference })
+}
+
+fn sign_options(format: SignatureFormat, annotations: &[String]) -> Result<pare_sign::image::SignOptions> {
+    let mut map = std::collections::BTreeMap::new();
+    for a in annotations {
+        let Some((k, v)) = a.split_once('=') else { bail!("--annotation `{a}`: expected KEY=VALUE") };
+        map.insert(k.to_string(), v.to_string());
+    }
+    let created = pare_oci::rfc3339(u64::try_from(now_seconds()?).unwrap_or(0));
+    Ok(pare_sign::image::SignOptions {
+        bundle: format != SignatureFormat::Legacy,
+        legacy: format != SignatureFormat::Bundle,
+        annotations: map,
+        created,
+    })
 }
 
 pub(crate) fn verify(global: &GlobalArgs, printer: &Printer, args: &VerifyArgs) -> Result<ExitStatus> {
@@ -86,7 +179,42 @@ pub(crate) fn verify(global: &GlobalArgs, printer: &Printer, args: &VerifyArgs) 
             .collect();
         return report(printer, args.format.format, digest.as_ref(), verified, &refused);
     }
-    bail!("verifying with --key is not available in this build")
+    verify_image(global, printer, &args.image, &args.trust, &pare_sign::image::Expect::Signature, args.format.format)
+}
+
+pub(crate) fn verify_attestation(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &VerifyAttestationArgs,
+) -> Result<ExitStatus> {
+    let predicate_type = pare_sign::image::predicate_type(&args.predicate_type)?;
+    let expect = pare_sign::image::Expect::Attestation(predicate_type);
+    verify_image(global, printer, &args.image, &args.trust, &expect, args.format.format)
+}
+
+fn verify_image(
+    global: &GlobalArgs,
+    printer: &Printer,
+    image: &str,
+    trust: &TrustArgs,
+    expect: &pare_sign::image::Expect,
+    format: Format,
+) -> Result<ExitStatus> {
+    let key = load_public_key(trust)?;
+    let (location, subject) = resolve(global, printer, image)?;
+    let Some(store) = referrer_store(global, &location)? else {
+        bail!("`{location}` cannot hold signatures")
+    };
+    let outcome = pare_sign::image::verify(&store, subject.digest(), &key, expect)
+        .with_context(|| format!("Cannot verify `{location}`"))?;
+    let verified: Vec<serde_json::Value> =
+        outcome.verified.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
+    let refused: Vec<String> = outcome.refused.iter().map(ToString::to_string).collect();
+    if format == Format::Json {
+        printer.json(&serde_json::to_value(&outcome)?)?;
+        return Ok(if outcome.ok() { ExitStatus::Success } else { ExitStatus::Failure });
+    }
+    report(printer, format, &outcome.digest, verified, &refused)
 }
 
 /// Prints what verified (or why nothing did) and gives the exit status.
