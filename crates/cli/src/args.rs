@@ -843,7 +843,8 @@ pub struct TrustArgs {
     /// Keyless: Sigstore trusted root (JSON) to verify certificates and log entries against
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
-    /// Keyless: never go online (the trusted root file and the bundle's proofs only)
+    /// Accepted for cosign compatibility: pare always verifies offline (the trusted root and the
+    /// bundle's own proofs; it never contacts Rekor, Fulcio or TUF)
     #[arg(long)]
     pub offline: bool,
 }

@@ -1,17 +1,86 @@
-//! The one error type of pare-sign.
-
-use std::path::PathBuf;
-
-/// What can go wrong while signing or verifying. Verification that finds no good signature is
-/// not an error: it is a [`crate::Verification`] with the reasons.
+/// Everything that can go wrong while reading keys, signing and verifying.
+///
+/// Verification failures are distinct variants so a caller can print the precise reason
+/// (`pare verify` prints the `Display` of the error as the reason).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    // Keys.
+    #[error("Not a PEM key file: {reason}")]
+    Pem { reason: String },
+    #[error("Unsupported PEM type `{label}`")]
+    UnsupportedPemType { label: String },
+    #[error("Unsupported key type: {reason}")]
+    UnsupportedKeyType { reason: String },
+    #[error("Malformed key: {reason}")]
+    MalformedKey { reason: String },
+    #[error("Malformed encrypted key: {reason}")]
+    MalformedEncryptedKey { reason: String },
+    #[error("Unsupported key derivation in the encrypted key: {reason}")]
+    UnsupportedKdf { reason: String },
+    #[error("The key is encrypted and no password was given")]
+    PasswordRequired,
+    #[error("Wrong password for the encrypted key")]
+    WrongPassword,
+
+    // Signatures and envelopes.
+    #[error("The signature does not match: {reason}")]
+    SignatureMismatch { reason: String },
+    #[error("Not signed by the given key: {reason}")]
+    NoMatchingKey { reason: String },
+    #[error("The signature is for another artifact: {reason}")]
+    SubjectMismatch { reason: String },
+    #[error("Malformed DSSE envelope: {reason}")]
+    MalformedEnvelope { reason: String },
+    #[error("Malformed in-toto statement: {reason}")]
+    MalformedStatement { reason: String },
+
+    // Bundles.
+    #[error("Malformed bundle: `{field}`: {reason}")]
+    MalformedBundle { field: String, reason: String },
+    #[error("Bundle is too large: {size} bytes, the limit is {limit}")]
+    BundleTooLarge { size: usize, limit: usize },
+    #[error("Unknown bundle media type `{media_type}`")]
+    UnknownMediaType { media_type: String },
+    #[error("The bundle holds {found}, but {expected} was asked for")]
+    WrongVerificationMaterial { expected: String, found: String },
+
+    // Keyless verification.
+    #[error("Invalid trusted root: {reason}")]
+    TrustedRootInvalid { reason: String },
+    #[error("Certificate identity mismatch: expected `{expected}`, found `{found}`")]
+    CertificateIdentityMismatch { expected: String, found: String },
+    #[error("Certificate issuer mismatch: expected `{expected}`, found `{found}`")]
+    CertificateIssuerMismatch { expected: String, found: String },
+    #[error("Invalid signing certificate: {reason}")]
+    CertificateInvalid { reason: String },
+    #[error("Invalid signed certificate timestamp (SCT): {reason}")]
+    SctInvalid { reason: String },
+    #[error("Invalid transparency log inclusion proof: {reason}")]
+    InclusionProofInvalid { reason: String },
+    #[error("Invalid transparency log checkpoint: {reason}")]
+    CheckpointInvalid { reason: String },
+    #[error("Invalid signed entry timestamp (SET): {reason}")]
+    SetInvalid { reason: String },
+    #[error("The transparency log entry does not match the bundle: {reason}")]
+    LogEntryMismatch { reason: String },
+    #[error("Unknown transparency log: {reason}")]
+    UnknownLog { reason: String },
+    #[error("Timestamp outside the validity period: {reason}")]
+    TimestampOutsideValidity { reason: String },
+    #[error("Invalid RFC 3161 timestamp: {reason}")]
+    TimestampInvalid { reason: String },
+    #[error("No verified timestamp: {reason}")]
+    NoVerifiedTimestamp { reason: String },
+    #[error("Verification failed: {reason}")]
+    Verification { reason: String },
+
+    // Images: storage, payloads, OpenPGP simple signing.
     #[error(transparent)]
     Oci(#[from] pare_oci::Error),
     #[error("I/O error on `{}`", path.display())]
     Io {
-        path: PathBuf,
+        path: std::path::PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -21,14 +90,12 @@ pub enum Error {
     Gpg { key: String, reason: String },
     #[error("{0}")]
     InvalidInput(String),
-    #[error("Cannot sign `{location}`: {reason}")]
-    CannotSign { location: String, reason: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Deb(#[from] pare_deb::Error),
 }
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Error {
         Error::Io { path: path.into(), source }
     }
 }
@@ -48,4 +115,5 @@ pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

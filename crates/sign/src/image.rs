@@ -26,15 +26,14 @@ use pare_oci::referrers::{Artifact, ReferrerStore, attachment_tag};
 use pare_oci::{Descriptor, Digest};
 use serde_json::{Value, json};
 
-use crate::bundle::{BUNDLE_MEDIA_TYPE_V03, Bundle};
-use crate::dsse::Envelope;
-use crate::key::{PublicKey, SigningKey};
 use crate::simple_signing::{COSIGN_MEDIA_TYPE, COSIGN_TYPE, Payload};
-use crate::statement::PAYLOAD_TYPE;
-use crate::{Error, Result};
+use crate::{
+    BUNDLE_MEDIA_TYPE_V03, Bundle, Envelope, Error, PAYLOAD_TYPE, PublicKey, Result, SignedContent, Signer, SigningKey,
+    Subject, Trust, verify_bundle,
+};
 
 /// The predicate type of cosign 3's image signatures.
-pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+pub const SIGN_PREDICATE_TYPE: &str = crate::COSIGN_SIGN_PREDICATE_TYPE;
 /// The in-toto Statement v1 `_type`.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The layer annotation holding a legacy signature (base64).
@@ -165,8 +164,8 @@ pub fn attest(
         written.push(attach_bundle(target, key, predicate_type, &statement, &options.created)?);
     }
     if options.legacy {
-        let envelope = Envelope::sign(PAYLOAD_TYPE, &statement, key);
-        let bytes = pare_oci::canonical_json(&envelope.to_value());
+        let envelope = Envelope::sign(PAYLOAD_TYPE, statement.clone(), key);
+        let bytes = envelope.to_json();
         let annotations = BTreeMap::from([
             (ATTESTATION_PREDICATE_ANNOTATION.to_string(), predicate_type.to_string()),
             (SIGNATURE_ANNOTATION.to_string(), String::new()),
@@ -195,8 +194,7 @@ fn legacy_signature_verifies(layer: &Descriptor, payload: &[u8], key: &PublicKey
 }
 
 fn envelope_of(bytes: &[u8]) -> Result<Envelope> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::MalformedPayload { reason: e.to_string() })?;
-    Envelope::from_value(&value)
+    Envelope::from_json(bytes)
 }
 
 /// Signs `statement` into a bundle and attaches it as a referrer of the image, unless a bundle of
@@ -221,15 +219,16 @@ fn attach_bundle(
         }
         let Ok(fetched) = target.store.fetch(&desc, MAX_SIGNATURE_LAYER) else { continue };
         let same = fetched.layers.iter().any(|(_, bytes)| {
-            Bundle::parse(bytes).ok().and_then(|b| b.envelope).is_some_and(|e| {
-                e.payload == statement && e.verify(&public).is_ok()
-            })
+            Bundle::parse(bytes)
+                .ok()
+                .and_then(|b| b.dsse_envelope)
+                .is_some_and(|e| e.payload == statement && e.verify(&public).is_ok())
         });
         if same {
             return Ok(Written { format: "bundle", location: desc.digest().to_string(), new: false });
         }
     }
-    let envelope = Envelope::sign(PAYLOAD_TYPE, statement, key);
+    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_vec(), key);
     let bundle = Bundle::from_dsse_with_key(envelope, &public).to_json();
     let layer_digest = pare_oci::sha256(&bundle);
     let title = BTreeMap::from([(
@@ -283,13 +282,11 @@ fn append_layer(
         "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.digest().to_string()).collect::<Vec<_>>()},
         "config": {},
     }));
-    let config_desc = Descriptor::new(
-        pare_oci::media_types::OCI_CONFIG.into(),
-        config.len() as u64,
-        pare_oci::sha256(&config),
-    );
+    let config_desc =
+        Descriptor::new(pare_oci::media_types::OCI_CONFIG.into(), config.len() as u64, pare_oci::sha256(&config));
     let entry = |d: &Descriptor| {
-        let mut v = json!({"mediaType": d.media_type().to_string(), "digest": d.digest().to_string(), "size": d.size()});
+        let mut v =
+            json!({"mediaType": d.media_type().to_string(), "digest": d.digest().to_string(), "size": d.size()});
         if let Some(a) = d.annotations().as_ref().filter(|a| !a.is_empty()) {
             v["annotations"] = json!(a.iter().collect::<BTreeMap<_, _>>());
         }
@@ -339,8 +336,8 @@ pub struct Verified {
     pub format: &'static str,
     /// The referrer's digest, or the tag.
     pub location: String,
-    /// base64(SHA-256(DER)) of the key that verified.
-    pub key_hint: String,
+    /// Who signed: the key's hint (base64 SHA-256 of its DER), or a certificate's identity and issuer.
+    pub signer: String,
     /// The statement's predicate type (bundles and attestations).
     pub predicate_type: Option<String>,
     /// The legacy payload's `critical.identity.docker-reference`.
@@ -358,11 +355,13 @@ pub enum Reason {
     /// The bundle names another key, or the signature does not verify with the key.
     OtherKey { detail: String },
     /// The signature verifies but is about another manifest.
-    OtherDigest { claimed: String },
+    OtherDigest { detail: String },
     /// The signed content or the envelope was changed after signing.
     Tampered { detail: String },
     /// The bundle, envelope or payload cannot be read.
     Malformed { detail: String },
+    /// Any other check failed (a keyless certificate's identity, a log proof, …).
+    Rejected { detail: String },
 }
 
 impl std::fmt::Display for Reason {
@@ -370,9 +369,10 @@ impl std::fmt::Display for Reason {
         match self {
             Reason::NoSignature => f.write_str("no signature"),
             Reason::OtherKey { detail } => write!(f, "signed by another key: {detail}"),
-            Reason::OtherDigest { claimed } => write!(f, "payload for another digest: it signs `{claimed}`"),
+            Reason::OtherDigest { detail } => write!(f, "payload for another digest: {detail}"),
             Reason::Tampered { detail } => write!(f, "tampered: {detail}"),
             Reason::Malformed { detail } => write!(f, "malformed: {detail}"),
+            Reason::Rejected { detail } => write!(f, "rejected: {detail}"),
         }
     }
 }
@@ -408,8 +408,12 @@ impl Verification {
 }
 
 /// Looks for bundles (referrers), then legacy signatures or attestations, and verifies each
-/// with `key`.
-pub fn verify(store: &ReferrerStore, subject: &Digest, key: &PublicKey, expect: &Expect) -> Result<Verification> {
+/// with `trust` (legacy ones only with a key: they carry no certificate pare can check).
+pub fn verify(store: &ReferrerStore, subject: &Digest, trust: &Trust, expect: &Expect) -> Result<Verification> {
+    let key = match trust {
+        Trust::Key(key) | Trust::KeyAndRoot { key, .. } => Some(key),
+        Trust::Identity { .. } => None,
+    };
     let mut verified = Vec::new();
     let mut refused = Vec::new();
     let wanted = match expect {
@@ -436,12 +440,12 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, key: &PublicKey, expect: 
             refused.push(refuse(Reason::Malformed { detail: "the referrer holds no bundle layer".into() }));
             continue;
         };
-        match check_bundle(bytes, subject, key, wanted) {
-            Ok(Some((predicate_type, annotations))) => verified.push(Verified {
+        match check_bundle(bytes, subject, trust, wanted) {
+            Ok(Some((predicate_type, signer, annotations))) => verified.push(Verified {
                 digest: subject.to_string(),
                 format: "bundle",
                 location,
-                key_hint: key.hint(),
+                signer,
                 predicate_type: Some(predicate_type),
                 docker_reference: None,
                 annotations,
@@ -466,7 +470,8 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, key: &PublicKey, expect: 
                 continue;
             }
             if is_attestation {
-                let annotated = layer.annotations().as_ref().and_then(|a| a.get(ATTESTATION_PREDICATE_ANNOTATION)).cloned();
+                let annotated =
+                    layer.annotations().as_ref().and_then(|a| a.get(ATTESTATION_PREDICATE_ANNOTATION)).cloned();
                 if annotated.as_deref().is_some_and(|t| t != wanted) {
                     continue;
                 }
@@ -474,7 +479,9 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, key: &PublicKey, expect: 
             let content = match store.read_blob(&layer, MAX_SIGNATURE_LAYER) {
                 Ok(c) => c,
                 Err(e @ (pare_oci::Error::DigestMismatch { .. } | pare_oci::Error::SizeMismatch { .. })) => {
-                    refused.push(refuse(Reason::Tampered { detail: format!("the payload was changed: {}", crate::error::chain(&e)) }));
+                    refused.push(refuse(Reason::Tampered {
+                        detail: format!("the payload was changed: {}", crate::error::chain(&e)),
+                    }));
                     continue;
                 }
                 Err(pare_oci::Error::LimitExceeded { what, .. }) => {
@@ -483,10 +490,15 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, key: &PublicKey, expect: 
                 }
                 Err(e) => return Err(e.into()),
             };
+            let Some(key) = key else {
+                refused.push(refuse(Reason::Rejected {
+                    detail: "legacy signatures are verified with a key (--key) only".into(),
+                }));
+                continue;
+            };
             let checked = if is_signature {
-                check_legacy_signature(&layer, &content, subject, key).map(|p| {
-                    Some((None, Some(p.docker_reference.clone()), p.annotations()))
-                })
+                check_legacy_signature(&layer, &content, subject, key)
+                    .map(|p| Some((None, Some(p.docker_reference.clone()), p.annotations())))
             } else {
                 check_envelope(&content, subject, key, wanted).map(|found| found.map(|(t, a)| (Some(t), None, a)))
             };
@@ -495,7 +507,7 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, key: &PublicKey, expect: 
                     digest: subject.to_string(),
                     format: "legacy",
                     location,
-                    key_hint: key.hint(),
+                    signer: key.hint(),
                     predicate_type,
                     docker_reference,
                     annotations,
@@ -508,38 +520,86 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, key: &PublicKey, expect: 
     if verified.is_empty() && refused.is_empty() {
         let what = match expect {
             Expect::Signature => "no signature: neither a bundle referrer nor a `.sig` tag".to_string(),
-            Expect::Attestation(t) => format!("no attestation of type `{t}`: neither a bundle referrer nor a `.att` tag"),
+            Expect::Attestation(t) => {
+                format!("no attestation of type `{t}`: neither a bundle referrer nor a `.att` tag")
+            }
         };
         refused.push(Refusal { format: "any", location: what, reason: Reason::NoSignature });
     }
     Ok(Verification { digest: subject.to_string(), verified, refused })
 }
 
-/// A bundle: the key hint, the envelope's signature, then the statement (type, subject).
+/// A bundle, verified by [`verify_bundle`] (key hint, envelope signature, statement subject;
+/// certificate and log proofs for keyless ones), then its predicate type.
 /// `Ok(None)`: a good bundle of another predicate type.
 fn check_bundle(
     bytes: &[u8],
     subject: &Digest,
-    key: &PublicKey,
+    trust: &Trust,
     wanted: &str,
-) -> std::result::Result<Option<(String, BTreeMap<String, String>)>, Reason> {
-    let bundle = Bundle::parse(bytes).map_err(|e| Reason::Malformed { detail: crate::error::chain(&e) })?;
-    let Some(envelope) = bundle.envelope else {
+) -> std::result::Result<Option<(String, String, BTreeMap<String, String>)>, Reason> {
+    let bundle = Bundle::parse(bytes).map_err(|e| reason_of(&e))?;
+    if bundle.dsse_envelope.is_none() {
         return Err(Reason::Malformed { detail: "the bundle holds no DSSE envelope".into() });
+    }
+    let verified = verify_bundle(&bundle, Subject::Sha256(sha256_bytes(subject)?), trust).map_err(|e| reason_of(&e))?;
+    let SignedContent::Dsse { predicate_type: Some(predicate_type), .. } = verified.content else {
+        return Err(Reason::Malformed { detail: "the envelope does not hold an in-toto statement".into() });
     };
-    if let Some(hint) = &bundle.key_hint
-        && *hint != key.hint()
-    {
-        return Err(Reason::OtherKey { detail: format!("the bundle names the key `{hint}`, not `{}`", key.hint()) });
+    if predicate_type != wanted {
+        return Ok(None);
     }
-    if envelope.verify(key).is_err() {
-        return Err(if bundle.key_hint.is_some() {
-            Reason::Tampered { detail: "the envelope's signature does not verify with the key the bundle names".into() }
-        } else {
-            Reason::OtherKey { detail: "the envelope's signature does not verify with this key".into() }
-        });
+    let signer = match verified.signer {
+        Signer::Key { hint } => hint,
+        Signer::Certificate { identity, issuer } => format!("{identity} ({issuer})"),
+    };
+    let annotations = bundle
+        .dsse_envelope
+        .as_ref()
+        .and_then(|e| serde_json::from_slice::<Value>(&e.payload).ok())
+        .map(|statement| subject_annotations(&statement, subject))
+        .unwrap_or_default();
+    Ok(Some((predicate_type, signer, annotations)))
+}
+
+/// The image digest as the 32 bytes [`Subject::Sha256`] takes.
+fn sha256_bytes(digest: &Digest) -> std::result::Result<[u8; 32], Reason> {
+    let bytes = hex::decode(digest.digest()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+    bytes.ok_or_else(|| Reason::Malformed { detail: format!("`{digest}` is not a SHA-256 digest") })
+}
+
+/// The annotations of the statement's subject entry that names the image.
+fn subject_annotations(statement: &Value, subject: &Digest) -> BTreeMap<String, String> {
+    let algorithm = subject.algorithm().to_string();
+    statement
+        .get("subject")
+        .and_then(Value::as_array)
+        .and_then(|subjects| {
+            subjects.iter().find(|s| {
+                s.get("digest").and_then(|d| d.get(&algorithm)).and_then(Value::as_str) == Some(subject.digest())
+            })
+        })
+        .and_then(|s| s.get("annotations"))
+        .and_then(Value::as_object)
+        .map(|a| a.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+/// The reason a verification error of this crate gives.
+fn reason_of(err: &Error) -> Reason {
+    let detail = crate::error::chain(err);
+    match err {
+        Error::NoMatchingKey { .. } => Reason::OtherKey { detail },
+        Error::SignatureMismatch { .. } => Reason::Tampered { detail },
+        Error::SubjectMismatch { .. } => Reason::OtherDigest { detail },
+        Error::MalformedBundle { .. }
+        | Error::MalformedEnvelope { .. }
+        | Error::MalformedStatement { .. }
+        | Error::UnknownMediaType { .. }
+        | Error::BundleTooLarge { .. }
+        | Error::MalformedPayload { .. } => Reason::Malformed { detail },
+        _ => Reason::Rejected { detail },
     }
-    check_statement(&envelope, subject, wanted)
 }
 
 /// A legacy attestation layer: a DSSE envelope.
@@ -590,7 +650,8 @@ fn check_statement(
             claimed.push(format!("{algorithm}:{hex}"));
         }
     }
-    Err(Reason::OtherDigest { claimed: if claimed.is_empty() { "no digest".into() } else { claimed.join(", ") } })
+    let claimed = if claimed.is_empty() { "no digest".into() } else { claimed.join(", ") };
+    Err(Reason::OtherDigest { detail: format!("the statement is about {claimed}, the image is {subject}") })
 }
 
 /// A legacy signature layer: the signature over the payload's exact bytes, then the payload.
@@ -617,7 +678,9 @@ fn check_legacy_signature(
         return Err(Reason::Malformed { detail: format!("`critical.type` is `{}`", payload.kind) });
     }
     if payload.manifest_digest != subject.to_string() {
-        return Err(Reason::OtherDigest { claimed: payload.manifest_digest });
+        return Err(Reason::OtherDigest {
+            detail: format!("the payload signs `{}`, the image is `{subject}`", payload.manifest_digest),
+        });
     }
     Ok(payload)
 }

@@ -63,8 +63,8 @@ pub(crate) fn sign(global: &GlobalArgs, printer: &Printer, args: &SignArgs) -> R
     let key = load_signing_key(key_file)?;
     let target = target(global, &location, subject)?;
     let options = sign_options(args.format, &args.annotations)?;
-    let written = pare_sign::image::sign(&target, &key, &options)
-        .with_context(|| format!("Cannot sign `{location}`"))?;
+    let written =
+        pare_sign::image::sign(&target, &key, &options).with_context(|| format!("Cannot sign `{location}`"))?;
     print_written(printer, &location, &digest, &written)
 }
 
@@ -100,36 +100,56 @@ fn print_written(
             "bundle" => format!("Sigstore bundle referrer {}", w.location),
             _ => format!("legacy tag {}", w.location),
         };
-        printer.status(&format!(
-            "{} {what} for {digest} in {location}",
-            if w.new { "Wrote" } else { "Already present:" }
-        ));
+        printer
+            .status(&format!("{} {what} for {digest} in {location}", if w.new { "Wrote" } else { "Already present:" }));
         printer.out(&format!("{}\t{}\t{}", w.format, w.location, if w.new { "written" } else { "present" }))?;
     }
     Ok(ExitStatus::Success)
 }
 
-fn load_signing_key(path: &std::path::Path) -> Result<pare_sign::key::SigningKey> {
-    let pem = std::fs::read_to_string(path).with_context(|| format!("reading the key {}", path.display()))?;
+/// The largest key or trusted root file read.
+const MAX_KEY_FILE: usize = 1 << 20;
+
+fn load_signing_key(path: &std::path::Path) -> Result<pare_sign::SigningKey> {
+    let pem = read_document(path, MAX_KEY_FILE)?;
     let password = std::env::var("PARE_PASSWORD").or_else(|_| std::env::var("COSIGN_PASSWORD")).ok();
-    Ok(pare_sign::key::SigningKey::from_pem(&pem, password.as_deref().map(str::as_bytes))
+    Ok(pare_sign::SigningKey::from_pem(&pem, password.as_deref().map(str::as_bytes))
         .with_context(|| format!("Cannot read the private key {}", path.display()))?)
 }
 
-fn load_public_key(trust: &TrustArgs) -> Result<pare_sign::key::PublicKey> {
-    let Some(path) = &trust.key else {
-        bail!("--key is required\nhint: keyless verification (--certificate-identity) is not available for images yet")
+/// What verification trusts: a key (with a trusted root, log entries are checked too), or a
+/// keyless identity checked against a trusted root (the file, else Sigstore's public-good root).
+fn trust(args: &TrustArgs) -> Result<pare_sign::Trust> {
+    let trusted_root = || -> Result<pare_sign::TrustedRoot> {
+        Ok(match &args.trusted_root {
+            Some(path) => pare_sign::TrustedRoot::from_json(&read_document(path, MAX_KEY_FILE)?)
+                .with_context(|| format!("Cannot read the trusted root {}", path.display()))?,
+            None => pare_sign::TrustedRoot::public_good()?,
+        })
     };
-    let pem = std::fs::read_to_string(path).with_context(|| format!("reading the key {}", path.display()))?;
-    Ok(pare_sign::key::PublicKey::from_pem(&pem).with_context(|| format!("Cannot read the public key {}", path.display()))?)
+    if let Some(path) = &args.key {
+        let pem = read_document(path, MAX_KEY_FILE)?;
+        let key = pare_sign::PublicKey::from_pem(&pem)
+            .with_context(|| format!("Cannot read the public key {}", path.display()))?;
+        return Ok(match &args.trusted_root {
+            Some(_) => pare_sign::Trust::KeyAndRoot { key, trusted_root: trusted_root()? },
+            None => pare_sign::Trust::Key(key),
+        });
+    }
+    match (&args.certificate_identity, &args.certificate_oidc_issuer) {
+        (Some(identity), Some(issuer)) => Ok(pare_sign::Trust::Identity {
+            identity: identity.clone(),
+            issuer: issuer.clone(),
+            trusted_root: trusted_root()?,
+        }),
+        _ => bail!("--key, or --certificate-identity with --certificate-oidc-issuer, is required"),
+    }
 }
 
 /// Where the signatures of the image go, and the name a legacy signature claims: the repository
 /// for a registry image (as cosign writes it), the entry's name for a layout.
 fn target(global: &GlobalArgs, location: &Location, subject: pare_oci::Descriptor) -> Result<pare_sign::image::Target> {
-    let Some(store) = referrer_store(global, location)? else {
-        bail!("`{location}` cannot hold signatures")
-    };
+    let Some(store) = referrer_store(global, location)? else { bail!("`{location}` cannot hold signatures") };
     let docker_reference = match location {
         Location::Registry(reference) => format!("{}/{}", reference.registry(), reference.repository()),
         Location::Layout { name, .. } => name.clone().unwrap_or_default(),
@@ -200,12 +220,10 @@ fn verify_image(
     expect: &pare_sign::image::Expect,
     format: Format,
 ) -> Result<ExitStatus> {
-    let key = load_public_key(trust)?;
+    let trust = self::trust(trust)?;
     let (location, subject) = resolve(global, printer, image)?;
-    let Some(store) = referrer_store(global, &location)? else {
-        bail!("`{location}` cannot hold signatures")
-    };
-    let outcome = pare_sign::image::verify(&store, subject.digest(), &key, expect)
+    let Some(store) = referrer_store(global, &location)? else { bail!("`{location}` cannot hold signatures") };
+    let outcome = pare_sign::image::verify(&store, subject.digest(), &trust, expect)
         .with_context(|| format!("Cannot verify `{location}`"))?;
     let verified: Vec<serde_json::Value> =
         outcome.verified.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
@@ -238,7 +256,7 @@ fn report(
                 for (k, label) in [
                     ("signature", "signature"),
                     ("docker_reference", "identity"),
-                    ("key_hint", "key"),
+                    ("signer", "signed by"),
                     ("predicate_type", "predicate type"),
                     ("location", "from"),
                 ] {
