@@ -529,15 +529,16 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, trust: &Trust, expect: &E
     Ok(Verification { digest: subject.to_string(), verified, refused })
 }
 
+/// Signed annotations.
+type Annotations = BTreeMap<String, String>;
+/// A check's outcome: accepted (with what it found), skipped (`None`: another predicate type), or
+/// refused.
+type Checked<T> = std::result::Result<Option<T>, Reason>;
+
 /// A bundle, verified by [`verify_bundle`] (key hint, envelope signature, statement subject;
 /// certificate and log proofs for keyless ones), then its predicate type.
 /// `Ok(None)`: a good bundle of another predicate type.
-fn check_bundle(
-    bytes: &[u8],
-    subject: &Digest,
-    trust: &Trust,
-    wanted: &str,
-) -> std::result::Result<Option<(String, String, BTreeMap<String, String>)>, Reason> {
+fn check_bundle(bytes: &[u8], subject: &Digest, trust: &Trust, wanted: &str) -> Checked<(String, String, Annotations)> {
     let bundle = Bundle::parse(bytes).map_err(|e| reason_of(&e))?;
     if bundle.dsse_envelope.is_none() {
         return Err(Reason::Malformed { detail: "the bundle holds no DSSE envelope".into() });
@@ -603,12 +604,7 @@ fn reason_of(err: &Error) -> Reason {
 }
 
 /// A legacy attestation layer: a DSSE envelope.
-fn check_envelope(
-    bytes: &[u8],
-    subject: &Digest,
-    key: &PublicKey,
-    wanted: &str,
-) -> std::result::Result<Option<(String, BTreeMap<String, String>)>, Reason> {
+fn check_envelope(bytes: &[u8], subject: &Digest, key: &PublicKey, wanted: &str) -> Checked<(String, Annotations)> {
     let envelope = envelope_of(bytes).map_err(|e| Reason::Malformed { detail: crate::error::chain(&e) })?;
     if envelope.verify(key).is_err() {
         return Err(Reason::OtherKey {
@@ -620,11 +616,7 @@ fn check_envelope(
 }
 
 /// The statement of a verified envelope: its predicate type and that one subject is the image.
-fn check_statement(
-    envelope: &Envelope,
-    subject: &Digest,
-    wanted: &str,
-) -> std::result::Result<Option<(String, BTreeMap<String, String>)>, Reason> {
+fn check_statement(envelope: &Envelope, subject: &Digest, wanted: &str) -> Checked<(String, Annotations)> {
     if envelope.payload_type != PAYLOAD_TYPE {
         return Err(Reason::Malformed { detail: format!("the payload type is `{}`", envelope.payload_type) });
     }

@@ -56,7 +56,7 @@ pub(crate) fn sign(global: &GlobalArgs, printer: &Printer, args: &SignArgs) -> R
             if new { "Wrote" } else { "Already present:" },
             path.display()
         ));
-        printer.out(&format!("simple-signing\t{}", path.display()))?;
+        printer.out(&format!("simple-signing {}", path.display()))?;
         return Ok(ExitStatus::Success);
     }
     let Some(key_file) = &args.key else { bail!("--key or --gpg-key is required") };
@@ -102,7 +102,7 @@ fn print_written(
         };
         printer
             .status(&format!("{} {what} for {digest} in {location}", if w.new { "Wrote" } else { "Already present:" }));
-        printer.out(&format!("{}\t{}\t{}", w.format, w.location, if w.new { "written" } else { "present" }))?;
+        printer.out(&format!("{} {} {}", w.format, w.location, if w.new { "written" } else { "present" }))?;
     }
     Ok(ExitStatus::Success)
 }
@@ -113,8 +113,8 @@ const MAX_KEY_FILE: usize = 1 << 20;
 fn load_signing_key(path: &std::path::Path) -> Result<pare_sign::SigningKey> {
     let pem = read_document(path, MAX_KEY_FILE)?;
     let password = std::env::var("PARE_PASSWORD").or_else(|_| std::env::var("COSIGN_PASSWORD")).ok();
-    Ok(pare_sign::SigningKey::from_pem(&pem, password.as_deref().map(str::as_bytes))
-        .with_context(|| format!("Cannot read the private key {}", path.display()))?)
+    pare_sign::SigningKey::from_pem(&pem, password.as_deref().map(str::as_bytes))
+        .with_context(|| format!("Cannot read the private key {}", path.display()))
 }
 
 /// What verification trusts: a key (with a trusted root, log entries are checked too), or a
