@@ -436,3 +436,23 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// pare's signatures checked by a verifier written from the specs with another crypto library
+/// (pyca/cryptography on OpenSSL, in the venv `scripts/system-deps.sh` makes): it accepts them
+/// with the signer's key and refuses them with another.
+#[test]
+fn an_independent_verifier_accepts_both_forms() {
+    let python = pare_test::tools::venv_tool("venv-crypto", "python");
+    let check = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cosign-check/check.py");
+    let f = Fixture::new();
+    let layout = f.path("layout");
+    let image = format!("oci:{}:hello", layout.display());
+    let digest = f.image(&image, None);
+    f.sign(&image, &f.keys.a, &["--annotation", "team=blue"]);
+    let run = |public: &Path| Command::new(&python).arg(&check).arg(&layout).arg(&digest).arg(public).output().unwrap();
+    let out = run(&f.keys.a_pub);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(stdout(&out), "legacy 1 bundle 1");
+    let out = run(&f.keys.b_pub);
+    assert!(!out.status.success(), "{}", text(&out));
+}
