@@ -159,8 +159,10 @@ Example:\n    pare push oci:./out:app 127.0.0.1:5000/app:1.0")]
 (and so their digests) unless a single platform is picked out of an index.\n\n\
 With --referrers, the referrers of every manifest copied (SBOMs, signatures, attestations attached \
 as OCI 1.1 artifacts) are carried too, and their referrers, 4 levels deep: between oci:DIR layouts \
-(listed in index.json) and registries (referrers API, or the `sha256-<hex>` fallback tag). Archives \
-cannot hold referrers: --referrers with one is an error.\n\n\
+(listed in index.json) and registries (referrers API, or the `sha256-<hex>` fallback tag); and so \
+are cosign's tag-attached signatures, attestations and SBOMs (`sha256-<hex>.sig`, `.att`, `.sbom`), \
+as `cosign copy` does: a signed image copied with --referrers still verifies at the destination \
+(`pare verify`). Archives cannot hold referrers: --referrers with one is an error.\n\n\
 Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare copy docker-archive:app.tar 127.0.0.1:5000/app:1.0\n    \
 pare copy --referrers 127.0.0.1:5000/app:1.0 oci:./mirror:app")]
     Copy {
@@ -174,8 +176,9 @@ pare copy --referrers 127.0.0.1:5000/app:1.0 oci:./mirror:app")]
         /// in bytes (its layers are stored uncompressed; stops decompression bombs)
         #[arg(long, value_name = "BYTES", default_value_t = pare_oci::DOCKER_ARCHIVE_MAX_SIZE)]
         max_size: u64,
-        /// Also copy the image's referrers (SBOMs, signatures), recursively
-        #[arg(long)]
+        /// Also copy the image's referrers (SBOMs, signature bundles, attestations), recursively,
+        /// and cosign's `sha256-<hex>.sig`/`.att`/`.sbom` tags
+        #[arg(long, visible_alias = "signatures")]
         referrers: bool,
     },
     /// Show an image's platforms, digests, layers and configuration

@@ -252,7 +252,7 @@ fn registry_round_trip_and_copies_still_verify() {
     let layout = format!("oci:{}:hello", f.path("mirror").display());
     let back = format!("{}/back/hello:2", registry.host());
     run_ok(f.pare.cmd().args(["copy", "--referrers", &other, &layout]));
-    run_ok(f.pare.cmd().args(["copy", "--referrers", &layout, &back]));
+    run_ok(f.pare.cmd().args(["copy", "--signatures", &layout, &back]));
     for image in [&other, &layout, &back] {
         let (code, report) = f.verify_json(image, &f.keys.a_pub);
         assert_eq!(code, Some(0), "{image}: {report}");
