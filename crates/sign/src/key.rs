@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::ecdsa::signature::{Signer, Verifier};
 use pem_rfc7468::LineEnding;
 use rand_core::{OsRng, RngCore};
@@ -151,6 +151,22 @@ impl SigningKey {
         match self {
             SigningKey::EcdsaP256(key) => PublicKey::EcdsaP256(*key.verifying_key()),
             SigningKey::Ed25519(key) => PublicKey::Ed25519(key.verifying_key()),
+        }
+    }
+
+    /// Signs a message known by its SHA-256 (what [`SigningKey::sign`] signs for ECDSA, without
+    /// holding the message). ECDSA only: Ed25519 signs the message itself.
+    pub fn sign_sha256(&self, digest: &[u8; 32]) -> Result<Vec<u8>> {
+        match self {
+            SigningKey::EcdsaP256(key) => {
+                let signature: p256::ecdsa::Signature = key
+                    .sign_prehash(digest)
+                    .map_err(|_| Error::SignatureMismatch { reason: "ECDSA signing failed".to_owned() })?;
+                Ok(signature.to_der().as_bytes().to_vec())
+            }
+            SigningKey::Ed25519(_) => Err(Error::UnsupportedKeyType {
+                reason: "an Ed25519 key signs the artifact's bytes, not its digest".to_owned(),
+            }),
         }
     }
 

@@ -128,3 +128,16 @@ pub fn venv_tool(venv: &str, program: &str) -> PathBuf {
     assert!(path.is_file(), "{} is missing: run scripts/system-deps.sh", path.display());
     path
 }
+
+/// The `node_modules` of an npm prefix that `scripts/system-deps.sh` fills under the target directory
+/// (`npm_modules("npm-sigstore", "@sigstore/verify")`), for `NODE_PATH`; panics with the fix when
+/// the module is missing.
+pub fn npm_modules(prefix: &str, module: &str) -> PathBuf {
+    let modules = target_dir().join(prefix).join("node_modules");
+    assert!(
+        modules.join(module).join("package.json").is_file(),
+        "{} is missing: run scripts/system-deps.sh",
+        modules.join(module).display()
+    );
+    modules
+}

@@ -6,11 +6,14 @@ mod db;
 mod diff;
 mod files;
 mod inspect;
+mod key;
 mod outdated;
 mod sbom;
 mod scan;
 mod sign;
+mod sign_blob;
 mod transfer;
+mod verify_blob;
 mod vex;
 
 use anyhow::{Result, bail};
@@ -87,5 +90,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::VerifyAttestation(args) => sign::verify_attestation(global, printer, &args),
         Command::Completions { shell } => completions::completions(printer, shell),
         Command::Man { dir } => completions::man(printer, dir.as_deref()),
+        Command::Key { command: crate::args::KeyCommand::Generate { output_key_prefix, force } } => {
+            key::generate(printer, &output_key_prefix, force)
+        }
+        Command::SignBlob(args) => sign_blob::sign_blob(printer, &args),
+        Command::VerifyBlob(args) => verify_blob::verify_blob(printer, &args),
     }
 }

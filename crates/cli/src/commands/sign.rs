@@ -111,10 +111,7 @@ fn print_written(
 const MAX_KEY_FILE: usize = 1 << 20;
 
 fn load_signing_key(path: &std::path::Path) -> Result<pare_sign::SigningKey> {
-    let pem = read_document(path, MAX_KEY_FILE)?;
-    let password = std::env::var("PARE_PASSWORD").or_else(|_| std::env::var("COSIGN_PASSWORD")).ok();
-    pare_sign::SigningKey::from_pem(&pem, password.as_deref().map(str::as_bytes))
-        .with_context(|| format!("Cannot read the private key {}", path.display()))
+    super::key::load_signing_key(path)
 }
 
 /// What verification trusts: a key (with a trusted root, log entries are checked too), or a

@@ -20,6 +20,8 @@ mod scan_live;
 mod scan_trivy;
 mod sign_cosign;
 mod sign_gpg;
+mod verify_blob;
+mod verify_blob_interop;
 
 /// The binary under test, for [`pare_test::Pare::new`].
 pub const PARE: &str = env!("CARGO_BIN_EXE_pare");
