@@ -512,6 +512,17 @@ pub struct BuildArgs {
     /// a tag): off by default
     #[arg(long)]
     pub attach_sbom: bool,
+    /// Sign each platform image with --key, and attest its SBOM and a SLSA v1 provenance (the
+    /// definition, the lock and every .deb with its SHA-256), as `pare sign` and `pare attest` do.
+    /// The destination must be a registry or an oci:DIR layout
+    #[arg(long, requires = "key")]
+    pub sign: bool,
+    /// cosign private key for --sign (password from PARE_PASSWORD or COSIGN_PASSWORD)
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub key: Option<PathBuf>,
+    /// Which forms --sign writes
+    #[arg(long, value_enum, default_value_t = SignatureFormat::Both, value_name = "FORMAT")]
+    pub signature_format: SignatureFormat,
     #[command(flatten)]
     pub format: FormatArg,
 }
