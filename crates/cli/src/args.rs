@@ -288,6 +288,10 @@ image pushed to a registry as an OCI 1.1 referrer (an artifact manifest with `su
 API, or the `sha256-<hex>` fallback tag), and, with `--attach-sbom`, inside an oci:DIR layout (listed \
 in index.json). Archives cannot hold referrers. `--sbom FILE` writes it next to the image for any \
 destination. `pare sbom IMAGE --attached` reads an attached one back; `--no-sbom` attaches nothing.\n\n\
+SIGNING: `--sign --key K` signs each platform image (and the index of a multi-platform build) as \
+`pare sign` does, and attests its SBOM and a SLSA v1 provenance (the definition's and the lock's \
+SHA-256, every .deb's URL and SHA-256, pare's version, SOURCE_DATE_EPOCH) as `pare attest` does; \
+`pare verify-attestation IMAGE --type slsaprovenance` checks it.\n\n\
 Examples:\n    pare build gallery:static --to oci:./static\n    pare build app.toml --add target/release/app:/usr/local/bin/app --to 127.0.0.1:5000/app:1.0\n    \
 pare build app.toml --to oci:./out:app --sbom app.spdx.json")]
     Build(BuildArgs),
