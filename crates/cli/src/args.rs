@@ -917,6 +917,10 @@ pub(crate) const VERIFY_ABOUT: &str = "Verify an image's signatures: Sigstore bu
 first, then legacy signatures in the `sha256-<hex>.sig` tag (or, with --gpg-keyring, OpenPGP simple \
 signatures in --sigstore-dir). Prints what verified: the digest, the form, the key and the signed \
 annotations.\n\n\
+Keyless bundles (cosign's Fulcio certificates) are verified with --certificate-identity and \
+--certificate-oidc-issuer against --trusted-root (default: Sigstore's public-good root, embedded), \
+offline: certificate chain, SCT, transparency log proofs, timestamps. Legacy signatures are \
+verified with --key only.\n\n\
 Exit status: 0 a signature verified, 1 none did (the reason each was refused is printed: no \
 signature, signed by another key, a payload for another digest, a tampered payload or envelope, a \
 malformed bundle), 2 errors.\n\n\
@@ -949,7 +953,8 @@ pub struct TrustArgs {
     /// Keyless: the OIDC issuer the signing certificate must name
     #[arg(long, value_name = "URL", requires = "certificate_identity")]
     pub certificate_oidc_issuer: Option<String>,
-    /// Keyless: Sigstore trusted root (JSON) to verify certificates and log entries against
+    /// Sigstore trusted root (JSON): keyless certificates and log entries are checked against it
+    /// (default: the embedded public-good root); with --key, the bundles' log entries too
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// Accepted for cosign compatibility: pare always verifies offline (the trusted root and the
