@@ -232,6 +232,10 @@ fn verify_image(
     report(printer, format, &outcome.digest, verified, &refused)
 }
 
+fn escape(text: &str) -> String {
+    pare_oci::escape_control(text).into_owned()
+}
+
 /// Prints what verified (or why nothing did) and gives the exit status.
 fn report(
     printer: &Printer,
@@ -248,7 +252,8 @@ fn report(
         Format::Table => {
             let mut text = String::new();
             for v in &verified {
-                let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+                // Values come from signatures and registries: one line each, control characters shown.
+                let get = |k: &str| escape(v.get(k).and_then(|x| x.as_str()).unwrap_or(""));
                 text.push_str(&format!("Verified {} ({})", get("digest"), get("format")));
                 for (k, label) in [
                     ("signature", "signature"),
@@ -264,15 +269,15 @@ fn report(
                 }
                 if let Some(signers) = v.get("signers").and_then(|s| s.as_array()) {
                     for s in signers {
-                        let fpr = s.get("fingerprint").and_then(|x| x.as_str()).unwrap_or("");
-                        let uid = s.get("user_id").and_then(|x| x.as_str()).unwrap_or("");
+                        let fpr = escape(s.get("fingerprint").and_then(|x| x.as_str()).unwrap_or(""));
+                        let uid = escape(s.get("user_id").and_then(|x| x.as_str()).unwrap_or(""));
                         text.push_str(&format!("\n  signed by: {fpr} {uid}"));
                     }
                 }
                 if let Some(annotations) = v.get("annotations").and_then(|a| a.as_object()) {
                     for (k, value) in annotations {
-                        let value = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
-                        text.push_str(&format!("\n  {k}: {value}"));
+                        let value = value.as_str().map(escape).unwrap_or_else(|| escape(&value.to_string()));
+                        text.push_str(&format!("\n  {}: {value}", escape(k)));
                     }
                 }
                 text.push('\n');
@@ -283,7 +288,7 @@ fn report(
             if verified.is_empty() {
                 printer.status(&format!("No signature of {digest} verified:"));
                 for reason in refused {
-                    printer.status(&format!("  - {reason}"));
+                    printer.status(&format!("  - {}", escape(reason)));
                 }
             }
         }

@@ -456,3 +456,17 @@ fn an_independent_verifier_accepts_both_forms() {
     let out = run(&f.keys.b_pub);
     assert!(!out.status.success(), "{}", text(&out));
 }
+
+/// Signed annotations are data: a line break in one cannot forge a "Verified" line.
+#[test]
+fn annotations_cannot_forge_lines() {
+    let f = Fixture::new();
+    let image = format!("oci:{}:hello", f.path("layout").display());
+    f.image(&image, None);
+    f.sign(&image, &f.keys.a, &["--annotation", "note=x\nVerified sha256:forged (bundle)"]);
+    let out = f.verify(&image, &f.keys.a_pub, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let shown = text(&out);
+    assert!(!shown.lines().any(|l| l.starts_with("Verified sha256:forged")), "{shown}");
+    assert!(shown.contains("note: x\\nVerified sha256:forged"), "{shown}");
+}
