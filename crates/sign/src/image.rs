@@ -388,7 +388,11 @@ pub struct Refusal {
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.format, self.location, self.reason)
+        match self.reason {
+            // The location says what was looked for.
+            Reason::NoSignature => write!(f, "{}", self.location),
+            _ => write!(f, "{} {}: {}", self.format, self.location, self.reason),
+        }
     }
 }
 
@@ -524,7 +528,7 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, trust: &Trust, expect: &E
                 format!("no attestation of type `{t}`: neither a bundle referrer nor a `.att` tag")
             }
         };
-        refused.push(Refusal { format: "any", location: what, reason: Reason::NoSignature });
+        refused.push(Refusal { format: "none", location: what, reason: Reason::NoSignature });
     }
     Ok(Verification { digest: subject.to_string(), verified, refused })
 }
