@@ -470,3 +470,29 @@ fn annotations_cannot_forge_lines() {
     assert!(!shown.lines().any(|l| l.starts_with("Verified sha256:forged")), "{shown}");
     assert!(shown.contains("note: x\\nVerified sha256:forged"), "{shown}");
 }
+
+/// Signed offline in a layout, carried to a registry and on to another layout: each stop verifies,
+/// and the last one passes the independent verifier too.
+#[test]
+fn layout_to_registry_to_layout_still_verifies() {
+    let python = pare_test::tools::venv_tool("venv-crypto", "python");
+    let check = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cosign-check/check.py");
+    let registry = TestRegistry::start();
+    let f = Fixture::new();
+    let first = format!("oci:{}:hello", f.path("first").display());
+    let digest = f.image(&first, None);
+    f.sign(&first, &f.keys.a, &[]);
+    let reference = format!("{}/carried/hello:1", registry.host());
+    let last_dir = f.path("last");
+    let last = format!("oci:{}:hello", last_dir.display());
+    run_ok(f.pare.cmd().args(["copy", "--signatures", &first, &reference]));
+    run_ok(f.pare.cmd().args(["copy", "--signatures", &reference, &last]));
+    for image in [&first, &reference, &last] {
+        let (code, report) = f.verify_json(image, &f.keys.a_pub);
+        assert_eq!(code, Some(0), "{image}: {report}");
+        assert_eq!(formats(&report), ["bundle", "legacy"], "{image}");
+    }
+    let out = Command::new(&python).arg(&check).arg(&last_dir).arg(&digest).arg(&f.keys.a_pub).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(stdout(&out), "legacy 1 bundle 1");
+}
