@@ -437,6 +437,10 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, trust: &Trust, expect: &E
                 refused.push(refuse(Reason::Tampered { detail: crate::error::chain(&e) }));
                 continue;
             }
+            Err(e @ (pare_oci::Error::Malformed { .. } | pare_oci::Error::LimitExceeded { .. })) => {
+                refused.push(refuse(Reason::Malformed { detail: crate::error::chain(&e) }));
+                continue;
+            }
             Err(e) => return Err(e.into()),
         };
         let Some((_, bytes)) = fetched.layers.iter().find(|(d, _)| d.media_type().to_string() == BUNDLE_MEDIA_TYPE_V03)
@@ -464,7 +468,19 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, trust: &Trust, expect: &E
     };
     let tag = attachment_tag(subject, suffix);
     if let Some((desc, manifest)) = store.get_tag(&tag)? {
-        for layer in manifest_layers(&manifest, &desc, &store.location())? {
+        // A tag holding something else is one refusal, not an error: a bundle may still verify.
+        let layers = match manifest_layers(&manifest, &desc, &store.location()) {
+            Ok(layers) => layers,
+            Err(e) => {
+                refused.push(Refusal {
+                    format: "legacy",
+                    location: tag.clone(),
+                    reason: Reason::Malformed { detail: crate::error::chain(&e) },
+                });
+                Vec::new()
+            }
+        };
+        for layer in layers {
             let media_type = layer.media_type().to_string();
             let location = format!("{tag} layer {}", layer.digest());
             let refuse = |reason: Reason| Refusal { format: "legacy", location: location.clone(), reason };

@@ -496,3 +496,20 @@ fn layout_to_registry_to_layout_still_verifies() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(stdout(&out), "legacy 1 bundle 1");
 }
+
+/// A `.sig` tag holding something else is a refusal beside the bundle that verifies, not an error.
+#[test]
+fn a_broken_sig_tag_does_not_hide_a_good_bundle() {
+    let f = Fixture::new();
+    let layout = f.path("layout");
+    let image = format!("oci:{}:hello", layout.display());
+    let digest = f.image(&image, None);
+    f.sign(&image, &f.keys.a, &["--format", "bundle"]);
+    let store = ReferrerStore::Layout(layout.clone());
+    let garbage = br#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":"not a list"}"#;
+    store.put_tag(&sig_tag(&digest, "sig"), garbage, &[]).unwrap();
+    let (code, report) = f.verify_json(&image, &f.keys.a_pub);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(formats(&report), ["bundle"]);
+    assert_eq!(report["refused"][0]["reason"], "malformed", "{report}");
+}
