@@ -836,7 +836,9 @@ https://sigstore.dev/cosign/sign/v1) attached as an OCI 1.1 referrer (cosign 3's
   legacy   a simple-signing payload in the `sha256-<hex>.sig` tag (cosign 2's form, which \
 Kyverno and policy-controller verify with keys).\n\
 Signing again with the same key adds nothing; another key adds its signature beside. Registries \
-and oci:DIR layouts (offline) can be signed. `pare copy --referrers` carries signatures along.\n\n\
+and oci:DIR layouts (offline) can be signed. A multi-platform index is signed as the index (what \
+`pare verify` of its tag checks); --recursive signs each of its images too. `pare copy --referrers` \
+carries signatures along.\n\n\
 With --gpg-key, pare writes a containers simple signature instead (what `skopeo copy --sign-by` \
 writes): an OpenPGP signed message made by `gpg` with the key from your GnuPG home, stored under \
 --sigstore-dir as `<repository>@sha256=<hex>/signature-N` (point `lookaside` of \
@@ -858,6 +860,9 @@ pub struct SignArgs {
     /// Which forms to write (with --key)
     #[arg(long, value_enum, default_value_t = SignatureFormat::Both)]
     pub format: SignatureFormat,
+    /// With --key, sign each image of a multi-platform index too, not only the index
+    #[arg(long, conflicts_with = "gpg_key")]
+    pub recursive: bool,
     /// Make an OpenPGP simple signature with this key of your GnuPG home (fingerprint, key ID or
     /// user ID), as `skopeo copy --sign-by` does
     #[arg(long, value_name = "KEY")]

@@ -13,6 +13,16 @@ use crate::output::Printer;
 
 /// The image IMAGE names, resolved to its root manifest: its location and descriptor.
 pub(crate) fn resolve(global: &GlobalArgs, printer: &Printer, image: &str) -> Result<(Location, pare_oci::Descriptor)> {
+    let (location, root) = resolve_root(global, printer, image)?;
+    let desc = match &root {
+        Root::Image(image) => image.descriptor().clone(),
+        Root::Index(index) => index.descriptor().clone(),
+    };
+    Ok((location, desc))
+}
+
+/// The image IMAGE names, opened: its location and root (an image or an index).
+fn resolve_root(global: &GlobalArgs, printer: &Printer, image: &str) -> Result<(Location, Root)> {
     let location = image_location(image)?;
     if !location.holds_referrers() {
         bail!(
@@ -21,11 +31,7 @@ pub(crate) fn resolve(global: &GlobalArgs, printer: &Printer, image: &str) -> Re
     }
     let source = open_source(global, printer, &location)?;
     let root = Root::open(source).with_context(|| format!("Cannot read `{location}`"))?;
-    let desc = match &root {
-        Root::Image(image) => image.descriptor().clone(),
-        Root::Index(index) => index.descriptor().clone(),
-    };
-    Ok((location, desc))
+    Ok((location, root))
 }
 
 fn registry_reference(location: &Location, what: &str) -> Result<Reference> {
@@ -46,7 +52,11 @@ fn now_seconds() -> Result<i64> {
 }
 
 pub(crate) fn sign(global: &GlobalArgs, printer: &Printer, args: &SignArgs) -> Result<ExitStatus> {
-    let (location, subject) = resolve(global, printer, &args.image)?;
+    let (location, root) = resolve_root(global, printer, &args.image)?;
+    let (subject, children) = match &root {
+        Root::Image(image) => (image.descriptor().clone(), Vec::new()),
+        Root::Index(index) => (index.descriptor().clone(), index.manifests().to_vec()),
+    };
     let digest = subject.digest().clone();
     if let Some(key) = &args.gpg_key {
         let reference = registry_reference(&location, "OpenPGP simple signatures")?;
@@ -65,7 +75,18 @@ pub(crate) fn sign(global: &GlobalArgs, printer: &Printer, args: &SignArgs) -> R
     let options = sign_options(args.format, &args.annotations)?;
     let written =
         pare_sign::image::sign(&target, &key, &options).with_context(|| format!("Cannot sign `{location}`"))?;
-    print_written(printer, &location, &digest, &written)
+    print_written(printer, &location, &digest, &written)?;
+    if args.recursive {
+        // Each image of a multi-platform index, as `cosign sign --recursive` does.
+        for child in children {
+            let child = pare_oci::Descriptor::new(child.media_type().clone(), child.size(), child.digest().clone());
+            let target = pare_sign::image::Target { subject: child.clone(), ..target.clone() };
+            let written = pare_sign::image::sign(&target, &key, &options)
+                .with_context(|| format!("Cannot sign `{}` in `{location}`", child.digest()))?;
+            print_written(printer, &location, child.digest(), &written)?;
+        }
+    }
+    Ok(ExitStatus::Success)
 }
 
 pub(crate) fn attest(global: &GlobalArgs, printer: &Printer, args: &AttestArgs) -> Result<ExitStatus> {

@@ -513,3 +513,43 @@ fn a_broken_sig_tag_does_not_hide_a_good_bundle() {
     assert_eq!(formats(&report), ["bundle"]);
     assert_eq!(report["refused"][0]["reason"], "malformed", "{report}");
 }
+
+/// A multi-platform index: `pare sign` signs the index (as cosign does); `--recursive` each image too.
+#[test]
+fn an_index_and_its_images_with_recursive() {
+    let f = Fixture::new();
+    let layout = f.path("layout");
+    let amd64 = f.image(&format!("oci:{}:amd64", layout.display()), None);
+    let arm64 = f.image(&format!("oci:{}:arm64", layout.display()), Some("arm64"));
+    let mut index_json = index(&layout);
+    let entry = |digest: &str, arch: &str| {
+        let found = index_json["manifests"].as_array().unwrap().iter().find(|m| m["digest"] == digest).unwrap().clone();
+        serde_json::json!({"mediaType": found["mediaType"], "digest": digest, "size": found["size"],
+            "platform": {"architecture": arch, "os": "linux"}})
+    };
+    let bytes = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry(&amd64, "amd64"), entry(&arm64, "arm64")],
+    }))
+    .unwrap();
+    let digest = pare_oci::sha256(&bytes).to_string();
+    std::fs::write(blob_path(&layout, &digest), &bytes).unwrap();
+    index_json["manifests"].as_array_mut().unwrap().push(serde_json::json!({
+        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": bytes.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "multi"},
+    }));
+    std::fs::write(layout.join("index.json"), serde_json::to_vec(&index_json).unwrap()).unwrap();
+    let image = |name: &str| format!("oci:{}:{name}", layout.display());
+
+    f.sign(&image("multi"), &f.keys.a, &[]);
+    assert_eq!(f.verify_json(&image("multi"), &f.keys.a_pub).0, Some(0));
+    assert_eq!(f.verify_json(&image("amd64"), &f.keys.a_pub).0, Some(1));
+    let out = f.sign(&image("multi"), &f.keys.a, &["--recursive"]);
+    assert_eq!(stdout(&out).lines().count(), 6, "{}", text(&out));
+    for name in ["multi", "amd64", "arm64"] {
+        let (code, report) = f.verify_json(&image(name), &f.keys.a_pub);
+        assert_eq!(code, Some(0), "{name}: {report}");
+        assert_eq!(formats(&report), ["bundle", "legacy"], "{name}");
+    }
+}
