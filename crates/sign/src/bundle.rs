@@ -17,6 +17,11 @@ pub const BUNDLE_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.dev.sigstore.bundle+json;version=0.3",
     BUNDLE_MEDIA_TYPE_V03,
 ];
+/// OCI annotation naming a bundle's content (cosign `specs/BUNDLE_SPEC.md`): `dsse-envelope` or
+/// `message-signature`.
+pub const ANNOTATION_BUNDLE_CONTENT: &str = "dev.sigstore.bundle.content";
+/// OCI annotation carrying the predicate type of the in-toto statement a bundle's envelope holds.
+pub const ANNOTATION_BUNDLE_PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
 /// Largest bundle parsed; real ones are a few KiB (a certificate chain and proofs).
 pub const MAX_BUNDLE_SIZE: usize = 4 * 1024 * 1024;
 
@@ -131,8 +136,9 @@ impl Bundle {
         if !BUNDLE_MEDIA_TYPES.contains(&media_type) {
             return Err(Error::UnknownMediaType { media_type: media_type.to_owned() });
         }
-        let bundle: Bundle = serde_json::from_value(head)
-            .map_err(|e| Error::MalformedBundle { field: "(bundle)".to_owned(), reason: e.to_string() })?;
+        // The error names the field (`verificationMaterial.tlogEntries[0].logIndex`).
+        let bundle: Bundle = serde_path_to_error::deserialize(head)
+            .map_err(|e| Error::MalformedBundle { field: e.path().to_string(), reason: e.into_inner().to_string() })?;
         bundle.check()?;
         Ok(bundle)
     }
@@ -180,6 +186,25 @@ impl Bundle {
             // `parse` and the constructors never leave both empty; an empty signature fails.
             (None, None) => Content::MessageSignature(&EMPTY_SIGNATURE),
         }
+    }
+
+    /// The value of [`ANNOTATION_BUNDLE_CONTENT`] for this bundle.
+    #[must_use]
+    pub fn content_annotation(&self) -> &'static str {
+        match self.content() {
+            Content::Dsse(_) => "dsse-envelope",
+            Content::MessageSignature(_) => "message-signature",
+        }
+    }
+
+    /// The predicate type of the in-toto statement in the envelope, if there is one that parses.
+    #[must_use]
+    pub fn predicate_type(&self) -> Option<String> {
+        let envelope = self.dsse_envelope.as_ref()?;
+        if envelope.payload_type != crate::statement::PAYLOAD_TYPE {
+            return None;
+        }
+        crate::statement::Statement::parse(&envelope.payload).ok().map(|s| s.predicate_type)
     }
 
     /// The signing certificate (leaf), if the bundle is keyless.

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::signature::{Signer, Verifier as _};
 use pem_rfc7468::LineEnding;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -243,8 +243,16 @@ impl PublicKey {
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
         match self {
             PublicKey::EcdsaP256(key) => {
-                let signature = ecdsa_signature(signature)?;
-                key.verify(message, &signature)
+                use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+                let point = key.to_encoded_point(false);
+                // DER as cosign writes; then the fixed 64-byte r||s some tools write.
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point.as_bytes())
+                    .verify(message, signature)
+                    .or_else(|e| match signature.len() {
+                        64 => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point.as_bytes())
+                            .verify(message, signature),
+                        _ => Err(e),
+                    })
                     .map_err(|_| Error::SignatureMismatch { reason: "ECDSA P-256 signature invalid".to_owned() })
             }
             PublicKey::Ed25519(key) => {

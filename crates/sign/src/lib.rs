@@ -42,8 +42,9 @@ mod trust;
 mod verify;
 
 pub use bundle::{
-    BUNDLE_MEDIA_TYPE_V03, BUNDLE_MEDIA_TYPES, Bundle, Certificate, CertificateChain, Content, HashOutput,
-    MAX_BUNDLE_SIZE, MessageSignature, PublicKeyIdentifier, TlogEntry, VerificationMaterial,
+    ANNOTATION_BUNDLE_CONTENT, ANNOTATION_BUNDLE_PREDICATE_TYPE, BUNDLE_MEDIA_TYPE_V03, BUNDLE_MEDIA_TYPES, Bundle,
+    Certificate, CertificateChain, Content, HashOutput, MAX_BUNDLE_SIZE, MessageSignature, PublicKeyIdentifier,
+    TlogEntry, VerificationMaterial,
 };
 pub use dsse::{Envelope, EnvelopeSignature, pae};
 pub use error::{Error, Result};

@@ -125,9 +125,7 @@ fn verify_with_key(bundle: &Bundle, subject: Subject<'_>, key: &PublicKey) -> Re
     let Some(identifier) = &material.public_key else {
         return Err(Error::WrongVerificationMaterial {
             expected: "a public key".to_owned(),
-            found:
-                "a certificate (keyless signature); verify it with --certificate-identity and --certificate-oidc-issuer"
-                    .to_owned(),
+            found: "a certificate (a keyless signature)".to_owned(),
         });
     };
     let hint = key.hint();
@@ -228,8 +226,7 @@ fn run_sigstore(
     let json = String::from_utf8(bundle.to_json()).unwrap_or_default();
     let parsed = sigstore_types::Bundle::from_json(&json)
         .map_err(|e| Error::MalformedBundle { field: "(bundle)".to_owned(), reason: e.to_string() })?;
-    let verifier = sigstore_verify::Verifier::new(&trusted_root.inner)
-        .map_err(|e| Error::TrustedRootInvalid { reason: e.to_string() })?;
+    let verifier = &trusted_root.verifier;
     let result = match subject {
         Subject::Bytes(bytes) => verifier.verify(bytes, &parsed, policy),
         Subject::Sha256(digest) => verifier.verify(sigstore_types::Sha256Hash::from(digest), &parsed, policy),

@@ -56,8 +56,24 @@ pub(crate) fn verify_blob(printer: &Printer, args: &VerifyBlobArgs) -> Result<Ex
                 printer.json(&json(args, None, Some(&error)))?;
             }
             printer.failure(&format!("{} is not verified: {error}", args.file.display()));
+            if let Some(hint) = hint(&error) {
+                printer.failure(&format!("hint: {hint}"));
+            }
             Ok(ExitStatus::Failure)
         }
+    }
+}
+
+fn hint(error: &pare_sign::Error) -> Option<&'static str> {
+    match error {
+        pare_sign::Error::WrongVerificationMaterial { expected, .. } if expected.contains("public key") => {
+            Some("verify a keyless bundle with --certificate-identity and --certificate-oidc-issuer")
+        }
+        pare_sign::Error::WrongVerificationMaterial { .. } => Some("verify a key-based bundle with --key PUB"),
+        pare_sign::Error::CertificateIdentityMismatch { .. } | pare_sign::Error::CertificateIssuerMismatch { .. } => {
+            Some("both must match the certificate exactly; check who signed before trusting the identity found")
+        }
+        _ => None,
     }
 }
 

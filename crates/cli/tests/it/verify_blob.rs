@@ -90,7 +90,7 @@ fn verify_blob_reasons_are_precise_and_exit_1() {
         ("inclusion-proof-corrupted-hash_fail", "inclusion proof"),
         ("set-invalid-signature_fail", "signed entry timestamp"),
         ("message-digest-mismatch_fail", "another artifact"),
-        ("managed-key-no-key_fail", "public key hint"),
+        ("managed-key-no-key_fail", "hint: verify a key-based bundle with --key PUB"),
     ] {
         let out = verify_case(&env, &cases.join(case));
         let stderr = String::from_utf8_lossy(&out.stderr);

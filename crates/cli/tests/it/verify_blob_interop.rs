@@ -79,6 +79,32 @@ else:
 print("OK")
 "#;
 
+/// Reads a cosign encrypted key as go-securesystemslib `encrypted` does (scrypt from hashlib,
+/// secretbox from PyNaCl), then checks it is the private half of the public key file.
+const COSIGN_KEY_PY: &str = r#"
+import base64, hashlib, json, sys
+import nacl.secret
+from cryptography.hazmat.primitives import serialization
+
+key_path, pub_path, password = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+text = open(key_path).read()
+assert text.startswith("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"), text[:60]
+body = "".join(l for l in text.splitlines() if not l.startswith("-----"))
+data = json.loads(base64.b64decode(body))
+kdf, cipher = data["kdf"], data["cipher"]
+assert kdf["name"] == "scrypt" and kdf["params"] == {"N": 65536, "r": 8, "p": 1}, kdf
+assert cipher["name"] == "nacl/secretbox"
+salt, nonce = base64.b64decode(kdf["salt"]), base64.b64decode(cipher["nonce"])
+assert len(salt) == 32 and len(nonce) == 24
+key = hashlib.scrypt(password, salt=salt, n=65536, r=8, p=1, dklen=32, maxmem=128 * 1024 * 1024)
+der = nacl.secret.SecretBox(key).decrypt(base64.b64decode(data["ciphertext"]), nonce)
+private = serialization.load_der_private_key(der, password=None)
+public = serialization.load_pem_public_key(open(pub_path, "rb").read())
+fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+assert private.public_key().public_bytes(*fmt) == public.public_bytes(*fmt)
+print("OK")
+"#;
+
 struct Verifiers {
     dir: tempfile::TempDir,
 }
@@ -126,6 +152,17 @@ fn verify_blob_interop_pare_sign_blob_bundles_verify_elsewhere() {
         cmd
     };
     run_ok(pare().args(["key", "generate"]));
+    // The key file decrypts with another implementation of cosign's format; a wrong password fails.
+    std::fs::write(dir.path().join("cosign_key.py"), COSIGN_KEY_PY).unwrap();
+    let python = venv_tool("venv-sigstore", "python");
+    let read_key = |password: &str| {
+        let mut cmd = Command::new(&python);
+        cmd.arg(dir.path().join("cosign_key.py")).arg(dir.path().join("cosign.key")).arg(dir.path().join("cosign.pub"));
+        cmd.arg(password);
+        cmd
+    };
+    assert_eq!(String::from_utf8_lossy(&run_ok(&mut read_key("pw")).stdout).trim(), "OK");
+    run_err(&mut read_key("wrong"));
     std::fs::write(dir.path().join("app.bin"), b"an artifact\n").unwrap();
     std::fs::write(dir.path().join("other.bin"), b"another artifact\n").unwrap();
     run_ok(pare().args(["sign-blob", "app.bin", "--key", "cosign.key", "--bundle", "app.json"]));
