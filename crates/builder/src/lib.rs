@@ -30,6 +30,7 @@ pub mod gallery;
 mod hostfile;
 pub mod lock;
 pub mod paths;
+pub mod provenance;
 pub mod relock;
 pub mod resolve;
 pub mod sbom;

@@ -159,8 +159,10 @@ Example:\n    pare push oci:./out:app 127.0.0.1:5000/app:1.0")]
 (and so their digests) unless a single platform is picked out of an index.\n\n\
 With --referrers, the referrers of every manifest copied (SBOMs, signatures, attestations attached \
 as OCI 1.1 artifacts) are carried too, and their referrers, 4 levels deep: between oci:DIR layouts \
-(listed in index.json) and registries (referrers API, or the `sha256-<hex>` fallback tag). Archives \
-cannot hold referrers: --referrers with one is an error.\n\n\
+(listed in index.json) and registries (referrers API, or the `sha256-<hex>` fallback tag); and so \
+are cosign's tag-attached signatures, attestations and SBOMs (`sha256-<hex>.sig`, `.att`, `.sbom`), \
+as `cosign copy` does: a signed image copied with --referrers still verifies at the destination \
+(`pare verify`). Archives cannot hold referrers: --referrers with one is an error.\n\n\
 Examples:\n    pare copy oci:./out:app docker-archive:app.tar:app:1.0\n    pare copy docker-archive:app.tar 127.0.0.1:5000/app:1.0\n    \
 pare copy --referrers 127.0.0.1:5000/app:1.0 oci:./mirror:app")]
     Copy {
@@ -174,8 +176,9 @@ pare copy --referrers 127.0.0.1:5000/app:1.0 oci:./mirror:app")]
         /// in bytes (its layers are stored uncompressed; stops decompression bombs)
         #[arg(long, value_name = "BYTES", default_value_t = pare_oci::DOCKER_ARCHIVE_MAX_SIZE)]
         max_size: u64,
-        /// Also copy the image's referrers (SBOMs, signatures), recursively
-        #[arg(long)]
+        /// Also copy the image's referrers (SBOMs, signature bundles, attestations), recursively,
+        /// and cosign's `sha256-<hex>.sig`/`.att`/`.sbom` tags
+        #[arg(long, visible_alias = "signatures")]
         referrers: bool,
     },
     /// Show an image's platforms, digests, layers and configuration
@@ -309,6 +312,10 @@ image pushed to a registry as an OCI 1.1 referrer (an artifact manifest with `su
 API, or the `sha256-<hex>` fallback tag), and, with `--attach-sbom`, inside an oci:DIR layout (listed \
 in index.json). Archives cannot hold referrers. `--sbom FILE` writes it next to the image for any \
 destination. `pare sbom IMAGE --attached` reads an attached one back; `--no-sbom` attaches nothing.\n\n\
+SIGNING: `--sign --key K` signs each platform image (and the index of a multi-platform build) as \
+`pare sign` does, and attests its SBOM and a SLSA v1 provenance (the definition's and the lock's \
+SHA-256, every .deb's URL and SHA-256, pare's version, SOURCE_DATE_EPOCH) as `pare attest` does; \
+`pare verify-attestation IMAGE --type slsaprovenance` checks it.\n\n\
 Examples:\n    pare build gallery:static --to oci:./static\n    pare build app.toml --add target/release/app:/usr/local/bin/app --to 127.0.0.1:5000/app:1.0\n    \
 pare build app.toml --to oci:./out:app --sbom app.spdx.json")]
     Build(BuildArgs),
@@ -351,6 +358,18 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
     /// Write a VEX (OpenVEX) statement for a triage decision
     #[command(long_about = VEX_ABOUT)]
     Vex(VexArgs),
+    /// Sign an image (cosign bundle and legacy signature, or an OpenPGP simple signature)
+    #[command(long_about = SIGN_ABOUT)]
+    Sign(SignArgs),
+    /// Attest an image: sign a statement (SBOM, provenance, VEX, scan) about it
+    #[command(long_about = ATTEST_ABOUT)]
+    Attest(AttestArgs),
+    /// Verify an image's signatures
+    #[command(long_about = VERIFY_ABOUT)]
+    Verify(VerifyArgs),
+    /// Verify an image's attestations of one predicate type
+    #[command(long_about = VERIFY_ATTESTATION_ABOUT)]
+    VerifyAttestation(VerifyAttestationArgs),
     /// Print a shell completion script (bash, zsh, fish)
     #[command(long_about = "Print the completion script for a shell, generated from the same definitions as \
 `--help`.\n\nExamples:\n    pare completions bash > /etc/bash_completion.d/pare\n    \
@@ -529,6 +548,17 @@ pub struct BuildArgs {
     /// a tag): off by default
     #[arg(long)]
     pub attach_sbom: bool,
+    /// Sign each platform image with --key, and attest its SBOM and a SLSA v1 provenance (the
+    /// definition, the lock and every .deb with its SHA-256), as `pare sign` and `pare attest` do.
+    /// The destination must be a registry or an oci:DIR layout
+    #[arg(long, requires = "key")]
+    pub sign: bool,
+    /// cosign private key for --sign (password from PARE_PASSWORD or COSIGN_PASSWORD)
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub key: Option<PathBuf>,
+    /// Which forms --sign writes
+    #[arg(long, value_enum, default_value_t = SignatureFormat::Both, value_name = "FORMAT")]
+    pub signature_format: SignatureFormat,
     #[command(flatten)]
     pub format: FormatArg,
 }
@@ -826,4 +856,165 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
+}
+
+// `pare sign`, `pare attest`, `pare verify`, `pare verify-attestation`
+
+pub(crate) const SIGN_ABOUT: &str = "Sign an image: the manifest digest a tag resolves to is signed, never the tag.\n\n\
+With --key (a cosign key: `ENCRYPTED SIGSTORE PRIVATE KEY` PEM, password from PARE_PASSWORD or \
+COSIGN_PASSWORD), pare writes, by default, both forms cosign verifiers read:\n\
+  bundle   a Sigstore bundle v0.3 (DSSE envelope over an in-toto Statement, predicate type \
+https://sigstore.dev/cosign/sign/v1) attached as an OCI 1.1 referrer (cosign 3's form);\n\
+  legacy   a simple-signing payload in the `sha256-<hex>.sig` tag (cosign 2's form, which \
+Kyverno and policy-controller verify with keys).\n\
+Signing again with the same key adds nothing; another key adds its signature beside. Registries \
+and oci:DIR layouts (offline) can be signed. A multi-platform index is signed as the index (what \
+`pare verify` of its tag checks); --recursive signs each of its images too. `pare copy --referrers` \
+carries signatures along.\n\n\
+With --gpg-key, pare writes a containers simple signature instead (what `skopeo copy --sign-by` \
+writes): an OpenPGP signed message made by `gpg` with the key from your GnuPG home, stored under \
+--sigstore-dir as `<repository>@sha256=<hex>/signature-N` (point `lookaside` of \
+containers-registries.d(5) at it; skopeo and podman verify with a policy.json `signedBy` rule).\n\n\
+Examples:\n    pare sign 127.0.0.1:5000/app:1.0 --key cosign.key\n    \
+pare sign oci:./out:app --key cosign.key --format legacy --annotation team=blue\n    \
+pare sign registry.example/app:1.0 --gpg-key 0123ABCD --sigstore-dir /var/lib/containers/sigstore";
+
+#[derive(Args, Debug, Clone)]
+pub struct SignArgs {
+    /// Image to sign: a registry reference or oci:DIR[:NAME]
+    pub image: String,
+    /// cosign private key (PEM)
+    #[arg(long, value_name = "FILE", required_unless_present = "gpg_key", conflicts_with = "gpg_key")]
+    pub key: Option<PathBuf>,
+    /// Add KEY=VALUE to the signed claims (repeatable)
+    #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Which forms to write (with --key)
+    #[arg(long, value_enum, default_value_t = SignatureFormat::Both)]
+    pub format: SignatureFormat,
+    /// With --key, sign each image of a multi-platform index too, not only the index
+    #[arg(long, conflicts_with = "gpg_key")]
+    pub recursive: bool,
+    /// Make an OpenPGP simple signature with this key of your GnuPG home (fingerprint, key ID or
+    /// user ID), as `skopeo copy --sign-by` does
+    #[arg(long, value_name = "KEY")]
+    pub gpg_key: Option<String>,
+    #[command(flatten)]
+    pub sigstore: SigstoreDirArg,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SigstoreDirArg {
+    /// Lookaside directory of OpenPGP simple signatures (containers-registries.d(5) `lookaside`)
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/containers/sigstore")]
+    pub sigstore_dir: PathBuf,
+}
+
+/// Which signature forms `pare sign` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SignatureFormat {
+    /// Sigstore bundle as an OCI 1.1 referrer (cosign 3)
+    Bundle,
+    /// simple-signing payload in the `sha256-<hex>.sig` tag (cosign 2)
+    Legacy,
+    /// Both
+    #[default]
+    Both,
+}
+
+pub(crate) const ATTEST_ABOUT: &str = "Attest an image: an in-toto Statement v1 whose subject is the image's \
+manifest digest and whose predicate is FILE, signed in a DSSE envelope, written as cosign writes it: a \
+Sigstore bundle referrer (annotation dev.sigstore.bundle.predicateType) and an envelope in the legacy \
+`sha256-<hex>.att` tag (--format picks).\n\n\
+Predicate types: spdx (https://spdx.dev/Document), cyclonedx (https://cyclonedx.org/bom), openvex \
+(https://openvex.dev/ns/v0.2.0), slsaprovenance (https://slsa.dev/provenance/v1), vuln \
+(https://in-toto.io/attestation/vulns/v0.2), or any URI.\n\n\
+Example:\n    pare sbom oci:./out:app --format spdx-json -o app.spdx.json\n    \
+pare attest oci:./out:app --key cosign.key --predicate app.spdx.json --type spdx";
+
+#[derive(Args, Debug, Clone)]
+pub struct AttestArgs {
+    /// Image to attest: a registry reference or oci:DIR[:NAME]
+    pub image: String,
+    /// cosign private key (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The predicate: a JSON file
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    /// Predicate type: spdx, cyclonedx, openvex, slsaprovenance, vuln, or a URI
+    #[arg(long = "type", value_name = "TYPE")]
+    pub predicate_type: String,
+    /// Which forms to write
+    #[arg(long, value_enum, default_value_t = SignatureFormat::Both)]
+    pub format: SignatureFormat,
+}
+
+pub(crate) const VERIFY_ABOUT: &str = "Verify an image's signatures: Sigstore bundles attached as referrers \
+first, then legacy signatures in the `sha256-<hex>.sig` tag (or, with --gpg-keyring, OpenPGP simple \
+signatures in --sigstore-dir). Prints what verified: the digest, the form, the key and the signed \
+annotations.\n\n\
+Keyless bundles (cosign's Fulcio certificates) are verified with --certificate-identity and \
+--certificate-oidc-issuer against --trusted-root (default: Sigstore's public-good root, embedded), \
+offline: certificate chain, SCT, transparency log proofs, timestamps. Legacy signatures are \
+verified with --key only.\n\n\
+Exit status: 0 a signature verified, 1 none did (the reason each was refused is printed: no \
+signature, signed by another key, a payload for another digest, a tampered payload or envelope, a \
+malformed bundle), 2 errors.\n\n\
+Examples:\n    pare verify 127.0.0.1:5000/app:1.0 --key cosign.pub\n    \
+pare verify registry.example/app:1.0 --gpg-keyring trusted.gpg --sigstore-dir ./sigstore";
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// Image to verify: a registry reference or oci:DIR[:NAME]
+    pub image: String,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// OpenPGP keyring (binary or armored) trusted for containers simple signatures
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub gpg_keyring: Option<PathBuf>,
+    #[command(flatten)]
+    pub sigstore: SigstoreDirArg,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrustArgs {
+    /// Public key (PEM) the signatures must verify with
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Keyless: the identity (SAN) the signing certificate must name
+    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer", conflicts_with = "key")]
+    pub certificate_identity: Option<String>,
+    /// Keyless: the OIDC issuer the signing certificate must name
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Sigstore trusted root (JSON): keyless certificates and log entries are checked against it
+    /// (default: the embedded public-good root); with --key, the bundles' log entries too
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Accepted for cosign compatibility: pare always verifies offline (the trusted root and the
+    /// bundle's own proofs; it never contacts Rekor, Fulcio or TUF)
+    #[arg(long)]
+    pub offline: bool,
+}
+
+pub(crate) const VERIFY_ATTESTATION_ABOUT: &str = "Verify an image's attestations of one predicate type: \
+bundles attached as referrers first, then DSSE envelopes in the `sha256-<hex>.att` tag. Prints the \
+digest, form, key and predicate type of each that verified.\n\n\
+Exit status: 0 an attestation verified, 1 none did (with the reasons), 2 errors.\n\n\
+Example:\n    pare verify-attestation oci:./out:app --key cosign.pub --type spdx";
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyAttestationArgs {
+    /// Image: a registry reference or oci:DIR[:NAME]
+    pub image: String,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Predicate type: spdx, cyclonedx, openvex, slsaprovenance, vuln, or a URI
+    #[arg(long = "type", value_name = "TYPE")]
+    pub predicate_type: String,
+    #[command(flatten)]
+    pub format: FormatArg,
 }

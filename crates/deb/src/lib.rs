@@ -52,5 +52,5 @@ pub use packages::{MultiArch, PackageRecord, PackagesReader, parse_packages};
 pub use relation::{Alternatives, Relation};
 pub use release::{IndexEntry, Release};
 pub use resolve::{Reason, Resolution, ResolveOptions, ResolvedPackage, Universe, resolve, resolve_in};
-pub use signature::{Keyring, Signer, VerifiedText};
+pub use signature::{Keyring, Signer, VerifiedText, verify_message};
 pub use version::{Version, VersionConstraint, VersionOp};

@@ -167,73 +167,134 @@ pub fn verify_detached(
     check_signatures(keyring, &sigs, data, file, now)
 }
 
-fn check_signatures(
+/// Checks an OpenPGP signed message (RFC 4880 section 11.3, binary or armored, compressed or
+/// not: what `gpg --sign` writes, and the container signatures of containers-signature(5)) and
+/// returns its content, at most `max_bytes`, with who signed it. A literal message without a
+/// signature is refused, and so is anything whose content exceeds the cap. The content is only
+/// returned once the signature checked out: callers parse nothing before.
+pub fn verify_message(
     keyring: &Keyring,
-    sigs: &[Signature],
     data: &[u8],
+    max_bytes: u64,
     file: &str,
     now: Timestamp,
-) -> Result<Vec<Signer>, Error> {
+) -> Result<(Vec<u8>, Vec<Signer>), Error> {
+    use pgp::composed::Message;
+    use std::io::Read;
+    let malformed = |e: &dyn std::fmt::Display| Error::Signature {
+        file: file.to_string(),
+        reason: format!("malformed signed message: {e}"),
+    };
+    let message = if data.starts_with(b"-----BEGIN PGP") {
+        Message::from_armor(Cursor::new(data)).map(|(m, _)| m)
+    } else {
+        Message::from_bytes(Cursor::new(data))
+    }
+    .map_err(|e| malformed(&e))?;
+    let mut message = message.decompress().map_err(|e| malformed(&e))?;
+    if !message.is_signed() {
+        return Err(Error::Unsigned { file: file.to_string() });
+    }
+    let mut content = Vec::new();
+    (&mut message).take(max_bytes + 1).read_to_end(&mut content).map_err(|e| malformed(&e))?;
+    if content.len() as u64 > max_bytes {
+        return Err(Error::Signature {
+            file: file.to_string(),
+            reason: format!("the signed content is larger than {max_bytes} bytes"),
+        });
+    }
+    let sigs: Vec<Signature> = match &message {
+        Message::Signed { reader, .. } => {
+            (0..reader.num_signatures()).filter_map(|i| reader.signature(i).cloned()).collect()
+        }
+        _ => Vec::new(),
+    };
+    if sigs.is_empty() {
+        return Err(Error::Unsigned { file: file.to_string() });
+    }
     let now_secs = now.as_second();
     let mut good = Vec::new();
     let mut unknown = Vec::new();
     let mut rejected = Vec::new();
-    for sig in sigs {
+    for (index, sig) in sigs.iter().enumerate() {
         let issuer = issuer_text(sig);
         let candidates = find_signing_keys(keyring, sig);
         if candidates.is_empty() {
             unknown.push(issuer);
             continue;
         }
-        let mut verified = false;
-        let mut last_problem = String::new();
+        let mut problem = String::new();
         for (key, subkey) in candidates {
-            let verify = match subkey {
-                Some(sub) => sig.verify(&sub.key, Cursor::new(data)),
-                None => sig.verify(&key.primary_key, Cursor::new(data)),
+            let verified = match subkey {
+                Some(sub) => message.verify_nested_explicit(index, &sub.key),
+                None => message.verify_nested_explicit(index, &key.primary_key),
             };
-            if let Err(e) = verify {
-                last_problem = format!("signature by {issuer} does not verify ({e}): the file was modified");
+            if let Err(e) = verified {
+                problem = format!("signature by {issuer} does not verify ({e}): the signed content was modified");
                 continue;
             }
-            let validity = match subkey {
-                Some(sub) => key_validity(key, now_secs).and_then(|_| subkey_validity(key, sub, now_secs)),
-                None => key_validity(key, now_secs).and_then(|flags_sign| {
-                    if flags_sign { Ok(()) } else { Err("the primary key is not marked for signing".into()) }
-                }),
-            };
-            if let Err(problem) = validity {
-                last_problem = format!("key {issuer}: {problem}");
-                continue;
-            }
-            if let Some(created) = sig.created()
-                && i64::from(created.as_secs()) > now_secs + 86_400
-            {
-                last_problem = format!("signature by {issuer} is dated in the future");
-                continue;
-            }
-            if let (Some(created), Some(expires)) = (sig.created(), sig.signature_expiration_time()) {
-                let secs = std::time::Duration::from(expires).as_secs() as i64;
-                if secs != 0 && i64::from(created.as_secs()) + secs < now_secs {
-                    last_problem = format!("signature by {issuer} has expired");
-                    continue;
+            match signer_if_valid(key, subkey, sig, &issuer, now_secs) {
+                Ok(signer) => {
+                    good.push(signer);
+                    problem.clear();
+                    break;
                 }
+                Err(p) => problem = p,
             }
-            good.push(Signer {
-                fingerprint: match subkey {
-                    Some(sub) => format!("{:X}", sub.key.fingerprint()),
-                    None => format!("{:X}", key.primary_key.fingerprint()),
-                },
-                primary_fingerprint: format!("{:X}", key.primary_key.fingerprint()),
-                user_id: key.details.users.first().and_then(|u| u.id.as_str()).map(str::to_string),
-            });
-            verified = true;
-            break;
         }
-        if !verified {
-            rejected.push(last_problem);
+        if !problem.is_empty() {
+            rejected.push(problem);
         }
     }
+    finish(keyring, good, unknown, rejected, file).map(|signers| (content, signers))
+}
+
+/// The signer of a signature that verified, when its key (or subkey) is valid now and the
+/// signature is neither from the future nor expired.
+fn signer_if_valid(
+    key: &SignedPublicKey,
+    subkey: Option<&SignedPublicSubKey>,
+    sig: &Signature,
+    issuer: &str,
+    now_secs: i64,
+) -> Result<Signer, String> {
+    let validity = match subkey {
+        Some(sub) => key_validity(key, now_secs).and_then(|_| subkey_validity(key, sub, now_secs)),
+        None => key_validity(key, now_secs).and_then(|flags_sign| {
+            if flags_sign { Ok(()) } else { Err("the primary key is not marked for signing".into()) }
+        }),
+    };
+    validity.map_err(|problem| format!("key {issuer}: {problem}"))?;
+    if let Some(created) = sig.created()
+        && i64::from(created.as_secs()) > now_secs + 86_400
+    {
+        return Err(format!("signature by {issuer} is dated in the future"));
+    }
+    if let (Some(created), Some(expires)) = (sig.created(), sig.signature_expiration_time()) {
+        let secs = std::time::Duration::from(expires).as_secs() as i64;
+        if secs != 0 && i64::from(created.as_secs()) + secs < now_secs {
+            return Err(format!("signature by {issuer} has expired"));
+        }
+    }
+    Ok(Signer {
+        fingerprint: match subkey {
+            Some(sub) => format!("{:X}", sub.key.fingerprint()),
+            None => format!("{:X}", key.primary_key.fingerprint()),
+        },
+        primary_fingerprint: format!("{:X}", key.primary_key.fingerprint()),
+        user_id: key.details.users.first().and_then(|u| u.id.as_str()).map(str::to_string),
+    })
+}
+
+/// The verdict over every signature: any that a keyring key made and that does not verify fails
+/// (tampering); else at least one good one is needed.
+fn finish(
+    keyring: &Keyring,
+    good: Vec<Signer>,
+    unknown: Vec<String>,
+    rejected: Vec<String>,
+    file: &str,
+) -> Result<Vec<Signer>, Error> {
     if let Some(problem) = rejected.iter().find(|p| p.contains("does not verify")) {
         return Err(Error::Signature { file: file.to_string(), reason: problem.clone() });
     }
@@ -252,6 +313,50 @@ fn check_signatures(
         });
     }
     Ok(good)
+}
+
+fn check_signatures(
+    keyring: &Keyring,
+    sigs: &[Signature],
+    data: &[u8],
+    file: &str,
+    now: Timestamp,
+) -> Result<Vec<Signer>, Error> {
+    let now_secs = now.as_second();
+    let mut good = Vec::new();
+    let mut unknown = Vec::new();
+    let mut rejected = Vec::new();
+    for sig in sigs {
+        let issuer = issuer_text(sig);
+        let candidates = find_signing_keys(keyring, sig);
+        if candidates.is_empty() {
+            unknown.push(issuer);
+            continue;
+        }
+        let mut problem = String::new();
+        for (key, subkey) in candidates {
+            let verify = match subkey {
+                Some(sub) => sig.verify(&sub.key, Cursor::new(data)),
+                None => sig.verify(&key.primary_key, Cursor::new(data)),
+            };
+            if let Err(e) = verify {
+                problem = format!("signature by {issuer} does not verify ({e}): the file was modified");
+                continue;
+            }
+            match signer_if_valid(key, subkey, sig, &issuer, now_secs) {
+                Ok(signer) => {
+                    good.push(signer);
+                    problem.clear();
+                    break;
+                }
+                Err(p) => problem = p,
+            }
+        }
+        if !problem.is_empty() {
+            rejected.push(problem);
+        }
+    }
+    finish(keyring, good, unknown, rejected, file)
 }
 
 fn issuer_text(sig: &Signature) -> String {

@@ -98,6 +98,8 @@ pub fn copy_with(
         for subject in &subjects {
             let copied = crate::referrers::copy_referrers(&from, &to, subject, crate::referrers::MAX_REFERRER_DEPTH)?;
             referrers.extend(copied);
+            // cosign's tag-attached signatures and attestations (`sha256-<hex>.sig`, `.att`).
+            referrers.extend(crate::referrers::copy_attachment_tags(&from, &to, subject)?);
         }
     }
     Ok(Copied { root: written, referrers })

@@ -57,7 +57,11 @@ pub fn read_index(root: &Path) -> Result<ImageIndex> {
 pub fn select_entry(index: &ImageIndex, reference: Option<&str>, location: &str) -> Result<Descriptor> {
     let entries = index.manifests();
     let name_of = |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME)).cloned();
-    let images: Vec<&Descriptor> = entries.iter().filter(|d| d.artifact_type().is_none()).collect();
+    // Artifacts (referrers) and cosign's tag-attached signatures (`sha256-<hex>.sig`) are not images.
+    let images: Vec<&Descriptor> = entries
+        .iter()
+        .filter(|d| d.artifact_type().is_none() && !name_of(d).is_some_and(|n| is_attachment_tag(&n)))
+        .collect();
     let found = match reference {
         Some(r) if r.contains(':') && r.starts_with("sha") => entries.iter().find(|d| d.digest().to_string() == r),
         Some(r) => entries.iter().find(|d| name_of(d).as_deref() == Some(r)),
@@ -88,6 +92,30 @@ pub fn add_index_entry(root: &Path, entry: &Descriptor) -> Result<()> {
         return Ok(());
     }
     manifests.push(entry.clone());
+    write_index(root, &manifests)
+}
+
+/// Whether a tag is one of cosign's attachment tags: `sha256-<hex>` followed by `.sig`, `.att` or
+/// `.sbom` (signatures, attestations and SBOMs attached by tag). Such a tag never names the
+/// layout's image.
+pub fn is_attachment_tag(tag: &str) -> bool {
+    let Some((digest, suffix)) = tag.rsplit_once('.') else { return false };
+    let Some(hex) = digest.strip_prefix("sha256-") else { return false };
+    matches!(suffix, "sig" | "att" | "sbom") && hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Points the entry of `index.json` named `name` at `entry` (atomically, under the layout's lock),
+/// adding it when no entry has that name. The blobs `entry` needs must be in the layout already.
+pub fn set_named_entry(root: &Path, name: &str, entry: &Descriptor) -> Result<()> {
+    let _lock = LayoutLock::acquire(root)?;
+    let mut manifests = read_index(root)?.manifests().clone();
+    let mut named = Descriptor::new(entry.media_type().clone(), entry.size(), entry.digest().clone());
+    named.set_annotations(Some([(REF_NAME.to_string(), name.to_string())].into_iter().collect()));
+    let key = entry_key(&named);
+    match manifests.iter_mut().find(|d| entry_key(d) == key) {
+        Some(slot) => *slot = named,
+        None => manifests.push(named),
+    }
     write_index(root, &manifests)
 }
 

@@ -49,7 +49,9 @@ pub use layer_writer::{
     EntryData, FileContent, GZIP_LEVEL, LayerEntry, LayerOptions, WrittenLayer, ZSTD_LEVEL, source_date_epoch,
     write_layer,
 };
-pub use layout::{LayoutSink, LayoutSource, REF_NAME, add_index_entry, blob_path, read_index};
+pub use layout::{
+    LayoutSink, LayoutSource, REF_NAME, add_index_entry, blob_path, is_attachment_tag, read_index, set_named_entry,
+};
 pub use location::Location;
 pub use media::{Compression, LimitedReader, ManifestKind, TarTrailerPad};
 pub use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};

@@ -285,6 +285,63 @@ impl ReferrerStore {
         })
     }
 
+    /// The manifest a tag names here (a layout's `index.json` entry of that name, a registry tag),
+    /// as its descriptor and exact bytes, verified; `None` when nothing has that name.
+    pub fn get_tag(&self, tag: &str) -> Result<Option<(Descriptor, Vec<u8>)>> {
+        match self {
+            ReferrerStore::Layout(path) => {
+                let index = read_index(path)?;
+                let Some(entry) = index.manifests().iter().find(|d| {
+                    d.annotations().as_ref().and_then(|a| a.get(crate::REF_NAME)).map(String::as_str) == Some(tag)
+                }) else {
+                    return Ok(None);
+                };
+                let bytes = self.source().fetch_bytes(entry)?;
+                Ok(Some((entry.clone(), bytes)))
+            }
+            ReferrerStore::Registry { client, repository } => match client.get_manifest(&repository.with_tag(tag)) {
+                Ok((desc, bytes)) => Ok(Some((desc, bytes))),
+                Err(Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Stores `blobs` (those the store lacks), then the image manifest `manifest` under `tag`,
+    /// replacing what the tag named. Returns the manifest's descriptor.
+    pub fn put_tag(&self, tag: &str, manifest: &[u8], blobs: &[(Descriptor, &[u8])]) -> Result<Descriptor> {
+        for (desc, bytes) in blobs {
+            if !self.has_blob(desc)? {
+                self.put_blob(desc, &mut &bytes[..])?;
+            }
+        }
+        let value = parse_manifest(manifest, &crate::sha256(manifest), &self.location())?;
+        let media_type = value.get("mediaType").and_then(Value::as_str).unwrap_or(OCI_MANIFEST);
+        let desc = plain(media_type, manifest);
+        match self {
+            ReferrerStore::Layout(path) => {
+                crate::write_atomic(&blob_path(path, desc.digest()), manifest)?;
+                crate::layout::set_named_entry(path, tag, &desc)?;
+            }
+            ReferrerStore::Registry { client, repository } => {
+                client.put_manifest(&repository.with_tag(tag), media_type, manifest)?;
+            }
+        }
+        Ok(desc)
+    }
+
+    /// Reads one blob, verified against its descriptor, refusing one larger than `max_bytes`.
+    pub fn read_blob(&self, desc: &Descriptor, max_bytes: u64) -> Result<Vec<u8>> {
+        if desc.size() > max_bytes {
+            return Err(Error::LimitExceeded {
+                what: format!("blob `{}` of {} bytes in {}", desc.digest(), desc.size(), self.location()),
+                limit: max_bytes,
+                hint: "this blob is larger than what is read back here".into(),
+            });
+        }
+        crate::read_verified(self.source().open_raw(desc)?, desc.digest(), desc.size(), max_bytes)
+    }
+
     /// Whether the store has this blob (a layout's copy must check out; a damaged one is replaced).
     fn has_blob(&self, desc: &Descriptor) -> Result<bool> {
         match self {
@@ -425,6 +482,42 @@ pub fn copy_referrers(
             copied.push(to.put_referrer(&bytes)?);
             queue.push_back((referrer.digest().clone(), depth + 1));
         }
+    }
+    Ok(copied)
+}
+
+/// The suffixes of cosign's attachment tags (`sha256-<hex>.sig`, `.att`, `.sbom`).
+pub const ATTACHMENT_SUFFIXES: [&str; 3] = ["sig", "att", "sbom"];
+
+/// The tag cosign attaches `suffix` (`sig`, `att`, `sbom`) to `subject` under: `sha256-<hex>.sig`.
+pub fn attachment_tag(subject: &Digest, suffix: &str) -> String {
+    format!("{}-{}.{suffix}", subject.algorithm(), subject.digest())
+}
+
+/// Copies cosign's tag-attached signatures, attestations and SBOMs of `subject` (the
+/// `sha256-<hex>.sig`, `.att` and `.sbom` tags) from one store to another, manifests byte for
+/// byte. Returns the manifests copied.
+pub fn copy_attachment_tags(from: &ReferrerStore, to: &ReferrerStore, subject: &Digest) -> Result<Vec<Descriptor>> {
+    let source = from.source();
+    let mut copied = Vec::new();
+    for suffix in ATTACHMENT_SUFFIXES {
+        let tag = attachment_tag(subject, suffix);
+        let Some((desc, bytes)) = from.get_tag(&tag)? else { continue };
+        let value = parse_manifest(&bytes, desc.digest(), &from.location())?;
+        let bad = |e: serde_json::Error| Error::malformed(format!("`{tag}` manifest"), from.location(), e);
+        let mut blobs: Vec<Descriptor> = Vec::new();
+        if let Some(config) = value.get("config") {
+            blobs.push(serde_json::from_value(config.clone()).map_err(bad)?);
+        }
+        if let Some(layers) = value.get("layers") {
+            blobs.extend(serde_json::from_value::<Vec<Descriptor>>(layers.clone()).map_err(bad)?);
+        }
+        for blob in &blobs {
+            if !to.has_blob(blob)? {
+                to.put_blob(blob, &mut source.fetch(blob)?)?;
+            }
+        }
+        copied.push(to.put_tag(&tag, &bytes, &[])?);
     }
     Ok(copied)
 }

@@ -74,6 +74,52 @@ pub enum Error {
     NoVerifiedTimestamp { reason: String },
     #[error("Verification failed: {reason}")]
     Verification { reason: String },
+
+    // Images: storage, payloads, OpenPGP simple signing.
+    #[error(transparent)]
+    Oci(#[from] pare_oci::Error),
+    #[error("I/O error on `{}`", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Malformed signature payload: {reason}")]
+    MalformedPayload { reason: String },
+    #[error("Signing with the OpenPGP key `{key}` failed: {reason}")]
+    Gpg { key: String, reason: String },
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Deb(#[from] pare_deb::Error),
+    /// Another error with a hint that only the place it was made knows.
+    #[error("{error}")]
+    Hinted {
+        #[source]
+        error: Box<Error>,
+        hint: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+}
+
+/// An error and its causes on one line, each once.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl Error {
@@ -88,8 +134,17 @@ impl Error {
             Error::CertificateIdentityMismatch { .. } | Error::CertificateIssuerMismatch { .. } => Some(
                 "both must match the certificate exactly; check who signed before trusting the identity found".into(),
             ),
+            Error::Hinted { hint, .. } => Some(hint.clone()),
+            Error::Oci(e) => e.hint(),
+            Error::Deb(e) => e.hint(),
             _ => None,
         }
+    }
+
+    /// This error with a hint (which replaces the variant's own).
+    #[must_use]
+    pub fn with_hint(self, hint: impl Into<String>) -> Error {
+        Error::Hinted { error: Box::new(self), hint: hint.into() }
     }
 
     /// A stable kebab-case code for the failure, for JSON output and scripts.
@@ -127,6 +182,13 @@ impl Error {
             Error::TimestampInvalid { .. } => "timestamp-invalid",
             Error::NoVerifiedTimestamp { .. } => "no-verified-timestamp",
             Error::Verification { .. } => "verification",
+            Error::Oci(_) => "image",
+            Error::Io { .. } => "io",
+            Error::MalformedPayload { .. } => "malformed-payload",
+            Error::Gpg { .. } => "gpg",
+            Error::InvalidInput(_) => "invalid-input",
+            Error::Deb(_) => "openpgp",
+            Error::Hinted { error, .. } => error.code(),
         }
     }
 }

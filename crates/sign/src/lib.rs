@@ -9,6 +9,15 @@
 //! - [`verify_bundle`] checks a bundle against a [`Subject`] and a [`Trust`]: key-based bundles
 //!   in this crate, keyless ones (Fulcio, Rekor, RFC 3161, SCTs) through `sigstore-verify`.
 //!
+//! - [`image`]: cosign's two forms for images, written and verified on a registry repository or
+//!   an OCI layout: a Sigstore bundle attached as an OCI 1.1 referrer (cosign 3) and the legacy
+//!   `sha256-<hex>.sig` / `.att` tags (cosign 2): [`image::sign`], [`image::attest`],
+//!   [`image::verify`].
+//! - [`simple_signing`]: the simple-signing payload (containers-signature(5)) that cosign's legacy
+//!   signatures and containers/image OpenPGP signatures sign.
+//! - [`gpg`]: containers simple signing: OpenPGP signatures (`gpg --sign`) kept in a lookaside
+//!   directory as containers-registries.d(5) lays it out (skopeo's and podman's `signedBy`).
+//!
 //! ```
 //! use pare_sign::{Bundle, Envelope, Statement, SigningKey, Subject, Trust, verify_bundle};
 //! let key = SigningKey::generate_p256();
@@ -24,7 +33,10 @@ mod bundle;
 mod dsse;
 mod encoding;
 mod error;
+pub mod gpg;
+pub mod image;
 mod key;
+pub mod simple_signing;
 mod statement;
 mod trust;
 mod verify;

@@ -103,6 +103,17 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     let started = Instant::now();
     let loaded = pare_build::load(&args.definition)?;
     let destination = Location::parse_destination(&args.to)?;
+    if args.sign && !destination.holds_referrers() {
+        return Err(crate::status::hinted(
+            format!("`{destination}` cannot hold signatures"),
+            "build --sign into a registry or an oci:DIR layout, or sign later with `pare sign`",
+        ));
+    }
+    // The key is read (and its password asked) before anything is built.
+    let signing_key = match (&args.sign, &args.key) {
+        (true, Some(key)) => Some(super::key::load_signing_key(key)?),
+        _ => None,
+    };
     let add = args.add.iter().map(|a| a.parse()).collect::<Result<Vec<pare_build::AddSpec>, _>>()?;
     let reporter = Reporter::new(printer);
     let lock = lock_for(printer, &loaded, &reporter, args.no_lock, &args.arch)?;
@@ -133,7 +144,11 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         Location::Layout { .. } => args.attach_sbom,
         _ => false,
     };
-    let sboms = if attach || args.sbom.is_some() { build_sboms(printer, &built, &lock, args)? } else { Vec::new() };
+    let sboms = if attach || args.sbom.is_some() || signing_key.is_some() {
+        build_sboms(printer, &built, &lock, args)?
+    } else {
+        Vec::new()
+    };
     let root = built.source.open()?;
     let sink = open_sink(global, &destination, None)?;
     let written = pare_oci::copy(&root, sink, &PlatformChoice::All, &pare_oci::Quiet)
@@ -158,6 +173,10 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
             "referrer": referrer,
         }));
     }
+    let signatures = match &signing_key {
+        Some(key) => sign_built(global, &loaded, &lock, &built, &sboms, &destination, &written, key, args)?,
+        None => Vec::new(),
+    };
     let elapsed = started.elapsed().as_secs_f64();
 
     let images: Vec<_> = built
@@ -186,6 +205,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         "seconds": (elapsed * 10.0).round() / 10.0,
         "images": images,
         "sboms": sbom_report,
+        "signatures": signatures,
     });
     match args.format.format {
         Format::Json => printer.json(&report)?,
@@ -230,11 +250,102 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
                     printer.status(&format!("  SBOM of {arch} attached as {}", short_digest(referrer)));
                 }
             }
+            for s in &signatures {
+                printer.status(&format!(
+                    "  {} of {} {}: {} {}",
+                    s["what"].as_str().unwrap_or_default(),
+                    s["architecture"].as_str().unwrap_or_default(),
+                    short_digest(s["subject"].as_str().unwrap_or_default()),
+                    s["format"].as_str().unwrap_or_default(),
+                    s["location"].as_str().unwrap_or_default()
+                ));
+            }
             printer.status(&format!("Wrote {destination}"));
             printer.out(written.digest().as_ref())?;
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// `--sign`: each platform image signed, its SBOM and SLSA provenance attested (and the index
+/// signed too when the build wrote one). Returns one JSON record per signature or attestation.
+#[allow(clippy::too_many_arguments)]
+fn sign_built(
+    global: &GlobalArgs,
+    loaded: &Loaded,
+    lock: &Lock,
+    built: &pare_build::Built,
+    sboms: &[BuiltSbom],
+    destination: &Location,
+    root: &pare_oci::Descriptor,
+    key: &pare_sign::SigningKey,
+    args: &BuildArgs,
+) -> Result<Vec<serde_json::Value>> {
+    let Some(store) = crate::context::referrer_store(global, destination)? else {
+        anyhow::bail!("`{destination}` cannot hold signatures")
+    };
+    let docker_reference = match destination {
+        Location::Registry(reference) => format!("{}/{}", reference.registry(), reference.repository()),
+        Location::Layout { name, .. } => name.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let options = pare_sign::image::SignOptions {
+        bundle: args.signature_format != crate::args::SignatureFormat::Legacy,
+        legacy: args.signature_format != crate::args::SignatureFormat::Bundle,
+        annotations: Default::default(),
+        created: pare_oci::rfc3339(built.epoch),
+    };
+    let sbom_type = match args.sbom_format {
+        BuildSbomFormat::SpdxJson => "https://spdx.dev/Document",
+        BuildSbomFormat::CyclonedxJson => "https://cyclonedx.org/bom",
+    };
+    let definition_sha256 = pare_build::provenance::definition_sha256(loaded)?;
+    let mut out = Vec::new();
+    let mut record =
+        |what: &str, architecture: &str, subject: &pare_oci::Descriptor, written: Vec<pare_sign::image::Written>| {
+            for w in written {
+                out.push(json!({
+                    "what": what,
+                    "architecture": architecture,
+                    "subject": subject.digest().to_string(),
+                    "format": w.format,
+                    "location": w.location,
+                    "new": w.new,
+                }));
+            }
+        };
+    let context = || format!("Cannot sign the build in `{destination}`");
+    for sbom in sboms {
+        let subject = sbom.artifact.subject.clone();
+        let target = pare_sign::image::Target {
+            store: store.clone(),
+            subject: subject.clone(),
+            docker_reference: docker_reference.clone(),
+        };
+        record(
+            "signature",
+            &sbom.architecture,
+            &subject,
+            pare_sign::image::sign(&target, key, &options).with_context(context)?,
+        );
+        let document = sbom.artifact.layers.first().map(|l| l.bytes.as_slice()).unwrap_or_default();
+        let predicate: serde_json::Value =
+            serde_json::from_slice(document).context("the SBOM pare wrote is not JSON")?;
+        let written = pare_sign::image::attest(&target, key, sbom_type, &predicate, &options).with_context(context)?;
+        record("SBOM attestation", &sbom.architecture, &subject, written);
+        let provenance =
+            pare_build::provenance::provenance(loaded, lock, &sbom.architecture, built.epoch, &definition_sha256)?;
+        let written =
+            pare_sign::image::attest(&target, key, pare_build::provenance::PREDICATE_TYPE, &provenance, &options)
+                .with_context(context)?;
+        record("provenance attestation", &sbom.architecture, &subject, written);
+    }
+    // A multi-platform build: the index is signed too (what `pare verify REF` of its tag checks).
+    if sboms.iter().all(|s| s.artifact.subject.digest() != root.digest()) {
+        let target = pare_sign::image::Target { store, subject: root.clone(), docker_reference };
+        record("signature", "index", root, pare_sign::image::sign(&target, key, &options).with_context(context)?);
+    }
+    Ok(out)
 }
 
 /// One platform's build-time SBOM: written to its file (when `--sbom`), and the artifact to attach.

@@ -10,6 +10,7 @@ mod key;
 mod outdated;
 mod sbom;
 mod scan;
+mod sign;
 mod sign_blob;
 mod transfer;
 mod verify_blob;
@@ -93,6 +94,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
             }
             sbom::sbom(global, printer, &src, format, output.as_deref(), &platform, &limits)
         }
+        Command::Sign(args) => sign::sign(global, printer, &args),
+        Command::Verify(args) => sign::verify(global, printer, &args),
+        Command::Attest(args) => sign::attest(global, printer, &args),
+        Command::VerifyAttestation(args) => sign::verify_attestation(global, printer, &args),
         Command::Completions { shell } => completions::completions(printer, shell),
         Command::Man { dir } => completions::man(printer, dir.as_deref()),
         Command::Key { command: crate::args::KeyCommand::Generate { output_key_prefix, force } } => {

@@ -19,6 +19,9 @@ mod scan;
 mod scan_go_reach;
 mod scan_live;
 mod scan_trivy;
+mod sign_build;
+mod sign_cosign;
+mod sign_gpg;
 mod verify_blob;
 mod verify_blob_interop;
 

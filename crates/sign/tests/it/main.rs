@@ -4,6 +4,7 @@
 mod bundle;
 mod conformance;
 mod dsse;
+mod image;
 mod keys;
 
 use std::path::PathBuf;
