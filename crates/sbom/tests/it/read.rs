@@ -187,7 +187,11 @@ fn round_trip_through_pare_writers() {
 fn err(bytes: &[u8]) -> String {
     match read(bytes, "in.json") {
         Ok(s) => panic!("read {} as {}", String::from_utf8_lossy(bytes), s.format),
-        Err(e) => e.to_string(),
+        // As the CLI prints it: the message, then the hint.
+        Err(e) => match e.hint() {
+            Some(hint) => format!("{e}\nhint: {hint}"),
+            None => e.to_string(),
+        },
     }
 }
 

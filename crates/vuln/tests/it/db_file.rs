@@ -169,7 +169,7 @@ fn sources_from_urls_and_a_truncated_download_keeps_the_old_database() {
     let err = db::update(&path, &missing, &mut quiet()).unwrap_err().to_string();
     assert!(err.contains("404"), "{err}");
     let wrong = [SourceSpec::parse(&format!("dla-list={}", url("json"))).unwrap()];
-    let err = db::update(&path, &wrong, &mut quiet()).unwrap_err().to_string();
+    let err = crate::shown(&db::update(&path, &wrong, &mut quiet()).unwrap_err());
     assert!(err.contains("/json") && err.contains("DSA/DLA list"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
     // No temporary files are left beside it.
@@ -187,7 +187,7 @@ fn damaged_files_are_refused_with_a_hint() {
     let refused = |name: &str, content: &[u8], expect: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, content).unwrap();
-        let e = Database::open(&p).unwrap_err().to_string();
+        let e = crate::shown(&Database::open(&p).unwrap_err());
         assert!(e.contains(name) && e.contains(expect) && e.contains("pare db update"), "{name}: {e}");
     };
     refused("truncated.db", &bytes[..bytes.len() / 2], "truncated");
@@ -200,7 +200,7 @@ fn damaged_files_are_refused_with_a_hint() {
     let mut flipped = bytes.clone();
     flipped[0] ^= 0xff;
     refused("flipped.db", &flipped, "not a SQLite database");
-    let e = Database::open(&dir.path().join("absent.db")).unwrap_err().to_string();
+    let e = crate::shown(&Database::open(&dir.path().join("absent.db")).unwrap_err());
     assert!(e.contains("absent.db") && e.contains("does not exist") && e.contains("pare db update"), "{e}");
 
     // A SQLite file of another program, an older schema, and one whose update never finished.
@@ -216,7 +216,7 @@ fn damaged_files_are_refused_with_a_hint() {
             }
             c.close().await.unwrap();
         });
-        let e = Database::open(&p).unwrap_err().to_string();
+        let e = crate::shown(&Database::open(&p).unwrap_err());
         assert!(e.contains("pare db update"), "{e}");
         e
     };

@@ -248,7 +248,7 @@ fn malformed_input_is_named_never_a_panic() {
     let p = read_source(&odd).unwrap();
     assert!(p.warnings[0].contains("a CVE-1 bookworm") && p.warnings[0].contains("weird"), "{:?}", p.warnings);
     // Not vulnerability data at all.
-    let e = read_source(&write("notes.txt", "hello\n")).unwrap_err().to_string();
+    let e = crate::shown(&read_source(&write("notes.txt", "hello\n")).unwrap_err());
     assert!(e.contains("notes.txt") && e.contains("--source KIND=PATH"), "{e}");
     // Bad YAML in a directory: a warning naming the file; the good record is kept.
     let osv = dir.path().join("osv");

@@ -10,3 +10,11 @@ mod version_debian;
 mod version_maven;
 mod version_pep440;
 mod version_semver;
+
+/// An error as the CLI prints it: the message, then its hint.
+pub fn shown(err: &pare_vuln::Error) -> String {
+    match err.hint() {
+        Some(hint) => format!("{err}\nhint: {hint}"),
+        None => err.to_string(),
+    }
+}
