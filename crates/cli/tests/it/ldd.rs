@@ -229,3 +229,63 @@ fn ldd_names_missing_interpreter_library_and_version() {
     let ok_add = format!("{}:/app", ok_dir.display());
     run_ok(pare().cmd().args(["build", "gallery:base", "--arch", "amd64", "--add", &ok_add, "--to", &layout("ok")]));
 }
+
+/// A binary built against a newer glibc: trixie's python3.13 (it needs `GLIBC_2.38`) added to
+/// bookworm's python3 image (glibc 2.36, and every library python3.13 names). pare names both
+/// missing versions, and podman's loader refuses it with the same words.
+#[test]
+fn a_trixie_binary_on_bookworm_needs_a_newer_glibc() {
+    if !pare_test::tools::debian_archive_available() {
+        return;
+    }
+    let podman = require("podman");
+    let dir = scratch("glibc");
+    let pare = || Pare::new(crate::PARE).with_cache(crate::live_cache());
+    let layout = |name: &str| format!("oci:{}:{name}", dir.path().join(name).display());
+    run_ok(pare().cmd().args(["build", "gallery:trixie/python3", "--arch", "amd64", "--to", &layout("trixie")]));
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    let binary = run_ok(pare().cmd().args(["cat", &layout("trixie"), "/usr/bin/python3.13"])).stdout;
+    std::fs::write(app.join("python3.13"), binary).unwrap();
+    std::fs::set_permissions(app.join("python3.13"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let add = format!("{}:/app", app.display());
+    let mixed = layout("mixed");
+    // Refused by default, written with --no-load-check.
+    let refused = pare()
+        .cmd()
+        .args(["build", "gallery:bookworm/python3", "--arch", "amd64", "--add", &add, "--to", &mixed])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
+    run_ok(pare().cmd().args([
+        "build",
+        "gallery:bookworm/python3",
+        "--arch",
+        "amd64",
+        "--no-load-check",
+        "--add",
+        &add,
+        "--to",
+        &mixed,
+    ]));
+    let out = pare().cmd().args(["ldd", &mixed, "/app/python3.13"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for library in ["libc.so.6", "libm.so.6"] {
+        assert!(
+            text.contains(&format!(
+                "version GLIBC_2.38 of {library} (needed by /app/python3.13) is not defined by /lib/x86_64-linux-gnu/{library}"
+            )),
+            "{text}"
+        );
+    }
+    let id = String::from_utf8(run_ok(Command::new(&podman).args(["pull", "-q", &mixed])).stdout).unwrap();
+    let run = Command::new(&podman)
+        .args(["run", "--rm", "--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"])
+        .args(["--network=none", "--entrypoint", "/app/python3.13", id.trim(), "-c", "print(1)"])
+        .output()
+        .unwrap();
+    let _ = Command::new(&podman).args(["rmi", "-f", id.trim()]).output();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && stderr.contains("version `GLIBC_2.38' not found"), "{stderr}");
+}
