@@ -9,7 +9,9 @@ const ABOUT: &str = "Minimal, reproducible container images from Debian, with SB
 
 const LONG_ABOUT: &str = "\
 pare builds minimal OCI images straight from Debian's signed archive, describes what ships in any
-image, and moves images between registries, layout directories and archives.
+image (SPDX, CycloneDX), scans it against the Debian security tracker and OSV with VEX triage, checks
+that its binaries load, signs and verifies it as cosign and the containers tools do, and moves images
+between registries, layout directories and archives.
 
 IMAGE LOCATIONS
     Wherever a command takes an image (SRC or DST) it accepts, as skopeo does:
@@ -213,30 +215,6 @@ honoured), read straight from the layer blobs without extracting them.\n\nExampl
         #[command(flatten)]
         format: FormatArg,
     },
-    /// Check that an image's binaries would load: interpreter, libraries, symbol versions
-    #[command(long_about = "Check, without running anything, what the dynamic loader checks before `main`: \
-for each ELF executable and shared object of the image (or each PATH), its interpreter (PT_INTERP) is in the \
-image, every DT_NEEDED library resolves by the loader's search order (RPATH, LD_LIBRARY_PATH from the image's \
-environment, RUNPATH with $ORIGIN, ld.so.conf when the image has a loader cache, /lib/TRIPLET, /usr/lib/TRIPLET, \
-/lib, /usr/lib), recursively, and every symbol version a loaded object needs (GLIBC_2.34, GLIBCXX_3.4.30) is \
-defined by the library that provides it. Static binaries pass.\n\nExit status: 0 when everything checked \
-loads, 1 when something would not (each problem is printed), 2 on errors.\n\nExamples:\n    \
-pare ldd oci:./out:app /app/server\n    pare ldd gallery-built-image:tag --format json")]
-    Ldd {
-        /// Image
-        src: String,
-        /// Files to check, absolute paths in the image (default: every ELF executable and shared object)
-        paths: Vec<String>,
-        /// Also list, for each file, every library and where it resolved
-        #[arg(long, short = 'l')]
-        libraries: bool,
-        #[command(flatten)]
-        platform: PlatformArg,
-        #[command(flatten)]
-        limits: LimitArgs,
-        #[command(flatten)]
-        format: FormatArg,
-    },
     /// Print a file of an image to standard output
     #[command(long_about = "Print a file of an image's merged filesystem to standard output, following \
 symbolic links inside the image.\n\nExample:\n    pare cat oci:./out:app /etc/os-release")]
@@ -249,32 +227,6 @@ symbolic links inside the image.\n\nExample:\n    pare cat oci:./out:app /etc/os
         platform: PlatformArg,
         #[command(flatten)]
         limits: LimitArgs,
-    },
-    /// List the packages in an image, as SPDX, CycloneDX, JSON or a table
-    #[command(long_about = "List the packages installed in an image (Debian's dpkg database, \
-including distroless `status.d`), with source packages, architectures, owned files, licenses from \
-machine-readable copyright files and package URLs, read in one pass over the layers without \
-extracting them.\n\nThe output is deterministic: its timestamp is SOURCE_DATE_EPOCH or the \
-image's creation time.\n\nExamples:\n    pare sbom oci:./out:app --format spdx-json --output app.spdx.json\n    \
-pare sbom dir:./rootfs")]
-    Sbom {
-        /// Image (any location, or dir:PATH for a root filesystem), or an SBOM file to convert
-        src: String,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = SbomFormat::Table)]
-        format: SbomFormat,
-        /// Write to FILE instead of standard output
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<PathBuf>,
-        #[command(flatten)]
-        platform: PlatformArg,
-        #[command(flatten)]
-        limits: LimitArgs,
-        /// Print the SBOM attached to the image (by `pare build`) instead of cataloging it: read from
-        /// an oci:DIR layout or a registry (referrers API or `sha256-<hex>` fallback tag), verified
-        /// against its digest, and written in --format
-        #[arg(long)]
-        attached: bool,
     },
     /// Extract an image's merged filesystem into a directory, safely
     #[command(long_about = "Extract an image's merged filesystem into a directory.\n\n\
@@ -300,6 +252,30 @@ Example:\n    pare unpack oci:./out:app ./rootfs")]
         /// Keep setuid and setgid bits of files; by default they are dropped with a warning
         #[arg(long)]
         keep_setid: bool,
+    },
+    /// Check that an image's binaries would load: interpreter, libraries, symbol versions
+    #[command(long_about = "Check, without running anything, what the dynamic loader checks before `main`: \
+for each ELF executable and shared object of the image (or each PATH), its interpreter (PT_INTERP) is in the \
+image, every DT_NEEDED library resolves by the loader's search order (RPATH, LD_LIBRARY_PATH from the image's \
+environment, RUNPATH with $ORIGIN, ld.so.conf when the image has a loader cache, /lib/TRIPLET, /usr/lib/TRIPLET, \
+/lib, /usr/lib), recursively, and every symbol version a loaded object needs (GLIBC_2.34, GLIBCXX_3.4.30) is \
+defined by the library that provides it. Static binaries pass.\n\nExit status: 0 when everything checked \
+loads, 1 when something would not (each problem is printed), 2 on errors.\n\nExamples:\n    \
+pare ldd oci:./out:app /app/server\n    pare ldd gallery-built-image:tag --format json")]
+    Ldd {
+        /// Image
+        src: String,
+        /// Files to check, absolute paths in the image (default: every ELF executable and shared object)
+        paths: Vec<String>,
+        /// Also list, for each file, every library and where it resolved
+        #[arg(long, short = 'l')]
+        libraries: bool,
+        #[command(flatten)]
+        platform: PlatformArg,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Build an image from a definition (a TOML file or gallery:NAME)
     #[command(long_about = "Build a minimal image from Debian packages, as a definition says, without running \
@@ -349,6 +325,35 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
         #[command(subcommand)]
         command: GalleryCommand,
     },
+    /// List packages the Debian archive has newer versions of, and the vulnerabilities updating fixes
+    #[command(long_about = OUTDATED_ABOUT)]
+    Outdated(OutdatedArgs),
+    /// List the packages in an image, as SPDX, CycloneDX, JSON or a table
+    #[command(long_about = "List the packages installed in an image (Debian's dpkg database, \
+including distroless `status.d`), with source packages, architectures, owned files, licenses from \
+machine-readable copyright files and package URLs, read in one pass over the layers without \
+extracting them.\n\nThe output is deterministic: its timestamp is SOURCE_DATE_EPOCH or the \
+image's creation time.\n\nExamples:\n    pare sbom oci:./out:app --format spdx-json --output app.spdx.json\n    \
+pare sbom dir:./rootfs")]
+    Sbom {
+        /// Image (any location, or dir:PATH for a root filesystem), or an SBOM file to convert
+        src: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = SbomFormat::Table)]
+        format: SbomFormat,
+        /// Write to FILE instead of standard output
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        platform: PlatformArg,
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Print the SBOM attached to the image (by `pare build`) instead of cataloging it: read from
+        /// an oci:DIR layout or a registry (referrers API or `sha256-<hex>` fallback tag), verified
+        /// against its digest, and written in --format
+        #[arg(long)]
+        attached: bool,
+    },
     /// Find known vulnerabilities in an image, a directory or an SBOM
     #[command(long_about = SCAN_ABOUT)]
     Scan(ScanArgs),
@@ -358,6 +363,16 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
     /// Write a VEX (OpenVEX) statement for a triage decision
     #[command(long_about = VEX_ABOUT)]
     Vex(VexArgs),
+    /// Build or inspect the local vulnerability database
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Make signing keys (as cosign does)
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Sign an image (cosign bundle and legacy signature, or an OpenPGP simple signature)
     #[command(long_about = SIGN_ABOUT)]
     Sign(SignArgs),
@@ -370,6 +385,12 @@ led to it. Reads DEF.lock when present, else resolves.\n\nExample:\n    pare why
     /// Verify an image's attestations of one predicate type
     #[command(long_about = VERIFY_ATTESTATION_ABOUT)]
     VerifyAttestation(VerifyAttestationArgs),
+    /// Sign a file with a key, writing a Sigstore bundle (as `cosign sign-blob --bundle`)
+    #[command(long_about = SIGN_BLOB_ABOUT)]
+    SignBlob(SignBlobArgs),
+    /// Verify a file against a Sigstore bundle, by key or by keyless identity, offline
+    #[command(long_about = VERIFY_BLOB_ABOUT)]
+    VerifyBlob(VerifyBlobArgs),
     /// Print a shell completion script (bash, zsh, fish)
     #[command(long_about = "Print the completion script for a shell, generated from the same definitions as \
 `--help`.\n\nExamples:\n    pare completions bash > /etc/bash_completion.d/pare\n    \
@@ -388,25 +409,6 @@ pare man --dir /usr/local/share/man/man1")]
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
-    /// List packages the Debian archive has newer versions of, and the vulnerabilities updating fixes
-    #[command(long_about = OUTDATED_ABOUT)]
-    Outdated(OutdatedArgs),
-    /// Build or inspect the local vulnerability database
-    Db {
-        #[command(subcommand)]
-        command: DbCommand,
-    },
-    /// Make signing keys (as cosign does)
-    Key {
-        #[command(subcommand)]
-        command: KeyCommand,
-    },
-    /// Sign a file with a key, writing a Sigstore bundle (as `cosign sign-blob --bundle`)
-    #[command(long_about = SIGN_BLOB_ABOUT)]
-    SignBlob(SignBlobArgs),
-    /// Verify a file against a Sigstore bundle, by key or by keyless identity, offline
-    #[command(long_about = VERIFY_BLOB_ABOUT)]
-    VerifyBlob(VerifyBlobArgs),
 }
 
 #[derive(Subcommand, Debug)]
