@@ -475,18 +475,8 @@ pub struct VerifyBlobArgs {
     /// The Sigstore bundle (JSON)
     #[arg(long, value_name = "FILE")]
     pub bundle: PathBuf,
-    /// Public key (PKIX PEM, as cosign.pub) the signature must be made with
-    #[arg(long, value_name = "PUB", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
-    pub key: Option<PathBuf>,
-    /// Keyless: the signing certificate's identity (its SAN: an email, a workflow URI), exactly
-    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer")]
-    pub certificate_identity: Option<String>,
-    /// Keyless: the OIDC issuer that vouched for the identity, exactly
-    #[arg(long, value_name = "URL", requires = "certificate_identity")]
-    pub certificate_oidc_issuer: Option<String>,
-    /// Trusted root JSON (default: Sigstore public-good, embedded)
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     #[command(flatten)]
     pub format: FormatArg,
 }
@@ -983,17 +973,17 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct TrustArgs {
-    /// Public key (PEM) the signatures must verify with
+    /// Public key (PKIX PEM, as cosign.pub) the signatures must verify with
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// Keyless: the identity (SAN) the signing certificate must name
+    /// Keyless: the identity (SAN: an email, a workflow URI) the signing certificate must name, exactly
     #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer", conflicts_with = "key")]
     pub certificate_identity: Option<String>,
     /// Keyless: the OIDC issuer the signing certificate must name
     #[arg(long, value_name = "URL", requires = "certificate_identity")]
     pub certificate_oidc_issuer: Option<String>,
-    /// Sigstore trusted root (JSON): keyless certificates and log entries are checked against it
-    /// (default: the embedded public-good root); with --key, the bundles' log entries too
+    /// Sigstore trusted root (JSON): keyless certificates, and with --key the bundles' log entries
+    /// and timestamps, are checked against it (default: the embedded public-good root)
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// Accepted for cosign compatibility: pare always verifies offline (the trusted root and the

@@ -220,3 +220,28 @@ pub(crate) fn read_vex(paths: &[PathBuf], printer: &Printer) -> Result<Vec<pare_
     }
     Ok(statements)
 }
+
+/// What signature verification trusts (`pare verify`, `verify-attestation`, `verify-blob`): a key, or a
+/// keyless identity; either way the trusted root (the file, else Sigstore's public-good root) checks
+/// the log entries and timestamps a bundle carries.
+pub(crate) fn trust(args: &crate::args::TrustArgs) -> Result<pare_sign::Trust> {
+    let trusted_root = match &args.trusted_root {
+        Some(path) => pare_sign::TrustedRoot::from_json(&read_document(path, pare_sign::MAX_TRUSTED_ROOT_SIZE)?)
+            .with_context(|| format!("Cannot read the trusted root {}", path.display()))?,
+        None => pare_sign::TrustedRoot::public_good()?,
+    };
+    match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
+        (Some(path), _, _) => {
+            let key = pare_sign::PublicKey::from_pem(&read_document(path, MAX_PUBLIC_KEY_FILE)?)
+                .with_context(|| format!("Cannot read the public key {}", path.display()))?;
+            Ok(pare_sign::Trust::KeyAndRoot { key, trusted_root })
+        }
+        (None, Some(identity), Some(issuer)) => {
+            Ok(pare_sign::Trust::Identity { identity: identity.clone(), issuer: issuer.clone(), trusted_root })
+        }
+        _ => anyhow::bail!("--key, or --certificate-identity with --certificate-oidc-issuer, is required"),
+    }
+}
+
+/// The largest public key file read.
+const MAX_PUBLIC_KEY_FILE: usize = 64 * 1024;

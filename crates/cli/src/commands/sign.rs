@@ -72,7 +72,7 @@ pub(crate) fn sign(global: &GlobalArgs, printer: &Printer, args: &SignArgs) -> R
         return Ok(ExitStatus::Success);
     }
     let Some(key_file) = &args.key else { bail!("--key or --gpg-key is required") };
-    let key = load_signing_key(key_file)?;
+    let key = super::key::load_signing_key(key_file)?;
     let target = target(global, &location, subject)?;
     let options = sign_options(args.format, &args.annotations)?;
     let written =
@@ -101,7 +101,7 @@ pub(crate) fn attest(global: &GlobalArgs, printer: &Printer, args: &AttestArgs) 
         .with_context(|| format!("{} is not JSON: a predicate is a JSON document", args.predicate.display()))?;
     let (location, subject) = resolve(global, printer, &args.image)?;
     let digest = subject.digest().clone();
-    let key = load_signing_key(&args.key)?;
+    let key = super::key::load_signing_key(&args.key)?;
     let target = target(global, &location, subject)?;
     let options = sign_options(args.format, &[])?;
     let written = pare_sign::image::attest(&target, &key, &predicate_type, &predicate, &options)
@@ -128,42 +128,6 @@ fn print_written(
         printer.out(&format!("{} {} {}", w.format, w.location, if w.new { "written" } else { "present" }))?;
     }
     Ok(ExitStatus::Success)
-}
-
-/// The largest key or trusted root file read.
-const MAX_KEY_FILE: usize = 1 << 20;
-
-fn load_signing_key(path: &std::path::Path) -> Result<pare_sign::SigningKey> {
-    super::key::load_signing_key(path)
-}
-
-/// What verification trusts: a key (with a trusted root, log entries are checked too), or a
-/// keyless identity checked against a trusted root (the file, else Sigstore's public-good root).
-fn trust(args: &TrustArgs) -> Result<pare_sign::Trust> {
-    let trusted_root = || -> Result<pare_sign::TrustedRoot> {
-        Ok(match &args.trusted_root {
-            Some(path) => pare_sign::TrustedRoot::from_json(&read_document(path, MAX_KEY_FILE)?)
-                .with_context(|| format!("Cannot read the trusted root {}", path.display()))?,
-            None => pare_sign::TrustedRoot::public_good()?,
-        })
-    };
-    if let Some(path) = &args.key {
-        let pem = read_document(path, MAX_KEY_FILE)?;
-        let key = pare_sign::PublicKey::from_pem(&pem)
-            .with_context(|| format!("Cannot read the public key {}", path.display()))?;
-        return Ok(match &args.trusted_root {
-            Some(_) => pare_sign::Trust::KeyAndRoot { key, trusted_root: trusted_root()? },
-            None => pare_sign::Trust::Key(key),
-        });
-    }
-    match (&args.certificate_identity, &args.certificate_oidc_issuer) {
-        (Some(identity), Some(issuer)) => Ok(pare_sign::Trust::Identity {
-            identity: identity.clone(),
-            issuer: issuer.clone(),
-            trusted_root: trusted_root()?,
-        }),
-        _ => bail!("--key, or --certificate-identity with --certificate-oidc-issuer, is required"),
-    }
 }
 
 /// Where the signatures of the image go, and the name a legacy signature claims: the repository
@@ -240,7 +204,7 @@ fn verify_image(
     expect: &pare_sign::image::Expect,
     format: Format,
 ) -> Result<ExitStatus> {
-    let trust = self::trust(trust)?;
+    let trust = crate::context::trust(trust)?;
     let (location, subject) = resolve(global, printer, image)?;
     let Some(store) = referrer_store(global, &location)? else { bail!("`{location}` cannot hold signatures") };
     let outcome = pare_sign::image::verify(&store, subject.digest(), &trust, expect)

@@ -1,7 +1,7 @@
 //! `pare verify-blob`: a file against a Sigstore bundle, offline.
 
 use anyhow::{Context, Result};
-use pare_sign::{Bundle, PublicKey, SignedContent, Signer, Subject, Trust, TrustedRoot, Verified, verify_bundle};
+use pare_sign::{Bundle, SignedContent, Signer, Subject, Verified, verify_bundle};
 
 use crate::ExitStatus;
 use crate::args::{Format, VerifyBlobArgs};
@@ -11,26 +11,9 @@ use crate::output::Printer;
 /// Files up to this size are read whole (Ed25519 and non-statement DSSE payloads need the bytes);
 /// larger ones are hashed as they stream and verified by digest.
 const READ_WHOLE_LIMIT: u64 = 256 << 20;
-const MAX_PUBLIC_KEY_FILE: usize = 64 * 1024;
 
 pub(crate) fn verify_blob(printer: &Printer, args: &VerifyBlobArgs) -> Result<ExitStatus> {
-    let trusted_root = match &args.trusted_root {
-        Some(path) => TrustedRoot::from_json(&read_document(path, pare_sign::MAX_TRUSTED_ROOT_SIZE)?)
-            .with_context(|| format!("reading the trusted root {}", path.display()))?,
-        None => TrustedRoot::public_good()?,
-    };
-    let trust = match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
-        (Some(path), _, _) => {
-            let key = PublicKey::from_pem(&read_document(path, MAX_PUBLIC_KEY_FILE)?)
-                .with_context(|| format!("reading the public key {}", path.display()))?;
-            Trust::KeyAndRoot { key, trusted_root }
-        }
-        (None, Some(identity), Some(issuer)) => {
-            Trust::Identity { identity: identity.clone(), issuer: issuer.clone(), trusted_root }
-        }
-        // clap requires --key or both keyless flags.
-        _ => anyhow::bail!("pass --key, or --certificate-identity with --certificate-oidc-issuer"),
-    };
+    let trust = crate::context::trust(&args.trust)?;
     let bundle_bytes = read_document(&args.bundle, pare_sign::MAX_BUNDLE_SIZE)?;
     let size = std::fs::metadata(&args.file).with_context(|| format!("reading {}", args.file.display()))?.len();
     let bytes = if size <= READ_WHOLE_LIMIT {
