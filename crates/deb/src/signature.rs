@@ -212,41 +212,11 @@ pub fn verify_message(
     if sigs.is_empty() {
         return Err(Error::Unsigned { file: file.to_string() });
     }
-    let now_secs = now.as_second();
-    let mut good = Vec::new();
-    let mut unknown = Vec::new();
-    let mut rejected = Vec::new();
-    for (index, sig) in sigs.iter().enumerate() {
-        let issuer = issuer_text(sig);
-        let candidates = find_signing_keys(keyring, sig);
-        if candidates.is_empty() {
-            unknown.push(issuer);
-            continue;
-        }
-        let mut problem = String::new();
-        for (key, subkey) in candidates {
-            let verified = match subkey {
-                Some(sub) => message.verify_nested_explicit(index, &sub.key),
-                None => message.verify_nested_explicit(index, &key.primary_key),
-            };
-            if let Err(e) = verified {
-                problem = format!("signature by {issuer} does not verify ({e}): the signed content was modified");
-                continue;
-            }
-            match signer_if_valid(key, subkey, sig, &issuer, now_secs) {
-                Ok(signer) => {
-                    good.push(signer);
-                    problem.clear();
-                    break;
-                }
-                Err(p) => problem = p,
-            }
-        }
-        if !problem.is_empty() {
-            rejected.push(problem);
-        }
-    }
-    finish(keyring, good, unknown, rejected, file).map(|signers| (content, signers))
+    let signers = check_each(keyring, &sigs, file, now, "the signed content", |index, _, key, subkey| match subkey {
+        Some(sub) => message.verify_nested_explicit(index, &sub.key).map(|_| ()),
+        None => message.verify_nested_explicit(index, &key.primary_key).map(|_| ()),
+    })?;
+    Ok((content, signers))
 }
 
 /// The signer of a signature that verified, when its key (or subkey) is valid now and the
@@ -322,11 +292,29 @@ fn check_signatures(
     file: &str,
     now: Timestamp,
 ) -> Result<Vec<Signer>, Error> {
+    check_each(keyring, sigs, file, now, "the file", |_, sig, key, subkey| match subkey {
+        Some(sub) => sig.verify(&sub.key, Cursor::new(data)),
+        None => sig.verify(&key.primary_key, Cursor::new(data)),
+    })
+}
+
+/// Checks each signature (`index`, the signature) against the keys of the keyring it names:
+/// `verify` checks the signed data with one candidate (a primary key, or the signing subkey);
+/// `what` names the data in the message when that check fails. Detached, cleartext and inline
+/// signatures differ only in `verify`.
+fn check_each<E: std::fmt::Display>(
+    keyring: &Keyring,
+    sigs: &[Signature],
+    file: &str,
+    now: Timestamp,
+    what: &str,
+    mut verify: impl FnMut(usize, &Signature, &SignedPublicKey, Option<&SignedPublicSubKey>) -> Result<(), E>,
+) -> Result<Vec<Signer>, Error> {
     let now_secs = now.as_second();
     let mut good = Vec::new();
     let mut unknown = Vec::new();
     let mut rejected = Vec::new();
-    for sig in sigs {
+    for (index, sig) in sigs.iter().enumerate() {
         let issuer = issuer_text(sig);
         let candidates = find_signing_keys(keyring, sig);
         if candidates.is_empty() {
@@ -335,12 +323,8 @@ fn check_signatures(
         }
         let mut problem = String::new();
         for (key, subkey) in candidates {
-            let verify = match subkey {
-                Some(sub) => sig.verify(&sub.key, Cursor::new(data)),
-                None => sig.verify(&key.primary_key, Cursor::new(data)),
-            };
-            if let Err(e) = verify {
-                problem = format!("signature by {issuer} does not verify ({e}): the file was modified");
+            if let Err(e) = verify(index, sig, key, subkey) {
+                problem = format!("signature by {issuer} does not verify ({e}): {what} was modified");
                 continue;
             }
             match signer_if_valid(key, subkey, sig, &issuer, now_secs) {
@@ -369,7 +353,6 @@ fn issuer_text(sig: &Signature) -> String {
     }
 }
 
-/// Keys and subkeys of the keyring that the signature names as its issuer.
 fn find_signing_keys<'k>(
     keyring: &'k Keyring,
     sig: &Signature,
