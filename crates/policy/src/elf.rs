@@ -80,7 +80,8 @@ fn parse_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8], class: u8
         return Ok(None);
     }
     let mut info = ElfInfo { class, machine: header.e_machine(endian), ..ElfInfo::default() };
-    for segment in header.program_headers(endian, data).map_err(err)? {
+    let segments = header.program_headers(endian, data).map_err(err)?;
+    for segment in segments {
         if let Some(interp) = segment.interpreter(endian, data).map_err(err)? {
             info.interpreter = Some(text(interp));
         }
@@ -101,7 +102,7 @@ fn parse_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8], class: u8
                 _ => {}
             }
         }
-    } else if header.program_headers(endian, data).map_err(err)?.iter().any(|s| s.p_type(endian) == elf::PT_DYNAMIC) {
+    } else if segments.iter().any(|s| s.p_type(endian) == elf::PT_DYNAMIC) {
         // A dynamic segment without section headers (stripped with sstrip): not read here.
         return Err(ElfError("it has a dynamic segment but no section headers to read it by".into()));
     }

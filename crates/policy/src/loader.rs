@@ -232,16 +232,20 @@ struct Search<'a> {
     view: &'a FsView,
     binaries: &'a Binaries,
     musl: bool,
-    /// `/etc/ld.so.conf` directories when the image has a loader cache.
-    conf_dirs: Vec<String>,
+    /// `/etc/ld.so.conf` directories when the image has a loader cache (glibc only).
+    conf_dirs: &'a [String],
 }
 
 impl<'a> Search<'a> {
-    fn new(view: &'a FsView, binaries: &'a Binaries, interpreter: Option<&str>) -> Search<'a> {
+    /// `cache_dirs`: [`cache_dirs`] of the image, read once for all its files.
+    fn new(
+        view: &'a FsView,
+        binaries: &'a Binaries,
+        interpreter: Option<&str>,
+        cache_dirs: &'a [String],
+    ) -> Search<'a> {
         let musl = interpreter.is_some_and(|i| i.contains("ld-musl-"));
-        let has_cache = view.resolve("/etc/ld.so.cache").is_ok_and(is_file);
-        let conf_dirs = if has_cache && !musl { conf_dirs(binaries) } else { Vec::new() };
-        Search { view, binaries, musl, conf_dirs }
+        Search { view, binaries, musl, conf_dirs: if musl { &[] } else { cache_dirs } }
     }
 
     /// Expands `$ORIGIN`, `$LIB` and `$PLATFORM` in a search path entry of `object`.
@@ -270,7 +274,7 @@ impl<'a> Search<'a> {
                 None => ["/lib", "/usr/local/lib", "/usr/lib"].map(String::from).to_vec(),
             };
         }
-        let mut dirs = self.conf_dirs.clone();
+        let mut dirs = self.conf_dirs.to_vec();
         if let Some(t) = triplet(info.machine, info.class) {
             dirs.extend([format!("/lib/{t}"), format!("/usr/lib/{t}")]);
         }
@@ -325,46 +329,60 @@ impl<'a> Search<'a> {
     }
 }
 
-/// `include` lines and directories of `/etc/ld.so.conf`, in order (globs in `include` matched
-/// against the `/etc/ld.so.conf.d/` files read).
+/// The directories glibc's loader finds through `/etc/ld.so.cache`: those `/etc/ld.so.conf` names when the
+/// image has a cache (it is built from them), none when it has not.
+fn cache_dirs(view: &FsView, binaries: &Binaries) -> Vec<String> {
+    if view.resolve("/etc/ld.so.cache").is_ok_and(is_file) { conf_dirs(binaries) } else { Vec::new() }
+}
+
+/// The directories of `/etc/ld.so.conf`, in the order ldconfig reads them: an `include` line (globs
+/// matched against the `/etc/ld.so.conf.d/` files read, sorted) stands for its files' directories, in place.
 fn conf_dirs(binaries: &Binaries) -> Vec<String> {
     let mut dirs = Vec::new();
-    let mut visit = vec!["/etc/ld.so.conf".to_string()];
-    let mut done = std::collections::HashSet::new();
-    while let Some(file) = visit.pop() {
-        if !done.insert(file.clone()) {
-            continue;
-        }
-        let Some(text) = binaries.conf.get(&file) else { continue };
-        let mut includes = Vec::new();
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if let Some(pattern) = line.strip_prefix("include").map(str::trim) {
-                let (dir, glob) = pattern.rsplit_once('/').unwrap_or(("/etc", pattern));
-                let (prefix, suffix) = glob.split_once('*').unwrap_or((glob, ""));
-                let mut matched: Vec<String> = binaries
-                    .conf
-                    .keys()
-                    .filter(|k| {
-                        k.rsplit_once('/').is_some_and(|(d, n)| {
-                            d == dir
-                                && n.starts_with(prefix)
-                                && n.ends_with(suffix)
-                                && n.len() >= prefix.len() + suffix.len()
-                        })
-                    })
-                    .cloned()
-                    .collect();
-                matched.sort();
-                includes.extend(matched);
-            } else if line.starts_with('/') {
-                dirs.push(line.to_string());
-            }
-        }
-        // Depth first, in order.
-        visit.extend(includes.into_iter().rev());
-    }
+    let mut seen = std::collections::HashSet::new();
+    read_conf(binaries, "/etc/ld.so.conf", 0, &mut seen, &mut dirs);
     dirs
+}
+
+/// Deepest `include` chain followed (an image's files could nest them without end).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+fn read_conf(
+    binaries: &Binaries,
+    file: &str,
+    depth: usize,
+    seen: &mut std::collections::HashSet<String>,
+    dirs: &mut Vec<String>,
+) {
+    if depth > MAX_INCLUDE_DEPTH || !seen.insert(file.to_string()) {
+        return;
+    }
+    let Some(text) = binaries.conf.get(file) else { return };
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(pattern) = line.strip_prefix("include").map(str::trim) {
+            let (dir, glob) = pattern.rsplit_once('/').unwrap_or(("/etc", pattern));
+            let (prefix, suffix) = glob.split_once('*').unwrap_or((glob, ""));
+            let included: Vec<&String> = binaries
+                .conf
+                .keys()
+                .filter(|k| {
+                    k.rsplit_once('/').is_some_and(|(d, n)| {
+                        d == dir
+                            && n.starts_with(prefix)
+                            && n.ends_with(suffix)
+                            && n.len() >= prefix.len() + suffix.len()
+                    })
+                })
+                .collect();
+            // `conf` is a BTreeMap: the matches come sorted, as glob(3) returns them.
+            for file in included {
+                read_conf(binaries, file, depth + 1, seen, dirs);
+            }
+        } else if line.starts_with('/') {
+            dirs.push(line.to_string());
+        }
+    }
 }
 
 /// Checks the files at `paths` (all ELF executables and shared objects when `None`).
@@ -383,9 +401,10 @@ pub fn check(view: &FsView, binaries: &Binaries, paths: Option<&[String]>) -> Lo
             })
             .collect(),
     };
+    let cache_dirs = cache_dirs(view, binaries);
     for (asked, real) in targets {
         match binaries.files.get(&real) {
-            Some(info) => report.checked.push(check_one(view, binaries, &asked, &real, info)),
+            Some(info) => report.checked.push(check_one(view, binaries, &cache_dirs, &asked, &real, info)),
             None => {
                 let reason = match binaries.unreadable.get(&real) {
                     Some(reason) => reason.clone(),
@@ -405,7 +424,14 @@ pub fn check(view: &FsView, binaries: &Binaries, paths: Option<&[String]>) -> Lo
     report
 }
 
-fn check_one(view: &FsView, binaries: &Binaries, asked: &str, real: &str, info: &ElfInfo) -> Checked {
+fn check_one(
+    view: &FsView,
+    binaries: &Binaries,
+    cache_dirs: &[String],
+    asked: &str,
+    real: &str,
+    info: &ElfInfo,
+) -> Checked {
     let kind = if !info.dynamic && info.interpreter.is_none() {
         "static"
     } else if info.executable {
@@ -423,7 +449,7 @@ fn check_one(view: &FsView, binaries: &Binaries, asked: &str, real: &str, info: 
     if kind == "static" {
         return checked;
     }
-    let search = Search::new(view, binaries, info.interpreter.as_deref());
+    let search = Search::new(view, binaries, info.interpreter.as_deref(), cache_dirs);
     // Loaded objects: real path → facts, and the names that find them (soname, name asked for).
     let mut loaded: Vec<(String, &ElfInfo)> = vec![(real.to_string(), info)];
     let mut by_name: HashMap<String, usize> = HashMap::new();
@@ -581,5 +607,62 @@ pub fn gallery_hint(problem: &Problem) -> Option<&'static str> {
             Some("gallery:base provides it")
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn binaries(conf: &[(&str, &str)]) -> Binaries {
+        Binaries { conf: conf.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect(), ..Binaries::default() }
+    }
+
+    #[test]
+    fn ld_so_conf_includes_in_order_with_globs_and_comments() {
+        let b = binaries(&[
+            ("/etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n/opt/first # a comment\n"),
+            ("/etc/ld.so.conf.d/x86_64-linux-gnu.conf", "# Multiarch support\n/usr/local/lib/x86_64-linux-gnu\n"),
+            ("/etc/ld.so.conf.d/libc.conf", "/usr/local/lib\n"),
+            ("/etc/ld.so.conf.d/notes.txt", "/not/read\n"),
+        ]);
+        assert_eq!(conf_dirs(&b), ["/usr/local/lib", "/usr/local/lib/x86_64-linux-gnu", "/opt/first"]);
+        // A loop of includes ends.
+        let looped = binaries(&[("/etc/ld.so.conf", "include /etc/ld.so.conf\n/a\n")]);
+        assert_eq!(conf_dirs(&looped), ["/a"]);
+        // A chain deeper than the cap stops there, without exhausting the stack.
+        let chain: Vec<(String, String)> = (0..10_000)
+            .map(|i| {
+                (
+                    format!("/etc/ld.so.conf.d/{i:05}.conf"),
+                    format!("/d{i}\ninclude /etc/ld.so.conf.d/{:05}.conf\n", i + 1),
+                )
+            })
+            .chain([("/etc/ld.so.conf".to_string(), "include /etc/ld.so.conf.d/00000.conf\n".to_string())])
+            .collect();
+        let deep = Binaries { conf: chain.into_iter().collect(), ..Binaries::default() };
+        assert_eq!(conf_dirs(&deep).len(), MAX_INCLUDE_DEPTH);
+    }
+
+    #[test]
+    fn search_path_tokens_expand_and_relative_entries_are_dropped() {
+        let view =
+            FsView::from_layers(std::iter::empty::<(String, &[u8])>(), &pare_oci::fs::Limits::default()).unwrap();
+        let b = Binaries::default();
+        let search = Search::new(&view, &b, Some("/lib64/ld-linux-x86-64.so.2"), &[]);
+        let info = ElfInfo { class: 64, machine: 62, ..ElfInfo::default() };
+        let at = "/app/bin/server";
+        assert_eq!(search.expand("$ORIGIN/../lib", at, &info).as_deref(), Some("/app/bin/../lib"));
+        assert_eq!(search.expand("${ORIGIN}/x:", at, &info).as_deref(), Some("/app/bin/x:"));
+        assert_eq!(
+            search.expand("/opt/$LIB/$PLATFORM", at, &info).as_deref(),
+            Some("/opt/lib/x86_64-linux-gnu/x86_64")
+        );
+        assert_eq!(search.expand("lib", at, &info), None);
+        assert_eq!(
+            search.system_dirs(&info),
+            ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"]
+        );
     }
 }

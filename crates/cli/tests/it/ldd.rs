@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use pare_test::Pare;
 use pare_test::tools::{require, run_ok};
@@ -78,6 +78,26 @@ fn scratch(test: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
+/// `pare` with the live tests' shared .deb cache.
+fn pare() -> Pare {
+    Pare::new(crate::PARE).with_cache(crate::live_cache())
+}
+
+/// `pare build gallery:IMAGE --arch amd64 --add APP:/app --to LAYOUT` with `flags` (such as
+/// `--no-load-check`), run to its end.
+fn build_with_app(image: &str, app: &Path, layout: &str, flags: &[&str]) -> Output {
+    let add = format!("{}:/app", app.display());
+    let gallery = format!("gallery:{image}");
+    let args = ["build", gallery.as_str(), "--arch", "amd64", "--add", add.as_str(), "--to", layout];
+    pare().cmd().args(args).args(flags).output().unwrap()
+}
+
+/// [`build_with_app`] that must succeed.
+fn built_with_app(image: &str, app: &Path, layout: &str, flags: &[&str]) {
+    let out = build_with_app(image, app, layout, flags);
+    assert!(out.status.success(), "build {image} --add: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn ldd_verdicts_match_podman_runs() {
     if !pare_test::tools::debian_archive_available() {
@@ -86,22 +106,10 @@ fn ldd_verdicts_match_podman_runs() {
     let podman = require("podman");
     let dir = scratch("podman");
     let app = compile(dir.path());
-    let pare = || Pare::new(crate::PARE).with_cache(crate::live_cache());
     let mut verdicts: BTreeMap<(&str, &str), (bool, bool)> = BTreeMap::new();
     for image in ["static", "base", "cc"] {
         let layout = format!("oci:{}:{image}", dir.path().join(image).display());
-        let add = format!("{}:/app", app.display());
-        run_ok(pare().cmd().args([
-            "build",
-            &format!("gallery:{image}"),
-            "--arch",
-            "amd64",
-            "--no-load-check",
-            "--add",
-            &add,
-            "--to",
-            &layout,
-        ]));
+        built_with_app(image, &app, &layout, &["--no-load-check"]);
         let paths: Vec<String> = PROGRAMS.iter().map(|p| format!("/app/{p}")).collect();
         let out = pare().cmd().args(["ldd", &layout, "--format", "json"]).args(&paths).output().unwrap();
         assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
@@ -161,21 +169,9 @@ fn ldd_names_missing_interpreter_library_and_version() {
     }
     let dir = scratch("messages");
     let app = compile(dir.path());
-    let pare = || Pare::new(crate::PARE).with_cache(crate::live_cache());
     let layout = |name: &str| format!("oci:{}:{name}", dir.path().join(name).display());
-    let add = format!("{}:/app", app.display());
     for image in ["static", "base"] {
-        run_ok(pare().cmd().args([
-            "build",
-            &format!("gallery:{image}"),
-            "--arch",
-            "amd64",
-            "--no-load-check",
-            "--add",
-            &add,
-            "--to",
-            &layout(image),
-        ]));
+        built_with_app(image, &app, &layout(image), &["--no-load-check"]);
     }
     let text = |image: &str, program: &str| {
         let out = pare().cmd().args(["ldd", &layout(image), &format!("/app/{program}")]).output().unwrap();
@@ -211,11 +207,7 @@ fn ldd_names_missing_interpreter_library_and_version() {
 
     // `pare build --add` refuses (exit 1, nothing written) what would not load, and says what provides it.
     let refused = layout("refused");
-    let out = pare()
-        .cmd()
-        .args(["build", "gallery:base", "--arch", "amd64", "--add", &add, "--to", &refused])
-        .output()
-        .unwrap();
+    let out = build_with_app("base", &app, &refused, &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("amd64: /app/hello_cpp: libstdc++.so.6 (needed by /app/hello_cpp) is not found"), "{err}");
@@ -226,8 +218,7 @@ fn ldd_names_missing_interpreter_library_and_version() {
     let ok_dir = dir.path().join("ok-app");
     std::fs::create_dir_all(&ok_dir).unwrap();
     std::fs::copy(app.join("hello_c"), ok_dir.join("hello_c")).unwrap();
-    let ok_add = format!("{}:/app", ok_dir.display());
-    run_ok(pare().cmd().args(["build", "gallery:base", "--arch", "amd64", "--add", &ok_add, "--to", &layout("ok")]));
+    built_with_app("base", &ok_dir, &layout("ok"), &[]);
 }
 
 /// A binary built against a newer glibc: trixie's python3.13 (it needs `GLIBC_2.38`) added to
@@ -240,7 +231,6 @@ fn a_trixie_binary_on_bookworm_needs_a_newer_glibc() {
     }
     let podman = require("podman");
     let dir = scratch("glibc");
-    let pare = || Pare::new(crate::PARE).with_cache(crate::live_cache());
     let layout = |name: &str| format!("oci:{}:{name}", dir.path().join(name).display());
     run_ok(pare().cmd().args(["build", "gallery:trixie/python3", "--arch", "amd64", "--to", &layout("trixie")]));
     let app = dir.path().join("app");
@@ -248,26 +238,11 @@ fn a_trixie_binary_on_bookworm_needs_a_newer_glibc() {
     let binary = run_ok(pare().cmd().args(["cat", &layout("trixie"), "/usr/bin/python3.13"])).stdout;
     std::fs::write(app.join("python3.13"), binary).unwrap();
     std::fs::set_permissions(app.join("python3.13"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let add = format!("{}:/app", app.display());
     let mixed = layout("mixed");
     // Refused by default, written with --no-load-check.
-    let refused = pare()
-        .cmd()
-        .args(["build", "gallery:bookworm/python3", "--arch", "amd64", "--add", &add, "--to", &mixed])
-        .output()
-        .unwrap();
+    let refused = build_with_app("bookworm/python3", &app, &mixed, &[]);
     assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
-    run_ok(pare().cmd().args([
-        "build",
-        "gallery:bookworm/python3",
-        "--arch",
-        "amd64",
-        "--no-load-check",
-        "--add",
-        &add,
-        "--to",
-        &mixed,
-    ]));
+    built_with_app("bookworm/python3", &app, &mixed, &["--no-load-check"]);
     let out = pare().cmd().args(["ldd", &mixed, "/app/python3.13"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
