@@ -1,7 +1,5 @@
 //! `pare sign-blob`: a key-based Sigstore bundle over a file, offline.
 
-use std::io::Read;
-
 use anyhow::{Context, Result};
 use pare_sign::{Bundle, SigningKey};
 use sha2::{Digest, Sha256};
@@ -40,13 +38,6 @@ pub(crate) fn sign_blob(printer: &Printer, args: &SignBlobArgs) -> Result<ExitSt
 pub(crate) fn sha256_file(path: &std::path::Path) -> Result<[u8; 32]> {
     let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
+    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
     Ok(hasher.finalize().into())
 }
