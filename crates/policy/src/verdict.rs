@@ -1,0 +1,114 @@
+//! The one shape every gate answers in: `policy check`, `audit`, admission. Each failed rule is a
+//! `Failure` naming the rule, what it is about, the evidence and the fix; the verdict denies when any
+//! failure's action is `Deny`. Exit code 1 (CI) and an admission denial come from `Verdict::denied`.
+
+use serde::{Deserialize, Serialize};
+
+/// What a failed rule does: stop the image (`deny`) or only report (`warn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Warn,
+    Deny,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Warn => "warn",
+            Action::Deny => "deny",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rule that did not hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The rule's id: the policy file's `id`, or a stable code (`DF001`) for built-in checks.
+    pub rule: String,
+    pub action: Action,
+    /// What the failure is about: an image reference or digest, a Dockerfile path and line.
+    pub subject: String,
+    /// One sentence saying what is wrong, with the facts: "critical CVE-2024-1 in openssl 3.0.11-1 …".
+    pub message: String,
+    /// The facts checked, for machines and auditors (a path, a finding id, a digest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// What to do about it.
+    pub fix: String,
+    /// Where in a file, when the subject is a file (1-based line and column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// A place in a text file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// The answer of a gate: the failures found and the rules that held.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// What was checked (an image digest, a Dockerfile path).
+    pub subject: String,
+    pub failures: Vec<Failure>,
+    /// Ids of the rules evaluated that held.
+    #[serde(default)]
+    pub passed: Vec<String>,
+}
+
+impl Verdict {
+    pub fn new(subject: impl Into<String>) -> Verdict {
+        Verdict { subject: subject.into(), ..Verdict::default() }
+    }
+
+    /// Whether any failure denies.
+    pub fn denied(&self) -> bool {
+        self.failures.iter().any(|f| f.action == Action::Deny)
+    }
+
+    pub fn denials(&self) -> impl Iterator<Item = &Failure> {
+        self.failures.iter().filter(|f| f.action == Action::Deny)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Failure> {
+        self.failures.iter().filter(|f| f.action == Action::Warn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(action: Action) -> Failure {
+        Failure {
+            rule: "r".into(),
+            action,
+            subject: "s".into(),
+            message: "m".into(),
+            evidence: vec![],
+            fix: "f".into(),
+            location: None,
+        }
+    }
+
+    #[test]
+    fn only_a_deny_denies() {
+        let mut verdict = Verdict::new("img");
+        assert!(!verdict.denied());
+        verdict.failures.push(failure(Action::Warn));
+        assert!(!verdict.denied());
+        verdict.failures.push(failure(Action::Deny));
+        assert!(verdict.denied());
+        assert_eq!(verdict.denials().count(), 1);
+        assert_eq!(verdict.warnings().count(), 1);
+    }
+}
