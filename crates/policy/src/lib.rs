@@ -1,10 +1,16 @@
-//! Policy over images: whether an image's binaries load (`loader`, from the ELF facts `elf` reads)
-//! and the one answer every gate gives (`verdict`). Rules, the Dockerfile audit and admission come
-//! with their issue.
+//! Policy over images: rules read from a policy file (`file`) evaluated over one image
+//! (`evaluate`), whether an image's binaries load (`loader`, from the ELF facts `elf` reads), and
+//! the one answer every gate gives (`verdict`).
 
+mod error;
 pub mod elf;
+pub mod evaluate;
+pub mod file;
 pub mod loader;
 pub mod verdict;
 
+pub use error::{Error, Result};
+pub use evaluate::{BaseNow, Context, Evaluation, Subject, evaluate};
+pub use file::{Check, Content, Exception, Policy, Rule, STARTER, Scope, TrustSpec};
 pub use loader::{Binaries, Checked, LoadReport, Problem, check, check_under, gallery_hint, read_binaries};
 pub use verdict::{Action, Failure, Location, Verdict};

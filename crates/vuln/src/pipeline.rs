@@ -4,6 +4,7 @@
 //! pare-sbom), matches it, applies the user's VEX, then pare's own VEX for Go binaries (only when the
 //! image itself is at hand: an SBOM proves nothing about linked code), then `--only-fixed`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use pare_oci::Image;
@@ -23,12 +24,15 @@ pub enum Subject<'a> {
     Image { image: &'a Image, name: &'a str, limits: &'a Limits, cache: Option<&'a LayerCache> },
     /// An inventory (an SBOM file, or one made earlier).
     Inventory(Box<Inventory>),
+    /// An image cataloged by the caller (who keeps its view for other checks): its inventory is
+    /// matched and its Go binaries read for pare's own VEX, as for `Image`.
+    Viewed { image: &'a Image, view: &'a FsView, inventory: Box<Inventory> },
 }
 
 /// A subject made ready: its inventory, the image and its view when it is one, cataloging warnings.
 struct Cataloged<'a> {
     inventory: Inventory,
-    image: Option<(&'a Image, FsView)>,
+    image: Option<(&'a Image, Cow<'a, FsView>)>,
     warnings: Vec<String>,
 }
 
@@ -48,7 +52,10 @@ impl<'a> Subject<'a> {
                     pare_sbom::catalog_image(image, limits, name, cache).map_err(|e| Error::Catalog(Box::new(e)))?;
                 let mut warnings: Vec<String> = view.warnings().to_vec();
                 warnings.extend(catalog.warnings);
-                Ok(Cataloged { inventory: catalog.inventory, image: Some((image, view)), warnings })
+                Ok(Cataloged { inventory: catalog.inventory, image: Some((image, Cow::Owned(view))), warnings })
+            }
+            Subject::Viewed { image, view, inventory } => {
+                Ok(Cataloged { inventory: *inventory, image: Some((image, Cow::Borrowed(view))), warnings: Vec::new() })
             }
         }
     }
