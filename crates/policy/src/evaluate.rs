@@ -557,3 +557,39 @@ fn apply_exceptions(policy: &Policy, reference: &str, now: jiff::Timestamp, verd
     }
     verdict.failures.extend(expired);
 }
+
+/// Opens the image at `location` (the platform's image of an index), finds where its signatures
+/// are, and evaluates `policy` over it: the call `pare policy check` and admission make.
+pub fn check_location(
+    policy: &Policy,
+    reference: &str,
+    location: &pare_oci::Location,
+    options: &pare_oci::OpenOptions,
+    platform: Option<&pare_oci::Platform>,
+    namespace: Option<&str>,
+    cx: &Context<'_>,
+) -> Result<Evaluation> {
+    let opened = location.open(options)?;
+    let root = pare_oci::Root::open(opened.source)?;
+    let digest = root.descriptor().digest().clone();
+    let image = root.image(platform)?;
+    let referrers = location.referrer_store(options)?;
+    let subject = Subject { reference, digest: &digest, image: &image, referrers: referrers.as_ref(), namespace };
+    let mut evaluation = evaluate(policy, &subject, cx)?;
+    let mut warnings = opened.warnings;
+    warnings.append(&mut evaluation.warnings);
+    evaluation.warnings = warnings;
+    Ok(evaluation)
+}
+
+/// Resolves a base image name to its current digest and creation time through `options`'
+/// registry client (`base-staleness`).
+pub fn resolve_base(options: &pare_oci::OpenOptions, name: &str) -> std::result::Result<BaseNow, String> {
+    let location = pare_oci::Location::parse_source(name).map_err(|e| e.to_string())?;
+    let opened = location.open(options).map_err(|e| e.to_string())?;
+    let root = pare_oci::Root::open(opened.source).map_err(|e| e.to_string())?;
+    let digest = root.descriptor().digest().to_string();
+    let image = root.image(None).map_err(|e| e.to_string())?;
+    let created = created(&image).map_err(|e| e.to_string())?;
+    Ok(BaseNow { digest, created })
+}

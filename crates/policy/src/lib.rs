@@ -10,7 +10,7 @@ pub mod loader;
 pub mod verdict;
 
 pub use error::{Error, Result};
-pub use evaluate::{BaseNow, Context, Evaluation, Subject, evaluate};
+pub use evaluate::{BaseNow, Context, Evaluation, Subject, check_location, evaluate, resolve_base};
 pub use file::{Check, Content, Exception, Policy, Rule, STARTER, Scope, TrustSpec};
 pub use loader::{Binaries, Checked, LoadReport, Problem, check, check_under, gallery_hint, read_binaries};
 pub use verdict::{Action, Failure, Location, Verdict};
