@@ -13,6 +13,9 @@ pub enum Error {
     /// A rule needs something the caller did not give (a vulnerability database for a CVE rule).
     #[error("rule `{rule}` needs {what}")]
     Missing { rule: String, what: String, hint: String },
+    /// The admission server cannot start or cannot check an image.
+    #[error("{message}")]
+    Admission { message: String, hint: Option<String> },
     #[error(transparent)]
     Oci(#[from] pare_oci::Error),
     #[error(transparent)]
@@ -32,6 +35,7 @@ impl Error {
             Error::Parse { hint, .. } => hint.clone(),
             Error::Missing { hint, .. } => Some(hint.clone()),
             Error::Io { .. } => None,
+            Error::Admission { hint, .. } => hint.clone(),
             Error::Oci(e) => e.hint(),
             Error::Vuln(e) => e.hint(),
             Error::Sign(e) => e.hint(),

@@ -1,8 +1,9 @@
 //! Policy over images: rules read from a policy file (`file`) evaluated over one image
 //! (`evaluate`), whether an image's binaries load (`loader`, from the ELF facts `elf` reads), and
-//! the one answer every gate gives (`verdict`).
+//! the one answer every gate gives (`verdict`); the Kubernetes admission webhook (`admission`).
 
 mod error;
+pub mod admission;
 pub mod elf;
 pub mod evaluate;
 pub mod file;
