@@ -373,6 +373,11 @@ pare sbom dir:./rootfs")]
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Serve the Kubernetes admission webhook: pods and workloads checked against a policy
+    Admission {
+        #[command(subcommand)]
+        command: AdmissionCommand,
+    },
     /// Sign an image (cosign bundle and legacy signature, or an OpenPGP simple signature)
     #[command(long_about = SIGN_ABOUT)]
     Sign(SignArgs),
@@ -410,6 +415,70 @@ pare man --dir /usr/local/share/man/man1")]
         dir: Option<PathBuf>,
     },
 }
+
+#[derive(Subcommand, Debug)]
+pub enum AdmissionCommand {
+    /// Serve a validating admission webhook over HTTPS (`/validate`, `/healthz`, `/readyz`, `/metrics`)
+    #[command(long_about = ADMISSION_SERVE_ABOUT)]
+    Serve(AdmissionServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AdmissionServeArgs {
+    /// The policy file every image is checked against
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The server's certificate chain (PEM); reloaded when the file changes
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// The certificate's private key (PEM); reloaded when the file changes
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// Address and port to listen on (port 0: any free port, printed at start)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+    /// The vulnerability database, for `vulnerabilities` rules
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Seconds a review may take; images not checked by then are answered by --failure-policy.
+    /// Keep it below the webhook's timeoutSeconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 8.0, value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// What to answer for an image not checked in time or that cannot be checked: deny (`fail`)
+    /// or allow with a warning (`ignore`)
+    #[arg(long, value_name = "POLICY", default_value = "fail", value_parser = ["fail", "ignore"])]
+    pub failure_policy: String,
+    /// Verdicts kept in memory (allowed and denied alike)
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub cache_size: usize,
+    /// Seconds a verdict, or a tag resolved to a digest, is kept
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub cache_ttl: u64,
+    /// A registry (`host[:port]`) reached over plain HTTP or without verifying its certificate;
+    /// repeat for more (loopback registries always are)
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+}
+
+fn parse_timeout(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 30.0 => Ok(s),
+        _ => Err(format!("`{value}` is not a number of seconds between 0 and 30")),
+    }
+}
+
+pub(crate) const ADMISSION_SERVE_ABOUT: &str = "Serve a Kubernetes validating admission webhook over HTTPS.\n\n\
+The API server posts an admission.k8s.io/v1 AdmissionReview to /validate for each Pod, Deployment, \
+StatefulSet, DaemonSet, Job, CronJob and ReplicaSet. Every container, init container and ephemeral \
+container image is resolved to a digest through its registry and checked against the policy in the \
+review's namespace (as `pare policy check` does); a tag is judged by `digest-pinned` as written. Deny \
+rules deny the request, naming the container, the rule, what is wrong and the fix; warn rules become \
+warnings kubectl prints. Verdicts are cached by digest, allowed and denied alike (--cache-size, \
+--cache-ttl). A review that is not done within --timeout is answered by --failure-policy, never left \
+hanging. /healthz and /readyz answer `ok`; /metrics is Prometheus text. The certificate and key are \
+reloaded when their files change; a new pair that does not load is logged and the old one kept.\n\n\
+A sample ValidatingWebhookConfiguration, Deployment and Service are in docs/admission/.\n\n\
+Example:\n    pare admission serve --policy policy.toml --tls-cert tls.crt --tls-key tls.key --listen 0.0.0.0:8443";
 
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {

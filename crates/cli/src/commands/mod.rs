@@ -1,5 +1,6 @@
 //! One module per verb: each parses nothing (clap did), makes one library call and prints.
 
+mod admission;
 mod build;
 mod completions;
 mod db;
@@ -103,6 +104,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Key { command: crate::args::KeyCommand::Generate { output_key_prefix, force } } => {
             key::generate(printer, &output_key_prefix, force)
         }
+        Command::Admission { command: crate::args::AdmissionCommand::Serve(args) } => admission::serve(&args),
         Command::SignBlob(args) => sign_blob::sign_blob(printer, &args),
         Command::VerifyBlob(args) => verify_blob::verify_blob(printer, &args),
     }
