@@ -12,7 +12,9 @@ pub const KIND: &str = "AdmissionReview";
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionReview {
+    #[serde(default)]
     pub api_version: String,
+    #[serde(default)]
     pub kind: String,
     pub request: Option<AdmissionRequest>,
 }
@@ -169,15 +171,25 @@ pub fn images(kind: &GroupVersionKind, object: &Value) -> Result<Vec<ContainerIm
 
 /// Parses a review and checks that it is an `admission.k8s.io/v1` request.
 pub fn parse(body: &[u8]) -> Result<AdmissionRequest, String> {
-    let review: AdmissionReview =
-        serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
-    if review.api_version != API_VERSION || review.kind != KIND {
+    // The version first, so that another version's request is named as such.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Header {
+        #[serde(default)]
+        api_version: String,
+        #[serde(default)]
+        kind: String,
+    }
+    let header: Header = serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    if header.api_version != API_VERSION || header.kind != KIND {
         return Err(format!(
             "expected apiVersion `{API_VERSION}` and kind `{KIND}`, got `{}` and `{}` (set admissionReviewVersions: [\"v1\"])",
-            pare_oci::escape_control(&review.api_version),
-            pare_oci::escape_control(&review.kind)
+            pare_oci::escape_control(&header.api_version),
+            pare_oci::escape_control(&header.kind)
         ));
     }
+    let review: AdmissionReview =
+        serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
     let request = review.request.ok_or("the AdmissionReview has no `request`")?;
     if request.uid.is_empty() {
         return Err("the AdmissionReview request has an empty `uid`".into());
