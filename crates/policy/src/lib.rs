@@ -2,9 +2,9 @@
 //! (`evaluate`), whether an image's binaries load (`loader`, from the ELF facts `elf` reads), and
 //! the one answer every gate gives (`verdict`); the Kubernetes admission webhook (`admission`).
 
-mod error;
 pub mod admission;
 pub mod elf;
+mod error;
 pub mod evaluate;
 pub mod file;
 pub mod loader;

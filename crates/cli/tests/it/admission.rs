@@ -30,8 +30,24 @@ fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let (ca, ca_key, csr) = (file("-ca.crt"), file("-ca.key"), file(".csr"));
     let (cert, key, ext) = (file(".crt"), file(".key"), file(".ext"));
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    run_ok(Command::new(&openssl).args(["req", "-x509", "-days", "2", "-subj", &format!("/CN={name} CA")]).args(ec).arg("-keyout").arg(&ca_key).arg("-out").arg(&ca));
-    run_ok(Command::new(&openssl).args(["req", "-subj", &format!("/CN={name}")]).args(ec).arg("-keyout").arg(&key).arg("-out").arg(&csr));
+    run_ok(
+        Command::new(&openssl)
+            .args(["req", "-x509", "-days", "2", "-subj", &format!("/CN={name} CA")])
+            .args(ec)
+            .arg("-keyout")
+            .arg(&ca_key)
+            .arg("-out")
+            .arg(&ca),
+    );
+    run_ok(
+        Command::new(&openssl)
+            .args(["req", "-subj", &format!("/CN={name}")])
+            .args(ec)
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr),
+    );
     std::fs::write(&ext, "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
     run_ok(
         Command::new(&openssl)
@@ -143,7 +159,9 @@ impl Server {
     fn metric(&self, client: &reqwest::blocking::Client, name: &str) -> f64 {
         let text = client.get(self.url("/metrics")).send().unwrap().text().unwrap();
         let line = text.lines().find(|l| l.split(' ').next() == Some(name));
-        line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+        line.and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
     }
 }
 
@@ -180,17 +198,30 @@ fn object(kind: &str, spec: Value) -> (Value, Value) {
         "Pod" => ("", "v1", "pods", json!({"spec": spec})),
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
             let resource = format!("{}s", kind.to_lowercase());
-            ("apps", "v1", Box::leak(resource.into_boxed_str()) as &str, json!({"spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template}}))
+            (
+                "apps",
+                "v1",
+                Box::leak(resource.into_boxed_str()) as &str,
+                json!({"spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template}}),
+            )
         }
         "Job" => ("batch", "v1", "jobs", json!({"spec": {"template": template}})),
-        "CronJob" => ("batch", "v1", "cronjobs", json!({"spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}})),
+        "CronJob" => (
+            "batch",
+            "v1",
+            "cronjobs",
+            json!({"spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}}),
+        ),
         _ => unreachable!(),
     };
     let mut object = body;
     object["apiVersion"] = json!(if group.is_empty() { version.to_string() } else { format!("{group}/{version}") });
     object["kind"] = json!(kind);
     object["metadata"] = json!({"name": "web", "namespace": "ns"});
-    (json!({"group": group, "version": version, "kind": kind}), json!({"group": group, "version": version, "resource": resource, "object": object}))
+    (
+        json!({"group": group, "version": version, "kind": kind}),
+        json!({"group": group, "version": version, "resource": resource, "object": object}),
+    )
 }
 
 /// An AdmissionReview as the API server posts it.
@@ -252,11 +283,22 @@ fn admission_allows_and_denies_every_kind() {
     let host = registry.host();
     let openssl = require("openssl");
     let key = dir.path().join("cosign.key");
-    run_ok(Command::new(&openssl).args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"]).arg(&key));
-    run_ok(Command::new(&openssl).args(["pkey", "-pubout", "-in"]).arg(&key).arg("-out").arg(dir.path().join("cosign.pub")));
+    run_ok(
+        Command::new(&openssl)
+            .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"])
+            .arg(&key),
+    );
+    run_ok(
+        Command::new(&openssl)
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(dir.path().join("cosign.pub")),
+    );
     // good: non-root, signed; unsigned: non-root; root: signed, no user.
     let mut digests = std::collections::BTreeMap::new();
-    for (name, user, sign) in [("good", Some("65532"), true), ("unsigned", Some("65532"), false), ("root", None, true)] {
+    for (name, user, sign) in [("good", Some("65532"), true), ("unsigned", Some("65532"), false), ("root", None, true)]
+    {
         let (layout, digest) = layout(dir.path(), name, user);
         run_ok(pare.cmd().arg("copy").arg(format!("oci:{}", layout.display())).arg(format!("{host}/{name}:1")));
         if sign {
@@ -278,7 +320,8 @@ fn admission_allows_and_denies_every_kind() {
     for (i, kind) in kinds.iter().enumerate() {
         // Allowed: every image signed, non-root, pinned.
         let debug = (*kind == "Pod").then_some(good.as_str());
-        let (status, answer) = post(&client, &server, &review(&format!("uid-{i}-ok"), kind, "prod", pod_spec(&good, &good, debug)));
+        let (status, answer) =
+            post(&client, &server, &review(&format!("uid-{i}-ok"), kind, "prod", pod_spec(&good, &good, debug)));
         assert_eq!(status, 200, "{kind}: {answer}");
         assert_eq!(answer, json!({"uid": format!("uid-{i}-ok"), "allowed": true}), "{kind}");
 
@@ -304,11 +347,13 @@ fn admission_allows_and_denies_every_kind() {
 
     // A tag is resolved through the registry; `digest-pinned` judges the name as written: a
     // denial in prod, a warning (shown by kubectl) in dev, nothing where no rule covers it.
-    let (_, answer) = post(&client, &server, &review("uid-tag-prod", "Deployment", "prod", pod_spec(&tagged, &good, None)));
+    let (_, answer) =
+        post(&client, &server, &review("uid-tag-prod", "Deployment", "prod", pod_spec(&tagged, &good, None)));
     let pinned = format!("`{tagged}` is named by tag, not by digest (name it by digest: …@{})", digests["good"]);
     assert_eq!(answer["allowed"], false);
     assert_eq!(message(&answer), format!("container \"app\" ({tagged}): pinned: {pinned}"));
-    let (_, answer) = post(&client, &server, &review("uid-tag-dev", "Deployment", "dev", pod_spec(&tagged, &good, None)));
+    let (_, answer) =
+        post(&client, &server, &review("uid-tag-dev", "Deployment", "dev", pod_spec(&tagged, &good, None)));
     assert_eq!(answer["allowed"], true, "{answer}");
     assert_eq!(answer["warnings"], json!([format!("container \"app\" ({tagged}): pinned-dev: {pinned}")]));
     let (_, answer) = post(&client, &server, &review("uid-tag-qa", "Deployment", "qa", pod_spec(&tagged, &good, None)));
@@ -328,8 +373,15 @@ fn admission_allows_and_denies_every_kind() {
 
     // The second review of an image is answered from the cache, allowed or denied.
     for image in [&good, &unsigned] {
-        let (hits, misses) = (server.metric(&client, "pare_admission_cache_hits_total"), server.metric(&client, "pare_admission_cache_misses_total"));
-        post(&client, &server, &review("uid-cache", "Pod", "prod", json!({"containers": [{"name": "app", "image": image}]})));
+        let (hits, misses) = (
+            server.metric(&client, "pare_admission_cache_hits_total"),
+            server.metric(&client, "pare_admission_cache_misses_total"),
+        );
+        post(
+            &client,
+            &server,
+            &review("uid-cache", "Pod", "prod", json!({"containers": [{"name": "app", "image": image}]})),
+        );
         assert_eq!(server.metric(&client, "pare_admission_cache_hits_total"), hits + 1.0);
         assert_eq!(server.metric(&client, "pare_admission_cache_misses_total"), misses);
     }
@@ -358,22 +410,33 @@ fn admission_refuses_bad_reviews_and_outlasts_slow_clients() {
     let mut server = Server::start(&pare, &policy, &cert, &key, &["--timeout", "2"]);
     let client = client(&ca);
     let raw = |body: Vec<u8>| {
-        let resp = client.post(server.url("/validate")).header("content-type", "application/json").body(body).send().unwrap();
+        let resp =
+            client.post(server.url("/validate")).header("content-type", "application/json").body(body).send().unwrap();
         (resp.status().as_u16(), resp.text().unwrap())
     };
 
     let (status, text) = raw(b"{\"apiVersion\": ".to_vec());
     assert_eq!(status, 400);
     assert!(text.starts_with("not an AdmissionReview: EOF while parsing a value at line 1 column 15"), "{text}");
-    let (status, text) = raw(br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}}"#.to_vec());
-    assert_eq!((status, text.as_str()), (400, "expected apiVersion `admission.k8s.io/v1` and kind `AdmissionReview`, got `admission.k8s.io/v1beta1` and `AdmissionReview` (set admissionReviewVersions: [\"v1\"])\n"));
+    let (status, text) =
+        raw(br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}}"#.to_vec());
+    assert_eq!(
+        (status, text.as_str()),
+        (
+            400,
+            "expected apiVersion `admission.k8s.io/v1` and kind `AdmissionReview`, got `admission.k8s.io/v1beta1` and `AdmissionReview` (set admissionReviewVersions: [\"v1\"])\n"
+        )
+    );
     let (status, text) = raw(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec());
     assert_eq!((status, text.as_str()), (400, "the AdmissionReview has no `request`\n"));
     let mut bad_spec = review("uid-bad", "Deployment", "prod", json!({}));
     bad_spec["request"]["object"]["spec"]["template"]["spec"] = json!({"containers": {"name": "app"}});
     let (status, text) = raw(serde_json::to_vec(&bad_spec).unwrap());
     assert_eq!(status, 400);
-    assert!(text.starts_with("the Deployment's pod spec at `/spec/template/spec`: invalid type: map, expected a sequence"), "{text}");
+    assert!(
+        text.starts_with("the Deployment's pod spec at `/spec/template/spec`: invalid type: map, expected a sequence"),
+        "{text}"
+    );
     let mut no_object = review("uid-none", "Pod", "prod", json!({}));
     no_object["request"]["object"] = Value::Null;
     assert_eq!(raw(serde_json::to_vec(&no_object).unwrap()), (400, "the CREATE request has no `object`\n".into()));
@@ -386,7 +449,8 @@ fn admission_refuses_bad_reviews_and_outlasts_slow_clients() {
     std::fs::write(&huge_file, serde_json::to_vec(&huge).unwrap()).unwrap();
     let curl = || {
         let mut curl = Command::new(require("curl"));
-        curl.args(["-sS", "--http1.1", "-w", " %{http_code}", "-H", "Content-Type: application/json", "--cacert"]).arg(&ca);
+        curl.args(["-sS", "--http1.1", "-w", " %{http_code}", "-H", "Content-Type: application/json", "--cacert"])
+            .arg(&ca);
         curl.arg("--data-binary").arg(format!("@{}", huge_file.display())).arg(server.url("/validate"));
         curl
     };
@@ -404,13 +468,15 @@ fn admission_refuses_bad_reviews_and_outlasts_slow_clients() {
     // are answered meanwhile, and the stalled review is cut off at the deadline.
     let mut stalled = std::net::TcpStream::connect(&server.addr).unwrap();
     stalled.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap(); // a TLS record header, then nothing
-    let half = serde_json::to_vec(&review("uid-slow", "Pod", "prod", pod_spec("a@sha256:00", "b@sha256:00", None))).unwrap();
+    let half =
+        serde_json::to_vec(&review("uid-slow", "Pod", "prod", pod_spec("a@sha256:00", "b@sha256:00", None))).unwrap();
     let slow = {
         let client = client.clone();
         let url = server.url("/validate");
         let first = half[..half.len() / 2].to_vec();
         std::thread::spawn(move || {
-            let body = reqwest::blocking::Body::sized(StallReader { first, stall: Duration::from_secs(6) }, half.len() as u64);
+            let body =
+                reqwest::blocking::Body::sized(StallReader { first, stall: Duration::from_secs(6) }, half.len() as u64);
             client.post(url).body(body).send().map(|r| r.status().as_u16())
         })
     };
@@ -463,7 +529,8 @@ fn admission_answers_by_failure_policy_when_the_registry_is_unreachable() {
     let closed_image = format!("{closed}/app:1");
     let client = client(&ca);
     for policy_arg in ["fail", "ignore"] {
-        let mut server = Server::start(&pare, &policy, &cert, &key, &["--timeout", "2", "--failure-policy", policy_arg]);
+        let mut server =
+            Server::start(&pare, &policy, &cert, &key, &["--timeout", "2", "--failure-policy", policy_arg]);
         let start = Instant::now();
         let spec = json!({"containers": [{"name": "app", "image": silent_image}]});
         let (status, answer) = post(&client, &server, &review("uid-silent", "Pod", "prod", spec));
@@ -538,6 +605,10 @@ fn admission_reloads_a_changed_certificate() {
     }
     assert_eq!(second().get(server.url("/healthz")).send().unwrap().text().unwrap(), "ok\n");
     assert_eq!(server.metric(&second(), "pare_admission_tls_reloads_total"), reloads);
-    assert!(server.stderr.lock().unwrap().contains("still serving the certificate loaded before"), "{}", server.stderr.lock().unwrap());
+    assert!(
+        server.stderr.lock().unwrap().contains("still serving the certificate loaded before"),
+        "{}",
+        server.stderr.lock().unwrap()
+    );
     server.assert_running();
 }

@@ -111,10 +111,11 @@ impl Checker {
         let digest = match self.known_digest(&reference) {
             Some(d) => d,
             None => {
-                let client = self.open.registry.as_ref().ok_or_else(|| crate::Error::Admission {
-                    message: "no registry client".into(),
-                    hint: None,
-                })?;
+                let client = self
+                    .open
+                    .registry
+                    .as_ref()
+                    .ok_or_else(|| crate::Error::Admission { message: "no registry client".into(), hint: None })?;
                 let desc = client.head_manifest(&reference)?.ok_or_else(|| crate::Error::Admission {
                     message: format!("`{}` is not in its registry", pare_oci::escape_control(image)),
                     hint: Some("push the image, or fix the name in the pod spec".into()),
@@ -146,7 +147,11 @@ impl Checker {
     }
 
     /// Checks every image of the request and answers it; never longer than the deadline.
-    pub async fn review(self: &Arc<Self>, request: &AdmissionRequest, images: Vec<ContainerImage>) -> AdmissionResponse {
+    pub async fn review(
+        self: &Arc<Self>,
+        request: &AdmissionRequest,
+        images: Vec<ContainerImage>,
+    ) -> AdmissionResponse {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let namespace = request.namespace.clone().unwrap_or_default();
         let mut unique: Vec<&str> = images.iter().map(|c| c.image.as_str()).collect();
@@ -210,7 +215,9 @@ impl Checker {
             };
             match self.failure_policy {
                 FailurePolicy::Fail => denials.push(format!("{who}: {unchecked} (failure policy: fail)")),
-                FailurePolicy::Ignore => warnings.push(format!("{who}: {unchecked}; allowed unchecked (failure policy: ignore)")),
+                FailurePolicy::Ignore => {
+                    warnings.push(format!("{who}: {unchecked}; allowed unchecked (failure policy: ignore)"))
+                }
             }
         }
         let status = (!denials.is_empty()).then(|| Status { code: 403, message: denials.join("\n") });

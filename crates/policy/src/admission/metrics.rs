@@ -75,16 +75,29 @@ impl Metrics {
         let counters = [
             ("pare_admission_cache_hits_total", "Images whose verdict came from the cache.", &self.cache_hits),
             ("pare_admission_cache_misses_total", "Images evaluated (no cached verdict).", &self.cache_misses),
-            ("pare_admission_timeouts_total", "Images not checked within the deadline (answered by the failure policy).", &self.timeouts),
-            ("pare_admission_check_errors_total", "Images whose check failed (answered by the failure policy).", &self.errors),
+            (
+                "pare_admission_timeouts_total",
+                "Images not checked within the deadline (answered by the failure policy).",
+                &self.timeouts,
+            ),
+            (
+                "pare_admission_check_errors_total",
+                "Images whose check failed (answered by the failure policy).",
+                &self.errors,
+            ),
             ("pare_admission_tls_reloads_total", "TLS certificate reloads.", &self.tls_reloads),
-            ("pare_admission_tls_reload_failures_total", "TLS certificate files that changed but did not load.", &self.tls_reload_failures),
+            (
+                "pare_admission_tls_reload_failures_total",
+                "TLS certificate files that changed but did not load.",
+                &self.tls_reload_failures,
+            ),
         ];
         for (name, help, counter) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", get(counter));
         }
         let _ = writeln!(out, "# HELP pare_admission_cache_entries Verdicts in the cache.");
-        let _ = writeln!(out, "# TYPE pare_admission_cache_entries gauge\npare_admission_cache_entries {cache_entries}");
+        let _ =
+            writeln!(out, "# TYPE pare_admission_cache_entries gauge\npare_admission_cache_entries {cache_entries}");
         out
     }
 }

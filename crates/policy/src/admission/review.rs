@@ -133,7 +133,9 @@ struct Container {
 fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
     match (group, kind) {
         ("", "Pod") => Some("/spec"),
-        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => Some("/spec/template/spec"),
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => {
+            Some("/spec/template/spec")
+        }
         ("batch", "CronJob") => Some("/spec/jobTemplate/spec/template/spec"),
         _ => None,
     }
@@ -188,8 +190,7 @@ pub fn parse(body: &[u8]) -> Result<AdmissionRequest, String> {
             pare_oci::escape_control(&header.kind)
         ));
     }
-    let review: AdmissionReview =
-        serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    let review: AdmissionReview = serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
     let request = review.request.ok_or("the AdmissionReview has no `request`")?;
     if request.uid.is_empty() {
         return Err("the AdmissionReview request has an empty `uid`".into());
@@ -226,7 +227,11 @@ mod tests {
             let shown: Vec<String> = found.iter().map(|c| format!("{c} {}", c.image)).collect();
             assert_eq!(
                 shown,
-                ["container \"app\" r/app:1", "init container \"init\" r/init@sha256:00", "ephemeral container \"dbg\" r/dbg"],
+                [
+                    "container \"app\" r/app:1",
+                    "init container \"init\" r/init@sha256:00",
+                    "ephemeral container \"dbg\" r/dbg"
+                ],
                 "{}",
                 kind.kind
             );
@@ -238,7 +243,10 @@ mod tests {
         assert_eq!(images(&gvk("", "ConfigMap"), &json!({"data": {}})), Ok(Vec::new()));
         // A Pod-named kind of another group is not a Pod.
         assert_eq!(images(&gvk("example.com", "Pod"), &json!({"spec": {}})), Ok(Vec::new()));
-        assert_eq!(images(&gvk("apps", "Deployment"), &json!({"spec": {}})), Err("the Deployment has no pod spec at `/spec/template/spec`".into()));
+        assert_eq!(
+            images(&gvk("apps", "Deployment"), &json!({"spec": {}})),
+            Err("the Deployment has no pod spec at `/spec/template/spec`".into())
+        );
         let bad = images(&gvk("", "Pod"), &json!({"spec": {"containers": "x"}}));
         assert!(bad.as_ref().is_err_and(|e| e.starts_with("the Pod's pod spec at `/spec`: invalid type")), "{bad:?}");
     }

@@ -223,7 +223,10 @@ async fn validate(State(app): State<Arc<App>>, request: axum::extract::Request) 
     response
 }
 
-async fn review_body(app: &App, request: axum::extract::Request) -> std::result::Result<AdmissionResponse, (StatusCode, String)> {
+async fn review_body(
+    app: &App,
+    request: axum::extract::Request,
+) -> std::result::Result<AdmissionResponse, (StatusCode, String)> {
     let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, format!("the review is larger than {} bytes", app.max_body));
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > app.max_body as u64) {
