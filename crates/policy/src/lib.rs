@@ -2,15 +2,16 @@
 //! (`evaluate`), whether an image's binaries load (`loader`, from the ELF facts `elf` reads), and
 //! the one answer every gate gives (`verdict`).
 
-mod error;
 pub mod elf;
+mod error;
 pub mod evaluate;
 pub mod file;
 pub mod loader;
 pub mod verdict;
+pub mod vsa;
 
 pub use error::{Error, Result};
 pub use evaluate::{BaseNow, Context, Evaluation, Subject, check_location, evaluate, resolve_base};
 pub use file::{Check, Content, Exception, Policy, Rule, STARTER, Scope, TrustSpec};
 pub use loader::{Binaries, Checked, LoadReport, Problem, check, check_under, gallery_hint, read_binaries};
-pub use verdict::{Action, Failure, Location, Verdict};
+pub use verdict::{Action, Failure, Location, RuleInfo, Verdict};

@@ -8,6 +8,7 @@ mod files;
 mod inspect;
 mod key;
 mod outdated;
+mod policy;
 mod sbom;
 mod scan;
 mod sign;
@@ -98,6 +99,11 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Verify(args) => sign::verify(global, printer, &args),
         Command::Attest(args) => sign::attest(global, printer, &args),
         Command::VerifyAttestation(args) => sign::verify_attestation(global, printer, &args),
+        Command::Policy { command: crate::args::PolicyCommand::Init { output } } => {
+            policy::init(printer, output.as_deref())
+        }
+        Command::Policy { command: crate::args::PolicyCommand::Check(args) } => policy::check(global, printer, &args),
+        Command::Evidence(_) => anyhow::bail!("not yet"),
         Command::Completions { shell } => completions::completions(printer, shell),
         Command::Man { dir } => completions::man(printer, dir.as_deref()),
         Command::Key { command: crate::args::KeyCommand::Generate { output_key_prefix, force } } => {
