@@ -399,6 +399,21 @@ pare sbom dir:./rootfs")]
     /// Gather an image's SBOM, signatures, attestations, scan and verdict into one JSON file
     #[command(long_about = EVIDENCE_ABOUT)]
     Evidence(EvidenceArgs),
+    /// Check an evidence file offline: every blob against its digest, and the bundles with a key
+    #[command(long_about = "Check a file `pare evidence` wrote, offline: the bytes of the manifest, the \
+configuration and every referrer and signature blob against their digests, the manifest against the \
+subject digest, and, with --key, every Sigstore bundle in it against the subject.\n\n\
+Exit status: 0 everything matched, 1 something did not (listed), 2 errors.\n\n\
+Example:\n    pare verify-evidence evidence.json --key cosign.pub")]
+    VerifyEvidence {
+        /// The evidence file
+        file: PathBuf,
+        /// Public key the bundles must verify with
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Print a shell completion script (bash, zsh, fish)
     #[command(long_about = "Print the completion script for a shell, generated from the same definitions as \
 `--help`.\n\nExamples:\n    pare completions bash > /etc/bash_completion.d/pare\n    \

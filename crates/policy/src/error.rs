@@ -13,6 +13,9 @@ pub enum Error {
     /// A rule needs something the caller did not give (a vulnerability database for a CVE rule).
     #[error("rule `{rule}` needs {what}")]
     Missing { rule: String, what: String, hint: String },
+    /// An evidence document that cannot be read.
+    #[error("malformed evidence document: {0}")]
+    Evidence(String),
     #[error(transparent)]
     Oci(#[from] pare_oci::Error),
     #[error(transparent)]
@@ -32,6 +35,7 @@ impl Error {
             Error::Parse { hint, .. } => hint.clone(),
             Error::Missing { hint, .. } => Some(hint.clone()),
             Error::Io { .. } => None,
+            Error::Evidence(_) => Some("give a file `pare evidence` wrote".into()),
             Error::Oci(e) => e.hint(),
             Error::Vuln(e) => e.hint(),
             Error::Sign(e) => e.hint(),

@@ -5,6 +5,7 @@
 pub mod elf;
 mod error;
 pub mod evaluate;
+pub mod evidence;
 pub mod file;
 pub mod loader;
 pub mod verdict;

@@ -4,6 +4,7 @@ mod build;
 mod completions;
 mod db;
 mod diff;
+mod evidence;
 mod files;
 mod inspect;
 mod key;
@@ -103,7 +104,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
             policy::init(printer, output.as_deref())
         }
         Command::Policy { command: crate::args::PolicyCommand::Check(args) } => policy::check(global, printer, &args),
-        Command::Evidence(_) => anyhow::bail!("not yet"),
+        Command::Evidence(args) => evidence::evidence(global, printer, &args),
+        Command::VerifyEvidence { file, key, format } => {
+            evidence::verify(printer, &file, key.as_deref(), format.format)
+        }
         Command::Completions { shell } => completions::completions(printer, shell),
         Command::Man { dir } => completions::man(printer, dir.as_deref()),
         Command::Key { command: crate::args::KeyCommand::Generate { output_key_prefix, force } } => {

@@ -573,3 +573,107 @@ fn starter_policy_over_the_static_gallery_image_and_a_full_debian() {
     let out = f.check(&pinned, &every, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// `pare evidence` gathers one digest's signatures, attestations, SBOM, scan and verdict;
+/// `pare verify-evidence` re-checks it offline and names what was changed.
+#[test]
+fn evidence_bundle_is_complete_and_verifiable_offline() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let f = Fixture::new();
+    let (key, public) = f.key("a");
+    let (_, other) = f.key("b");
+    let src = f.old_packages();
+    let digest = digest_of(&f.pare, &src);
+    run_ok(f.pare.cmd().args(["sign", &src, "--key"]).arg(&key));
+    let sbom = f.path("sbom.spdx.json");
+    run_ok(f.pare.cmd().args(["sbom", &src, "--format", "spdx-json", "-o"]).arg(&sbom));
+    run_ok(f.pare.cmd().args(["attest", &src, "--type", "spdx", "--key"]).arg(&key).arg("--predicate").arg(&sbom));
+    let policy = f.policy("[[rule]]\nid = \"cves\"\ncheck = \"vulnerabilities\"\nonly_fixable = true\n");
+    let evidence = f.path("evidence.json");
+    let out = run_ok(
+        f.pare
+            .cmd()
+            .args(["evidence", &src, "-o"])
+            .arg(&evidence)
+            .arg("--key")
+            .arg(&public)
+            .arg("--policy")
+            .arg(&policy)
+            .arg("--db")
+            .arg(db()),
+    );
+    assert_eq!(stdout(&out).trim(), digest);
+    let doc: Value = serde_json::from_slice(&std::fs::read(&evidence).unwrap()).unwrap();
+    assert_eq!(doc["subject"]["digest"], digest.as_str());
+    // Two bundles (signature, SBOM attestation) as referrers, cosign's .sig and .att tags.
+    assert_eq!(doc["referrers"].as_array().unwrap().len(), 2, "{}", doc["referrers"]);
+    let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    let hex = digest.trim_start_matches("sha256:");
+    assert_eq!(tags, [format!("sha256-{hex}.sig"), format!("sha256-{hex}.att")]);
+    assert_eq!(doc["verification"]["signatures"]["verified"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        doc["verification"]["attestations"]["https://spdx.dev/Document"]["verified"].as_array().unwrap().len(),
+        2
+    );
+    // The SBOM and the scan are the ones `pare sbom` and `pare scan` make.
+    let spdx: Value = serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
+    assert_eq!(doc["sbom"]["packages"].as_array().unwrap().len(), spdx["packages"].as_array().unwrap().len());
+    let scan = run_ok(f.pare.cmd().args(["scan", &src, "--format", "json", "--db"]).arg(db()));
+    let scan: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(doc["scan"]["findings"], scan["findings"]);
+    let denied = doc["verdict"]["failures"].as_array().unwrap().len();
+    assert_eq!(
+        denied,
+        scan["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| !f["fixed_versions"].as_array().unwrap().is_empty())
+            .count()
+    );
+    assert!(doc["policy"]["text"].as_str().unwrap().contains("id = \"cves\""));
+
+    let verify =
+        |file: &Path, key: &Path| f.pare.cmd().arg("verify-evidence").arg(file).arg("--key").arg(key).output().unwrap();
+    let out = verify(&evidence, &public);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        "10 blobs match their digests\nverified: referrers[0].layers[0]\nverified: referrers[1].layers[0]\n"
+    );
+    // Another key: the bundles do not verify.
+    let out = verify(&evidence, &other);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("PROBLEM: referrers[0].layers[0]: the bundle does not verify: "), "{}", stdout(&out));
+    // The configuration changed to run as root, its digest recomputed: the manifest no longer names it.
+    let mut changed = doc.clone();
+    let config = b64.decode(changed["config"]["base64"].as_str().unwrap()).unwrap();
+    let config = String::from_utf8(config).unwrap().replacen("\"created\"", "\"comment\":\"x\",\"created\"", 1);
+    let new_digest = format!("sha256:{}", sha256_hex(config.as_bytes()));
+    changed["config"]["base64"] = Value::from(b64.encode(&config));
+    changed["config"]["digest"] = Value::from(new_digest.clone());
+    let tampered = f.path("tampered.json");
+    std::fs::write(&tampered, serde_json::to_vec(&changed).unwrap()).unwrap();
+    let out = verify(&tampered, &public);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(&format!(
+            "PROBLEM: config: the image manifest names \"{}\", the document holds \"{new_digest}\"",
+            doc["config"]["digest"].as_str().unwrap()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    // A blob's bytes changed without its digest.
+    let mut changed = doc.clone();
+    changed["referrers"][0]["layers"][0]["base64"] = Value::from(b64.encode(b"{}"));
+    std::fs::write(&tampered, serde_json::to_vec(&changed).unwrap()).unwrap();
+    let out = verify(&tampered, &public);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("PROBLEM: referrers[0].layers[0]: content is sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a, recorded"), "{}", stdout(&out));
+    // Not an evidence file: exit 2, naming it.
+    let out = verify(&sbom, &public);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("malformed evidence document: `_type` is not"), "{}", stderr(&out));
+}
