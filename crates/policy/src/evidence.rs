@@ -45,7 +45,7 @@ pub fn gather(
         "manifest": blob(root_manifest.0, root_manifest.1),
     });
     if image.digest() != root_digest {
-        doc["imageManifest"] = blob(&image.descriptor().media_type().to_string(), image.raw_manifest());
+        doc["imageManifest"] = blob(image.descriptor().media_type().as_ref(), image.raw_manifest());
     }
     doc["config"] = blob("application/vnd.oci.image.config.v1+json", image.raw_config()?);
     let Some(store) = store else {
@@ -65,8 +65,8 @@ pub fn gather(
             "digest": desc.digest().to_string(),
             "artifactType": fetched.artifact_type,
             "annotations": fetched.annotations,
-            "manifest": blob(&desc.media_type().to_string(), &fetched.manifest),
-            "layers": fetched.layers.iter().map(|(d, b)| blob(&d.media_type().to_string(), b)).collect::<Vec<_>>(),
+            "manifest": blob(desc.media_type().as_ref(), &fetched.manifest),
+            "layers": fetched.layers.iter().map(|(d, b)| blob(d.media_type().as_ref(), b)).collect::<Vec<_>>(),
         }));
     }
     let mut tags = Vec::new();
@@ -81,11 +81,11 @@ pub fn gather(
                 predicate_types.insert(t.clone(), ());
             }
             let bytes = store.read_blob(&d, MAX_BLOB)?;
-            let mut entry = blob(&d.media_type().to_string(), &bytes);
+            let mut entry = blob(d.media_type().as_ref(), &bytes);
             entry["annotations"] = json!(d.annotations());
             layers.push(entry);
         }
-        tags.push(json!({"tag": tag, "manifest": blob(&desc.media_type().to_string(), &manifest), "layers": layers}));
+        tags.push(json!({"tag": tag, "manifest": blob(desc.media_type().as_ref(), &manifest), "layers": layers}));
     }
     doc["referrers"] = json!(referrers);
     doc["tags"] = json!(tags);
