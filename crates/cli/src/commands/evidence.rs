@@ -90,7 +90,7 @@ pub(crate) fn evidence(global: &GlobalArgs, printer: &Printer, args: &EvidenceAr
         if doc["scan"].is_null() { "" } else { ", the scan" },
         if doc["verdict"].is_null() { "" } else { ", the policy verdict" },
     ));
-    printer.out(&digest.to_string())?;
+    printer.out(digest.as_ref())?;
     Ok(ExitStatus::Success)
 }
 
