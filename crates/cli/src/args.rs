@@ -396,6 +396,29 @@ pare sbom dir:./rootfs")]
     /// Verify a file against a Sigstore bundle, by key or by keyless identity, offline
     #[command(long_about = VERIFY_BLOB_ABOUT)]
     VerifyBlob(VerifyBlobArgs),
+    /// Check images against a policy file, or print a starter policy
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Gather an image's SBOM, signatures, attestations, scan and verdict into one JSON file
+    #[command(long_about = EVIDENCE_ABOUT)]
+    Evidence(EvidenceArgs),
+    /// Check an evidence file offline: every blob against its digest, and the bundles with a key
+    #[command(long_about = "Check a file `pare evidence` wrote, offline: the bytes of the manifest, the \
+configuration and every referrer and signature blob against their digests, the manifest against the \
+subject digest, and, with --key, every Sigstore bundle in it against the subject.\n\n\
+Exit status: 0 everything matched, 1 something did not (listed), 2 errors.\n\n\
+Example:\n    pare verify-evidence evidence.json --key cosign.pub")]
+    VerifyEvidence {
+        /// The evidence file
+        file: PathBuf,
+        /// Public key the bundles must verify with
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Print a shell completion script (bash, zsh, fish)
     #[command(long_about = "Print the completion script for a shell, generated from the same definitions as \
 `--help`.\n\nExamples:\n    pare completions bash > /etc/bash_completion.d/pare\n    \
@@ -1078,4 +1101,113 @@ pub struct VerifyAttestationArgs {
     pub predicate_type: String,
     #[command(flatten)]
     pub format: FormatArg,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Print a commented starter policy with safe defaults
+    #[command(long_about = "Print a commented starter policy (TOML) with safe defaults: deny fixable \
+critical CVEs, deny shells and package managers, require a non-root user, require digest pinning, \
+require that binaries load. The reference of every check is docs/policy.md.\n\n\
+Example:\n    pare policy init > policy.toml")]
+    Init {
+        /// Write the policy to FILE (refuses to overwrite) instead of printing it
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Evaluate every rule of a policy over an image
+    #[command(long_about = POLICY_CHECK_ABOUT)]
+    Check(Box<PolicyCheckArgs>),
+}
+
+pub(crate) const POLICY_CHECK_ABOUT: &str = "Evaluate every rule of a policy file over an image and print \
+one line per failure: the action, the rule, the image, what is wrong and the fix. Rules that need a \
+vulnerability database read it as `pare scan` does (--db); signatures and attestations are verified \
+with the keys the policy names.\n\n\
+With --attest --key, the verdict is also signed as a SLSA Verification Summary Attestation \
+(https://slsa.dev/verification_summary/v1: policy digest, result, the attestations checked) and \
+attached to the image, so admission can trust the CI verdict.\n\n\
+Exit status: 0 no deny rule failed (warnings may be printed), 1 a deny rule failed, 2 errors (bad \
+policy, unreadable image).\n\n\
+Examples:\n    pare policy check 127.0.0.1:5000/app@sha256:… --policy policy.toml\n    \
+pare policy check oci:./out:app --policy policy.toml --format sarif -o policy.sarif\n    \
+pare policy check 127.0.0.1:5000/app:1 --policy policy.toml --attest --key cosign.key";
+
+#[derive(Args, Debug, Clone)]
+pub struct PolicyCheckArgs {
+    /// Image to check (any location; signatures are found in registries and oci: layouts)
+    pub src: String,
+    /// The policy file (TOML; `pare policy init` prints a starter)
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The Kubernetes namespace the image is for (rules scoped to namespaces)
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Apply the statements of a VEX document to the vulnerability rules; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PolicyFormat::Table)]
+    pub format: PolicyFormat,
+    /// Write the report to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Sign the verdict as a SLSA verification summary and attach it to the image (needs --key)
+    #[arg(long, requires = "key")]
+    pub attest: bool,
+    /// cosign private key (PEM) for --attest
+    #[arg(long, value_name = "FILE", requires = "attest")]
+    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Output formats of a verdict.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PolicyFormat {
+    /// One line per failure
+    #[default]
+    Table,
+    /// The verdict as JSON
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning)
+    Sarif,
+}
+
+pub(crate) const EVIDENCE_ABOUT: &str = "Gather, for one image digest, everything an auditor asks for into \
+one JSON file they can read and check offline: the image's manifest and configuration, its SBOM \
+(SPDX 2.3, made now) and the SBOMs attached to it, every signature and attestation found (referrers \
+and cosign's `.sig`/`.att` tags, kept byte for byte, with what verified when --key is given), the \
+scan with VEX applied when a database is at hand, and the policy verdict with --policy.\n\n\
+Example:\n    pare evidence 127.0.0.1:5000/app@sha256:… --key cosign.pub --policy policy.toml -o evidence.json";
+
+#[derive(Args, Debug, Clone)]
+pub struct EvidenceArgs {
+    /// Image (a registry reference or oci:DIR[:NAME])
+    pub src: String,
+    /// Write the bundle to FILE (atomically)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Public key the signatures and attestations are verified with
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Evaluate this policy and include the verdict
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Apply the statements of a VEX document to the scan; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Leave the scan out (no vulnerability database needed)
+    #[arg(long)]
+    pub no_scan: bool,
+    #[command(flatten)]
+    pub platform: PlatformArg,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }

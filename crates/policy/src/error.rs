@@ -16,6 +16,9 @@ pub enum Error {
     /// The admission server cannot start or cannot check an image.
     #[error("{message}")]
     Admission { message: String, hint: Option<String> },
+    /// An evidence document that cannot be read.
+    #[error("malformed evidence document: {0}")]
+    Evidence(String),
     #[error(transparent)]
     Oci(#[from] pare_oci::Error),
     #[error(transparent)]
@@ -36,6 +39,7 @@ impl Error {
             Error::Missing { hint, .. } => Some(hint.clone()),
             Error::Io { .. } => None,
             Error::Admission { hint, .. } => hint.clone(),
+            Error::Evidence(_) => Some("give a file `pare evidence` wrote".into()),
             Error::Oci(e) => e.hint(),
             Error::Vuln(e) => e.hint(),
             Error::Sign(e) => e.hint(),

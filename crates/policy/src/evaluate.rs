@@ -40,6 +40,9 @@ pub struct BaseNow {
     pub created: Option<jiff::Timestamp>,
 }
 
+/// Resolves a base image name to what its registry names now, or says why it cannot.
+pub type ResolveBase<'a> = dyn Fn(&str) -> std::result::Result<BaseNow, String> + 'a;
+
 /// What the checks use besides the image.
 pub struct Context<'a> {
     /// The vulnerability database (needed by `vulnerabilities` rules).
@@ -51,7 +54,7 @@ pub struct Context<'a> {
     pub limits: Limits,
     pub cache: Option<&'a LayerCache>,
     /// Resolves a base image name to its current digest (`base-staleness`); `None` offline.
-    pub resolve_base: Option<&'a dyn Fn(&str) -> std::result::Result<BaseNow, String>>,
+    pub resolve_base: Option<&'a ResolveBase<'a>>,
 }
 
 /// What an evaluation found besides the verdict: the scan it ran, what was verified.
@@ -68,9 +71,13 @@ pub struct Evaluation {
 /// Evaluates every rule of `policy` that covers `subject`, then applies the exceptions.
 pub fn evaluate(policy: &Policy, subject: &Subject<'_>, cx: &Context<'_>) -> Result<Evaluation> {
     let mut out = Evaluation { verdict: Verdict::new(subject.reference), ..Evaluation::default() };
-    let rules: Vec<&Rule> = policy.rules.iter().filter(|r| r.scope.covers(subject.reference, subject.namespace)).collect();
+    let rules: Vec<&Rule> =
+        policy.rules.iter().filter(|r| r.scope.covers(subject.reference, subject.namespace)).collect();
     let needs_view = rules.iter().any(|r| {
-        matches!(r.check, Check::Vulnerabilities { .. } | Check::ForbiddenContents { .. } | Check::NonRootUser | Check::BinariesLoad)
+        matches!(
+            r.check,
+            Check::Vulnerabilities { .. } | Check::ForbiddenContents { .. } | Check::NonRootUser | Check::BinariesLoad
+        )
     });
     let cataloged = if needs_view {
         let (view, catalog) = pare_sbom::catalog_image(subject.image, &cx.limits, subject.reference, cx.cache)?;
@@ -83,15 +90,17 @@ pub fn evaluate(policy: &Policy, subject: &Subject<'_>, cx: &Context<'_>) -> Res
     let annotations = annotations(subject.image)?;
     for rule in rules {
         let failures = match (&rule.check, &cataloged) {
-            (Check::Vulnerabilities { fail_on, only_fixable }, Some((view, inventory))) => {
+            (Check::Vulnerabilities { fail_on, only_fixable, allow_unknown }, Some((view, inventory))) => {
                 let lookup = cx.lookup.ok_or_else(|| Error::Missing {
                     rule: rule.id.clone(),
                     what: "a vulnerability database".into(),
                     hint: "run `pare db update`, or pass --db PATH".into(),
                 })?;
-                let scanned = pare_vuln::Subject::Viewed { image: subject.image, view, inventory: Box::new(inventory.clone()) };
+                let scanned =
+                    pare_vuln::Subject::Viewed { image: subject.image, view, inventory: Box::new(inventory.clone()) };
                 let report = pare_vuln::scan(scanned, lookup, &cx.scan)?;
-                let failures = vulnerabilities(rule, subject.reference, &report, *fail_on, *only_fixable);
+                let counted = Counted { fail_on: *fail_on, only_fixable: *only_fixable, allow_unknown: *allow_unknown };
+                let failures = vulnerabilities(rule, subject.reference, &report, counted);
                 out.warnings.extend(report.warnings.iter().cloned());
                 out.scan = Some(report);
                 failures
@@ -142,20 +151,22 @@ fn failure(rule: &Rule, subject: &str, message: String, evidence: Vec<String>, f
     }
 }
 
-/// One failure per open finding the rule counts.
-fn vulnerabilities(
-    rule: &Rule,
-    reference: &str,
-    report: &pare_vuln::report::Report,
+/// Which findings a vulnerability rule counts.
+#[derive(Clone, Copy)]
+struct Counted {
     fail_on: Severity,
     only_fixable: bool,
-) -> Vec<Failure> {
+    allow_unknown: bool,
+}
+
+/// One failure per open finding the rule counts.
+fn vulnerabilities(rule: &Rule, reference: &str, report: &pare_vuln::report::Report, counted: Counted) -> Vec<Failure> {
     let esc = pare_oci::escape_control;
+    let gate = pare_vuln::report::Gate { fail_on: counted.fail_on, allow_unknown: counted.allow_unknown };
     report
-        .open()
-        // Unknown severity counts (fail closed), as `scan --fail-on` without --allow-unknown.
-        .filter(|f| f.severity == Severity::Unknown || f.severity >= fail_on)
-        .filter(|f| !only_fixable || f.has_fix())
+        .failing(gate)
+        .into_iter()
+        .filter(|f| !counted.only_fixable || f.has_fix())
         .map(|f| {
             let fixed = if f.fixed_versions.is_empty() {
                 String::from(", no fix yet")
@@ -163,19 +174,29 @@ fn vulnerabilities(
                 format!(", fixed in {}", f.fixed_versions.iter().map(|v| esc(v)).collect::<Vec<_>>().join(", "))
             };
             let fix = if f.has_fix() {
-                format!("rebuild with {} {} or later, or add a VEX statement if it is not exploitable", esc(&f.package.name), esc(&f.fixed_versions[0]))
+                format!(
+                    "rebuild with {} {} or later, or add a VEX statement if it is not exploitable",
+                    esc(&f.package.name),
+                    esc(&f.fixed_versions[0])
+                )
             } else {
                 "add a VEX statement if it is not exploitable, or an exception with an owner and an expiry date".into()
             };
             failure(
                 rule,
                 reference,
-                format!("{} {} in {} {}{fixed}", f.severity, esc(&f.id), esc(&f.package.name), esc(&f.package.version)),
+                format!("{} in {} {}{fixed}", severity_and_id(f), esc(&f.package.name), esc(&f.package.version)),
                 vec![f.id.clone(), format!("{} {}", f.package.name, f.package.version)],
                 fix,
             )
         })
         .collect()
+}
+
+/// "critical CVE-2024-1", or "CVE-2024-1 of unknown severity".
+fn severity_and_id(f: &pare_vuln::matcher::Finding) -> String {
+    let id = pare_oci::escape_control(&f.id);
+    if f.severity == Severity::Unknown { format!("{id} of unknown severity") } else { format!("{} {id}", f.severity) }
 }
 
 /// Names (after a target triplet prefix and a version suffix) of each kind of content.
@@ -191,20 +212,31 @@ fn content_kind(name: &str) -> Option<Content> {
         Some((stem, version)) if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') => stem,
         _ => base,
     };
-    [(SHELLS, Content::Shell), (PACKAGE_MANAGERS, Content::PackageManager), (COMPILERS, Content::Compiler), (DOWNLOADERS, Content::Downloader)]
-        .into_iter()
-        .find(|(names, _)| names.contains(&base))
-        .map(|(_, kind)| kind)
+    [
+        (SHELLS, Content::Shell),
+        (PACKAGE_MANAGERS, Content::PackageManager),
+        (COMPILERS, Content::Compiler),
+        (DOWNLOADERS, Content::Downloader),
+    ]
+    .into_iter()
+    .find(|(names, _)| names.contains(&base))
+    .map(|(_, kind)| kind)
 }
 
 const BIN_DIRS: &[&str] = &["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"];
 
-fn forbidden(rule: &Rule, reference: &str, view: &FsView, forbid: &std::collections::BTreeSet<Content>) -> Vec<Failure> {
+fn forbidden(
+    rule: &Rule,
+    reference: &str,
+    view: &FsView,
+    forbid: &std::collections::BTreeSet<Content>,
+) -> Vec<Failure> {
     let mut found: BTreeMap<Content, Vec<String>> = BTreeMap::new();
     for entry in view.entries() {
         let dir = entry.path.rsplit_once('/').map_or("", |(d, _)| if d.is_empty() { "/" } else { d });
         let is_program = matches!(entry.kind, EntryKind::File | EntryKind::Hardlink | EntryKind::Symlink);
-        if is_program && BIN_DIRS.contains(&dir)
+        if is_program
+            && BIN_DIRS.contains(&dir)
             && let Some(kind) = content_kind(entry.name())
         {
             found.entry(kind).or_default().push(entry.path.clone());
@@ -214,7 +246,11 @@ fn forbidden(rule: &Rule, reference: &str, view: &FsView, forbid: &std::collecti
         }
         let sticky_dir = entry.is_dir() && entry.mode & 0o1000 != 0;
         if entry.kind != EntryKind::Symlink && entry.mode & 0o002 != 0 && !sticky_dir {
-            found.entry(Content::WorldWritable).or_default().push(format!("{} ({:04o})", entry.path, entry.mode & 0o7777));
+            found.entry(Content::WorldWritable).or_default().push(format!(
+                "{} ({:04o})",
+                entry.path,
+                entry.mode & 0o7777
+            ));
         }
     }
     let esc = pare_oci::escape_control;
@@ -223,12 +259,26 @@ fn forbidden(rule: &Rule, reference: &str, view: &FsView, forbid: &std::collecti
         .filter_map(|kind| found.get(kind).map(|paths| (kind, paths)))
         .map(|(kind, paths)| {
             let (what, fix) = match kind {
-                Content::Shell => ("a shell", "build on a gallery image without a shell (static, base, cc), or leave the shell's package out"),
-                Content::PackageManager => ("a package manager", "install packages at build time; leave the package manager out of the runtime image"),
-                Content::Compiler => ("a compiler", "compile in a build stage and copy only the program into the runtime image"),
-                Content::Downloader => ("a downloader", "fetch files at build time; leave curl and wget out of the runtime image"),
-                Content::Setuid => ("setuid/setgid files", "drop the setuid/setgid bits (pare build does unless --keep-setid)"),
-                Content::WorldWritable => ("world-writable files", "remove write permission for others, or use a sticky directory"),
+                Content::Shell => (
+                    "a shell",
+                    "build on a gallery image without a shell (static, base, cc), or leave the shell's package out",
+                ),
+                Content::PackageManager => (
+                    "a package manager",
+                    "install packages at build time; leave the package manager out of the runtime image",
+                ),
+                Content::Compiler => {
+                    ("a compiler", "compile in a build stage and copy only the program into the runtime image")
+                }
+                Content::Downloader => {
+                    ("a downloader", "fetch files at build time; leave curl and wget out of the runtime image")
+                }
+                Content::Setuid => {
+                    ("setuid/setgid files", "drop the setuid/setgid bits (pare build does unless --keep-setid)")
+                }
+                Content::WorldWritable => {
+                    ("world-writable files", "remove write permission for others, or use a sticky directory")
+                }
             };
             let shown: Vec<String> = paths.iter().take(5).map(|p| esc(p).into_owned()).collect();
             let more = if paths.len() > 5 { format!(" and {} more", paths.len() - 5) } else { String::new() };
@@ -258,17 +308,25 @@ fn non_root(rule: &Rule, subject: &Subject<'_>, view: &FsView) -> Result<Vec<Fai
         _ => Vec::new(),
     };
     let text = String::from_utf8_lossy(&passwd);
-    let uid = text.lines().filter_map(|l| {
-        let mut fields = l.split(':');
-        (fields.next() == Some(name.as_str())).then(|| fields.nth(1).and_then(|u| u.parse::<u64>().ok()))?
-    }).next();
+    let uid = text
+        .lines()
+        .filter_map(|l| {
+            let mut fields = l.split(':');
+            (fields.next() == Some(name.as_str())).then(|| fields.nth(1).and_then(|u| u.parse::<u64>().ok()))?
+        })
+        .next();
     match uid {
-        Some(0) => root(format!("the image runs as root: user `{}` has uid 0 in /etc/passwd", pare_oci::escape_control(&name))),
+        Some(0) => {
+            root(format!("the image runs as root: user `{}` has uid 0 in /etc/passwd", pare_oci::escape_control(&name)))
+        }
         Some(_) => Ok(Vec::new()),
         None => Ok(vec![failure(
             rule,
             subject.reference,
-            format!("the image's user `{}` is not in its /etc/passwd: the runtime cannot start it", pare_oci::escape_control(&name)),
+            format!(
+                "the image's user `{}` is not in its /etc/passwd: the runtime cannot start it",
+                pare_oci::escape_control(&name)
+            ),
             vec![format!("user={user}")],
             "name the user by number (65532), or add it to /etc/passwd",
         )]),
@@ -286,7 +344,9 @@ fn binaries(rule: &Rule, subject: &Subject<'_>, view: &FsView) -> Result<Vec<Fai
         }
         let fix = match checked.problems.iter().find_map(crate::loader::gallery_hint) {
             Some(hint) => hint.to_string(),
-            None => "add the missing files to the image (their Debian packages), or build the program for this base".into(),
+            None => {
+                "add the missing files to the image (their Debian packages), or build the program for this base".into()
+            }
         };
         failures.push(failure(
             rule,
@@ -370,7 +430,9 @@ fn signed(
         }
         if !ok {
             let (what, fix) = match want {
-                None => ("no signature verifies".to_string(), format!("sign it: pare sign {} --key KEY", subject.reference)),
+                None => {
+                    ("no signature verifies".to_string(), format!("sign it: pare sign {} --key KEY", subject.reference))
+                }
                 Some(t) => (
                     format!("no {t} attestation verifies"),
                     format!("attest it: pare attest {} --key KEY --type {t} --predicate FILE", subject.reference),
@@ -432,7 +494,9 @@ fn allowed_base(
         (Some(d), Some(name)) => format!("its base {} ({d}) is not an allowed base", pare_oci::escape_control(name)),
         (Some(d), None) => format!("its base {d} is not an allowed base"),
         (None, _) if pare_built => "it names no base and has no verified pare provenance".to_string(),
-        (None, _) => format!("it names no base ({BASE_DIGEST} is not set), so it cannot be shown to use an allowed one"),
+        (None, _) => {
+            format!("it names no base ({BASE_DIGEST} is not set), so it cannot be shown to use an allowed one")
+        }
     };
     let fix = if pare_built {
         "build it with `pare build --sign --key KEY` on an allowed base"

@@ -99,7 +99,8 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 #[derive(Clone, Debug)]
 pub enum Check {
     /// Open findings (after VEX) at or above `fail_on`; with `only_fixable`, only those with a fix.
-    Vulnerabilities { fail_on: Severity, only_fixable: bool },
+    /// Findings of unknown severity count unless `allow_unknown` (fail closed, as `scan --fail-on`).
+    Vulnerabilities { fail_on: Severity, only_fixable: bool, allow_unknown: bool },
     /// None of these kinds of content in the image.
     ForbiddenContents { forbid: BTreeSet<Content> },
     /// The image's user is not root (not empty, not `root`, not uid 0).
@@ -238,6 +239,8 @@ struct RawRule {
     #[serde(default)]
     only_fixable: Option<Spanned<bool>>,
     #[serde(default)]
+    allow_unknown: Option<Spanned<bool>>,
+    #[serde(default)]
     forbid: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     keys: Option<Spanned<Vec<Spanned<String>>>>,
@@ -278,9 +281,8 @@ impl Policy {
     pub fn load(path: &Path) -> Result<Policy> {
         let bytes = read_limited(path, MAX_POLICY_SIZE)?;
         let file = path.display().to_string();
-        let text = String::from_utf8(bytes).map_err(|e| {
-            Error::parse(&file, "", 0, format!("not UTF-8 text: {e}"), "save the policy as UTF-8 TOML")
-        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| Error::parse(&file, "", 0, format!("not UTF-8 text: {e}"), "save the policy as UTF-8 TOML"))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Policy::parse(&text, &file, &dir)
     }
@@ -409,7 +411,7 @@ fn check_of(r: &RawRule, text: &str, file: &str, dir: &Path) -> Result<Check> {
     let err = |offset: usize, message: String, hint: &str| Error::parse(file, text, offset, message, hint);
     // Which parameters each check takes.
     let allowed: &[&str] = match name {
-        "vulnerabilities" => &["fail_on", "only_fixable"],
+        "vulnerabilities" => &["fail_on", "only_fixable", "allow_unknown"],
         "forbidden-contents" => &["forbid"],
         "non-root-user" | "digest-pinned" | "binaries-load" => &[],
         "signature" => &["keys", "identities"],
@@ -420,7 +422,8 @@ fn check_of(r: &RawRule, text: &str, file: &str, dir: &Path) -> Result<Check> {
             return Err(err(r.check.span().start, format!("unknown check `{other}`"), &format!("checks: {CHECKS}")));
         }
     };
-    let given: [(&str, Option<usize>); 9] = [
+    let given: [(&str, Option<usize>); 10] = [
+        ("allow_unknown", r.allow_unknown.as_ref().map(|v| v.span().start)),
         ("fail_on", r.fail_on.as_ref().map(|v| v.span().start)),
         ("only_fixable", r.only_fixable.as_ref().map(|v| v.span().start)),
         ("forbid", r.forbid.as_ref().map(|v| v.span().start)),
@@ -451,15 +454,21 @@ fn check_of(r: &RawRule, text: &str, file: &str, dir: &Path) -> Result<Check> {
         "vulnerabilities" => {
             let fail_on = match &r.fail_on {
                 None => Severity::Critical,
-                Some(s) => s.get_ref().parse::<Severity>().ok().filter(|s| *s != Severity::Unknown).ok_or_else(|| {
-                    err(
-                        s.span().start,
-                        format!("unknown severity `{}`", s.get_ref()),
-                        "use critical, high, medium, low or negligible",
-                    )
-                })?,
+                Some(s) => {
+                    s.get_ref().parse::<Severity>().ok().filter(|s| *s != Severity::Unknown).ok_or_else(|| {
+                        err(
+                            s.span().start,
+                            format!("unknown severity `{}`", s.get_ref()),
+                            "use critical, high, medium, low or negligible",
+                        )
+                    })?
+                }
             };
-            Check::Vulnerabilities { fail_on, only_fixable: r.only_fixable.as_ref().is_some_and(|b| *b.get_ref()) }
+            Check::Vulnerabilities {
+                fail_on,
+                only_fixable: r.only_fixable.as_ref().is_some_and(|b| *b.get_ref()),
+                allow_unknown: r.allow_unknown.as_ref().is_some_and(|b| *b.get_ref()),
+            }
         }
         "forbidden-contents" => {
             let Some(list) = &r.forbid else { return Err(missing("forbid", r#"["shell", "package-manager"]"#)) };
@@ -558,7 +567,8 @@ pub const STARTER: &str = r#"# pare policy: rules every image must pass (`pare p
 [policy]
 name = "starter"
 
-# No critical vulnerability that has a fix (after VEX statements given with --vex).
+# No critical vulnerability that has a fix (after VEX statements given with --vex). Findings
+# whose severity the data does not give count too, unless allow_unknown = true.
 [[rule]]
 id = "no-fixable-critical"
 check = "vulnerabilities"
@@ -620,7 +630,10 @@ mod tests {
     fn the_starter_policy_parses() -> Result<()> {
         let policy = parse(STARTER)?;
         let ids: Vec<_> = policy.rules.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["no-fixable-critical", "no-shell-or-package-manager", "non-root", "digest-pinned", "binaries-load"]);
+        assert_eq!(
+            ids,
+            ["no-fixable-critical", "no-shell-or-package-manager", "non-root", "digest-pinned", "binaries-load"]
+        );
         assert!(policy.rules.iter().all(|r| r.action == Action::Deny));
         assert!(policy.digest.starts_with("sha256:"));
         Ok(())
@@ -629,14 +642,12 @@ mod tests {
     #[test]
     fn unknown_keys_and_values_name_line_and_column() {
         assert!(
-            message("[[rule]]\nid = \"a\"\ncheck = \"non-root-user\"\ncolour = 1\n").starts_with("p.toml:4:1: unknown field `colour`"),
+            message("[[rule]]\nid = \"a\"\ncheck = \"non-root-user\"\ncolour = 1\n")
+                .starts_with("p.toml:4:1: unknown field `colour`"),
             "{}",
             message("[[rule]]\nid = \"a\"\ncheck = \"non-root-user\"\ncolour = 1\n")
         );
-        assert_eq!(
-            message("[[rule]]\nid = \"a\"\ncheck = \"nonroot\"\n"),
-            "p.toml:3:9: unknown check `nonroot`"
-        );
+        assert_eq!(message("[[rule]]\nid = \"a\"\ncheck = \"nonroot\"\n"), "p.toml:3:9: unknown check `nonroot`");
         assert_eq!(
             message("[[rule]]\nid = \"a\"\ncheck = \"non-root-user\"\nmax_days = 3\n"),
             "p.toml:4:12: `max_days` does not apply to check `non-root-user`"
@@ -658,7 +669,9 @@ mod tests {
             "p.toml:3:9: check `max-age` needs `max_days`"
         );
         assert_eq!(
-            message("[[rule]]\nid = \"a\"\ncheck = \"digest-pinned\"\n[[rule]]\nid = \"a\"\ncheck = \"non-root-user\"\n"),
+            message(
+                "[[rule]]\nid = \"a\"\ncheck = \"digest-pinned\"\n[[rule]]\nid = \"a\"\ncheck = \"non-root-user\"\n"
+            ),
             "p.toml:5:6: two rules have the id `a`"
         );
     }
@@ -667,18 +680,27 @@ mod tests {
     fn exceptions_need_a_known_rule_an_owner_and_a_date() {
         let rule = "[[rule]]\nid = \"a\"\ncheck = \"digest-pinned\"\n";
         assert_eq!(
-            message(&format!("{rule}[[exception]]\nrule = \"b\"\nowner = \"o\"\nreason = \"r\"\nexpires = 2027-01-01\n")),
+            message(&format!(
+                "{rule}[[exception]]\nrule = \"b\"\nowner = \"o\"\nreason = \"r\"\nexpires = 2027-01-01\n"
+            )),
             "p.toml:5:8: the exception names rule `b`, which the policy does not have"
         );
         assert_eq!(
-            message(&format!("{rule}[[exception]]\nrule = \"a\"\nowner = \"o\"\nreason = \"r\"\nexpires = 2027-01-01T10:00:00Z\n")),
+            message(&format!(
+                "{rule}[[exception]]\nrule = \"a\"\nowner = \"o\"\nreason = \"r\"\nexpires = 2027-01-01T10:00:00Z\n"
+            )),
             "p.toml:8:11: `expires` must be a date, found `2027-01-01T10:00:00Z`"
         );
         assert_eq!(
-            message(&format!("{rule}[[exception]]\nrule = \"a\"\nowner = \" \"\nreason = \"r\"\nexpires = 2027-01-01\n")),
+            message(&format!(
+                "{rule}[[exception]]\nrule = \"a\"\nowner = \" \"\nreason = \"r\"\nexpires = 2027-01-01\n"
+            )),
             "p.toml:4:1: the exception for `a` has an empty `owner`"
         );
-        assert!(message(&format!("{rule}[[exception]]\nrule = \"a\"\nreason = \"r\"\nexpires = 2027-01-01\n")).contains("missing field `owner`"));
+        assert!(
+            message(&format!("{rule}[[exception]]\nrule = \"a\"\nreason = \"r\"\nexpires = 2027-01-01\n"))
+                .contains("missing field `owner`")
+        );
     }
 
     #[test]

@@ -6,12 +6,14 @@ pub mod admission;
 pub mod elf;
 mod error;
 pub mod evaluate;
+pub mod evidence;
 pub mod file;
 pub mod loader;
 pub mod verdict;
+pub mod vsa;
 
 pub use error::{Error, Result};
 pub use evaluate::{BaseNow, Context, Evaluation, Subject, check_location, evaluate, resolve_base};
 pub use file::{Check, Content, Exception, Policy, Rule, STARTER, Scope, TrustSpec};
 pub use loader::{Binaries, Checked, LoadReport, Problem, check, check_under, gallery_hint, read_binaries};
-pub use verdict::{Action, Failure, Location, Verdict};
+pub use verdict::{Action, Failure, Location, RuleInfo, Verdict};

@@ -84,6 +84,62 @@ impl Verdict {
     }
 }
 
+/// A rule as SARIF describes it: id and one-line description.
+#[derive(Clone, Debug)]
+pub struct RuleInfo {
+    pub id: String,
+    pub description: String,
+}
+
+/// SARIF 2.1.0 of verdicts: one rule per rule id, one result per failure (`error` for deny,
+/// `warning` for warn) with the fix in the message. `artifact` is the file results point at when a
+/// failure has no location of its own (the policy file for image checks, the Dockerfile for an
+/// audit), relative, as code scanning requires.
+pub fn sarif(verdicts: &[Verdict], rules: &[RuleInfo], artifact: &str, tool_uri: &str) -> serde_json::Value {
+    use serde_json::json;
+    let mut known: std::collections::BTreeMap<&str, serde_json::Value> = std::collections::BTreeMap::new();
+    for r in rules {
+        known.insert(&r.id, json!({"id": r.id, "shortDescription": {"text": r.description}}));
+    }
+    let mut results = Vec::new();
+    for verdict in verdicts {
+        for f in &verdict.failures {
+            known.entry(&f.rule).or_insert_with(|| json!({"id": f.rule, "shortDescription": {"text": f.rule}}));
+            let region = match f.location {
+                Some(l) => json!({"startLine": l.line, "startColumn": l.column}),
+                None => json!({"startLine": 1}),
+            };
+            results.push(json!({
+                "ruleId": f.rule,
+                "level": if f.action == Action::Deny { "error" } else { "warning" },
+                "message": {"text": format!("{}: {}. Fix: {}", f.subject, f.message, f.fix)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": artifact.trim_start_matches("./").trim_start_matches('/')},
+                        "region": region,
+                    },
+                    "logicalLocations": [{"name": f.subject, "kind": "resource"}],
+                }],
+                "partialFingerprints": {"ruleAndSubject": format!("{}#{}#{}", f.rule, f.subject, f.message)},
+                "properties": {"action": f.action.as_str(), "evidence": f.evidence, "fix": f.fix},
+            }));
+        }
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "pare",
+                "informationUri": tool_uri,
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": known.into_values().collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,12 @@ mod build;
 mod completions;
 mod db;
 mod diff;
+mod evidence;
 mod files;
 mod inspect;
 mod key;
 mod outdated;
+mod policy;
 mod sbom;
 mod scan;
 mod sign;
@@ -99,6 +101,14 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Verify(args) => sign::verify(global, printer, &args),
         Command::Attest(args) => sign::attest(global, printer, &args),
         Command::VerifyAttestation(args) => sign::verify_attestation(global, printer, &args),
+        Command::Policy { command: crate::args::PolicyCommand::Init { output } } => {
+            policy::init(printer, output.as_deref())
+        }
+        Command::Policy { command: crate::args::PolicyCommand::Check(args) } => policy::check(global, printer, &args),
+        Command::Evidence(args) => evidence::evidence(global, printer, &args),
+        Command::VerifyEvidence { file, key, format } => {
+            evidence::verify(printer, &file, key.as_deref(), format.format)
+        }
         Command::Completions { shell } => completions::completions(printer, shell),
         Command::Man { dir } => completions::man(printer, dir.as_deref()),
         Command::Key { command: crate::args::KeyCommand::Generate { output_key_prefix, force } } => {

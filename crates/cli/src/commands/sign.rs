@@ -132,7 +132,11 @@ fn print_written(
 
 /// Where the signatures of the image go, and the name a legacy signature claims: the repository
 /// for a registry image (as cosign writes it), the entry's name for a layout.
-fn target(global: &GlobalArgs, location: &Location, subject: pare_oci::Descriptor) -> Result<pare_sign::image::Target> {
+pub(crate) fn target(
+    global: &GlobalArgs,
+    location: &Location,
+    subject: pare_oci::Descriptor,
+) -> Result<pare_sign::image::Target> {
     let Some(store) = referrer_store(global, location)? else { bail!("`{location}` cannot hold signatures") };
     let docker_reference = match location {
         Location::Registry(reference) => format!("{}/{}", reference.registry(), reference.repository()),
@@ -142,7 +146,7 @@ fn target(global: &GlobalArgs, location: &Location, subject: pare_oci::Descripto
     Ok(pare_sign::image::Target { store, subject, docker_reference })
 }
 
-fn sign_options(format: SignatureFormat, annotations: &[String]) -> Result<pare_sign::image::SignOptions> {
+pub(crate) fn sign_options(format: SignatureFormat, annotations: &[String]) -> Result<pare_sign::image::SignOptions> {
     let mut map = std::collections::BTreeMap::new();
     for a in annotations {
         let Some((k, v)) = a.split_once('=') else { bail!("--annotation `{a}`: expected KEY=VALUE") };

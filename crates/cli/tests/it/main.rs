@@ -12,6 +12,7 @@ mod hostile_text;
 mod interop;
 mod ldd;
 mod outdated;
+mod policy;
 mod registry;
 mod sbom;
 mod sbom_lang;
