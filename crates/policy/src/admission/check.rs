@@ -2,8 +2,9 @@
 //! from the policy, the answers of all containers put together; the failure policy for what was
 //! not checked in time or could not be checked.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use pare_oci::{Digest, Location, OpenOptions, Reference};
@@ -14,6 +15,10 @@ use super::review::{AdmissionRequest, AdmissionResponse, ContainerImage, Status}
 use crate::evaluate::Context;
 use crate::file::Policy;
 use crate::verdict::Verdict;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// What to answer for an image that could not be checked (an error, or no verdict by the deadline).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +57,9 @@ pub struct Checker {
     pub metrics: Metrics,
     verdicts: TtlCache<VerdictKey, Arc<Verdict>>,
     tags: TtlCache<String, Digest>,
+    /// One evaluation at a time per image and namespace: the pods of a new ReplicaSet arrive
+    /// together, and the first check fills the cache for the others, which wait for it.
+    inflight: Mutex<HashMap<(String, String), Arc<Mutex<()>>>>,
 }
 
 /// The result of checking one image.
@@ -86,6 +94,7 @@ impl Checker {
             metrics: Metrics::default(),
             verdicts: TtlCache::new(cache_size, cache_ttl),
             tags: TtlCache::new(cache_size, cache_ttl),
+            inflight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -103,6 +112,25 @@ impl Checker {
         let reference = Reference::parse(image).ok()?;
         let digest = self.known_digest(&reference)?;
         self.verdicts.get(&(digest, image.to_string(), namespace.to_string()))
+    }
+
+    /// [`Checker::evaluate`], once at a time per image and namespace; a check that waited for
+    /// another takes its verdict from the cache.
+    fn evaluate_once(&self, namespace: &str, image: &str) -> crate::Result<Arc<Verdict>> {
+        let key = (image.to_string(), namespace.to_string());
+        let gate = Arc::clone(lock(&self.inflight).entry(key.clone()).or_default());
+        let result = {
+            let _turn = lock(&gate);
+            match self.cached(namespace, image) {
+                Some(verdict) => Ok(verdict),
+                None => self.evaluate(namespace, image),
+            }
+        };
+        let mut inflight = lock(&self.inflight);
+        if inflight.get(&key).is_some_and(|g| Arc::ptr_eq(g, &gate)) && Arc::strong_count(&gate) == 2 {
+            inflight.remove(&key);
+        }
+        result
     }
 
     /// Resolves `image` to a digest and evaluates the policy over it (blocking: registry reads).
@@ -146,13 +174,14 @@ impl Checker {
         Ok(verdict)
     }
 
-    /// Checks every image of the request and answers it; never longer than the deadline.
+    /// Checks every image of the request and answers it within `timeout`.
     pub async fn review(
         self: &Arc<Self>,
         request: &AdmissionRequest,
         images: Vec<ContainerImage>,
+        timeout: Duration,
     ) -> AdmissionResponse {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
         let namespace = request.namespace.clone().unwrap_or_default();
         let mut unique: Vec<&str> = images.iter().map(|c| c.image.as_str()).collect();
         unique.sort_unstable();
@@ -169,7 +198,7 @@ impl Checker {
             self.metrics.cache_misses.fetch_add(1, Relaxed);
             let (me, ns, img) = (Arc::clone(self), namespace.clone(), image.to_string());
             // The task goes on after the deadline and fills the cache for the next review.
-            pending.push((results.len(), tokio::task::spawn_blocking(move || me.evaluate(&ns, &img))));
+            pending.push((results.len(), tokio::task::spawn_blocking(move || me.evaluate_once(&ns, &img))));
             results.push((image.to_string(), None));
         }
         for (index, task) in pending {
@@ -192,10 +221,16 @@ impl Checker {
             };
             results[index].1 = Some(checked);
         }
-        self.answer(&request.uid, &images, &results)
+        self.answer(&request.uid, &images, &results, timeout)
     }
 
-    fn answer(&self, uid: &str, images: &[ContainerImage], results: &[(String, Option<Checked>)]) -> AdmissionResponse {
+    fn answer(
+        &self,
+        uid: &str,
+        images: &[ContainerImage],
+        results: &[(String, Option<Checked>)],
+        timeout: Duration,
+    ) -> AdmissionResponse {
         let esc = pare_oci::escape_control;
         let mut denials = Vec::new();
         let mut warnings = Vec::new();
@@ -211,7 +246,7 @@ impl Checker {
                     continue;
                 }
                 Checked::Error(why) => format!("cannot check the image: {why}"),
-                Checked::TimedOut => format!("no verdict within the {}s deadline", self.timeout.as_secs_f64()),
+                Checked::TimedOut => format!("no verdict within the {}s deadline", timeout.as_secs_f64()),
             };
             match self.failure_policy {
                 FailurePolicy::Fail => denials.push(format!("{who}: {unchecked} (failure policy: fail)")),

@@ -232,7 +232,7 @@ async fn review_body(
     if declared.is_some_and(|n| n > app.max_body as u64) {
         return Err(too_large());
     }
-    let timeout = app.checker.timeout;
+    let timeout = deadline(app.checker.timeout, request.uri().query());
     let limited = http_body_util::Limited::new(request.into_body(), app.max_body);
     let body = match tokio::time::timeout(timeout, limited.collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
@@ -255,5 +255,44 @@ async fn review_body(
     if images.is_empty() {
         return Ok(allowed);
     }
-    Ok(app.checker.review(&request, images).await)
+    Ok(app.checker.review(&request, images, timeout).await)
+}
+
+/// The deadline of one review: `--timeout`, or less when the API server says (with `?timeout=10s`
+/// on the webhook URL) it waits less, keeping half a second to send the answer.
+fn deadline(configured: Duration, query: Option<&str>) -> Duration {
+    let asked = query.into_iter().flat_map(|q| q.split('&')).find_map(|pair| pair.strip_prefix("timeout="));
+    let Some(asked) = asked.and_then(go_duration) else { return configured };
+    configured.min(asked.saturating_sub(Duration::from_millis(500)).max(Duration::from_millis(100)))
+}
+
+/// A Go duration of one unit, as the API server writes it: `10s`, `1500ms`, `1m`.
+fn go_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" => number * 60.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_servers_timeout_shortens_the_deadline() {
+        let eight = Duration::from_secs(8);
+        assert_eq!(deadline(eight, None), eight);
+        assert_eq!(deadline(eight, Some("timeout=10s")), eight);
+        assert_eq!(deadline(eight, Some("a=b&timeout=5s")), Duration::from_millis(4500));
+        assert_eq!(deadline(eight, Some("timeout=1500ms")), Duration::from_secs(1));
+        assert_eq!(deadline(eight, Some("timeout=1m")), eight);
+        assert_eq!(deadline(eight, Some("timeout=200ms")), Duration::from_millis(100));
+        assert_eq!(deadline(eight, Some("timeout=soon")), eight);
+    }
 }
