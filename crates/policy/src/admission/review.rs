@@ -266,3 +266,29 @@ mod tests {
         assert!(request.as_ref().is_ok_and(|r| r.uid == "u1" && r.namespace.as_deref() == Some("ns")), "{request:?}");
     }
 }
+
+#[cfg(test)]
+mod sample {
+    /// The policy in the sample ConfigMap of docs/admission/deployment.yaml loads.
+    #[test]
+    fn the_sample_policy_loads() {
+        let yaml = include_str!("../../../../docs/admission/deployment.yaml");
+        let block: Vec<&str> = yaml
+            .lines()
+            .skip_while(|l| l.trim() != "policy.toml: |")
+            .skip(1)
+            .take_while(|l| l.starts_with("    ") || l.is_empty())
+            .map(|l| l.strip_prefix("    ").unwrap_or(l))
+            .collect();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = pare_sign::SigningKey::generate_p256().public_key().to_pem();
+        std::fs::write(dir.path().join("cosign.pub"), key).unwrap_or_else(|e| panic!("{e}"));
+        let policy = crate::Policy::parse(&block.join("\n"), "deployment.yaml", dir.path());
+        let ids: Vec<String> =
+            policy.map(|p| p.rules.into_iter().map(|r| r.id).collect()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            ids,
+            ["signed", "non-root", "digest-pinned", "digest-pinned-elsewhere", "no-shell-or-package-manager"]
+        );
+    }
+}
