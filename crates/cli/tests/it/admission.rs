@@ -612,3 +612,35 @@ fn admission_reloads_a_changed_certificate() {
     );
     server.assert_running();
 }
+
+#[test]
+fn admission_refuses_to_start_without_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let pare = Pare::new(crate::PARE);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[[rule]]\nid = \"pinned\"\ncheck = \"digest-pinned\"\n").unwrap();
+    let serve = |policy: &Path, cert: &Path| {
+        let mut cmd = pare.cmd();
+        cmd.args(["admission", "serve", "--listen", "127.0.0.1:0", "--policy"]).arg(policy);
+        cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(dir.path().join("tls.key"));
+        pare_test::tools::run_err(&mut cmd)
+    };
+    let out = serve(&policy, &dir.path().join("missing.crt"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let missing = dir.path().join("missing.crt");
+    assert!(
+        stderr.contains(&format!("cannot load the TLS certificate {} and key ", missing.display()))
+            && stderr.contains("hint: give a PEM certificate chain and its PEM private key"),
+        "{stderr}"
+    );
+    let cve = dir.path().join("cve.toml");
+    std::fs::write(&cve, "[[rule]]\nid = \"no-critical\"\ncheck = \"vulnerabilities\"\nfail_on = \"critical\"\n")
+        .unwrap();
+    let out = serve(&cve, &dir.path().join("missing.crt"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rule `no-critical` needs a vulnerability database") && stderr.contains("hint: pass --db PATH"),
+        "{stderr}"
+    );
+}

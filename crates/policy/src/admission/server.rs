@@ -75,17 +75,17 @@ struct App {
 /// `on_listening` is called with the bound address (useful with port 0).
 pub fn serve(options: &ServeOptions, on_listening: impl FnOnce(SocketAddr) + Send + 'static) -> Result<()> {
     let policy = crate::file::Policy::load(&options.policy)?;
-    let needs_db = policy.rules.iter().any(|r| matches!(r.check, crate::file::Check::Vulnerabilities { .. }));
+    let needs_db = policy.rules.iter().find(|r| matches!(r.check, crate::file::Check::Vulnerabilities { .. }));
     let lookup = match (&options.db, needs_db) {
         (Some(path), _) => Some(Arc::new(pare_vuln::Database::open(path)?)),
-        (None, true) => {
+        (None, Some(rule)) => {
             return Err(Error::Missing {
-                rule: "vulnerabilities".into(),
+                rule: rule.id.clone(),
                 what: "a vulnerability database".into(),
                 hint: "pass --db PATH (made by `pare db update`)".into(),
             });
         }
-        (None, false) => None,
+        (None, None) => None,
     };
     // Built outside the runtime: the blocking registry client runs a runtime of its own.
     let config = pare_oci::registry::ClientConfig {
