@@ -243,7 +243,11 @@ fn review(uid: &str, kind: &str, namespace: &str, spec: Value) -> Value {
 
 /// Posts a review; returns the HTTP status and the body (the response half when JSON).
 fn post(client: &reqwest::blocking::Client, server: &Server, body: &Value) -> (u16, Value) {
-    let resp = client.post(server.url("/validate")).json(body).send().unwrap();
+    post_to(client, server, "/validate", body)
+}
+
+fn post_to(client: &reqwest::blocking::Client, server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    let resp = client.post(server.url(path)).json(body).send().unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().unwrap();
     let value = serde_json::from_str::<Value>(&text).map_or(Value::String(text), |v| v["response"].clone());
@@ -529,11 +533,16 @@ fn admission_answers_by_failure_policy_when_the_registry_is_unreachable() {
     let closed_image = format!("{closed}/app:1");
     let client = client(&ca);
     for policy_arg in ["fail", "ignore"] {
-        let mut server =
-            Server::start(&pare, &policy, &cert, &key, &["--timeout", "2", "--failure-policy", policy_arg]);
+        // Fail closed with the default --timeout (8 s) shortened by the API server's `?timeout=`
+        // (2.5 s, less half a second); fail open with --timeout 2.
+        let (extra, path) = match policy_arg {
+            "fail" => (vec!["--failure-policy", "fail"], "/validate?timeout=2500ms"),
+            _ => (vec!["--timeout", "2", "--failure-policy", "ignore"], "/validate"),
+        };
+        let mut server = Server::start(&pare, &policy, &cert, &key, &extra);
         let start = Instant::now();
         let spec = json!({"containers": [{"name": "app", "image": silent_image}]});
-        let (status, answer) = post(&client, &server, &review("uid-silent", "Pod", "prod", spec));
+        let (status, answer) = post_to(&client, &server, path, &review("uid-silent", "Pod", "prod", spec));
         assert!(start.elapsed() < HANG);
         assert_eq!(status, 200);
         let line = format!("container \"app\" ({silent_image}): no verdict within the 2s deadline");
