@@ -481,6 +481,11 @@ pub struct AdmissionServeArgs {
     /// repeat for more (loopback registries always are)
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registries: Vec<String>,
+    /// A public key (PEM) whose signed verification summaries (`pare policy check --attest`) of
+    /// this same policy are trusted: a PASSED one stands for every rule but digest pinning, which
+    /// is judged on the pod's image name; repeat for more keys
+    #[arg(long, value_name = "FILE")]
+    pub trust_vsa: Vec<PathBuf>,
 }
 
 fn parse_timeout(value: &str) -> Result<f64, String> {

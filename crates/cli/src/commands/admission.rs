@@ -22,6 +22,7 @@ pub(crate) fn serve(args: &AdmissionServeArgs) -> Result<ExitStatus> {
         cache_size: args.cache_size,
         cache_ttl: Duration::from_secs(args.cache_ttl),
         insecure_registries: args.insecure_registries.clone(),
+        trust_vsa: args.trust_vsa.clone(),
         ..ServeOptions::default()
     };
     pare_policy::admission::serve(&options, |addr| {

@@ -258,6 +258,31 @@ fn message(response: &Value) -> &str {
     response["status"]["message"].as_str().unwrap_or_default()
 }
 
+/// A cosign key pair (`cosign.key`, `cosign.pub` in `dir`) and three images pushed to `host`,
+/// by name: `good` (non-root, signed), `unsigned` (non-root), `root` (signed, no user); their digests.
+fn images(dir: &Path, pare: &Pare, host: &str) -> (PathBuf, std::collections::BTreeMap<&'static str, String>) {
+    let openssl = require("openssl");
+    let key = dir.join("cosign.key");
+    run_ok(
+        Command::new(&openssl)
+            .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"])
+            .arg(&key),
+    );
+    run_ok(Command::new(&openssl).args(["pkey", "-pubout", "-in"]).arg(&key).arg("-out").arg(dir.join("cosign.pub")));
+    // good: non-root, signed; unsigned: non-root; root: signed, no user.
+    let mut digests = std::collections::BTreeMap::new();
+    for (name, user, sign) in [("good", Some("65532"), true), ("unsigned", Some("65532"), false), ("root", None, true)]
+    {
+        let (layout, digest) = layout(dir, name, user);
+        run_ok(pare.cmd().arg("copy").arg(format!("oci:{}", layout.display())).arg(format!("{host}/{name}:1")));
+        if sign {
+            run_ok(pare.cmd().args(["sign", &format!("{host}/{name}@{digest}"), "--key"]).arg(&key));
+        }
+        digests.insert(name, digest);
+    }
+    (key, digests)
+}
+
 const POLICY: &str = r#"[[rule]]
 id = "signed"
 check = "signature"
@@ -285,31 +310,7 @@ fn admission_allows_and_denies_every_kind() {
     let pare = Pare::new(crate::PARE);
     let registry = TestRegistry::start();
     let host = registry.host();
-    let openssl = require("openssl");
-    let key = dir.path().join("cosign.key");
-    run_ok(
-        Command::new(&openssl)
-            .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"])
-            .arg(&key),
-    );
-    run_ok(
-        Command::new(&openssl)
-            .args(["pkey", "-pubout", "-in"])
-            .arg(&key)
-            .arg("-out")
-            .arg(dir.path().join("cosign.pub")),
-    );
-    // good: non-root, signed; unsigned: non-root; root: signed, no user.
-    let mut digests = std::collections::BTreeMap::new();
-    for (name, user, sign) in [("good", Some("65532"), true), ("unsigned", Some("65532"), false), ("root", None, true)]
-    {
-        let (layout, digest) = layout(dir.path(), name, user);
-        run_ok(pare.cmd().arg("copy").arg(format!("oci:{}", layout.display())).arg(format!("{host}/{name}:1")));
-        if sign {
-            run_ok(pare.cmd().args(["sign", &format!("{host}/{name}@{digest}"), "--key"]).arg(&key));
-        }
-        digests.insert(name, digest);
-    }
+    let (_, digests) = images(dir.path(), &pare, &host);
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, POLICY).unwrap();
     let (ca, cert, tls_key) = certificate(dir.path(), "server");
@@ -652,4 +653,80 @@ fn admission_refuses_to_start_without_what_it_needs() {
         stderr.contains("rule `no-critical` needs a vulnerability database") && stderr.contains("hint: pass --db PATH"),
         "{stderr}"
     );
+}
+
+#[test]
+fn admission_trusts_a_signed_verification_summary_of_its_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let pare = Pare::new(crate::PARE);
+    let registry = TestRegistry::start();
+    let host = registry.host();
+    let (key, digests) = images(dir.path(), &pare, &host);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let good = format!("{host}/good@{}", digests["good"]);
+    let unsigned = format!("{host}/unsigned@{}", digests["unsigned"]);
+    // CI: a PASSED summary for the good image, a FAILED one for the unsigned image.
+    run_ok(pare.cmd().args(["policy", "check", &good, "--attest", "--key"]).arg(&key).arg("--policy").arg(&policy));
+    let failed = pare
+        .cmd()
+        .args(["policy", "check", &unsigned, "--attest", "--key"])
+        .arg(&key)
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1), "{}", String::from_utf8_lossy(&failed.stderr));
+    let (ca, cert, tls_key) = certificate(dir.path(), "server");
+    let client = client(&ca);
+    let public = dir.path().join("cosign.pub");
+    let mut server = Server::start(&pare, &policy, &cert, &tls_key, &["--trust-vsa", public.to_str().unwrap()]);
+
+    let (_, answer) = post(
+        &client,
+        &server,
+        &review("uid-vsa", "Pod", "prod", json!({"containers": [{"name": "app", "image": good}]})),
+    );
+    assert_eq!(answer, json!({"uid": "uid-vsa", "allowed": true}));
+    assert_eq!(server.metric(&client, "pare_admission_vsa_trusted_total"), 1.0);
+    // The summary does not judge the pod's name for the image: a tag is still denied in prod.
+    let tagged = format!("{host}/good:1");
+    let (_, answer) = post(
+        &client,
+        &server,
+        &review("uid-vsa-tag", "Pod", "prod", json!({"containers": [{"name": "app", "image": tagged}]})),
+    );
+    assert_eq!(
+        message(&answer),
+        format!(
+            "container \"app\" ({tagged}): pinned: `{tagged}` is named by tag, not by digest (name it by digest: …@{})",
+            digests["good"]
+        )
+    );
+    assert_eq!(server.metric(&client, "pare_admission_vsa_trusted_total"), 2.0);
+    // A FAILED summary is not trusted: the policy is evaluated, and denies.
+    let (_, answer) = post(
+        &client,
+        &server,
+        &review("uid-vsa-no", "Pod", "prod", json!({"containers": [{"name": "app", "image": unsigned}]})),
+    );
+    assert!(
+        message(&answer).starts_with(&format!("container \"app\" ({unsigned}): signed: no signature verifies")),
+        "{answer}"
+    );
+    assert_eq!(server.metric(&client, "pare_admission_vsa_trusted_total"), 2.0);
+    server.assert_running();
+    drop(server);
+
+    // A summary of another policy (one more comment line) is not trusted either.
+    std::fs::write(&policy, format!("# changed\n{POLICY}")).unwrap();
+    let mut server = Server::start(&pare, &policy, &cert, &tls_key, &["--trust-vsa", public.to_str().unwrap()]);
+    let (_, answer) = post(
+        &client,
+        &server,
+        &review("uid-vsa-other", "Pod", "prod", json!({"containers": [{"name": "app", "image": good}]})),
+    );
+    assert_eq!(answer, json!({"uid": "uid-vsa-other", "allowed": true}));
+    assert_eq!(server.metric(&client, "pare_admission_vsa_trusted_total"), 0.0);
+    server.assert_running();
 }

@@ -54,6 +54,9 @@ pub struct Checker {
     pub layer_cache: Option<pare_sbom::LayerCache>,
     pub timeout: Duration,
     pub failure_policy: FailurePolicy,
+    /// Keys whose verification summaries (VSA) of this very policy, `PASSED`, are trusted in place
+    /// of evaluating it again; only the rules that read the pod's image name are evaluated then.
+    pub vsa_keys: Vec<pare_sign::PublicKey>,
     pub metrics: Metrics,
     verdicts: TtlCache<VerdictKey, Arc<Verdict>>,
     tags: TtlCache<String, Digest>,
@@ -91,6 +94,7 @@ impl Checker {
             layer_cache,
             timeout,
             failure_policy,
+            vsa_keys: Vec::new(),
             metrics: Metrics::default(),
             verdicts: TtlCache::new(cache_size, cache_ttl),
             tags: TtlCache::new(cache_size, cache_ttl),
@@ -167,11 +171,44 @@ impl Checker {
             cache: self.layer_cache.as_ref(),
             resolve_base: Some(&resolve),
         };
-        let evaluation =
-            crate::evaluate::check_location(&self.policy, image, &location, &self.open, None, Some(namespace), &cx)?;
+        let trusted = self.trusted_summary(&location, key.0.clone())?;
+        let policy = match &trusted {
+            Some(name_rules) => name_rules,
+            None => &self.policy,
+        };
+        let mut evaluation =
+            crate::evaluate::check_location(policy, image, &location, &self.open, None, Some(namespace), &cx)?;
+        if trusted.is_some() {
+            self.metrics.vsa_trusted.fetch_add(1, Relaxed);
+            evaluation.verdict.passed.push("verification-summary".into());
+        }
         let verdict = Arc::new(evaluation.verdict);
         self.verdicts.insert(key, verdict.clone());
         Ok(verdict)
+    }
+
+    /// When a trusted key signed a `PASSED` verification summary of this policy (its digest) for
+    /// `digest`: the policy reduced to the rules the summary cannot have judged for this pod, those
+    /// that read the image's name as the pod writes it (`digest-pinned`). `None`: evaluate it all.
+    fn trusted_summary(&self, location: &Location, digest: Digest) -> crate::Result<Option<crate::Policy>> {
+        if self.vsa_keys.is_empty() {
+            return Ok(None);
+        }
+        let Some(store) = location.referrer_store(&self.open)? else { return Ok(None) };
+        let expect = pare_sign::image::Expect::Attestation(crate::vsa::PREDICATE_TYPE.to_string());
+        for key in &self.vsa_keys {
+            let found = pare_sign::image::verify(&store, &digest, &pare_sign::Trust::Key(key.clone()), &expect)?;
+            let passed = found.verified.iter().any(|v| {
+                v.annotations.get(crate::vsa::ANNOTATION_POLICY_DIGEST) == Some(&self.policy.digest)
+                    && v.annotations.get(crate::vsa::ANNOTATION_RESULT).map(String::as_str) == Some("PASSED")
+            });
+            if passed {
+                let mut rest = self.policy.clone();
+                rest.rules.retain(|r| matches!(r.check, crate::file::Check::DigestPinned));
+                return Ok(Some(rest));
+            }
+        }
+        Ok(None)
     }
 
     /// Checks every image of the request and answers it within `timeout`.

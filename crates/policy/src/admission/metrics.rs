@@ -30,6 +30,8 @@ pub struct Metrics {
     pub timeouts: AtomicU64,
     /// Images whose check failed (registry unreachable, image missing).
     pub errors: AtomicU64,
+    /// Images whose CI verdict (a verification summary) was trusted.
+    pub vsa_trusted: AtomicU64,
     pub tls_reloads: AtomicU64,
     pub tls_reload_failures: AtomicU64,
 }
@@ -84,6 +86,11 @@ impl Metrics {
                 "pare_admission_check_errors_total",
                 "Images whose check failed (answered by the failure policy).",
                 &self.errors,
+            ),
+            (
+                "pare_admission_vsa_trusted_total",
+                "Images whose signed verification summary of this policy was trusted.",
+                &self.vsa_trusted,
             ),
             ("pare_admission_tls_reloads_total", "TLS certificate reloads.", &self.tls_reloads),
             (

@@ -43,6 +43,9 @@ pub struct ServeOptions {
     /// Registries reached over plain HTTP or unverified TLS (loopback always is).
     pub insecure_registries: Vec<String>,
     pub max_body: usize,
+    /// Public keys (PEM files) whose signed verification summaries of this policy are trusted
+    /// (`pare policy check --attest --key`).
+    pub trust_vsa: Vec<PathBuf>,
     /// How often the TLS files are checked for changes.
     pub reload_interval: Duration,
 }
@@ -61,6 +64,7 @@ impl Default for ServeOptions {
             cache_ttl: Duration::from_secs(300),
             insecure_registries: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
+            trust_vsa: Vec::new(),
             reload_interval: Duration::from_secs(2),
         }
     }
@@ -100,7 +104,12 @@ pub fn serve(options: &ServeOptions, on_listening: impl FnOnce(SocketAddr) + Sen
         blob_cache: pare_oci::registry::BlobCache::from_env(),
         ..Default::default()
     };
-    let checker = Arc::new(Checker::new(
+    let mut vsa_keys = Vec::new();
+    for path in &options.trust_vsa {
+        let pem = std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        vsa_keys.push(pare_sign::PublicKey::from_pem(&pem)?);
+    }
+    let mut checker = Checker::new(
         policy,
         open,
         lookup.clone(),
@@ -109,7 +118,9 @@ pub fn serve(options: &ServeOptions, on_listening: impl FnOnce(SocketAddr) + Sen
         options.failure_policy,
         options.cache_size,
         options.cache_ttl,
-    ));
+    );
+    checker.vsa_keys = vsa_keys;
+    let checker = Arc::new(checker);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(64)
