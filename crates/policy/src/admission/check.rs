@@ -44,6 +44,9 @@ impl std::str::FromStr for FailurePolicy {
 /// the name) and in one namespace (scopes read it).
 type VerdictKey = (Digest, String, String);
 
+/// An image as the pod names it, and the namespace.
+type ImageKey = (String, String);
+
 /// What the server checks images with; shared by every request.
 pub struct Checker {
     pub policy: Policy,
@@ -62,7 +65,7 @@ pub struct Checker {
     tags: TtlCache<String, Digest>,
     /// One evaluation at a time per image and namespace: the pods of a new ReplicaSet arrive
     /// together, and the first check fills the cache for the others, which wait for it.
-    inflight: Mutex<HashMap<(String, String), Arc<Mutex<()>>>>,
+    inflight: Mutex<HashMap<ImageKey, Arc<Mutex<()>>>>,
 }
 
 /// The result of checking one image.
