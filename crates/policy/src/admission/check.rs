@@ -214,14 +214,16 @@ impl Checker {
         Ok(None)
     }
 
-    /// Checks every image of the request and answers it within `timeout`.
+    /// Checks every image of the request and answers it by `start + timeout` (`start`: when the
+    /// request arrived).
     pub async fn review(
         self: &Arc<Self>,
         request: &AdmissionRequest,
         images: Vec<ContainerImage>,
+        start: tokio::time::Instant,
         timeout: Duration,
     ) -> AdmissionResponse {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = start + timeout;
         let namespace = request.namespace.clone().unwrap_or_default();
         let mut unique: Vec<&str> = images.iter().map(|c| c.image.as_str()).collect();
         unique.sort_unstable();

@@ -243,9 +243,10 @@ async fn review_body(
     if declared.is_some_and(|n| n > app.max_body as u64) {
         return Err(too_large());
     }
+    let start = tokio::time::Instant::now();
     let timeout = deadline(app.checker.timeout, request.uri().query());
     let limited = http_body_util::Limited::new(request.into_body(), app.max_body);
-    let body = match tokio::time::timeout(timeout, limited.collect()).await {
+    let body = match tokio::time::timeout_at(start + timeout, limited.collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large()),
         Ok(Err(e)) => return Err((StatusCode::BAD_REQUEST, format!("cannot read the review: {e}"))),
@@ -266,7 +267,7 @@ async fn review_body(
     if images.is_empty() {
         return Ok(allowed);
     }
-    Ok(app.checker.review(&request, images, timeout).await)
+    Ok(app.checker.review(&request, images, start, timeout).await)
 }
 
 /// The deadline of one review: `--timeout`, or less when the API server says (with `?timeout=10s`
