@@ -393,6 +393,21 @@ fn admission_allows_and_denies_every_kind() {
     assert!(server.metric(&client, "pare_admission_requests_total{result=\"denied\"}") >= 9.0);
     assert!(server.metric(&client, "pare_admission_request_duration_seconds_count") >= 20.0);
 
+    // An update is judged on the containers it changes: one that only relabels a workload running
+    // the unsigned image passes; one that brings in the unsigned image does not.
+    let mut relabel = review("uid-upd", "Deployment", "prod", pod_spec(&good, &unsigned, None));
+    relabel["request"]["operation"] = json!("UPDATE");
+    relabel["request"]["oldObject"] = relabel["request"]["object"].clone();
+    relabel["request"]["object"]["metadata"]["labels"] = json!({"tier": "web"});
+    assert_eq!(post(&client, &server, &relabel), (200, json!({"uid": "uid-upd", "allowed": true})));
+    let mut bring_in = review("uid-upd2", "Deployment", "prod", pod_spec(&good, &good, None));
+    bring_in["request"]["operation"] = json!("UPDATE");
+    bring_in["request"]["oldObject"] = bring_in["request"]["object"].clone();
+    bring_in["request"]["object"]["spec"]["template"]["spec"]["containers"][0]["image"] = json!(unsigned);
+    let (_, answer) = post(&client, &server, &bring_in);
+    assert_eq!(answer["allowed"], false);
+    assert!(message(&answer).starts_with(&format!("container \"app\" ({unsigned}): signed: ")), "{answer}");
+
     // Kinds without a pod spec, and deletions, are allowed without a look.
     let mut config_map = review("uid-cm", "Pod", "prod", json!({}));
     config_map["request"]["kind"] = json!({"group": "", "version": "v1", "kind": "ConfigMap"});

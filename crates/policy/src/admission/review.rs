@@ -34,6 +34,9 @@ pub struct AdmissionRequest {
     pub operation: String,
     #[serde(default)]
     pub object: Option<Value>,
+    /// The object before an `UPDATE`.
+    #[serde(default)]
+    pub old_object: Option<Value>,
     #[serde(default)]
     pub dry_run: Option<bool>,
 }

@@ -263,7 +263,13 @@ async fn review_body(
     let Some(object) = &request.object else {
         return Err((StatusCode::BAD_REQUEST, format!("the {} request has no `object`", request.operation)));
     };
-    let images = review::images(&request.kind, object).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    let mut images = review::images(&request.kind, object).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    // An update is judged on what it changes: a container whose image the object already had is
+    // not checked again (a label patched onto a running pod is not denied by a newer policy).
+    if let Some(old) = request.old_object.as_ref().filter(|_| request.operation == "UPDATE") {
+        let before = review::images(&request.kind, old).unwrap_or_default();
+        images.retain(|c| !before.contains(c));
+    }
     if images.is_empty() {
         return Ok(allowed);
     }
