@@ -393,6 +393,27 @@ fn admission_allows_and_denies_every_kind() {
     assert!(server.metric(&client, "pare_admission_requests_total{result=\"denied\"}") >= 9.0);
     assert!(server.metric(&client, "pare_admission_request_duration_seconds_count") >= 20.0);
 
+    // Reviews of an image not yet judged, arriving together, share one evaluation.
+    let before = server.metric(&client, "pare_admission_evaluations_total");
+    let together: Vec<_> = (0..8)
+        .map(|i| {
+            let (client, url, root) = (client.clone(), server.url("/validate"), root.clone());
+            std::thread::spawn(move || {
+                let body = review(
+                    &format!("uid-burst-{i}"),
+                    "Pod",
+                    "burst",
+                    json!({"containers": [{"name": "app", "image": root}]}),
+                );
+                client.post(url).json(&body).send().unwrap().json::<Value>().unwrap()
+            })
+        })
+        .collect();
+    for answer in together {
+        assert_eq!(answer.join().unwrap()["response"]["allowed"], false);
+    }
+    assert_eq!(server.metric(&client, "pare_admission_evaluations_total"), before + 1.0);
+
     // An update is judged on the containers it changes: one that only relabels a workload running
     // the unsigned image passes; one that brings in the unsigned image does not.
     let mut relabel = review("uid-upd", "Deployment", "prod", pod_spec(&good, &unsigned, None));

@@ -174,6 +174,7 @@ impl Checker {
             cache: self.layer_cache.as_ref(),
             resolve_base: Some(&resolve),
         };
+        self.metrics.evaluations.fetch_add(1, Relaxed);
         let trusted = self.trusted_summary(&location, key.0.clone())?;
         let policy = match &trusted {
             Some(name_rules) => name_rules,

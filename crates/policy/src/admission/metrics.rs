@@ -26,6 +26,8 @@ pub struct Metrics {
     sum_micros: AtomicU64,
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
+    /// Policy evaluations run (cache misses that did not find a verdict after waiting for another).
+    pub evaluations: AtomicU64,
     /// Images not checked within the deadline.
     pub timeouts: AtomicU64,
     /// Images whose check failed (registry unreachable, image missing).
@@ -76,7 +78,8 @@ impl Metrics {
         let _ = writeln!(out, "pare_admission_request_duration_seconds_count {count}");
         let counters = [
             ("pare_admission_cache_hits_total", "Images whose verdict came from the cache.", &self.cache_hits),
-            ("pare_admission_cache_misses_total", "Images evaluated (no cached verdict).", &self.cache_misses),
+            ("pare_admission_cache_misses_total", "Images not in the cache when the review came.", &self.cache_misses),
+            ("pare_admission_evaluations_total", "Policy evaluations run.", &self.evaluations),
             (
                 "pare_admission_timeouts_total",
                 "Images not checked within the deadline (answered by the failure policy).",
