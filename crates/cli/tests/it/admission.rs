@@ -527,6 +527,10 @@ fn admission_refuses_bad_reviews_and_outlasts_slow_clients() {
     assert_eq!(post(&client, &server, &ok), (200, json!({"uid": "uid-fast", "allowed": true})));
     assert_eq!(client.get(server.url("/healthz")).send().unwrap().text().unwrap(), "ok\n");
     assert!(start.elapsed() < HANG);
+    // Meanwhile the stalled handshake is still pending: the server neither closed it nor waited on it.
+    stalled.set_nonblocking(true).unwrap();
+    let pending = stalled.read(&mut [0u8; 64]);
+    assert!(pending.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock), "{pending:?}");
     let slow = slow.join().unwrap();
     // Answered 408 at the deadline, or cut off before the client finished writing.
     assert!(slow.as_ref().is_err() || slow.as_ref().is_ok_and(|s| *s == 408), "{slow:?}");
