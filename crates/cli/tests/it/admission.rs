@@ -539,6 +539,18 @@ fn admission_refuses_bad_reviews_and_outlasts_slow_clients() {
     assert_eq!(server.metric(&client, "pare_admission_requests_total{result=\"invalid\"}"), 8.0);
     drop(stalled);
     server.assert_running();
+
+    // SIGTERM (a pod being stopped): the server stops and exits 0.
+    run_ok(Command::new("kill").args(["-TERM", &server.child.id().to_string()]));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < HANG, "the server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}: {}", server.stderr.lock().unwrap());
 }
 
 /// Sends `first`, then stalls.

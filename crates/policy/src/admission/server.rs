@@ -168,6 +168,17 @@ async fn run(
             on_listening(addr);
         }
     });
+    // SIGTERM (a pod being stopped) or SIGINT: stop accepting, answer the reviews under way.
+    let stopping = handle.clone();
+    let grace = options.timeout + Duration::from_secs(1);
+    tokio::spawn(async move {
+        if let Err(e) = stop_signal().await {
+            tracing::warn!("cannot watch for SIGTERM: {e}");
+            return;
+        }
+        tracing::warn!("stopping: answering the reviews under way (at most {}s)", grace.as_secs());
+        stopping.graceful_shutdown(Some(grace));
+    });
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).handshake_timeout(Duration::from_secs(10));
     let mut server = axum_server::bind(options.listen).acceptor(acceptor).handle(handle);
     // A client that sends part of its headers and stops is dropped (hyper's default is 30 s).
@@ -176,6 +187,18 @@ async fn run(
         message: format!("cannot serve on {}: {e}", options.listen),
         hint: Some("choose a free port with --listen ADDR:PORT".into()),
     })
+}
+
+/// Waits for SIGTERM or SIGINT.
+async fn stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
 }
 
 /// Reloads the TLS pair when either file changes (modification time, size or inode); a pair that
