@@ -478,6 +478,12 @@ fn admission_refuses_bad_reviews_and_outlasts_slow_clients() {
         text.starts_with("the Deployment's pod spec at `/spec/template/spec`: invalid type: map, expected a sequence"),
         "{text}"
     );
+    let many: Vec<Value> = (0..300).map(|i| json!({"name": format!("c{i}"), "image": format!("r/app{i}:1")})).collect();
+    let too_many = review("uid-many", "Pod", "prod", json!({"containers": many}));
+    assert_eq!(
+        raw(serde_json::to_vec(&too_many).unwrap()),
+        (400, "the Pod has 300 containers; pare checks at most 256\n".into())
+    );
     let mut no_object = review("uid-none", "Pod", "prod", json!({}));
     no_object["request"]["object"] = Value::Null;
     assert_eq!(raw(serde_json::to_vec(&no_object).unwrap()), (400, "the CREATE request has no `object`\n".into()));
@@ -535,8 +541,8 @@ fn admission_refuses_bad_reviews_and_outlasts_slow_clients() {
     // Answered 408 at the deadline, or cut off before the client finished writing.
     assert!(slow.as_ref().is_err() || slow.as_ref().is_ok_and(|s| *s == 408), "{slow:?}");
     assert_eq!(client.get(server.url("/readyz")).send().unwrap().text().unwrap(), "ok\n");
-    // Five malformed reviews, two huge ones, the stalled one.
-    assert_eq!(server.metric(&client, "pare_admission_requests_total{result=\"invalid\"}"), 8.0);
+    // Six malformed reviews, two huge ones, the stalled one.
+    assert_eq!(server.metric(&client, "pare_admission_requests_total{result=\"invalid\"}"), 9.0);
     drop(stalled);
     server.assert_running();
 

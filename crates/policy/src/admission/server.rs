@@ -24,6 +24,10 @@ use crate::error::{Error, Result};
 /// for an update (`object` and `oldObject`).
 pub const DEFAULT_MAX_BODY: usize = 4 << 20;
 
+/// The most containers (of all three lists) one review may name: each distinct image is a check
+/// on a blocking thread, and a pod has a handful.
+pub const MAX_CONTAINERS: usize = 256;
+
 /// How `pare admission serve` runs.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
@@ -295,6 +299,11 @@ async fn review_body(
     }
     if images.is_empty() {
         return Ok(allowed);
+    }
+    if images.len() > MAX_CONTAINERS {
+        let message =
+            format!("the {} has {} containers; pare checks at most {MAX_CONTAINERS}", request.kind.kind, images.len());
+        return Err((StatusCode::BAD_REQUEST, message));
     }
     Ok(app.checker.review(&request, images, start, timeout).await)
 }
