@@ -574,6 +574,14 @@ pub struct BuildArgs {
     /// Which forms --sign writes
     #[arg(long, value_enum, default_value_t = SignatureFormat::Both, value_name = "FORMAT")]
     pub signature_format: SignatureFormat,
+    /// Check each built image against this policy before writing it: a deny stops the build (exit
+    /// 1, nothing written). Rules about what a registry holds (signature, attestations,
+    /// digest-pinned) are left to `pare policy check` on the published image, and named
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The vulnerability database --policy's vulnerability rules read
+    #[command(flatten)]
+    pub db: DbArg,
     #[command(flatten)]
     pub format: FormatArg,
 }

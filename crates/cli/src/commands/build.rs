@@ -137,6 +137,9 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
     if !options.add.is_empty() && !args.no_load_check {
         check_added_programs(printer, &built, &options.add)?;
     }
+    if let Some(policy) = &args.policy {
+        check_policy(global, printer, &built, policy, args)?;
+    }
     // Registries get the referrer by default; a layout only when asked (a second index.json entry
     // breaks tools that read a layout as one image).
     let attach = match destination {
@@ -478,6 +481,82 @@ pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitStatus> {
 }
 
 /// `pare build --add`: refuses to write an image in which an added program would not load.
+/// `--policy`: every rule a built image can answer, over each platform image, before anything
+/// is written.
+fn check_policy(
+    global: &GlobalArgs,
+    printer: &Printer,
+    built: &pare_build::Built,
+    path: &std::path::Path,
+    args: &BuildArgs,
+) -> Result<()> {
+    let mut loaded = super::policy::load(printer, path, &args.db, &[])?;
+    let (kept, later): (Vec<_>, Vec<_>) = loaded.policy.rules.drain(..).partition(|r| {
+        !matches!(
+            r.check,
+            pare_policy::Check::Signature { .. }
+                | pare_policy::Check::Attestations { .. }
+                | pare_policy::Check::DigestPinned
+        )
+    });
+    loaded.policy.rules = kept;
+    if !later.is_empty() {
+        let ids: Vec<&str> = later.iter().map(|r| r.id.as_str()).collect();
+        printer.warn(&format!(
+            "policy rules not checked at build time (they are about the published image): {}; run `pare policy check` on it",
+            ids.join(", ")
+        ));
+    }
+    let root = built.source.open()?;
+    let images = match root {
+        pare_oci::Root::Image(image) => vec![image],
+        pare_oci::Root::Index(index) => {
+            index.manifests().iter().map(|d| index.open(d)?.image(None)).collect::<Result<Vec<_>, _>>()?
+        }
+    };
+    let cache = pare_sbom::LayerCache::from_env();
+    let registry =
+        crate::context::open_options(global, &Location::Registry(pare_oci::Reference::parse("localhost/x")?))?;
+    let resolve = |name: &str| pare_policy::resolve_base(&registry, name);
+    let cx = super::policy::context(&loaded, Some(&resolve), cache.as_ref())?;
+    let mut table = String::new();
+    let mut denied = false;
+    for image in &images {
+        let subject = format!("{} ({})", args.to, image.platform().map(|p| p.to_string()).unwrap_or_default());
+        let s = pare_policy::Subject {
+            reference: &subject,
+            digest: image.digest(),
+            image,
+            referrers: None,
+            namespace: None,
+        };
+        let evaluation = pare_policy::evaluate(&loaded.policy, &s, &cx)?;
+        for w in &evaluation.warnings {
+            printer.warn(w);
+        }
+        denied |= evaluation.verdict.denied();
+        table.push_str(&super::policy::table(&evaluation.verdict));
+        printer.status(&super::policy::summary(&loaded.policy, &evaluation.verdict));
+    }
+    if !denied {
+        for line in table.lines() {
+            printer.warn(line);
+        }
+        return Ok(());
+    }
+    Err(crate::status::GateFailure {
+        message: format!(
+            "the built image does not pass the policy {}; nothing was written:\n{}",
+            path.display(),
+            table.trim_end()
+        ),
+        hints: vec![
+            "fix what each DENY line says, or check a policy exception with an owner and an expiry date".into(),
+        ],
+    }
+    .into())
+}
+
 fn check_added_programs(printer: &Printer, built: &pare_build::Built, add: &[pare_build::AddSpec]) -> Result<()> {
     let roots: Vec<String> = add.iter().map(|a| a.dest.clone()).collect();
     let reports = pare_policy::check_under(&built.source.open()?, &roots)?;
