@@ -394,7 +394,28 @@ fn signature_attestation_and_allowed_base_rules_with_keys() {
     let policy_digest = format!("sha256:{}", sha256_hex(&std::fs::read(f.path("policy.toml")).unwrap()));
     assert!(text.contains("\"dev.pare.policy.digest\"") && text.contains(&policy_digest), "{text}");
     assert!(text.contains("\"dev.pare.verification.result\": \"PASSED\""), "{text}");
-    let _ = key_a;
+
+    // The same in the real local registry (docker-registry: cosign's tag fallback), by digest.
+    let registry = TestRegistry::start();
+    let tagged = format!("{}/app/hello:1", registry.host());
+    let pushed = stdout(&run_ok(f.pare.cmd().args(["copy", &f.hello("fresh"), &tagged]))).trim().to_string();
+    let pinned = format!("{}/app/hello@{pushed}", registry.host());
+    let rules = f.policy(&format!(
+        "[[rule]]\nid = \"signed\"\ncheck = \"signature\"\nkeys = [\"{}\"]\n[[rule]]\nid = \"pinned\"\ncheck = \"digest-pinned\"\n",
+        pub_a.display()
+    ));
+    let out = f.check(&tagged, &rules, &[]);
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "DENY signed: {tagged}: no signature verifies: the image is not signed; fix: sign it: pare sign {tagged} --key KEY\n\
+             DENY pinned: {tagged}: `{tagged}` is named by tag, not by digest; fix: name it by digest: …@{pushed}\n"
+        )
+    );
+    run_ok(f.pare.cmd().args(["sign", &tagged, "--key"]).arg(&key_a));
+    let out = f.check(&pinned, &rules, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("PASSED, 0 denied, 0 warned, 2 passed"), "{}", stderr(&out));
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
