@@ -135,7 +135,7 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();
     if !options.add.is_empty() && !args.no_load_check {
-        check_added_programs(printer, &built, &options.add)?;
+        check_added_programs(printer, &built, &options.add, &loaded, &client)?;
     }
     if let Some(policy) = &args.policy {
         check_policy(global, printer, &built, policy, args)?;
@@ -481,6 +481,71 @@ pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitStatus> {
 }
 
 /// `pare build --add`: refuses to write an image in which an added program would not load.
+/// "libstdc++6 ships libstdc++.so.6 (…): add it to `packages`", for each library or loader the
+/// added programs miss, from the suite's signed Contents index (read only when something is missing).
+fn debian_packages_for(
+    printer: &Printer,
+    reports: &[(String, pare_policy::LoadReport)],
+    loaded: &pare_build::Loaded,
+    client: &pare_deb::ArchiveClient,
+) -> Vec<String> {
+    let mut hints = Vec::new();
+    let Some(pocket) = loaded.pockets().into_iter().next() else { return hints };
+    for (architecture, report) in reports {
+        // Each missing file with the directories it may be in: the loader's search path, or the
+        // interpreter's own directory.
+        let mut wanted: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+        for problem in report.checked.iter().flat_map(|c| &c.problems) {
+            match problem {
+                pare_policy::Problem::MissingLibrary { library, searched, .. } => {
+                    wanted.entry(library.clone()).or_default().extend(searched.iter().cloned());
+                }
+                pare_policy::Problem::MissingInterpreter { interpreter } => {
+                    if let Some((dir, name)) = interpreter.rsplit_once('/') {
+                        wanted.entry(name.to_string()).or_default().push(dir.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        let names: std::collections::BTreeSet<String> = wanted.keys().cloned().collect();
+        if names.is_empty() {
+            continue;
+        }
+        let found =
+            client.fetch_release(&pocket).and_then(|signed| client.find_files(&signed, "main", architecture, &names));
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                printer.warn(&format!(
+                    "cannot look up which Debian packages ship {}: {e}",
+                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                ));
+                continue;
+            }
+        };
+        for (name, dirs) in &wanted {
+            // Files in the directories the loader looks in only (a debug copy elsewhere is not it);
+            // with merged /usr, /lib/X is /usr/lib/X.
+            let in_dirs = |path: &str| {
+                let dir = format!("/{}", path.rsplit_once('/').map_or("", |(d, _)| d));
+                dirs.iter().any(|d| *d == dir || format!("/usr{d}") == dir)
+            };
+            let shipped: Vec<&(String, Vec<String>)> =
+                found.get(name).map(|v| v.iter().filter(|(path, _)| in_dirs(path)).collect()).unwrap_or_default();
+            match shipped.first() {
+                Some((path, packages)) => hints.push(format!(
+                    "{} ships {name} (/{path}) in {}: add it to `packages`",
+                    packages.join(" or "),
+                    pocket.suite
+                )),
+                None => hints.push(format!("no package of {} main ships {name} for {architecture}", pocket.suite)),
+            }
+        }
+    }
+    hints
+}
+
 /// `--policy`: every rule a built image can answer, over each platform image, before anything
 /// is written.
 fn check_policy(
@@ -557,7 +622,13 @@ fn check_policy(
     .into())
 }
 
-fn check_added_programs(printer: &Printer, built: &pare_build::Built, add: &[pare_build::AddSpec]) -> Result<()> {
+fn check_added_programs(
+    printer: &Printer,
+    built: &pare_build::Built,
+    add: &[pare_build::AddSpec],
+    loaded: &pare_build::Loaded,
+    client: &pare_deb::ArchiveClient,
+) -> Result<()> {
     let roots: Vec<String> = add.iter().map(|a| a.dest.clone()).collect();
     let reports = pare_policy::check_under(&built.source.open()?, &roots)?;
     let mut problems = Vec::new();
@@ -584,6 +655,7 @@ fn check_added_programs(printer: &Printer, built: &pare_build::Built, add: &[par
     }
     let message = format!("an added program would not load in this image:\n  {}", problems.join("\n  "));
     let mut hints: Vec<String> = hints.into_iter().map(String::from).collect();
+    hints.extend(debian_packages_for(printer, &reports, loaded, client));
     hints.push(
         "add the Debian package that ships the missing file to `packages`, or build anyway with --no-load-check".into(),
     );
