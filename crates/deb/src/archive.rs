@@ -137,6 +137,9 @@ pub struct ArchiveClient {
     now: Option<Timestamp>,
 }
 
+/// Per file name: each path in the archive with that name, and the packages that ship it.
+pub type FilesFound = std::collections::BTreeMap<String, Vec<(String, Vec<String>)>>;
+
 impl ArchiveClient {
     /// A client trusting `keyring`, caching in `cache`; 3 retries, 4 parallel downloads.
     pub fn new(keyring: Keyring, cache: Cache) -> Result<ArchiveClient, Error> {
@@ -329,7 +332,7 @@ impl ArchiveClient {
         component: &str,
         arch: &str,
         names: &std::collections::BTreeSet<String>,
-    ) -> Result<std::collections::BTreeMap<String, Vec<(String, Vec<String>)>>, Error> {
+    ) -> Result<FilesFound, Error> {
         let release = &signed.release;
         let stem = format!("{component}/Contents-{arch}");
         let entry = [".gz", ".xz", ""]
@@ -350,7 +353,7 @@ impl ArchiveClient {
         } else {
             Box::new(file)
         };
-        let mut found: std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> = Default::default();
+        let mut found = FilesFound::new();
         let mut line = Vec::new();
         let mut reader = BufReader::with_capacity(1 << 16, reader);
         loop {
