@@ -151,7 +151,7 @@ pub fn audit(path: &str, bytes: &[u8]) -> Result<Audit> {
     checker.user(&stages, &bodies, &final_chain);
 
     let mut failures = checker.failures;
-    failures.sort_by_key(|f| f.location.map(|l| (l.line, l.column)));
+    failures.sort_by(|a, b| (a.location.map(|l| (l.line, l.column)), &a.rule).cmp(&(b.location.map(|l| (l.line, l.column)), &b.rule)));
     let mut verdict = Verdict::new(path);
     for c in CODES.iter().filter(|c| c.code < codes::BASE_LAYERS_DIFFER) {
         if !failures.iter().any(|f| f.rule == c.code) {
@@ -312,7 +312,8 @@ fn is_build_tool(package: &str) -> bool {
     EXACT.contains(&name.as_str()) || versioned
 }
 
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "python", "python3", "perl"];
+/// Shells first (`SHELLS[..6]`), then other interpreters a download is piped into.
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "python", "python3", "perl", "php", "ruby", "node"];
 
 /// Names that hold secrets (`DB_PASSWORD`, `GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`).
 fn secret_name(name: &str) -> bool {
@@ -456,7 +457,7 @@ impl Checker<'_> {
                             .and_then(|c| c.words.first().cloned())
                             .unwrap_or_default();
                         let runs_heredoc =
-                            first.starts_with("<<") || SHELLS[..6].contains(&first.rsplit('/').next().unwrap_or(""));
+                            first.is_empty() || first.starts_with("<<") || SHELLS[..6].contains(&first.rsplit('/').next().unwrap_or(""));
                         scripts.push(script);
                         if runs_heredoc {
                             scripts.extend(run.here_docs.iter().map(|h| h.value.to_string()));
@@ -554,13 +555,17 @@ impl Checker<'_> {
         // Installs, and what the same RUN removes again (`apk add --virtual .deps gcc … && apk del .deps`).
         let mut removed: Vec<String> = Vec::new();
         let mut installs: Vec<(String, Vec<String>)> = Vec::new();
-        let mut apt_install = false;
+        let mut apt_update = false;
         let mut apt_lists_removed = cache_mounts_apt;
         for command in pipelines.iter().flatten() {
             let Some((program, args)) = command.program() else { continue };
             let operands: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
             if program == "rm" && args.iter().any(|a| a.starts_with("/var/lib/apt/lists")) {
                 apt_lists_removed = true;
+            }
+            // `apt-get update` is what writes the lists.
+            if matches!(program, "apt-get" | "apt" | "aptitude") && operands.first().is_some_and(|s| *s == "update") {
+                apt_update = true;
             }
             if matches!(program, "apk" | "apt-get" | "apt" | "yum" | "dnf" | "zypper")
                 && operands.first().is_some_and(|s| matches!(s.as_str(), "del" | "remove" | "purge" | "autoremove" | "erase" | "rm"))
@@ -578,9 +583,6 @@ impl Checker<'_> {
                 }
                 continue;
             };
-            if matches!(*manager, "apt-get" | "apt" | "aptitude") {
-                apt_install = true;
-            }
             // Packages: operands past the subcommand, less option values (`--virtual NAME`, `-t NAME`).
             let mut packages = Vec::new();
             let mut skip_next = false;
@@ -640,11 +642,11 @@ impl Checker<'_> {
                 "install in a build stage and COPY --from it what runs, or build the base with pare from Debian packages (a gallery image or a definition)".into(),
             );
         }
-        if apt_install && !apt_lists_removed {
+        if apt_update && !apt_lists_removed {
             self.fail(
                 codes::APT_LISTS_LEFT,
                 offset,
-                "apt-get install leaves the package lists (/var/lib/apt/lists) in the layer".into(),
+                "apt-get update leaves the package lists (/var/lib/apt/lists) in the layer".into(),
                 "end the same RUN with `&& rm -rf /var/lib/apt/lists/*`".into(),
             );
         }
