@@ -138,6 +138,9 @@ pub fn audit(path: &str, bytes: &[u8]) -> Result<Audit> {
     let suggestion = suggest::suggest(text, &stages, &bodies, &stage_texts);
     let gallery = suggestion.as_ref().map_or_else(|| format!("{}/base", suggest::DEFAULT_SUITE), |s| s.gallery.clone());
     let mut checker = Checker { path, lines: &lines, escape, failures: Vec::new() };
+    for arg in file.global_args() {
+        checker.secrets("ARG", arg.arg.span.start, &arg.arguments.value, false);
+    }
     let final_chain = chain(&stages);
     for (i, (info, stage)) in stages.iter().zip(&bodies).enumerate() {
         checker.base_tags(info, stage.from.from.span.start);

@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn continuations_join_and_comment_lines_go() {
         let text = "apt-get install -y \\\n    # the compiler\n    gcc \\\n  && rm -rf /var/lib/apt/lists/*";
-        assert_eq!(join_continuations(text, '\\'), "apt-get install -y      gcc   && rm -rf /var/lib/apt/lists/*\n");
+        assert_eq!(join_continuations(text, '\\'), "apt-get install -y      gcc    && rm -rf /var/lib/apt/lists/*\n");
         assert_eq!(join_continuations("a `\nb", '`'), "a  b\n");
     }
 
