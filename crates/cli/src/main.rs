@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod context;
 mod output;
+mod sarif;
 mod status;
 
 use std::io::Write;

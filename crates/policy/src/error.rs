@@ -29,7 +29,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::DockerfileSyntax { .. } => {
-                Some("fix the instruction at that position; `docker build --check` reports the same syntax".into())
+                Some("fix the instruction at that line and column (the Dockerfile reference: docs.docker.com/reference/dockerfile)".into())
             }
             Error::DockerfileUnreadable { .. } => Some("save the Dockerfile as UTF-8 text".into()),
             Error::Base { .. } => Some("name the base with --base LOCATION (oci:DIR, a registry reference)".into()),
