@@ -68,7 +68,12 @@ ENTRYPOINT [\"/app\"]\n"
     let bad = write(tmp.path(), "bad.Dockerfile", "FROM debian:12\nRUN echo\nFROBNICATE x\n");
     let out = run_err(pare.cmd().arg("audit").arg(&bad));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with(&format!("error: {}:3:1: unknown instruction 'FROBNICATE'\nhint: ", bad.display())), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .starts_with(&format!("error: {}:3:1: unknown instruction 'FROBNICATE'\nhint: ", bad.display())),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run_err(pare.cmd().arg("audit").arg(tmp.path().join("missing")));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("Cannot read the Dockerfile"), "{}", text(&out.stderr));
@@ -118,7 +123,9 @@ fn repository(tmp: &Path) -> (FileServer, PathBuf) {
     let key = TestKey::generate(7, "pare audit tests <test@example.invalid>").unwrap();
     std::fs::write(tmp.join("test.gpg"), key.public_keyring().unwrap()).unwrap();
     let mut control = Paragraph::new();
-    for (k, v) in [("Package", "tool"), ("Version", "1.0"), ("Architecture", "amd64"), ("Maintainer", "t <t@e.invalid>")] {
+    for (k, v) in
+        [("Package", "tool"), ("Version", "1.0"), ("Architecture", "amd64"), ("Maintainer", "t <t@e.invalid>")]
+    {
         control.set(k, v);
     }
     control.set("Description", "a tool for tests");
@@ -187,7 +194,12 @@ fn drift_against_an_image_built_on_the_base() {
         )),
         "{table}"
     );
-    assert!(table.contains(&format!("Drift: image {image_digest} against base {other} ({other_digest}): 0 of its 1 layers match")), "{table}");
+    assert!(
+        table.contains(&format!(
+            "Drift: image {image_digest} against base {other} ({other_digest}): 0 of its 1 layers match"
+        )),
+        "{table}"
+    );
 
     // The tag moved since the build: the base's layers are no longer the image's, and the digest moved.
     let moved = stdout(run_ok(pare.cmd().arg("copy").arg(format!("dir:{}", other_root.display())).arg(&base)));
@@ -213,7 +225,10 @@ fn suggested_gallery_names_exist() {
     let names: Vec<String> = pare_build::gallery::list().into_iter().map(|e| e.name).collect();
     for suite in pare_policy::dockerfile::SUITES {
         for name in pare_policy::dockerfile::GALLERY {
-            assert!(names.contains(&format!("{suite}/{name}")), "gallery:{suite}/{name} is not in the gallery: {names:?}");
+            assert!(
+                names.contains(&format!("{suite}/{name}")),
+                "gallery:{suite}/{name} is not in the gallery: {names:?}"
+            );
         }
     }
 }

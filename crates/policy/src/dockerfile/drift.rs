@@ -78,7 +78,10 @@ pub fn drift(audit: &mut Audit, base: &Image, base_root: &str, image: &Image) ->
         fail(
             codes::BASE_LAYERS_DIFFER,
             format!("image {image_digest} is not built on {} as it is now: {detail}", named.written),
-            format!("rebuild the image from this Dockerfile, or correct the FROM to the base it was built on ({})", annotations.get(BASE_NAME).map_or("see `pare inspect` of the image", String::as_str)),
+            format!(
+                "rebuild the image from this Dockerfile, or correct the FROM to the base it was built on ({})",
+                annotations.get(BASE_NAME).map_or("see `pare inspect` of the image", String::as_str)
+            ),
             vec![format!("{} layers of {} match", matching, base_ids.len())],
         );
     }
@@ -100,7 +103,10 @@ pub fn drift(audit: &mut Audit, base: &Image, base_root: &str, image: &Image) ->
             fail(
                 codes::BASE_DIGEST_MOVED,
                 format!("image {image_digest} was built on {} {digest}, {what} {now}", named.written),
-                format!("rebuild to pick up the base's changes, and pin it: FROM {}@{now}", named.written.split('@').next().unwrap_or("")),
+                format!(
+                    "rebuild to pick up the base's changes, and pin it: FROM {}@{now}",
+                    named.written.split('@').next().unwrap_or("")
+                ),
                 vec![format!("{BASE_DIGEST}={digest}")],
             );
         }

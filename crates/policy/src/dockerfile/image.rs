@@ -96,9 +96,7 @@ impl BaseImage {
     /// static, scratch.
     pub fn minimal(&self) -> bool {
         let name = self.name.as_deref().unwrap_or("");
-        self.written == "scratch"
-            || name.starts_with("gcr.io/distroless/")
-            || name == "cgr.dev/chainguard/static"
+        self.written == "scratch" || name.starts_with("gcr.io/distroless/") || name == "cgr.dev/chainguard/static"
     }
 
     /// Whether the image runs as a non-root user when the Dockerfile sets none: distroless

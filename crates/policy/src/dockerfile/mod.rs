@@ -80,7 +80,9 @@ pub enum StageBase {
     /// An earlier stage, by index.
     Stage(usize),
     /// A variable with no value: the base is known only at build time.
-    Unresolved { variable: String },
+    Unresolved {
+        variable: String,
+    },
 }
 
 /// Audits the Dockerfile `bytes`; `path` names it in findings and errors.
@@ -154,7 +156,9 @@ pub fn audit(path: &str, bytes: &[u8]) -> Result<Audit> {
     checker.user(&stages, &bodies, &final_chain);
 
     let mut failures = checker.failures;
-    failures.sort_by(|a, b| (a.location.map(|l| (l.line, l.column)), &a.rule).cmp(&(b.location.map(|l| (l.line, l.column)), &b.rule)));
+    failures.sort_by(|a, b| {
+        (a.location.map(|l| (l.line, l.column)), &a.rule).cmp(&(b.location.map(|l| (l.line, l.column)), &b.rule))
+    });
     let mut verdict = Verdict::new(path);
     for c in CODES.iter().filter(|c| c.code < codes::BASE_LAYERS_DIFFER) {
         if !failures.iter().any(|f| f.rule == c.code) {
@@ -305,18 +309,44 @@ const SYSTEM_MANAGERS: &[&str] = &["apt-get", "apt", "aptitude", "apk", "yum", "
 fn is_build_tool(package: &str) -> bool {
     let name = package.split(['=', '<', '>', '~']).next().unwrap_or(package).to_ascii_lowercase();
     const EXACT: &[&str] = &[
-        "gcc", "g++", "cpp", "cc", "c++", "clang", "llvm", "build-essential", "build-base", "make", "cmake", "ninja-build",
-        "ninja", "autoconf", "automake", "libtool", "musl-dev", "libc6-dev", "libc-dev", "glibc-devel", "gfortran",
-        "gcc-c++", "golang", "golang-go", "go", "rustc", "cargo", "development tools",
+        "gcc",
+        "g++",
+        "cpp",
+        "cc",
+        "c++",
+        "clang",
+        "llvm",
+        "build-essential",
+        "build-base",
+        "make",
+        "cmake",
+        "ninja-build",
+        "ninja",
+        "autoconf",
+        "automake",
+        "libtool",
+        "musl-dev",
+        "libc6-dev",
+        "libc-dev",
+        "glibc-devel",
+        "gfortran",
+        "gcc-c++",
+        "golang",
+        "golang-go",
+        "go",
+        "rustc",
+        "cargo",
+        "development tools",
     ];
-    let versioned = ["gcc-", "g++-", "clang-", "llvm-", "gfortran-"]
-        .iter()
-        .any(|p| name.strip_prefix(p).is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')));
+    let versioned = ["gcc-", "g++-", "clang-", "llvm-", "gfortran-"].iter().any(|p| {
+        name.strip_prefix(p).is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    });
     EXACT.contains(&name.as_str()) || versioned
 }
 
 /// Shells first (`SHELLS[..6]`), then other interpreters a download is piped into.
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "python", "python3", "perl", "php", "ruby", "node"];
+const SHELLS: &[&str] =
+    &["sh", "bash", "dash", "zsh", "ash", "ksh", "python", "python3", "perl", "php", "ruby", "node"];
 
 /// Names that hold secrets (`DB_PASSWORD`, `GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`).
 fn secret_name(name: &str) -> bool {
@@ -388,8 +418,7 @@ impl Checker<'_> {
         }
         let StageBase::Image(base) = &stages[i].base else { return };
         let Some(family) = base.full_os() else { return };
-        let through =
-            if via == base.written { String::new() } else { format!(" (through stage {via})") };
+        let through = if via == base.written { String::new() } else { format!(" (through stage {via})") };
         self.fail(
             codes::FULL_OS_BASE,
             offset,
@@ -459,8 +488,9 @@ impl Checker<'_> {
                             .and_then(|p| p.first())
                             .and_then(|c| c.words.first().cloned())
                             .unwrap_or_default();
-                        let runs_heredoc =
-                            first.is_empty() || first.starts_with("<<") || SHELLS[..6].contains(&first.rsplit('/').next().unwrap_or(""));
+                        let runs_heredoc = first.is_empty()
+                            || first.starts_with("<<")
+                            || SHELLS[..6].contains(&first.rsplit('/').next().unwrap_or(""));
                         scripts.push(script);
                         if runs_heredoc {
                             scripts.extend(run.here_docs.iter().map(|h| h.value.to_string()));
@@ -468,10 +498,17 @@ impl Checker<'_> {
                     }
                     RunCommand::Exec(argv) => {
                         let words: Vec<String> = argv.value.iter().map(|w| w.value.to_string()).collect();
-                        let shell = words.first().is_some_and(|w| SHELLS[..6].contains(&w.rsplit('/').next().unwrap_or("")));
+                        let shell =
+                            words.first().is_some_and(|w| SHELLS[..6].contains(&w.rsplit('/').next().unwrap_or("")));
                         match words.iter().position(|w| w == "-c") {
                             Some(i) if shell && i + 1 < words.len() => scripts.push(words[i + 1].clone()),
-                            _ => scripts.push(words.iter().map(|w| format!("'{}'", w.replace('\'', ""))).collect::<Vec<_>>().join(" ")),
+                            _ => scripts.push(
+                                words
+                                    .iter()
+                                    .map(|w| format!("'{}'", w.replace('\'', "")))
+                                    .collect::<Vec<_>>()
+                                    .join(" "),
+                            ),
                         }
                     }
                     _ => {}
@@ -541,7 +578,9 @@ impl Checker<'_> {
                     );
                     fetcher = None;
                 } else if SHELLS.contains(&program)
-                    && args.iter().any(|a| a.contains("$(curl") || a.contains("$(wget") || a.contains("`curl") || a.contains("`wget"))
+                    && args.iter().any(|a| {
+                        a.contains("$(curl") || a.contains("$(wget") || a.contains("`curl") || a.contains("`wget")
+                    })
                 {
                     self.fail(
                         codes::PIPE_TO_SHELL,
@@ -571,7 +610,9 @@ impl Checker<'_> {
                 apt_update = true;
             }
             if matches!(program, "apk" | "apt-get" | "apt" | "yum" | "dnf" | "zypper")
-                && operands.first().is_some_and(|s| matches!(s.as_str(), "del" | "remove" | "purge" | "autoremove" | "erase" | "rm"))
+                && operands
+                    .first()
+                    .is_some_and(|s| matches!(s.as_str(), "del" | "remove" | "purge" | "autoremove" | "erase" | "rm"))
             {
                 removed.extend(operands[1..].iter().map(|s| s.to_string()));
                 continue;
@@ -581,7 +622,9 @@ impl Checker<'_> {
                 .find(|(m, subs)| *m == program && operands.first().is_some_and(|s| subs.contains(&s.as_str())))
             else {
                 // `python -m pip install`
-                if program.starts_with("python") && args.windows(3).any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install") {
+                if program.starts_with("python")
+                    && args.windows(3).any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install")
+                {
                     installs.push(("pip".into(), Vec::new()));
                 }
                 continue;
@@ -634,7 +677,8 @@ impl Checker<'_> {
                 codes::BUILD_TOOLS_IN_FINAL,
                 offset,
                 format!("final image gets build tools: {}", build_tools.join(", ")),
-                "compile in a build stage and COPY --from it the result; the final stage needs only runtime libraries".into(),
+                "compile in a build stage and COPY --from it the result; the final stage needs only runtime libraries"
+                    .into(),
             );
         }
         if let Some(manager) = manager_used {

@@ -189,7 +189,9 @@ mod tests {
     #[test]
     fn splits_lists_and_pipelines() {
         assert_eq!(
-            programs("apt-get update && apt-get install -y curl \\\n && curl -fsSL https://x | sudo -E bash - ; rm -rf /x"),
+            programs(
+                "apt-get update && apt-get install -y curl \\\n && curl -fsSL https://x | sudo -E bash - ; rm -rf /x"
+            ),
             [vec!["apt-get"], vec!["apt-get"], vec!["curl", "bash"], vec!["rm"]]
         );
         assert_eq!(programs("DEBIAN_FRONTEND=noninteractive apt-get install -y gcc"), [vec!["apt-get"]]);

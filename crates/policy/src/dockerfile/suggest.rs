@@ -52,11 +52,8 @@ pub(crate) fn suggest(
     if base.minimal() {
         return None;
     }
-    let suite = SUITES
-        .iter()
-        .find(|s| base.tag.as_deref().is_some_and(|t| t.contains(*s)))
-        .copied()
-        .unwrap_or(DEFAULT_SUITE);
+    let suite =
+        SUITES.iter().find(|s| base.tag.as_deref().is_some_and(|t| t.contains(*s))).copied().unwrap_or(DEFAULT_SUITE);
     let (name, reason) = choose(stages, bodies, stage_texts, root, last);
     let gallery = format!("{suite}/{name}");
     let build = format!("pare build gallery:{gallery} --to REGISTRY/{name}:{suite}");
@@ -210,7 +207,9 @@ fn instruction_texts<'t>(text: &'t str, stage: &parse_dockerfile::Stage<'_, '_>,
             let stop = starts.get(i + 1).copied().unwrap_or(end);
             let slice = text.get(start..stop).unwrap_or("");
             let mut lines: Vec<&str> = slice.split('\n').collect();
-            while lines.len() > 1 && lines.last().is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            while lines.len() > 1
+                && lines.last().is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+            {
                 lines.pop();
             }
             let kept = lines.iter().map(|l| l.len() + 1).sum::<usize>().saturating_sub(1);
@@ -258,7 +257,9 @@ fn rewrite(
                     _ => false,
                 };
                 if shell_form {
-                    tail.push("# shell form needs /bin/sh, which the image has not: write it as a JSON array".to_string());
+                    tail.push(
+                        "# shell form needs /bin/sh, which the image has not: write it as a JSON array".to_string(),
+                    );
                 }
                 tail.push(written.to_string());
             }

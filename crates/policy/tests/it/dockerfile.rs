@@ -40,7 +40,9 @@ fn a_minimal_pinned_nonroot_dockerfile_passes_everything() {
 
 #[test]
 fn df001_full_os_final_stage() {
-    let a = run("FROM golang:1.22 AS build\nRUN CGO_ENABLED=0 go build -o /app .\nFROM debian:bookworm-slim\nCOPY --from=build /app /app\nUSER 1000\nENTRYPOINT [\"/app\"]\n");
+    let a = run(
+        "FROM golang:1.22 AS build\nRUN CGO_ENABLED=0 go build -o /app .\nFROM debian:bookworm-slim\nCOPY --from=build /app /app\nUSER 1000\nENTRYPOINT [\"/app\"]\n",
+    );
     assert_eq!(
         of(&a, "DF001"),
         [(
@@ -129,7 +131,9 @@ fn df004_root_user() {
 
 #[test]
 fn df005_and_df006_build_tools_and_package_managers_in_the_final_stage() {
-    let a = run("FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends gcc make libssl3 \\\n && rm -rf /var/lib/apt/lists/*\nUSER 1\n");
+    let a = run(
+        "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends gcc make libssl3 \\\n && rm -rf /var/lib/apt/lists/*\nUSER 1\n",
+    );
     assert_eq!(
         of(&a, "DF005"),
         [(
@@ -137,7 +141,8 @@ fn df005_and_df006_build_tools_and_package_managers_in_the_final_stage() {
             1,
             Action::Deny,
             "final image gets build tools: gcc, make".into(),
-            "compile in a build stage and COPY --from it the result; the final stage needs only runtime libraries".into()
+            "compile in a build stage and COPY --from it the result; the final stage needs only runtime libraries"
+                .into()
         )]
     );
     assert_eq!(
@@ -183,7 +188,9 @@ fn df007_download_piped_into_a_shell() {
         of(&run("FROM debian:12\nRUN sh -c \"$(curl -fsSL https://x)\"\nUSER 1\n"), "DF007")[0].3,
         "RUN runs a download as a script: sh -c \"$(curl …)\""
     );
-    let a = run("FROM debian:12\nRUN curl -fsSLo i.sh https://x && echo 'ab  i.sh' | sha256sum -c && sh i.sh\nRUN echo 'curl x | sh'\nUSER 1\n");
+    let a = run(
+        "FROM debian:12\nRUN curl -fsSLo i.sh https://x && echo 'ab  i.sh' | sha256sum -c && sh i.sh\nRUN echo 'curl x | sh'\nUSER 1\n",
+    );
     assert!(passes(&a, "DF007"));
 }
 
@@ -200,7 +207,10 @@ fn df008_add_from_a_url() {
             "add `--checksum=sha256:<hex>` (ADD --checksum=sha256:<hex> https://example.com/tool.tgz …), or download and verify it in a build stage".into()
         )]
     );
-    let a = run(&format!("FROM scratch\nADD --checksum=sha256:{} https://example.com/t /t\nADD local.tgz /\nUSER 1\n", "3".repeat(64)));
+    let a = run(&format!(
+        "FROM scratch\nADD --checksum=sha256:{} https://example.com/t /t\nADD local.tgz /\nUSER 1\n",
+        "3".repeat(64)
+    ));
     assert!(passes(&a, "DF008"));
 }
 
@@ -217,8 +227,14 @@ fn df009_apt_lists_left_behind() {
             "end the same RUN with `&& rm -rf /var/lib/apt/lists/*`".into()
         )]
     );
-    assert!(passes(&run("FROM debian:12\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nUSER 1\n"), "DF009"));
-    assert!(passes(&run("FROM debian:12\nRUN --mount=type=cache,target=/var/lib/apt apt-get update\nUSER 1\n"), "DF009"));
+    assert!(passes(
+        &run("FROM debian:12\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nUSER 1\n"),
+        "DF009"
+    ));
+    assert!(passes(
+        &run("FROM debian:12\nRUN --mount=type=cache,target=/var/lib/apt apt-get update\nUSER 1\n"),
+        "DF009"
+    ));
     // A heredoc script is read too.
     let a = run("FROM debian:12\nRUN <<EOF\napt-get update\nEOF\nUSER 1\n");
     assert_eq!(of(&a, "DF009").len(), 1);
@@ -226,7 +242,9 @@ fn df009_apt_lists_left_behind() {
 
 #[test]
 fn df010_secrets_in_env_and_arg() {
-    let a = run("ARG NPM_TOKEN=abc\nFROM scratch\nENV DB_PASSWORD=hunter2 PORT=80\nENV API_KEY legacy form\nARG GITHUB_TOKEN\nENV POSTGRES_PASSWORD_FILE=/run/secrets/db\nUSER 1\n");
+    let a = run(
+        "ARG NPM_TOKEN=abc\nFROM scratch\nENV DB_PASSWORD=hunter2 PORT=80\nENV API_KEY legacy form\nARG GITHUB_TOKEN\nENV POSTGRES_PASSWORD_FILE=/run/secrets/db\nUSER 1\n",
+    );
     let found = of(&a, "DF010");
     assert_eq!(
         found.iter().map(|f| (f.0, f.3.as_str())).collect::<Vec<_>>(),
@@ -261,13 +279,22 @@ fn syntax_errors_name_file_line_and_column() {
 #[test]
 fn suggestion_maps_the_final_stage_to_a_gallery_image() {
     let cases = [
-        ("FROM golang:1.22 AS b\nRUN CGO_ENABLED=0 go build -o /app\nFROM alpine:3.20\nCOPY --from=b /app /app\n", "bookworm/static"),
+        (
+            "FROM golang:1.22 AS b\nRUN CGO_ENABLED=0 go build -o /app\nFROM alpine:3.20\nCOPY --from=b /app /app\n",
+            "bookworm/static",
+        ),
         ("FROM golang:1.22 AS b\nRUN go build -o /app\nFROM debian:12\nCOPY --from=b /app /app\n", "bookworm/base"),
-        ("FROM rust:1 AS b\nRUN cargo build --release\nFROM debian:trixie-slim\nCOPY --from=b /t/app /app\n", "trixie/cc"),
+        (
+            "FROM rust:1 AS b\nRUN cargo build --release\nFROM debian:trixie-slim\nCOPY --from=b /t/app /app\n",
+            "trixie/cc",
+        ),
         ("FROM gcc:13 AS b\nRUN g++ -o /app a.cc\nFROM ubuntu:24.04\nCOPY --from=b /app /app\n", "bookworm/cc"),
         ("FROM python:3.12-slim\nCOPY . /app\n", "bookworm/python3"),
         ("FROM node:20\nCMD [\"node\", \"i.js\"]\n", "bookworm/nodejs"),
-        ("FROM maven:3 AS b\nRUN mvn package\nFROM eclipse-temurin:17-jre\nCOPY --from=b /t/app.jar /app.jar\n", "bookworm/java"),
+        (
+            "FROM maven:3 AS b\nRUN mvn package\nFROM eclipse-temurin:17-jre\nCOPY --from=b /t/app.jar /app.jar\n",
+            "bookworm/java",
+        ),
         ("FROM ubuntu:24.04\nCOPY tool /tool\n", "bookworm/base"),
     ];
     for (text, gallery) in cases {
@@ -277,7 +304,9 @@ fn suggestion_maps_the_final_stage_to_a_gallery_image() {
 
 #[test]
 fn the_rewritten_final_stage() {
-    let a = run("FROM python:3.12 AS build\nRUN pip install --prefix=/install flask\n\nFROM python:3.12-slim AS app\nWORKDIR /app\nCOPY --from=build /install /usr/local\n# the code\nCOPY . .\nRUN useradd app\nUSER app\nEXPOSE 8000\nCMD [\"python\", \"app.py\"]\n");
+    let a = run(
+        "FROM python:3.12 AS build\nRUN pip install --prefix=/install flask\n\nFROM python:3.12-slim AS app\nWORKDIR /app\nCOPY --from=build /install /usr/local\n# the code\nCOPY . .\nRUN useradd app\nUSER app\nEXPOSE 8000\nCMD [\"python\", \"app.py\"]\n",
+    );
     let s = a.suggestion.unwrap();
     assert_eq!(s.gallery, "bookworm/python3");
     assert_eq!(s.reason, "the final stage is based on python");

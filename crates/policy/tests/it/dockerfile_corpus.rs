@@ -8,14 +8,10 @@ use std::collections::BTreeMap;
 
 fn findings(path: &std::path::Path) -> String {
     let name = path.file_name().unwrap().to_string_lossy();
-    let audit = pare_policy::dockerfile::audit(&name, &std::fs::read(path).unwrap())
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let codes: Vec<String> = audit
-        .verdict
-        .failures
-        .iter()
-        .map(|f| format!("{}@{}", f.rule, f.location.unwrap().line))
-        .collect();
+    let audit =
+        pare_policy::dockerfile::audit(&name, &std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let codes: Vec<String> =
+        audit.verdict.failures.iter().map(|f| format!("{}@{}", f.rule, f.location.unwrap().line)).collect();
     if codes.is_empty() { "-".into() } else { codes.join(" ") }
 }
 

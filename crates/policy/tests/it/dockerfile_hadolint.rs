@@ -72,7 +72,8 @@ fn pare_and_hadolint_agree_on_the_rules_both_have() {
     // (file name, hadolint code) → lines
     let mut theirs: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
     for f in &found {
-        let file = std::path::Path::new(f["file"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
+        let file =
+            std::path::Path::new(f["file"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
         let line = f["line"].as_u64().unwrap() as usize;
         theirs.entry((file, f["code"].as_str().unwrap().to_string())).or_default().insert(line);
     }
@@ -87,7 +88,10 @@ fn pare_and_hadolint_agree_on_the_rules_both_have() {
                 .failures
                 .iter()
                 .filter(|f| f.rule == pair.pare)
-                .filter(|f| !pair.user_lines_only || f.evidence.iter().any(|e| e.trim_start().to_ascii_uppercase().starts_with("USER")))
+                .filter(|f| {
+                    !pair.user_lines_only
+                        || f.evidence.iter().any(|e| e.trim_start().to_ascii_uppercase().starts_with("USER"))
+                })
                 .map(|f| f.location.unwrap().line)
                 .collect();
             let hadolint_lines: BTreeSet<usize> = pair
@@ -115,5 +119,8 @@ fn pare_and_hadolint_agree_on_the_rules_both_have() {
         ALLOWED.iter().map(|(f, c, l, who, _)| (f.to_string(), c.to_string(), *l, *who)).collect();
     let unexplained: Vec<_> = differences.difference(&allowed).collect();
     let stale: Vec<_> = allowed.difference(&differences).collect();
-    assert!(unexplained.is_empty() && stale.is_empty(), "unexplained differences: {unexplained:#?}\nstale allow-list entries: {stale:#?}");
+    assert!(
+        unexplained.is_empty() && stale.is_empty(),
+        "unexplained differences: {unexplained:#?}\nstale allow-list entries: {stale:#?}"
+    );
 }
