@@ -1,4 +1,5 @@
 //! The integration tests of pare-policy, in one binary.
+#![allow(clippy::unwrap_used)]
 
 mod dockerfile;
 mod dockerfile_corpus;
