@@ -52,13 +52,73 @@ pub(crate) fn suggest(
     if base.minimal() {
         return None;
     }
-    let suite =
-        SUITES.iter().find(|s| base.tag.as_deref().is_some_and(|t| t.contains(*s))).copied().unwrap_or(DEFAULT_SUITE);
-    let (name, reason) = choose(stages, bodies, stage_texts, root, last);
+    let named_suite = SUITES.iter().find(|s| base.tag.as_deref().is_some_and(|t| t.contains(*s))).copied();
+    let (name, mut reason) = choose(stages, bodies, stage_texts, root, last);
+    // The language version the Dockerfile uses picks the suite that has it, when one does.
+    let wanted = language_version(stages, name);
+    let suite = named_suite
+        .or_else(|| {
+            let w = wanted.as_deref()?;
+            SUITES.iter().find(|s| gallery_version(s, name).is_some_and(|g| same_version(name, g, w))).copied()
+        })
+        .unwrap_or(DEFAULT_SUITE);
+    let mut note = None;
+    if let (Some(w), Some(g)) = (wanted.as_deref(), gallery_version(suite, name))
+        && !same_version(name, g, w)
+    {
+        reason.push_str(&format!("; it has {g} where the Dockerfile uses {w}"));
+        note = Some(format!(
+            "# gallery:{suite}/{name} has {g}, the Dockerfile used {w}: rebuild what is copied for {g} (a venv, wheels, native modules)."
+        ));
+    }
     let gallery = format!("{suite}/{name}");
     let build = format!("pare build gallery:{gallery} --to REGISTRY/{name}:{suite}");
-    let dockerfile = rewrite(text, stages, bodies, last, &gallery, &build, name, suite);
+    let mut dockerfile = rewrite(text, stages, bodies, last, &gallery, &build, name, suite);
+    if let Some(note) = note {
+        dockerfile.insert_str(0, &format!("{note}\n"));
+    }
     Some(Suggestion { gallery, reason, build, dockerfile })
+}
+
+/// The language version of a gallery image (as its definition's description says).
+fn gallery_version(suite: &str, name: &str) -> Option<&'static str> {
+    Some(match (suite, name) {
+        ("bookworm", "python3") => "3.11",
+        ("trixie", "python3") => "3.13",
+        ("bookworm", "java") => "17",
+        ("trixie", "java") => "21",
+        ("bookworm", "nodejs") => "18",
+        ("trixie", "nodejs") => "20",
+        _ => return None,
+    })
+}
+
+/// Python versions compare by major.minor, Java and Node.js by major.
+fn same_version(name: &str, gallery: &str, wanted: &str) -> bool {
+    let parts = if name == "python3" { 2 } else { 1 };
+    let cut = |v: &str| v.split('.').take(parts).collect::<Vec<_>>().join(".");
+    cut(gallery) == cut(wanted)
+}
+
+/// The language version the Dockerfile's language images name in their tags (`python:3.12-slim`
+/// → 3.12, `eclipse-temurin:21-jre` → 21), the last stage's first.
+fn language_version(stages: &[StageInfo], name: &str) -> Option<String> {
+    let images: &[&str] = match name {
+        "python3" => &["python"],
+        "java" => &["openjdk", "eclipse-temurin", "amazoncorretto"],
+        "nodejs" => &["node"],
+        _ => return None,
+    };
+    stages.iter().rev().find_map(|s| {
+        let StageBase::Image(b) = &s.base else { return None };
+        if !images.contains(&b.short_name().as_str()) {
+            return None;
+        }
+        let tag = b.tag.as_deref()?;
+        let version: String = tag.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let version = version.trim_end_matches('.').to_string();
+        (!version.is_empty()).then_some(version)
+    })
 }
 
 /// Which gallery image, and why: the final base's language first, then what the final stage

@@ -290,7 +290,11 @@ fn suggestion_maps_the_final_stage_to_a_gallery_image() {
         ),
         ("FROM gcc:13 AS b\nRUN g++ -o /app a.cc\nFROM ubuntu:24.04\nCOPY --from=b /app /app\n", "bookworm/cc"),
         ("FROM python:3.12-slim\nCOPY . /app\n", "bookworm/python3"),
-        ("FROM node:20\nCMD [\"node\", \"i.js\"]\n", "bookworm/nodejs"),
+        // The language version picks the suite that has it (trixie: Node.js 20, Python 3.13, Java 21).
+        ("FROM node:20\nCMD [\"node\", \"i.js\"]\n", "trixie/nodejs"),
+        ("FROM node:18-slim\nCMD [\"node\", \"i.js\"]\n", "bookworm/nodejs"),
+        ("FROM python:3.13-slim\n", "trixie/python3"),
+        ("FROM eclipse-temurin:21-jre\n", "trixie/java"),
         (
             "FROM maven:3 AS b\nRUN mvn package\nFROM eclipse-temurin:17-jre\nCOPY --from=b /t/app.jar /app.jar\n",
             "bookworm/java",
@@ -309,11 +313,12 @@ fn the_rewritten_final_stage() {
     );
     let s = a.suggestion.unwrap();
     assert_eq!(s.gallery, "bookworm/python3");
-    assert_eq!(s.reason, "the final stage is based on python");
+    assert_eq!(s.reason, "the final stage is based on python; it has 3.11 where the Dockerfile uses 3.12");
     assert_eq!(s.build, "pare build gallery:bookworm/python3 --to REGISTRY/python3:bookworm");
     assert_eq!(
         s.dockerfile,
-        "# The final stage on gallery:bookworm/python3: no shell, no package manager, user 65532.\n\
+        "# gallery:bookworm/python3 has 3.11, the Dockerfile used 3.12: rebuild what is copied for 3.11 (a venv, wheels, native modules).\n\
+# The final stage on gallery:bookworm/python3: no shell, no package manager, user 65532.\n\
 # Build the base, then pin the digest that command prints (pare knows it only after the\n\
 # build: the gallery has no committed lock and Debian's archive moves):\n\
 #   pare build gallery:bookworm/python3 --to REGISTRY/python3:bookworm\n\
