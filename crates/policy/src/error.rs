@@ -10,6 +10,9 @@ pub enum Error {
     /// The Dockerfile is not text pare can read.
     #[error("{path}:{line}: {reason}")]
     DockerfileUnreadable { path: String, line: usize, reason: String },
+    /// The file is larger than a Dockerfile may be.
+    #[error("{path}: larger than the {limit} bytes a Dockerfile may have")]
+    DockerfileTooLarge { path: String, limit: usize },
     /// A base reference that drift cannot compare.
     #[error("Base `{reference}` cannot be compared: {reason}")]
     Base { reference: String, reason: String },
@@ -31,6 +34,7 @@ impl Error {
             Error::DockerfileSyntax { .. } => {
                 Some("fix the instruction at that line and column (the Dockerfile reference: docs.docker.com/reference/dockerfile)".into())
             }
+            Error::DockerfileTooLarge { .. } => Some("name the Dockerfile itself, a text file".into()),
             Error::DockerfileUnreadable { .. } => Some("save the Dockerfile as UTF-8 text".into()),
             Error::Base { .. } => Some("name the base with --base LOCATION (oci:DIR, a registry reference)".into()),
             Error::Oci(e) => e.hint(),

@@ -88,11 +88,7 @@ pub enum StageBase {
 /// Audits the Dockerfile `bytes`; `path` names it in findings and errors.
 pub fn audit(path: &str, bytes: &[u8]) -> Result<Audit> {
     if bytes.len() > MAX_DOCKERFILE_SIZE {
-        return Err(Error::DockerfileUnreadable {
-            path: path.into(),
-            line: 0,
-            reason: format!("it is {} bytes, more than the {MAX_DOCKERFILE_SIZE} read", bytes.len()),
-        });
+        return Err(Error::DockerfileTooLarge { path: path.into(), limit: MAX_DOCKERFILE_SIZE });
     }
     let text = std::str::from_utf8(bytes).map_err(|e| Error::DockerfileUnreadable {
         path: path.into(),

@@ -274,6 +274,8 @@ fn syntax_errors_name_file_line_and_column() {
     assert_eq!(err.to_string(), "Dockerfile:0:0: expected at least one FROM instruction");
     let err = audit("Dockerfile", b"FROM a\nRUN \xff\n").unwrap_err();
     assert_eq!(err.to_string(), "Dockerfile:2: it is not UTF-8 text");
+    let err = audit("Dockerfile", &vec![b'#'; pare_policy::dockerfile::MAX_DOCKERFILE_SIZE + 1]).unwrap_err();
+    assert_eq!(err.to_string(), "Dockerfile: larger than the 4194304 bytes a Dockerfile may have");
 }
 
 #[test]
