@@ -57,9 +57,10 @@ pub(crate) fn audit(global: &GlobalArgs, printer: &Printer, args: &AuditArgs) ->
             for f in &audit.verdict.failures {
                 let (line, column) = f.location.map_or((0, 0), |l| (l.line, l.column));
                 out.push_str(&format!(
-                    "{} {:<4} {shown}:{line}:{column}: {} (fix: {})\n",
+                    "{} {:<4} {}:{line}:{column}: {} (fix: {})\n",
                     f.rule,
                     f.action,
+                    pare_oci::escape_control(&shown),
                     pare_oci::escape_control(&f.message),
                     pare_oci::escape_control(&f.fix)
                 ));

@@ -144,7 +144,7 @@ pub fn audit(path: &str, bytes: &[u8]) -> Result<Audit> {
         checker.base_tags(info, stage.from.from.span.start);
         let ships = final_chain.contains(&i);
         for instruction in stage.instructions {
-            checker.instruction(instruction, ships);
+            checker.instruction(instruction, ships, &stages[..i]);
         }
     }
     let last = stages.len() - 1;
@@ -373,36 +373,39 @@ impl Checker<'_> {
     /// DF002, DF003: every stage's base image.
     fn base_tags(&mut self, info: &StageInfo, offset: usize) {
         let StageBase::Image(base) = &info.base else { return };
-        if base.written == "scratch" {
+        self.image_tags(base, offset, "base", "FROM ");
+    }
+
+    /// DF002, DF003 for an image a `FROM` (`what` "base") or a `COPY --from` names.
+    fn image_tags(&mut self, base: &BaseImage, offset: usize, what: &str, syntax: &str) {
+        if base.written == "scratch" || base.digest.is_some() {
             return;
         }
         let shown = &base.written;
-        if base.digest.is_none() {
-            match base.tag.as_deref() {
-                None => self.fail(
-                    codes::LATEST_OR_UNTAGGED,
-                    offset,
-                    format!("base {shown} has no tag, so it is whatever `latest` is at build time"),
-                    format!("name a version and pin its digest: FROM {shown}:<version>@sha256:<digest>"),
-                ),
-                Some("latest") => self.fail(
-                    codes::LATEST_OR_UNTAGGED,
-                    offset,
-                    format!("base {shown} uses the `latest` tag, which moves"),
-                    format!(
-                        "name a version and pin its digest: FROM {}:<version>@sha256:<digest>",
-                        shown.trim_end_matches(":latest")
-                    ),
-                ),
-                Some(_) => {}
-            }
-            self.fail(
-                codes::UNPINNED_BASE,
+        match base.tag.as_deref() {
+            None => self.fail(
+                codes::LATEST_OR_UNTAGGED,
                 offset,
-                format!("base {shown} is not pinned by a digest"),
-                format!("pin it: FROM {shown}@sha256:<digest> (`pare inspect {shown}` prints the digest)"),
-            );
+                format!("{what} {shown} has no tag, so it is whatever `latest` is at build time"),
+                format!("name a version and pin its digest: {syntax}{shown}:<version>@sha256:<digest>"),
+            ),
+            Some("latest") => self.fail(
+                codes::LATEST_OR_UNTAGGED,
+                offset,
+                format!("{what} {shown} uses the `latest` tag, which moves"),
+                format!(
+                    "name a version and pin its digest: {syntax}{}:<version>@sha256:<digest>",
+                    shown.trim_end_matches(":latest")
+                ),
+            ),
+            Some(_) => {}
         }
+        self.fail(
+            codes::UNPINNED_BASE,
+            offset,
+            format!("{what} {shown} is not pinned by a digest"),
+            format!("pin it: {syntax}{shown}@sha256:<digest> (`pare inspect {shown}` prints the digest)"),
+        );
     }
 
     /// DF001: the final stage's base.
@@ -465,8 +468,21 @@ impl Checker<'_> {
         }
     }
 
-    fn instruction(&mut self, instruction: &Instruction<'_>, ships: bool) {
+    fn instruction(&mut self, instruction: &Instruction<'_>, ships: bool, earlier: &[StageInfo]) {
         match instruction {
+            // `COPY --from=IMAGE` pulls an image as FROM does (a stage name or index is no image).
+            Instruction::Copy(copy) => {
+                let from = copy.options.iter().find(|f| f.name.value == "from").and_then(|f| f.value.as_ref());
+                if let Some(from) = from {
+                    let lower = from.value.to_ascii_lowercase();
+                    let stage = earlier.iter().any(|s| s.name.as_deref() == Some(lower.as_str()))
+                        || lower.parse::<usize>().is_ok_and(|n| n < earlier.len());
+                    if !stage && !lower.contains('$') {
+                        let image = BaseImage::parse(&from.value);
+                        self.image_tags(&image, copy.copy.span.start, "COPY --from image", "COPY --from=");
+                    }
+                }
+            }
             Instruction::Run(run) => {
                 let cache_mounts_apt = run.options.iter().any(|f| {
                     f.name.value == "mount"

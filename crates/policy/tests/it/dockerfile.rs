@@ -92,6 +92,21 @@ fn df002_and_df003_tags_and_digests() {
     // A stage reference is no image; a digest pins even `latest`.
     let a = run(&format!("FROM alpine:latest@sha256:{} AS b\nFROM b\nUSER 1\n", "2".repeat(64)));
     assert!(passes(&a, "DF002") && passes(&a, "DF003"));
+    // COPY --from an image pulls it as FROM does; a stage name or index does not.
+    let a = run(
+        "FROM scratch AS s\nFROM scratch\nCOPY --from=nginx /etc/nginx /n\nCOPY --from=S /a /b\nCOPY --from=0 /a /c\nUSER 1\n",
+    );
+    assert_eq!(
+        of(&a, "DF003"),
+        [(
+            3,
+            1,
+            Action::Deny,
+            "COPY --from image nginx has no tag, so it is whatever `latest` is at build time".into(),
+            "name a version and pin its digest: COPY --from=nginx:<version>@sha256:<digest>".into()
+        )]
+    );
+    assert_eq!(of(&a, "DF002").len(), 1);
     // ARG before FROM, substituted.
     let a = run("ARG TAG=3.20\nFROM alpine:${TAG}\nUSER 1\n");
     assert!(passes(&a, "DF003"));
