@@ -693,8 +693,8 @@ directives, ARG before FROM, FROM … AS, COPY --from, heredocs, line continuati
 stable code, an action, the line and column, and a fix (docs/audit.md lists them):\n    \
 DF001 deny  full-OS base in the final stage (Debian, Ubuntu, Alpine, RPM distributions, and language \
 images on them, slim ones too)\n    \
-DF002 warn  base not pinned by a digest\n    \
-DF003 deny  base with the `latest` tag or no tag\n    \
+DF002 warn  base (or COPY --from image) not pinned by a digest\n    \
+DF003 deny  base (or COPY --from image) with the `latest` tag or no tag\n    \
 DF004 deny  final stage runs as root (no USER, or USER root/0)\n    \
 DF005 deny  compilers or build tools installed in the final stage\n    \
 DF006 warn  package manager used in the final stage (apt-get, apk, yum, dnf, pip, npm, …)\n    \
