@@ -1,7 +1,9 @@
 //! Policy over images: rules read from a policy file (`file`) evaluated over one image
-//! (`evaluate`), whether an image's binaries load (`loader`, from the ELF facts `elf` reads), and
-//! the one answer every gate gives (`verdict`).
+//! (`evaluate`), verification summaries (`vsa`) and evidence documents (`evidence`), whether an
+//! image's binaries load (`loader`, from the ELF facts `elf` reads), the Dockerfile audit
+//! (`dockerfile`: `pare audit`), and the one answer every gate gives (`verdict`).
 
+pub mod dockerfile;
 pub mod elf;
 mod error;
 pub mod evaluate;

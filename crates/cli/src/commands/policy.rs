@@ -159,13 +159,13 @@ fn render(policy: &Policy, verdict: &Verdict, format: PolicyFormat) -> Result<Ve
             let rules: Vec<RuleInfo> = policy
                 .rules
                 .iter()
-                .map(|r| RuleInfo { id: r.id.clone(), description: format!("{} ({})", r.check.name(), r.action) })
+                .map(|r| RuleInfo { id: r.id.clone(), description: r.check.name().into(), action: r.action })
                 .collect();
             let value = pare_policy::verdict::sarif(
                 std::slice::from_ref(verdict),
                 &rules,
                 &policy.file,
-                "https://example.invalid/pare",
+                "https://example.invalid/pare/docs/policy.md",
             );
             let mut bytes = serde_json::to_vec_pretty(&value)?;
             bytes.push(b'\n');
