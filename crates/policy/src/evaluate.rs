@@ -291,7 +291,7 @@ fn non_root(rule: &Rule, subject: &Subject<'_>, view: &FsView) -> Result<Vec<Fai
     let config = subject.image.config()?;
     let user = config.config().as_ref().and_then(|c| c.user().clone()).unwrap_or_default();
     let name = user.split(':').next().unwrap_or_default().to_string();
-    let fix = "set a non-root user: `user = \"65532\"` in the image definition, or USER 65532 in a Dockerfile";
+    let fix = "set a non-root user: pare build's default user (uid 65532), or USER 65532 in a Dockerfile";
     let root = |why: String| Ok(vec![failure(rule, subject.reference, why, vec![format!("user={user}")], fix)]);
     if name.is_empty() {
         return root("the image runs as root: its configuration names no user".into());

@@ -1,8 +1,11 @@
 //! Policy over images: rules read from a policy file (`file`) evaluated over one image
-//! (`evaluate`), whether an image's binaries load (`loader`, from the ELF facts `elf` reads), and
-//! the one answer every gate gives (`verdict`); the Kubernetes admission webhook (`admission`).
+//! (`evaluate`), verification summaries (`vsa`) and evidence documents (`evidence`), whether an
+//! image's binaries load (`loader`, from the ELF facts `elf` reads), the Dockerfile audit
+//! (`dockerfile`: `pare audit`), the Kubernetes admission webhook (`admission`), and the one
+//! answer every gate gives (`verdict`).
 
 pub mod admission;
+pub mod dockerfile;
 pub mod elf;
 mod error;
 pub mod evaluate;

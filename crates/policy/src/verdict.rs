@@ -84,34 +84,51 @@ impl Verdict {
     }
 }
 
-/// A rule as SARIF describes it: id and one-line description.
+/// A rule as SARIF describes it: id, one-line description, its action (the default level).
 #[derive(Clone, Debug)]
 pub struct RuleInfo {
     pub id: String,
     pub description: String,
+    pub action: Action,
+}
+
+fn level(action: Action) -> &'static str {
+    match action {
+        Action::Deny => "error",
+        Action::Warn => "warning",
+    }
 }
 
 /// SARIF 2.1.0 of verdicts: one rule per rule id, one result per failure (`error` for deny,
 /// `warning` for warn) with the fix in the message. `artifact` is the file results point at when a
 /// failure has no location of its own (the policy file for image checks, the Dockerfile for an
-/// audit), relative, as code scanning requires.
-pub fn sarif(verdicts: &[Verdict], rules: &[RuleInfo], artifact: &str, tool_uri: &str) -> serde_json::Value {
+/// audit), relative, as code scanning requires; `help_uri` is where the rules are documented.
+pub fn sarif(verdicts: &[Verdict], rules: &[RuleInfo], artifact: &str, help_uri: &str) -> serde_json::Value {
     use serde_json::json;
     let mut known: std::collections::BTreeMap<&str, serde_json::Value> = std::collections::BTreeMap::new();
     for r in rules {
-        known.insert(&r.id, json!({"id": r.id, "shortDescription": {"text": r.description}}));
+        known.insert(
+            &r.id,
+            json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": {"text": r.description},
+                "defaultConfiguration": {"level": level(r.action)},
+                "helpUri": help_uri,
+            }),
+        );
     }
     let mut results = Vec::new();
     for verdict in verdicts {
         for f in &verdict.failures {
             known.entry(&f.rule).or_insert_with(|| json!({"id": f.rule, "shortDescription": {"text": f.rule}}));
             let region = match f.location {
-                Some(l) => json!({"startLine": l.line, "startColumn": l.column}),
+                Some(l) => json!({"startLine": l.line.max(1), "startColumn": l.column.max(1)}),
                 None => json!({"startLine": 1}),
             };
             results.push(json!({
                 "ruleId": f.rule,
-                "level": if f.action == Action::Deny { "error" } else { "warning" },
+                "level": level(f.action),
                 "message": {"text": format!("{}: {}. Fix: {}", f.subject, f.message, f.fix)},
                 "locations": [{
                     "physicalLocation": {
@@ -131,7 +148,7 @@ pub fn sarif(verdicts: &[Verdict], rules: &[RuleInfo], artifact: &str, tool_uri:
         "runs": [{
             "tool": {"driver": {
                 "name": "pare",
-                "informationUri": tool_uri,
+                "informationUri": "https://example.invalid/pare",
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": known.into_values().collect::<Vec<_>>(),
             }},

@@ -135,7 +135,10 @@ pub fn build(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> Result
         .with_context(|| format!("Cannot build {}", loaded.origin))?;
     let (downloaded, bytes, cached) = reporter.finish();
     if !options.add.is_empty() && !args.no_load_check {
-        check_added_programs(printer, &built, &options.add)?;
+        check_added_programs(printer, &built, &options.add, &loaded, &client)?;
+    }
+    if let Some(policy) = &args.policy {
+        check_policy(global, printer, &built, policy, args)?;
     }
     // Registries get the referrer by default; a layout only when asked (a second index.json entry
     // breaks tools that read a layout as one image).
@@ -478,7 +481,154 @@ pub fn gallery_list(printer: &Printer, format: Format) -> Result<ExitStatus> {
 }
 
 /// `pare build --add`: refuses to write an image in which an added program would not load.
-fn check_added_programs(printer: &Printer, built: &pare_build::Built, add: &[pare_build::AddSpec]) -> Result<()> {
+/// "libstdc++6 ships libstdc++.so.6 (…): add it to `packages`", for each library or loader the
+/// added programs miss, from the suite's signed Contents index (read only when something is missing).
+fn debian_packages_for(
+    printer: &Printer,
+    reports: &[(String, pare_policy::LoadReport)],
+    loaded: &pare_build::Loaded,
+    client: &pare_deb::ArchiveClient,
+) -> Vec<String> {
+    let mut hints = Vec::new();
+    let Some(pocket) = loaded.pockets().into_iter().next() else { return hints };
+    for (architecture, report) in reports {
+        // Each missing file with the directories it may be in: the loader's search path, or the
+        // interpreter's own directory.
+        let mut wanted: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+        for problem in report.checked.iter().flat_map(|c| &c.problems) {
+            match problem {
+                pare_policy::Problem::MissingLibrary { library, searched, .. } => {
+                    wanted.entry(library.clone()).or_default().extend(searched.iter().cloned());
+                }
+                pare_policy::Problem::MissingInterpreter { interpreter } => {
+                    if let Some((dir, name)) = interpreter.rsplit_once('/') {
+                        wanted.entry(name.to_string()).or_default().push(dir.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        let names: std::collections::BTreeSet<String> = wanted.keys().cloned().collect();
+        if names.is_empty() {
+            continue;
+        }
+        let found =
+            client.fetch_release(&pocket).and_then(|signed| client.find_files(&signed, "main", architecture, &names));
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                printer.warn(&format!(
+                    "cannot look up which Debian packages ship {}: {e}",
+                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                ));
+                continue;
+            }
+        };
+        for (name, dirs) in &wanted {
+            // Files in the directories the loader looks in only (a debug copy elsewhere is not it);
+            // with merged /usr, /lib/X is /usr/lib/X.
+            let in_dirs = |path: &str| {
+                let dir = format!("/{}", path.rsplit_once('/').map_or("", |(d, _)| d));
+                dirs.iter().any(|d| *d == dir || format!("/usr{d}") == dir)
+            };
+            let shipped: Vec<&(String, Vec<String>)> =
+                found.get(name).map(|v| v.iter().filter(|(path, _)| in_dirs(path)).collect()).unwrap_or_default();
+            match shipped.first() {
+                Some((path, packages)) => hints.push(format!(
+                    "{} ships {name} (/{path}) in {}: add it to `packages`",
+                    packages.join(" or "),
+                    pocket.suite
+                )),
+                None => hints.push(format!("no package of {} main ships {name} for {architecture}", pocket.suite)),
+            }
+        }
+    }
+    hints
+}
+
+/// `--policy`: every rule a built image can answer, over each platform image, before anything
+/// is written.
+fn check_policy(
+    global: &GlobalArgs,
+    printer: &Printer,
+    built: &pare_build::Built,
+    path: &std::path::Path,
+    args: &BuildArgs,
+) -> Result<()> {
+    let mut loaded = super::policy::load(printer, path, &args.db, &[])?;
+    let (kept, later): (Vec<_>, Vec<_>) = loaded.policy.rules.drain(..).partition(|r| {
+        !matches!(
+            r.check,
+            pare_policy::Check::Signature { .. }
+                | pare_policy::Check::Attestations { .. }
+                | pare_policy::Check::DigestPinned
+        )
+    });
+    loaded.policy.rules = kept;
+    if !later.is_empty() {
+        let ids: Vec<&str> = later.iter().map(|r| r.id.as_str()).collect();
+        printer.warn(&format!(
+            "policy rules not checked at build time (they are about the published image): {}; run `pare policy check` on it",
+            ids.join(", ")
+        ));
+    }
+    let root = built.source.open()?;
+    let images = match root {
+        pare_oci::Root::Image(image) => vec![image],
+        pare_oci::Root::Index(index) => {
+            index.manifests().iter().map(|d| index.open(d)?.image(None)).collect::<Result<Vec<_>, _>>()?
+        }
+    };
+    let cache = pare_sbom::LayerCache::from_env();
+    let registry =
+        crate::context::open_options(global, &Location::Registry(pare_oci::Reference::parse("localhost/x")?))?;
+    let resolve = |name: &str| pare_policy::resolve_base(&registry, name);
+    let cx = super::policy::context(&loaded, Some(&resolve), cache.as_ref())?;
+    let mut table = String::new();
+    let mut denied = false;
+    for image in &images {
+        let subject = format!("{} ({})", args.to, image.platform().map(|p| p.to_string()).unwrap_or_default());
+        let s = pare_policy::Subject {
+            reference: &subject,
+            digest: image.digest(),
+            image,
+            referrers: None,
+            namespace: None,
+        };
+        let evaluation = pare_policy::evaluate(&loaded.policy, &s, &cx)?;
+        for w in &evaluation.warnings {
+            printer.warn(w);
+        }
+        denied |= evaluation.verdict.denied();
+        table.push_str(&super::policy::table(&evaluation.verdict));
+        printer.status(&super::policy::summary(&loaded.policy, &evaluation.verdict));
+    }
+    if !denied {
+        for line in table.lines() {
+            printer.warn(line);
+        }
+        return Ok(());
+    }
+    Err(crate::status::GateFailure {
+        message: format!(
+            "the built image does not pass the policy {}; nothing was written:\n{}",
+            path.display(),
+            table.trim_end()
+        ),
+        hints: vec![
+            "fix what each DENY line says, or check a policy exception with an owner and an expiry date".into(),
+        ],
+    }
+    .into())
+}
+
+fn check_added_programs(
+    printer: &Printer,
+    built: &pare_build::Built,
+    add: &[pare_build::AddSpec],
+    loaded: &pare_build::Loaded,
+    client: &pare_deb::ArchiveClient,
+) -> Result<()> {
     let roots: Vec<String> = add.iter().map(|a| a.dest.clone()).collect();
     let reports = pare_policy::check_under(&built.source.open()?, &roots)?;
     let mut problems = Vec::new();
@@ -505,6 +655,7 @@ fn check_added_programs(printer: &Printer, built: &pare_build::Built, add: &[par
     }
     let message = format!("an added program would not load in this image:\n  {}", problems.join("\n  "));
     let mut hints: Vec<String> = hints.into_iter().map(String::from).collect();
+    hints.extend(debian_packages_for(printer, &reports, loaded, client));
     hints.push(
         "add the Debian package that ships the missing file to `packages`, or build anyway with --no-load-check".into(),
     );

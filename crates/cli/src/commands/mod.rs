@@ -1,6 +1,7 @@
 //! One module per verb: each parses nothing (clap did), makes one library call and prints.
 
 mod admission;
+mod audit;
 mod build;
 mod completions;
 mod db;
@@ -90,6 +91,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Scan(args) => scan::scan(global, printer, &args),
         Command::Diff(args) => diff::diff(global, printer, &args),
         Command::Vex(args) => vex::vex(printer, &args),
+        Command::Audit(args) => audit::audit(global, printer, &args),
         Command::Outdated(args) => outdated::outdated(global, printer, &args),
         Command::Sbom { src, format, output, platform, limits, attached } => {
             if attached {

@@ -58,14 +58,8 @@ pub(crate) fn evaluate(
     let registry = open_options(global, &pare_oci::Location::Registry(pare_oci::Reference::parse("localhost/x")?))?;
     let resolve = |name: &str| pare_policy::resolve_base(&registry, name);
     let cache = pare_sbom::LayerCache::from_env();
-    let cx = pare_policy::Context {
-        lookup: loaded.db.as_ref().map(|d| d as &dyn pare_vuln::Lookup),
-        scan: pare_vuln::report::ScanOptions { vex: loaded.vex.clone(), ..Default::default() },
-        now: now()?,
-        limits: to_limits(limits),
-        cache: cache.as_ref(),
-        resolve_base: Some(&resolve),
-    };
+    let mut cx = context(loaded, Some(&resolve), cache.as_ref())?;
+    cx.limits = to_limits(limits);
     let platform = parse_platform(platform)?;
     let evaluation =
         pare_policy::check_location(&loaded.policy, src, &location, &options, platform.as_ref(), namespace, &cx)
@@ -74,6 +68,23 @@ pub(crate) fn evaluate(
         printer.warn(w);
     }
     Ok(evaluation)
+}
+
+/// The context of an evaluation: the loaded database and VEX, the time, base resolution; the
+/// default size limits.
+pub(crate) fn context<'a>(
+    loaded: &'a Loaded,
+    resolve_base: Option<&'a pare_policy::evaluate::ResolveBase<'a>>,
+    cache: Option<&'a pare_sbom::LayerCache>,
+) -> Result<pare_policy::Context<'a>> {
+    Ok(pare_policy::Context {
+        lookup: loaded.db.as_ref().map(|d| d as &dyn pare_vuln::Lookup),
+        scan: pare_vuln::report::ScanOptions { vex: loaded.vex.clone(), ..Default::default() },
+        now: now()?,
+        limits: pare_oci::fs::Limits::default(),
+        cache,
+        resolve_base,
+    })
 }
 
 /// The time rules are evaluated at: SOURCE_DATE_EPOCH, else now.
@@ -148,13 +159,13 @@ fn render(policy: &Policy, verdict: &Verdict, format: PolicyFormat) -> Result<Ve
             let rules: Vec<RuleInfo> = policy
                 .rules
                 .iter()
-                .map(|r| RuleInfo { id: r.id.clone(), description: format!("{} ({})", r.check.name(), r.action) })
+                .map(|r| RuleInfo { id: r.id.clone(), description: r.check.name().into(), action: r.action })
                 .collect();
             let value = pare_policy::verdict::sarif(
                 std::slice::from_ref(verdict),
                 &rules,
                 &policy.file,
-                "https://example.invalid/pare",
+                "https://example.invalid/pare/docs/policy.md",
             );
             let mut bytes = serde_json::to_vec_pretty(&value)?;
             bytes.push(b'\n');

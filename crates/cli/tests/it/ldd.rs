@@ -213,6 +213,11 @@ fn ldd_names_missing_interpreter_library_and_version() {
     assert!(err.contains("amd64: /app/hello_cpp: libstdc++.so.6 (needed by /app/hello_cpp) is not found"), "{err}");
     assert!(err.contains("amd64: /app/versioned: version FOO_2 of libfoo.so.1"), "{err}");
     assert!(err.contains("hint: gallery:cc (libstdc++ and libgcc) provides it"), "{err}");
+    // The Debian package, from bookworm's signed Contents index.
+    assert!(
+        err.contains("hint: libstdc++6 ships libstdc++.so.6 (/usr/lib/x86_64-linux-gnu/libstdc++.so.6) in bookworm: add it to `packages`"),
+        "{err}"
+    );
     assert!(!dir.path().join("refused").exists(), "a refused image was written");
     // Only loadable programs: written.
     let ok_dir = dir.path().join("ok-app");

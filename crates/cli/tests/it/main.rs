@@ -1,6 +1,7 @@
 //! The integration tests of this crate, in one binary (one link instead of one per file).
 
 mod admission;
+mod audit;
 mod build_base;
 mod build_live;
 mod build_run;

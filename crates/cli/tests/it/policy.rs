@@ -147,7 +147,7 @@ fn init_prints_a_starter_policy_that_parses_and_refuses_to_overwrite() {
         stdout(&out),
         format!(
             "DENY non-root: {src}: the image runs as root: its configuration names no user; fix: set a non-root user: \
-             `user = \"65532\"` in the image definition, or USER 65532 in a Dockerfile\n\
+             pare build's default user (uid 65532), or USER 65532 in a Dockerfile\n\
              DENY digest-pinned: {src}: `{src}` is named by tag, not by digest; fix: name it by digest: …@{digest}\n"
         )
     );
@@ -394,7 +394,28 @@ fn signature_attestation_and_allowed_base_rules_with_keys() {
     let policy_digest = format!("sha256:{}", sha256_hex(&std::fs::read(f.path("policy.toml")).unwrap()));
     assert!(text.contains("\"dev.pare.policy.digest\"") && text.contains(&policy_digest), "{text}");
     assert!(text.contains("\"dev.pare.verification.result\": \"PASSED\""), "{text}");
-    let _ = key_a;
+
+    // The same in the real local registry (docker-registry: cosign's tag fallback), by digest.
+    let registry = TestRegistry::start();
+    let tagged = format!("{}/app/hello:1", registry.host());
+    let pushed = stdout(&run_ok(f.pare.cmd().args(["copy", &f.hello("fresh"), &tagged]))).trim().to_string();
+    let pinned = format!("{}/app/hello@{pushed}", registry.host());
+    let rules = f.policy(&format!(
+        "[[rule]]\nid = \"signed\"\ncheck = \"signature\"\nkeys = [\"{}\"]\n[[rule]]\nid = \"pinned\"\ncheck = \"digest-pinned\"\n",
+        pub_a.display()
+    ));
+    let out = f.check(&tagged, &rules, &[]);
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "DENY signed: {tagged}: no signature verifies: the image is not signed; fix: sign it: pare sign {tagged} --key KEY\n\
+             DENY pinned: {tagged}: `{tagged}` is named by tag, not by digest; fix: name it by digest: …@{pushed}\n"
+        )
+    );
+    run_ok(f.pare.cmd().args(["sign", &tagged, "--key"]).arg(&key_a));
+    let out = f.check(&pinned, &rules, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("PASSED, 0 denied, 0 warned, 2 passed"), "{}", stderr(&out));
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -402,17 +423,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-#[test]
-fn age_and_base_staleness_over_a_registry_base_whose_tag_moves() {
+/// A signed repository on 127.0.0.1 with one package, `tool`, holding `files`; its key in
+/// `test.gpg` beside the definitions.
+fn repo_with(f: &Fixture, files: &[(&str, &[u8], u32)]) -> pare_deb::testing::FileServer {
     use pare_deb::Paragraph;
     use pare_deb::testing::{Compression, FileServer, RepoBuilder, TestKey, build_deb};
-    let registry = TestRegistry::start();
-    let f = Fixture::new();
-    // The base, pushed at EPOCH.
-    let base_ref = format!("{}/base/hello:1", registry.host());
-    let rootfs = format!("dir:{}", fixtures().join("hello-rootfs").display());
-    let base_digest = stdout(&run_ok(f.pare.cmd().args(["copy", &rootfs, &base_ref]))).trim().to_string();
-    // An app built on it from a signed repository on 127.0.0.1.
     let key = TestKey::generate(7, "pare policy tests <test@example.invalid>").unwrap();
     std::fs::write(f.path("test.gpg"), key.public_keyring().unwrap()).unwrap();
     let mut control = Paragraph::new();
@@ -425,11 +440,69 @@ fn age_and_base_staleness_over_a_registry_base_whose_tag_moves() {
     ] {
         control.set(k, v);
     }
-    let deb = build_deb(&control, &[], &[("usr/bin/tool", b"#!tool\n", 0o755)], Compression::Gzip).unwrap();
+    let deb = build_deb(&control, &[], files, Compression::Gzip).unwrap();
     let mut builder = RepoBuilder::new(&f.path("repo"), "stable", "amd64");
     builder.add(&control, &deb).unwrap();
     builder.write(&key).unwrap();
-    let server = FileServer::start(&f.path("repo")).unwrap();
+    FileServer::start(&f.path("repo")).unwrap()
+}
+
+/// `pare build --policy`: a deny stops the build before anything is written; rules about the
+/// published image are named, not silently passed.
+#[test]
+fn build_with_a_policy_refuses_an_image_that_fails_it() {
+    let f = Fixture::new();
+    let server = repo_with(&f, &[("usr/bin/tool", b"#!tool\n", 0o755), ("usr/bin/sh", b"#!fake shell\n", 0o755)]);
+    let definition = f.path("app.toml");
+    std::fs::write(
+        &definition,
+        format!(
+            "suite = \"stable\"\nmirror = \"{}\"\npockets = []\nkeyring = \"test.gpg\"\npackages = [\"tool\"]\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let (_, public) = f.key("a");
+    let policy = f.policy(&format!(
+        "[[rule]]\nid = \"no-shell\"\ncheck = \"forbidden-contents\"\nforbid = [\"shell\"]\n\
+         [[rule]]\nid = \"non-root\"\ncheck = \"non-root-user\"\n\
+         [[rule]]\nid = \"signed\"\ncheck = \"signature\"\nkeys = [\"{}\"]\n",
+        public.display()
+    ));
+    let out_dir = f.path("out");
+    let dst = format!("oci:{}:app", out_dir.display());
+    let out =
+        f.pare.cmd().arg("build").arg(&definition).args(["--to", &dst, "--policy"]).arg(&policy).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("policy rules not checked at build time (they are about the published image): signed;"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("the built image does not pass the policy {}; nothing was written:\nDENY no-shell: {dst} (linux/amd64): a shell in the image: /usr/bin/sh; fix: build on a gallery image without a shell", policy.display())),
+        "{err}"
+    );
+    assert!(!out_dir.exists(), "nothing is written when the policy denies");
+    // Without the shell rule the same build passes and writes the image.
+    let policy = f.policy("[[rule]]\nid = \"non-root\"\ncheck = \"non-root-user\"\n");
+    let out =
+        f.pare.cmd().arg("build").arg(&definition).args(["--to", &dst, "--policy"]).arg(&policy).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("PASSED, 0 denied, 0 warned, 1 passed"), "{}", stderr(&out));
+    assert!(out_dir.join("index.json").exists());
+}
+
+#[test]
+fn age_and_base_staleness_over_a_registry_base_whose_tag_moves() {
+    let registry = TestRegistry::start();
+    let f = Fixture::new();
+    // The base, pushed at EPOCH.
+    let base_ref = format!("{}/base/hello:1", registry.host());
+    let rootfs = format!("dir:{}", fixtures().join("hello-rootfs").display());
+    let base_digest = stdout(&run_ok(f.pare.cmd().args(["copy", &rootfs, &base_ref]))).trim().to_string();
+    // An app built on it from a signed repository on 127.0.0.1.
+    let server = repo_with(&f, &[("usr/bin/tool", b"#!tool\n", 0o755)]);
     let definition = f.path("app.toml");
     std::fs::write(
         &definition,
