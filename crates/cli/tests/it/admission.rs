@@ -344,7 +344,7 @@ fn admission_allows_and_denies_every_kind() {
         if *kind == "Pod" {
             expected.push_str(&format!(
                 "\nephemeral container \"debugger\" ({root}): non-root: the image runs as root: its configuration names no user \
-                 (set a non-root user: `user = \"65532\"` in the image definition, or USER 65532 in a Dockerfile)"
+                 (set a non-root user: pare build's default user (uid 65532), or USER 65532 in a Dockerfile)"
             ));
         }
         assert_eq!(message(&answer), expected, "{kind}");
