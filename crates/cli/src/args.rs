@@ -10,8 +10,9 @@ const ABOUT: &str = "Minimal, reproducible container images from Debian, with SB
 const LONG_ABOUT: &str = "\
 pare builds minimal OCI images straight from Debian's signed archive, describes what ships in any
 image (SPDX, CycloneDX), scans it against the Debian security tracker and OSV with VEX triage, checks
-that its binaries load, signs and verifies it as cosign and the containers tools do, and moves images
-between registries, layout directories and archives.
+that its binaries load, signs and verifies it as cosign and the containers tools do, checks it against
+a policy (in CI, at build time, at Kubernetes admission), audits Dockerfiles, and moves images between
+registries, layout directories and archives.
 
 IMAGE LOCATIONS
     Wherever a command takes an image (SRC or DST) it accepts, as skopeo does:

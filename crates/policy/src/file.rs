@@ -19,9 +19,6 @@ use crate::verdict::Action;
 /// The largest policy file read.
 pub const MAX_POLICY_SIZE: usize = 1 << 20;
 
-/// The builder id pare's SLSA provenance names (pare-build's `provenance::BUILDER_ID`).
-pub const PARE_BUILDER_ID: &str = "https://example.invalid/pare/builder";
-
 /// A parsed policy.
 #[derive(Clone, Debug)]
 pub struct Policy {

@@ -750,3 +750,61 @@ fn evidence_bundle_is_complete_and_verifiable_offline() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("malformed evidence document: `_type` is not"), "{}", stderr(&out));
 }
+
+/// `binaries-load` fails for a program whose loader the image lacks (a C program compiled here, in
+/// a rootfs with no libc) and passes without it; `allowed-base` with `pare_built` accepts an image
+/// `pare build --sign` made (its SLSA provenance verifies) and refuses it with another key.
+#[test]
+fn binaries_load_and_pare_built_bases() {
+    let f = Fixture::new();
+    let rootfs = f.path("rootfs");
+    run_ok(Command::new("cp").arg("-a").arg(fixtures().join("hello-rootfs")).arg(&rootfs));
+    std::fs::create_dir_all(rootfs.join("app")).unwrap();
+    std::fs::write(f.path("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n").unwrap();
+    run_ok(Command::new(require("gcc")).arg(f.path("hello.c")).arg("-o").arg(rootfs.join("app/hello")));
+    let src = format!("oci:{}:c", f.path("c").display());
+    run_ok(f.pare.cmd().args(["copy", &format!("dir:{}", rootfs.display()), &src]));
+    let loads = f.policy("[[rule]]\nid = \"loads\"\ncheck = \"binaries-load\"\n");
+    let out = f.check(&src, &loads, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "DENY loads: {src}: /app/hello would not load: its interpreter /lib64/ld-linux-x86-64.so.2 is not in the image; \
+             fix: gallery:base (glibc) or a later gallery image provides the loader\n"
+        )
+    );
+    let out = f.check(&f.hello("plain"), &loads, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    // pare build --sign: SBOM and provenance attested with key a.
+    let server = repo_with(&f, &[("usr/bin/tool", b"#!tool\n", 0o755)]);
+    let definition = f.path("app.toml");
+    std::fs::write(
+        &definition,
+        format!(
+            "suite = \"stable\"\nmirror = \"{}\"\npockets = []\nkeyring = \"test.gpg\"\npackages = [\"tool\"]\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let (key, public) = f.key("a");
+    let (_, other) = f.key("b");
+    let app = format!("oci:{}:app", f.path("app").display());
+    run_ok(f.pare.cmd().arg("build").arg(&definition).args(["--to", &app, "--sign", "--key"]).arg(&key));
+    let built = |public: &Path| {
+        f.policy(&format!(
+            "[[rule]]\nid = \"golden\"\ncheck = \"allowed-base\"\npare_built = true\nkeys = [\"{}\"]\n",
+            public.display()
+        ))
+    };
+    let out = f.check(&app, &built(&public), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let out = f.check(&app, &built(&other), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).starts_with(&format!("DENY golden: {app}: it names no base and has no verified pare provenance; fix: build it with `pare build --sign --key KEY` on an allowed base\n")),
+        "{}",
+        stdout(&out)
+    );
+}
