@@ -272,6 +272,14 @@ fn random_id() -> String {
     hex::encode(bytes)
 }
 
+/// An id that sorts by creation time (nanoseconds, then random): deploys and alerts are listed and
+/// delivered in the order they were made.
+fn ordered_id() -> String {
+    let nanos = jiff::Timestamp::now().as_nanosecond().max(0);
+    let random: u32 = rand::random();
+    format!("{nanos:024}-{random:08x}")
+}
+
 /// Unix seconds now.
 pub fn now() -> i64 {
     jiff::Timestamp::now().as_second()
@@ -425,7 +433,7 @@ impl Store {
                     "INSERT INTO deploys (id, repository, tag, environment, old_digest, new_digest, deployed_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
-                .bind(random_id())
+                .bind(ordered_id())
                 .bind(&reg.repository)
                 .bind(&reg.tag)
                 .bind(&reg.environment)
@@ -542,7 +550,7 @@ impl Store {
     pub async fn deploys(&self) -> Result<Vec<Deploy>> {
         let rows = sqlx::query(
             "SELECT repository, tag, environment, old_digest, new_digest, deployed_at FROM deploys \
-             ORDER BY deployed_at DESC, id",
+             ORDER BY id DESC",
         )
         .fetch_all(&self.pool)
         .await
@@ -760,7 +768,7 @@ impl Store {
                     .map_err(|e| self.err(e))?;
                     recorded.new += 1;
                     if f.severity == "critical" && environment == PRODUCTION && !f.suppressed {
-                        let id = random_id();
+                        let id = ordered_id();
                         let payload = serde_json::json!({
                             "id": id,
                             "kind": "new-critical-finding",

@@ -10,6 +10,7 @@ mod help;
 mod hostile_text;
 mod interop;
 mod ldd;
+mod monitor;
 mod outdated;
 mod registry;
 mod sbom;

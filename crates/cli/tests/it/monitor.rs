@@ -1,0 +1,458 @@
+//! `pare monitor` end to end over real HTTP: tokens, uploads of every SBOM format pare reads, VEX,
+//! metrics, OpenAPI, deploys, the rescan story (an older then a newer vulnerability database built by
+//! `pare db update` from the real DSA list: the images gain the finding without being pulled, the
+//! trend moves, one signed webhook POST per finding), kill -9 during a rescan, SQLite under concurrent
+//! writers, and the same API suite plus two workers against a real PostgreSQL (`pare_test::postgres`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use pare_test::Pare;
+use pare_test::postgres::Postgres;
+use serde_json::{Value, json};
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rootfs() -> PathBuf {
+    manifest_dir().join("tests/fixtures/scan/rootfs")
+}
+
+fn dsa_list() -> PathBuf {
+    manifest_dir().join("../vuln/tests/fixtures/vulndata/debian-tracker-lists-merged/DSA-list")
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("running pare");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+/// The added advisory of the story: DSA-6294-1 (libgcrypt20, CVE-2026-41989), critical through the
+/// fixture CVE record (see fixtures/monitor/SOURCE.md).
+const ADDED: &str = "CVE-2026-41989";
+
+/// Source files of the older database (the DSA list without DSA-6294-1) and the newer one (the whole
+/// list and the CVE record that scores the added advisory critical), built once per test binary.
+fn db_sources() -> &'static (PathBuf, Vec<PathBuf>) {
+    static SOURCES: OnceLock<(PathBuf, Vec<PathBuf>)> = OnceLock::new();
+    SOURCES.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("monitor-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = std::fs::read_to_string(dsa_list()).unwrap();
+        let mut old = String::new();
+        let mut skipping = false;
+        let mut removed = 0;
+        for line in text.lines() {
+            if line.starts_with('[') {
+                skipping = line.contains("DSA-6294-1 ");
+                removed += usize::from(skipping);
+            }
+            if !skipping {
+                old.push_str(line);
+                old.push('\n');
+            }
+        }
+        assert_eq!(removed, 1, "DSA-6294-1 is in the DSA list once");
+        let old_list = dir.join("DSA-list");
+        std::fs::write(&old_list, old).unwrap();
+        (old_list, vec![dsa_list(), manifest_dir().join("tests/fixtures/monitor/cve")])
+    })
+}
+
+/// Writes the older database to `path` (or replaces it with it).
+fn write_old_db(pare: &Pare, path: &Path) {
+    run(pare.cmd().args(["-q", "db", "update", "--db"]).arg(path).arg("--from").arg(&db_sources().0));
+}
+
+/// Replaces the database at `path` with the newer one, as `pare db update` does in production.
+fn write_new_db(pare: &Pare, path: &Path) {
+    let mut cmd = pare.cmd();
+    cmd.args(["-q", "db", "update", "--db"]).arg(path);
+    for source in &db_sources().1 {
+        cmd.arg("--from").arg(source);
+    }
+    run(&mut cmd);
+}
+
+/// pare's JSON inventory of the scan fixture (11 packages of a real Debian 12 machine).
+fn inventory() -> &'static Value {
+    static INVENTORY: OnceLock<Value> = OnceLock::new();
+    INVENTORY.get_or_init(|| {
+        let pare = Pare::new(crate::PARE);
+        let out = run(pare.cmd().args(["sbom", "--format", "json"]).arg(rootfs()));
+        serde_json::from_slice(&out.stdout).unwrap()
+    })
+}
+
+/// The fixture's inventory as another image: its own digest.
+fn inventory_as(n: u32) -> Value {
+    let mut inv = inventory().clone();
+    inv["subject"]["digest"] = json!(format!("sha256:{n:064x}"));
+    inv["subject"]["name"] = json!(format!("images/app-{n}"));
+    inv
+}
+
+/// A running `pare monitor serve`; killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(pare: &Pare, database: &str, vuln_db: &Path, extra: &[&str]) -> Server {
+        let mut child = pare
+            .cmd()
+            .args(["monitor", "serve", "--listen", "127.0.0.1:0", "--poll-interval", "0.2", "--database", database])
+            .arg("--vuln-db")
+            .arg(vuln_db)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting pare monitor serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let lines = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("Listening on ") {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+                }
+                lines.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server did not start:\n{}", log.lock().unwrap());
+            }
+        };
+        Server { child, url, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap()
+}
+
+/// A request with an optional token: (status, body as JSON or as a string).
+fn call(method: &str, url: &str, token: Option<&str>, body: Option<Vec<u8>>) -> (u16, Value) {
+    let mut req = client().request(method.parse().unwrap(), url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b);
+    }
+    let resp = req.send().unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn get(server: &Server, path: &str, token: &str) -> Value {
+    let (status, body) = call("GET", &format!("{}{path}", server.url), Some(token), None);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+fn upload(server: &Server, token: &str, query: &str, sbom: &[u8]) -> (u16, Value) {
+    call("POST", &format!("{}/api/v1/images?{query}", server.url), Some(token), Some(sbom.to_vec()))
+}
+
+fn token(pare: &Pare, database: &str, scope: &str) -> String {
+    let out = run(pare.cmd().args(["monitor", "token", "create", "--scope", scope, "--database", database]));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Waits for `condition`, polling; fails with `what` after two minutes (a bound on a hang, not a
+/// timing assertion).
+fn wait_for(what: &str, server: Option<&Server>, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "timed out waiting for {what}\n{}",
+            server.map(Server::log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until the server scans with `sha256`-less "the newest file" and has nothing left to scan.
+fn wait_rescanned(server: &Server, token: &str, previous: Option<&str>) -> String {
+    let mut sha = String::new();
+    wait_for("the rescan", Some(server), || {
+        let status = get(server, "/api/v1/status", token);
+        sha = status["database_sha256"].as_str().unwrap_or_default().to_string();
+        !sha.is_empty() && Some(sha.as_str()) != previous && status["unscanned"] == 0
+    });
+    sha
+}
+
+/// A test HTTP server receiving webhooks: records each POST's headers and body, answers 200.
+struct Receiver {
+    url: String,
+    posts: Arc<Mutex<Vec<(BTreeMap<String, String>, Vec<u8>)>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let posts = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&posts);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut headers = BTreeMap::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                    }
+                }
+                let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let mut body = vec![0; len];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                if request_line.starts_with("POST ") {
+                    seen.lock().unwrap().push((headers, body));
+                }
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        Receiver { url, posts }
+    }
+
+    fn count(&self) -> usize {
+        self.posts.lock().unwrap().len()
+    }
+}
+
+/// Open findings of an image, by advisory id.
+fn open_findings(server: &Server, token: &str, digest: &str) -> BTreeMap<String, Value> {
+    let image = get(server, &format!("/api/v1/images/{digest}"), token);
+    image["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["fixed_at"].is_null())
+        .map(|f| (f["advisory"].as_str().unwrap().to_string(), f.clone()))
+        .collect()
+}
+
+/// The API suite, run against SQLite and PostgreSQL.
+fn api_suite(pare: &Pare, database: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let vuln_db = dir.path().join("vuln.db");
+    write_old_db(pare, &vuln_db);
+    let write = token(pare, database, "write");
+    let read = token(pare, database, "read");
+    let server = Server::start(pare, database, &vuln_db, &[]);
+    let base = server.url.clone();
+
+    // Open routes.
+    let (status, body) = call("GET", &format!("{base}/healthz"), None, None);
+    assert_eq!((status, body.as_str()), (200, Some("ok\n")));
+    let (status, openapi) = call("GET", &format!("{base}/openapi.json"), None, None);
+    assert_eq!(status, 200);
+    assert_eq!(openapi["openapi"], "3.1.0");
+    for path in ["/api/v1/images", "/api/v1/images/{digest}", "/api/v1/vex/{product}", "/metrics", "/api/v1/trend"] {
+        assert!(openapi["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+    assert!(openapi["components"]["securitySchemes"]["bearer"].is_object());
+
+    // No anonymous reads or writes; a read token cannot write; an unknown token is refused.
+    let sbom = serde_json::to_vec(inventory()).unwrap();
+    assert_eq!(call("GET", &format!("{base}/api/v1/images"), None, None).0, 401);
+    assert_eq!(call("GET", &format!("{base}/metrics"), None, None).0, 401);
+    let (status, body) = upload(&server, &read, "environment=production&team=payments", &sbom);
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("only read"), "{body}");
+    assert_eq!(call("GET", &format!("{base}/api/v1/images"), Some("pare_write_forged"), None).0, 401);
+    let (status, _) =
+        call("POST", &format!("{base}/api/v1/images?environment=production&team=payments"), None, Some(sbom.clone()));
+    assert_eq!(status, 401);
+
+    // Corrupt uploads: 400 with a JSON error that says why.
+    for (bad, why) in [
+        (&b"{\"bomFormat\": \"CycloneDX\", "[..], "not valid JSON"),
+        (&b"\x00\xff\xfe"[..], "not UTF-8"),
+        (&b"{\"hello\": 1}"[..], "SBOM"),
+    ] {
+        let (status, body) = upload(&server, &write, "environment=production&team=payments", bad);
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(why), "{why}: {body}");
+        assert!(body["hint"].is_string());
+    }
+    let (status, body) = upload(&server, &write, "environment=production", &sbom);
+    assert_eq!(status, 400, "a missing team: {body}");
+    let (status, body) = upload(&server, &write, "environment=production&team=t&digest=sha256:00", &sbom);
+    assert_eq!(status, 400, "a bad digest: {body}");
+    assert_eq!(get(&server, "/api/v1/images", &read), json!([]), "nothing was stored by refused uploads");
+
+    // pare's JSON, SPDX and CycloneDX of the same image: one image, scanned at upload.
+    let digest = inventory()["subject"]["digest"].as_str().unwrap().to_string();
+    let (status, body) =
+        upload(&server, &write, "environment=production&team=payments&repository=shop/api&tag=v1", &sbom);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["digest"], digest.as_str());
+    assert_eq!(body["registered"]["new_image"], true);
+    let first_scan_new = body["scan"]["new"].as_u64().unwrap();
+    assert!(first_scan_new > 0, "the fixture has known vulnerabilities: {body}");
+    for format in ["spdx-json", "cyclonedx-json"] {
+        let out = run(pare.cmd().args(["sbom", "--format", format]).arg(rootfs()));
+        let (status, body) = upload(
+            &server,
+            &write,
+            &format!("environment=production&team=payments&repository=shop/api&tag=v1&digest={digest}"),
+            &out.stdout,
+        );
+        assert_eq!(status, 201, "{format}: {body}");
+        assert_eq!(body["registered"]["new_image"], false, "{format}");
+    }
+    let images = get(&server, "/api/v1/images", &read);
+    assert_eq!(images.as_array().unwrap().len(), 1, "{images}");
+    let image = &images[0];
+    assert_eq!(image["packages"], 11);
+    assert_eq!(image["environment"], "production");
+    assert_eq!(image["team"], "payments");
+    assert_eq!(image["open"]["other"].as_u64().unwrap(), first_scan_new, "{image}");
+    assert!(image["age_days"].as_i64().unwrap() >= 0);
+
+    // One image: packages and findings.
+    let detail = get(&server, &format!("/api/v1/images/{digest}"), &read);
+    let names: BTreeSet<&str> = detail["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.contains("libgcrypt20") && names.contains("libssl3"), "{names:?}");
+    let open = open_findings(&server, &read, &digest);
+    let gnutls: Vec<&String> = open.keys().filter(|id| open[*id]["package"] == "libgnutls30").collect();
+    assert!(!gnutls.is_empty(), "DSA-6281-1 (gnutls28) applies to the fixture: {open:?}");
+    assert!(!open.contains_key(ADDED), "the older database lacks DSA-6294-1");
+    assert_eq!(call("GET", &format!("{base}/api/v1/images/sha256:{:064x}", 7), Some(&read), None).0, 404);
+
+    // VEX for the product: the statement suppresses the finding on the product's digests.
+    let vex = json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.invalid/vex/1",
+        "author": "payments team",
+        "timestamp": "2026-12-01T00:00:00Z",
+        "version": 1,
+        "statements": [{
+            "vulnerability": {"name": gnutls[0]},
+            "products": [{"@id": "shop/api"}],
+            "status": "not_affected",
+            "justification": "vulnerable_code_not_in_execute_path"
+        }]
+    });
+    let (status, body) =
+        call("PUT", &format!("{base}/api/v1/vex/shop%2Fapi"), Some(&read), Some(serde_json::to_vec(&vex).unwrap()));
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = call("PUT", &format!("{base}/api/v1/vex/shop%2Fapi"), Some(&write), Some(b"not vex".to_vec()));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) =
+        call("PUT", &format!("{base}/api/v1/vex/shop%2Fapi"), Some(&write), Some(serde_json::to_vec(&vex).unwrap()));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["statements"].as_u64(), body["images"].as_u64()), (Some(1), Some(1)), "{body}");
+    let suppressed = gnutls[0].clone();
+    wait_for("the VEX rescan", Some(&server), || {
+        open_findings(&server, &read, &digest)[&suppressed]["suppressed"] == true
+    });
+    let open = open_findings(&server, &read, &digest);
+    assert_eq!(open[&suppressed]["vex_status"], "not_affected");
+    assert_eq!(get(&server, "/api/v1/images", &read)[0]["open"]["other"].as_u64().unwrap(), first_scan_new - 1);
+
+    // A second image on the same tag is a deploy; the first is no longer current.
+    let mut v2 = inventory_as(2);
+    v2["subject"]["name"] = json!("shop/api");
+    let (status, body) = upload(
+        &server,
+        &write,
+        "environment=production&team=payments&repository=shop/api&tag=v1",
+        &serde_json::to_vec(&v2).unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["registered"]["deployed_from"], digest.as_str());
+    let deploys = get(&server, "/api/v1/deploys", &read);
+    assert_eq!(deploys[0]["old_digest"], digest.as_str(), "{deploys}");
+    assert_eq!(deploys[0]["new_digest"], format!("sha256:{:064x}", 2));
+    let images = get(&server, "/api/v1/images", &read);
+    let current: BTreeMap<&str, bool> =
+        images.as_array().unwrap().iter().map(|i| (i["digest"].as_str().unwrap(), i["current"] == true)).collect();
+    assert_eq!(current[digest.as_str()], false, "{images}");
+    assert_eq!(current[format!("sha256:{:064x}", 2).as_str()], true);
+
+    // Metrics: current images only, by environment and team.
+    let (status, metrics) = call("GET", &format!("{base}/metrics"), Some(&read), None);
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(metrics.contains("pare_monitor_images{environment=\"production\",team=\"payments\"} 1"), "{metrics}");
+    // Both digests are of the product shop/api: the VEX statement applies to the new one too.
+    let expected = format!(
+        "pare_monitor_open_findings{{environment=\"production\",team=\"payments\",severity=\"other\"}} {}",
+        first_scan_new - 1
+    );
+    assert!(metrics.contains(&expected), "{expected} in {metrics}");
+}
+
+#[test]
+fn api_on_sqlite() {
+    let pare = Pare::new(crate::PARE);
+    let dir = tempfile::tempdir().unwrap();
+    api_suite(&pare, &format!("sqlite:{}", dir.path().join("monitor.db").display()));
+}
+
+#[test]
+fn api_on_postgres() {
+    let pg = Postgres::start();
+    let pare = Pare::new(crate::PARE);
+    api_suite(&pare, &pg.database("api"));
+}
+
+#[test]
+fn default_store_needs_no_setup() {
+    let pare = Pare::new(crate::PARE);
+    let out = run(pare.cmd().args(["monitor", "token", "create", "--scope", "read"]));
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert!(token.starts_with("pare_read_"), "{token}");
+    let store = pare.root().join("xdg-data/pare/monitor.db");
+    assert!(store.is_file(), "{} was created", store.display());
+    let bytes = std::fs::read(&store).unwrap();
+    assert!(!bytes.windows(token.trim().len()).any(|w| w == token.trim().as_bytes()), "only the hash is stored");
+}
