@@ -191,6 +191,8 @@ pub struct ImageSummary {
     /// SHA-256 of the vulnerability database of the last scan.
     pub scanned_db: String,
     pub scan_count: i64,
+    /// The worker that recorded the last scan.
+    pub scanned_by: String,
     pub open: Counts,
 }
 
@@ -981,7 +983,7 @@ impl Store {
 pub const PRODUCTION: &str = "production";
 
 static IMAGE_COLUMNS: &str = "digest, repository, tag, environment, team, product, packages, current, registered_at, \
-                              created_at, scanned_at, scanned_db, scan_count";
+                              created_at, scanned_at, scanned_db, scan_count, scanned_by";
 static IMAGE_SELECT_ALL: std::sync::LazyLock<sqlx::SqlStr> = std::sync::LazyLock::new(|| {
     AssertSqlSafe(format!("SELECT {IMAGE_COLUMNS} FROM images ORDER BY registered_at DESC, digest")).into_sql_str()
 });
@@ -1007,6 +1009,7 @@ fn summary(r: &AnyRow) -> Result<ImageSummary, sqlx::Error> {
         scanned_at: r.try_get("scanned_at")?,
         scanned_db: r.try_get("scanned_db")?,
         scan_count: r.try_get("scan_count")?,
+        scanned_by: r.try_get("scanned_by")?,
         open: Counts::default(),
     })
 }

@@ -35,6 +35,9 @@ pub struct Worker {
     pub wake: Notify,
     pub alerts: Option<AlertTarget>,
     pub wake_alerts: Notify,
+    /// A pause before each scan, for the fault tests (`PARE_MONITOR_TEST_SCAN_DELAY_MS`): a kill lands
+    /// in the middle of a rescan.
+    scan_delay: Option<Duration>,
 }
 
 /// Where alerts go.
@@ -73,6 +76,10 @@ impl Worker {
             wake: Notify::new(),
             alerts,
             wake_alerts: Notify::new(),
+            scan_delay: std::env::var("PARE_MONITOR_TEST_SCAN_DELAY_MS")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_millis),
         }
     }
 
@@ -140,8 +147,13 @@ impl Worker {
                 };
                 let db = Arc::clone(&db);
                 let (digest, product, inventory) = (image.digest.clone(), image.product.clone(), image.inventory);
-                let scanned =
-                    tokio::task::spawn_blocking(move || scan_inventory(&db, &digest, &product, &inventory, &vex))
+                let delay = self.scan_delay;
+                let scanned = tokio::task::spawn_blocking(move || {
+                    if let Some(d) = delay {
+                        std::thread::sleep(d);
+                    }
+                    scan_inventory(&db, &digest, &product, &inventory, &vex)
+                })
                         .await
                         .map_err(|e| Error::Task { message: e.to_string() })?;
                 match scanned {
