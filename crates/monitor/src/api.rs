@@ -185,7 +185,9 @@ fn valid_digest(d: &str) -> bool {
 
 fn label_ok(name: &str, value: &str) -> Result<(), Error> {
     if value.is_empty() || value.len() > 256 || value.chars().any(char::is_control) {
-        return Err(Error::BadRequest { message: format!("`{name}` must be 1 to 256 characters, no control characters") });
+        return Err(Error::BadRequest {
+            message: format!("`{name}` must be 1 to 256 characters, no control characters"),
+        });
     }
     Ok(())
 }
@@ -218,8 +220,8 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
     let read = pare_sbom::read(body, "the uploaded SBOM")
         .map_err(|e| Error::BadUpload { message: format!("The upload is not an SBOM pare reads: {e}") })?;
     let mut inventory = read.inventory;
-    let digest = params.digest.clone().or_else(|| inventory.subject.digest.clone()).ok_or_else(|| Error::BadRequest {
-        message: "The SBOM names no image digest: pass `?digest=sha256:…`".into(),
+    let digest = params.digest.clone().or_else(|| inventory.subject.digest.clone()).ok_or_else(|| {
+        Error::BadRequest { message: "The SBOM names no image digest: pass `?digest=sha256:…`".into() }
     })?;
     if !valid_digest(&digest) {
         return Err(Error::BadRequest { message: format!("`{digest}` is not a digest (`sha256:HEX`)") });
@@ -234,7 +236,11 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
     label_ok("repository", &repository)?;
     let product = params.product.clone().unwrap_or_else(|| repository.clone());
     label_ok("product", &product)?;
-    let created_at = inventory.created.as_deref().and_then(|c| c.parse::<jiff::Timestamp>().ok()).map(|t| t.as_second())
+    let created_at = inventory
+        .created
+        .as_deref()
+        .and_then(|c| c.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_second())
         .filter(|t| *t > 0);
     let json = serde_json::to_string(&inventory).map_err(|e| Error::BadUpload { message: e.to_string() })?;
     let registration = Registration {
@@ -310,8 +316,10 @@ async fn upload_vex(
     }
     let doc = match pare_vuln::vex::read(&body, &format!("VEX of {product}")) {
         Ok(doc) => doc,
-        Err(e) => return Error::BadUpload { message: format!("The upload is not a VEX document pare reads: {e}") }
-            .into_response(),
+        Err(e) => {
+            return Error::BadUpload { message: format!("The upload is not a VEX document pare reads: {e}") }
+                .into_response();
+        }
     };
     let text = String::from_utf8_lossy(&body).into_owned();
     let count = i64::try_from(doc.statements.len()).unwrap_or(i64::MAX);

@@ -53,7 +53,8 @@ pub fn push(
     let text = response.text().map_err(|e| Error::Http { message: format!("POST {url}: {e}") })?;
     let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     if !status.is_success() {
-        let message = value.get("error").and_then(|e| e.as_str()).map(str::to_string).unwrap_or_else(|| value.to_string());
+        let message =
+            value.get("error").and_then(|e| e.as_str()).map(str::to_string).unwrap_or_else(|| value.to_string());
         return Err(Error::Server { url: url.to_string(), status: status.as_u16(), message });
     }
     Ok(value)

@@ -17,7 +17,10 @@ fn label(value: &str) -> String {
 pub async fn render(worker: &Worker) -> Result<String> {
     let stats = worker.store.stats().await?;
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP pare_monitor_open_findings Open findings (not fixed, not suppressed by VEX) on current images.");
+    let _ = writeln!(
+        out,
+        "# HELP pare_monitor_open_findings Open findings (not fixed, not suppressed by VEX) on current images."
+    );
     let _ = writeln!(out, "# TYPE pare_monitor_open_findings gauge");
     for ((env, team), counts) in &stats.open {
         for (severity, n) in [
@@ -40,7 +43,10 @@ pub async fn render(worker: &Worker) -> Result<String> {
     for ((env, team), n) in &stats.images {
         let _ = writeln!(out, "pare_monitor_images{{environment=\"{}\",team=\"{}\"}} {n}", label(env), label(team));
     }
-    let _ = writeln!(out, "# HELP pare_monitor_mean_time_to_remediate_seconds Mean time from first seen to fixed of fixed findings.");
+    let _ = writeln!(
+        out,
+        "# HELP pare_monitor_mean_time_to_remediate_seconds Mean time from first seen to fixed of fixed findings."
+    );
     let _ = writeln!(out, "# TYPE pare_monitor_mean_time_to_remediate_seconds gauge");
     for ((env, team), (n, total)) in &stats.remediated {
         if *n > 0 {
@@ -62,10 +68,21 @@ pub async fn render(worker: &Worker) -> Result<String> {
         let ages: Vec<i64> = stats.ages.iter().filter(|(e, _)| e == env).map(|(_, a)| *a).collect();
         for le in AGE_BUCKETS {
             let n = ages.iter().filter(|a| **a <= le).count();
-            let _ = writeln!(out, "pare_monitor_image_age_days_bucket{{environment=\"{}\",le=\"{le}\"}} {n}", label(env));
+            let _ =
+                writeln!(out, "pare_monitor_image_age_days_bucket{{environment=\"{}\",le=\"{le}\"}} {n}", label(env));
         }
-        let _ = writeln!(out, "pare_monitor_image_age_days_bucket{{environment=\"{}\",le=\"+Inf\"}} {}", label(env), ages.len());
-        let _ = writeln!(out, "pare_monitor_image_age_days_sum{{environment=\"{}\"}} {}", label(env), ages.iter().sum::<i64>());
+        let _ = writeln!(
+            out,
+            "pare_monitor_image_age_days_bucket{{environment=\"{}\",le=\"+Inf\"}} {}",
+            label(env),
+            ages.len()
+        );
+        let _ = writeln!(
+            out,
+            "pare_monitor_image_age_days_sum{{environment=\"{}\"}} {}",
+            label(env),
+            ages.iter().sum::<i64>()
+        );
         let _ = writeln!(out, "pare_monitor_image_age_days_count{{environment=\"{}\"}} {}", label(env), ages.len());
     }
     let _ = writeln!(out, "# HELP pare_monitor_alerts Alerts in the outbox, by state.");

@@ -66,7 +66,8 @@ impl VulnDb {
         let db = Database::open(&self.path)?;
         // The stamp is taken before opening: a file replaced while it was opened is seen next time.
         self.stamp = stamp;
-        let changed = self.current.as_ref().map(|c| c.info().file_sha256.clone()) != Some(db.info().file_sha256.clone());
+        let changed =
+            self.current.as_ref().map(|c| c.info().file_sha256.clone()) != Some(db.info().file_sha256.clone());
         if changed {
             self.current = Some(Arc::new(db));
         }

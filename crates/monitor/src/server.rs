@@ -47,8 +47,14 @@ async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr
         let suffix: u32 = rand::random();
         format!("{}-{suffix:08x}", std::process::id())
     });
-    let worker =
-        Arc::new(Worker::new(store, id, VulnDb::new(options.vuln_db.clone()), options.lease, options.poll, options.alerts));
+    let worker = Arc::new(Worker::new(
+        store,
+        id,
+        VulnDb::new(options.vuln_db.clone()),
+        options.lease,
+        options.poll,
+        options.alerts,
+    ));
     if let Err(e) = worker.refresh().await {
         tracing::warn!("{e} (images are scanned once a database can be opened)");
     }

@@ -825,14 +825,16 @@ impl Store {
         }
         for ((advisory, package), (_, fixed_at)) in &existing {
             if fixed_at.is_none() && !seen.contains(&(advisory.clone(), package.clone())) {
-                sqlx::query("UPDATE findings SET fixed_at = $4 WHERE image_digest = $1 AND advisory = $2 AND package = $3")
-                    .bind(digest)
-                    .bind(advisory)
-                    .bind(package)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.err(e))?;
+                sqlx::query(
+                    "UPDATE findings SET fixed_at = $4 WHERE image_digest = $1 AND advisory = $2 AND package = $3",
+                )
+                .bind(digest)
+                .bind(advisory)
+                .bind(package)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
                 recorded.fixed += 1;
             }
         }
@@ -873,7 +875,9 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut alerts = rows
             .iter()
-            .map(|r| Ok(Alert { id: r.try_get("id")?, payload: r.try_get("payload")?, attempts: r.try_get("attempts")? }))
+            .map(|r| {
+                Ok(Alert { id: r.try_get("id")?, payload: r.try_get("payload")?, attempts: r.try_get("attempts")? })
+            })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(|e| self.err(e))?;
         alerts.sort_by(|a, b| a.id.cmp(&b.id));
@@ -949,12 +953,10 @@ impl Store {
             entry.0 += 1;
             entry.1 += fixed.unwrap_or(first).saturating_sub(first);
         }
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COUNT(delivered_at) AS d FROM outbox",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| self.err(e))?;
+        let row = sqlx::query("SELECT COUNT(*) AS n, COUNT(delivered_at) AS d FROM outbox")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
         let total: i64 = row.try_get("n").map_err(|e| self.err(e))?;
         stats.outbox_delivered = row.try_get("d").map_err(|e| self.err(e))?;
         stats.outbox_pending = total - stats.outbox_delivered;

@@ -104,7 +104,8 @@ impl Worker {
     pub async fn refresh(self: &Arc<Self>) -> Result<bool> {
         let me = Arc::clone(self);
         let changed = tokio::task::spawn_blocking(move || {
-            let mut vuln = me.vuln.lock().map_err(|_| Error::Task { message: "the database lock is poisoned".into() })?;
+            let mut vuln =
+                me.vuln.lock().map_err(|_| Error::Task { message: "the database lock is poisoned".into() })?;
             vuln.refresh()
         })
         .await
@@ -154,8 +155,8 @@ impl Worker {
                     }
                     scan_inventory(&db, &digest, &product, &inventory, &vex)
                 })
-                        .await
-                        .map_err(|e| Error::Task { message: e.to_string() })?;
+                .await
+                .map_err(|e| Error::Task { message: e.to_string() })?;
                 match scanned {
                     Ok(findings) => match self.store.record_scan(&self.id, &image.digest, &sha, &findings).await? {
                         Some(r) => {

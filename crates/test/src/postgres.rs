@@ -18,7 +18,9 @@ pub struct Postgres {
 /// The directory of Debian's PostgreSQL programs (`/usr/lib/postgresql/VERSION/bin`), the newest.
 fn bin_dir() -> PathBuf {
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").is_file()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").is_file()).collect()
+        })
         .unwrap_or_default();
     found.sort();
     match found.pop() {
@@ -52,7 +54,8 @@ impl Postgres {
         };
         let pg = Postgres { dir, bin, port, as_nobody };
         pg.run("initdb", &["-D", &pg.data(), "-U", "pare", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-        let options = format!("-h 127.0.0.1 -p {port} -k {} -c fsync=off -c max_connections=100", pg.dir.path().display());
+        let options =
+            format!("-h 127.0.0.1 -p {port} -k {} -c fsync=off -c max_connections=100", pg.dir.path().display());
         pg.run("pg_ctl", &["-D", &pg.data(), "-o", &options, "-l", &pg.log(), "-w", "-t", "60", "start"]);
         pg
     }

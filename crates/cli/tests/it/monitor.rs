@@ -127,8 +127,7 @@ impl Server {
     }
 
     fn spawn(mut cmd: Command) -> Server {
-        let mut child =
-            cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("starting pare monitor serve");
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("starting pare monitor serve");
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
@@ -222,10 +221,13 @@ fn wait_rescanned(server: &Server, token: &str, previous: Option<&str>) -> Strin
     sha
 }
 
+/// What the receiver saw of one POST: headers (lower-case names) and body.
+type Post = (BTreeMap<String, String>, Vec<u8>);
+
 /// A test HTTP server receiving webhooks: records each POST's headers and body, answers 200.
 struct Receiver {
     url: String,
-    posts: Arc<Mutex<Vec<(BTreeMap<String, String>, Vec<u8>)>>>,
+    posts: Arc<Mutex<Vec<Post>>>,
 }
 
 impl Receiver {
@@ -364,7 +366,8 @@ fn api_suite(pare: &Pare, database: &str) {
 
     // One image: packages and findings.
     let detail = get(&server, &format!("/api/v1/images/{digest}"), &read);
-    let names: BTreeSet<&str> = detail["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: BTreeSet<&str> =
+        detail["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(names.contains("libgcrypt20") && names.contains("libssl3"), "{names:?}");
     let open = open_findings(&server, &read, &digest);
     let gnutls: Vec<&String> = open.keys().filter(|id| open[*id]["package"] == "libgnutls30").collect();
@@ -420,8 +423,8 @@ fn api_suite(pare: &Pare, database: &str) {
     let images = get(&server, "/api/v1/images", &read);
     let current: BTreeMap<&str, bool> =
         images.as_array().unwrap().iter().map(|i| (i["digest"].as_str().unwrap(), i["current"] == true)).collect();
-    assert_eq!(current[digest.as_str()], false, "{images}");
-    assert_eq!(current[format!("sha256:{:064x}", 2).as_str()], true);
+    assert!(!current[digest.as_str()], "{images}");
+    assert!(current[format!("sha256:{:064x}", 2).as_str()]);
 
     // Metrics: current images only, by environment and team.
     let (status, metrics) = call("GET", &format!("{base}/metrics"), Some(&read), None);
@@ -514,8 +517,7 @@ fn rescan_story_new_advisory_reaches_stored_images_and_alerts_once() {
     let write = token(&pare, &database, "write");
     let read = token(&pare, &database, "read");
     let receiver = Receiver::start();
-    let server =
-        Server::start(&pare, &database, &vuln_db, &["--alert-url", &receiver.url, "--alert-secret", "s3cret"]);
+    let server = Server::start(&pare, &database, &vuln_db, &["--alert-url", &receiver.url, "--alert-secret", "s3cret"]);
     // Two production images and one in staging; none can be pulled (their digests are made up): a
     // rescan can only read the stored inventories.
     register_many(&server, &write, 10..12, "production", "payments");
@@ -672,6 +674,7 @@ fn sqlite_keeps_every_concurrent_write() {
 
 /// Two servers on one PostgreSQL share a rescan and never scan one image twice.
 #[test]
+#[allow(clippy::print_stderr)]
 fn two_workers_on_postgres_never_scan_an_image_twice() {
     let pg = Postgres::start();
     let database = pg.database("fleet");
