@@ -60,14 +60,16 @@ impl IntoResponse for Error {
     }
 }
 
-/// Checks the bearer token against what the route needs.
-async fn authorize(state: &AppState, headers: &HeaderMap, needed: Scope) -> Result<(), Response> {
-    let token = headers
+/// Checks the bearer token (or, for reads only, the dashboard's cookie) against what the route needs.
+pub(crate) async fn authorize(state: &AppState, headers: &HeaderMap, needed: Scope) -> Result<(), Response> {
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    let Some(token) = token else {
+        .map(|t| t.trim().to_string());
+    // A cookie is sent by the browser on its own: it may read, never write (no cross-site writes).
+    let token = bearer.or_else(|| if needed == Scope::Read { crate::dashboard::cookie_value(headers) } else { None });
+    let Some(token) = token.as_deref() else {
         if needed == Scope::Read && state.allow_anonymous_read {
             return Ok(());
         }
@@ -92,6 +94,10 @@ async fn authorize(state: &AppState, headers: &HeaderMap, needed: Scope) -> Resu
 /// The API router.
 pub fn router(state: Shared) -> Router {
     Router::new()
+        .route("/", get(crate::dashboard::index))
+        .route("/images/{digest}", get(crate::dashboard::image))
+        .route("/assets/style.css", get(crate::dashboard::style))
+        .route("/login", get(crate::dashboard::login_form).post(crate::dashboard::login))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi_json))
         .route("/metrics", get(metrics))

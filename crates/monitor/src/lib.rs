@@ -10,10 +10,12 @@
 //!   images so that several servers on one PostgreSQL never scan one image twice, and delivers alerts
 //!   (HMAC-signed JSON POSTs, retried with backoff, at least once).
 //! - [`serve`] runs the store, the workers and the API ([`api::router`], [`api::ApiDoc`] for the
-//!   OpenAPI 3.1 document) in one process; [`push`] uploads an inventory to a server.
+//!   OpenAPI 3.1 document) and the dashboard ([`dashboard`]: HTML and SVG rendered on the server, no
+//!   script) in one process; [`push`] uploads an inventory to a server.
 
 pub mod api;
 mod client;
+pub mod dashboard;
 mod error;
 mod metrics;
 mod scan;

@@ -708,3 +708,113 @@ fn two_workers_on_postgres_never_scan_an_image_twice() {
     assert_eq!(images.as_array().unwrap().len(), IMAGES as usize);
     eprintln!("rescans per worker: {by_worker:?}");
 }
+
+/// A running chromedriver (Debian's `chromium-driver`), killed when dropped.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    fn start() -> ChromeDriver {
+        let bin = pare_test::tools::require("chromedriver");
+        pare_test::tools::require("chromium");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting chromedriver");
+        let driver = ChromeDriver { child, url: format!("http://127.0.0.1:{port}") };
+        wait_for("chromedriver", None, || {
+            client().get(format!("{}/status", driver.url)).send().is_ok_and(|r| r.status().is_success())
+        });
+        driver
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The dashboard in headless Chromium with JavaScript switched off: sign in with a read token, the
+/// trend chart has one point per day and series, the images and the image page are there; a
+/// screenshot is saved under target/. The dashboard's cookie can read but never write.
+#[test]
+fn dashboard_in_chromium_without_javascript() {
+    let pare = Pare::new(crate::PARE);
+    let dir = tempfile::tempdir().unwrap();
+    let vuln_db = dir.path().join("vuln.db");
+    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
+    write_old_db(&pare, &vuln_db);
+    let write = token(&pare, &database, "write");
+    let read = token(&pare, &database, "read");
+    let server = Server::start(&pare, &database, &vuln_db, &[]);
+    register_many(&server, &write, 300..302, "production", "payments");
+    register_many(&server, &write, 302..303, "staging", "search");
+    let old_sha = get(&server, "/api/v1/status", &read)["database_sha256"].as_str().unwrap().to_string();
+    write_new_db(&pare, &vuln_db);
+    wait_rescanned(&server, &read, Some(&old_sha));
+
+    // Without a token the dashboard sends the browser to sign in; the cookie may read, not write.
+    let no_redirect = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = no_redirect.get(format!("{}/", server.url)).send().unwrap();
+    assert_eq!((resp.status().as_u16(), resp.headers()["location"].to_str().unwrap()), (303, "/login"));
+    let cookie = format!("pare_monitor_token={read}");
+    let resp = no_redirect.get(format!("{}/", server.url)).header("cookie", &cookie).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let cookie_write = format!("pare_monitor_token={write}");
+    let resp = no_redirect
+        .post(format!("{}/api/v1/images?environment=production&team=t", server.url))
+        .header("cookie", &cookie_write)
+        .body(serde_json::to_vec(&inventory_as(309)).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401, "a cookie never authorises a write");
+
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let screenshot = pare_test::tools::target_dir().join("monitor-dashboard.png");
+    let base = server.url.clone();
+    runtime.block_on(async {
+        use fantoccini::{ClientBuilder, Locator};
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,1000", format!("--user-data-dir={}", profile.path().display())],
+                "prefs": {"profile.managed_default_content_settings.javascript": 2}
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let browser = ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a session");
+        browser.goto(&format!("{base}/")).await.unwrap();
+        assert!(browser.current_url().await.unwrap().as_str().ends_with("/login"));
+        let form = browser.form(Locator::Css("form")).await.unwrap();
+        form.set_by_name("token", &read).await.unwrap().submit().await.unwrap();
+        assert_eq!(browser.current_url().await.unwrap().as_str(), format!("{base}/"));
+        let critical = browser.find_all(Locator::Css("svg#trend circle.point.critical")).await.unwrap();
+        let high = browser.find_all(Locator::Css("svg#trend circle.point.high")).await.unwrap();
+        assert_eq!((critical.len(), high.len()), (31, 31), "30 days and now, per series");
+        let last = critical.last().unwrap().find(Locator::Css("title")).await.unwrap();
+        let label = last.html(true).await.unwrap();
+        assert!(label.ends_with("critical: 2"), "two production digests with the critical finding now: {label}");
+        let rows = browser.find_all(Locator::Css("table#images tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 3);
+        std::fs::write(&screenshot, browser.screenshot().await.unwrap()).unwrap();
+        browser.goto(&format!("{base}/images/{}", digest_of(300))).await.unwrap();
+        let findings = browser.find(Locator::Css("table#findings")).await.unwrap().text().await.unwrap();
+        assert!(findings.contains(ADDED) && findings.contains("critical"), "{findings}");
+        browser.close().await.unwrap();
+    });
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", screenshot.display());
+}
