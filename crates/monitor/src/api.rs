@@ -260,11 +260,14 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
         packages: i64::try_from(inventory.packages.len()).unwrap_or(i64::MAX),
         created_at,
     };
-    let registered = state.worker.store.register(&registration).await?;
+    let owner = state.worker.upload_owner();
+    let registered = state.worker.store.register(&registration, (&owner, state.worker.lease_seconds())).await?;
     let scan = if state.worker.database().is_some() {
-        let r = state.worker.scan_pending(Some(&digest)).await?;
+        let r = state.worker.scan_upload(&owner, &digest).await?;
         Some(r)
     } else {
+        // No database yet: the claim is given back, and the rescan loop scans it once one opens.
+        state.worker.store.release(&owner, &digest).await?;
         None
     };
     Ok(Uploaded { digest, registered, scan, warnings: read.warnings })

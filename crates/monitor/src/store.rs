@@ -376,8 +376,10 @@ impl Store {
 
     // ---- images
 
-    /// Registers an image (or updates where it runs) and records a deploy when its tag moved.
-    pub async fn register(&self, reg: &Registration) -> Result<Registered> {
+    /// Registers an image (or updates where it runs) and records a deploy when its tag moved. A new
+    /// image is claimed for `claim` (owner, lease seconds) in the same transaction, so that the
+    /// upload's own scan is the first (no background worker takes it in between).
+    pub async fn register(&self, reg: &Registration, claim: (&str, i64)) -> Result<Registered> {
         let now = now();
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         let existed = sqlx::query("SELECT digest FROM images WHERE digest = $1")
@@ -389,8 +391,8 @@ impl Store {
         // The inventory of a digest never changes; a second upload updates where it runs.
         sqlx::query(
             "INSERT INTO images (digest, repository, tag, environment, team, product, inventory, packages, created_at, \
-             registered_at, updated_at, current, scanned_db, scanned_at, scan_count, scanned_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1, '', NULL, 0, '') \
+             registered_at, updated_at, current, scanned_db, scanned_at, scan_count, scanned_by, lease_owner, \
+             lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1, '', NULL, 0, '', $11, $12) \
              ON CONFLICT (digest) DO UPDATE SET repository = $2, tag = $3, environment = $4, team = $5, product = $6, \
              updated_at = $10, current = 1",
         )
@@ -404,6 +406,8 @@ impl Store {
         .bind(reg.packages)
         .bind(reg.created_at)
         .bind(now)
+        .bind(claim.0)
+        .bind(now + claim.1)
         .execute(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
@@ -624,7 +628,7 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` images not yet scanned with `db` and not leased by a live worker, for
+    /// Claims up to `limit` images not yet scanned with `db` and not leased by another live worker, for
     /// `lease` seconds; `only` restricts the claim to one digest (an upload scans its own image).
     /// PostgreSQL skips rows another transaction is claiming (`FOR UPDATE SKIP LOCKED`), so concurrent
     /// servers never claim one image together; SQLite runs the statement as one write transaction
@@ -644,7 +648,8 @@ impl Store {
         };
         let sql = format!(
             "UPDATE images SET lease_owner = $1, lease_until = $2 WHERE digest IN (SELECT digest FROM images \
-             WHERE scanned_db <> $3 AND (lease_until IS NULL OR lease_until < $4) AND ($6 = '' OR digest = $6) \
+             WHERE scanned_db <> $3 AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1) \
+             AND ($6 = '' OR digest = $6) \
              ORDER BY digest LIMIT $5{lock}) RETURNING digest, product, inventory"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))

@@ -117,15 +117,36 @@ impl Worker {
         Ok(changed)
     }
 
-    /// Scans every image claimable now (not scanned with the current database), or only `digest`.
-    pub async fn scan_pending(self: &Arc<Self>, only: Option<&str>) -> Result<Recorded> {
+    /// Scans every image claimable now (not scanned with the current database).
+    pub async fn scan_pending(self: &Arc<Self>) -> Result<Recorded> {
+        let owner = self.id.clone();
+        self.scan_as(&owner, None).await
+    }
+
+    /// Scans an image just registered with [`Worker::upload_owner`] as its claim's owner.
+    pub async fn scan_upload(self: &Arc<Self>, owner: &str, digest: &str) -> Result<Recorded> {
+        self.scan_as(owner, Some(digest)).await
+    }
+
+    /// A claim owner for one upload: its scan is never taken by this server's own rescan loop.
+    pub fn upload_owner(&self) -> String {
+        let n: u64 = rand::random();
+        format!("{}/upload-{n:016x}", self.id)
+    }
+
+    /// The lease of a claim, in seconds.
+    pub fn lease_seconds(&self) -> i64 {
+        self.lease_secs()
+    }
+
+    async fn scan_as(self: &Arc<Self>, owner: &str, only: Option<&str>) -> Result<Recorded> {
         let mut total = Recorded::default();
         let Some((db, sha, _)) = self.database() else {
             return Ok(total);
         };
         let mut vex_cache: BTreeMap<String, Arc<Vec<pare_vuln::vex::Statement>>> = BTreeMap::new();
         loop {
-            let claimed = self.store.claim(&self.id, &sha, self.lease_secs(), BATCH, only).await?;
+            let claimed = self.store.claim(owner, &sha, self.lease_secs(), BATCH, only).await?;
             if claimed.is_empty() {
                 break;
             }
@@ -158,7 +179,7 @@ impl Worker {
                 .await
                 .map_err(|e| Error::Task { message: e.to_string() })?;
                 match scanned {
-                    Ok(findings) => match self.store.record_scan(&self.id, &image.digest, &sha, &findings).await? {
+                    Ok(findings) => match self.store.record_scan(owner, &image.digest, &sha, &findings).await? {
                         Some(r) => {
                             total.new += r.new;
                             total.fixed += r.fixed;
@@ -171,7 +192,7 @@ impl Worker {
                         // The claim is kept until its lease expires: the image is tried again then, not
                         // again and again in this pass.
                         if only.is_some() {
-                            self.store.release(&self.id, &image.digest).await?;
+                            self.store.release(owner, &image.digest).await?;
                             return Err(e);
                         }
                     }
@@ -193,7 +214,7 @@ impl Worker {
             if let Err(e) = self.refresh().await {
                 tracing::warn!("{e} (keeping the database in use)");
             }
-            match self.scan_pending(None).await {
+            match self.scan_pending().await {
                 Ok(r) if r != Recorded::default() => {
                     tracing::info!("rescan: {} new findings, {} fixed, {} alerts", r.new, r.fixed, r.alerts)
                 }
