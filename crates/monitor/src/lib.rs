@@ -25,7 +25,7 @@ mod worker;
 
 pub use client::{PushOptions, push};
 pub use error::{Error, Result};
-pub use scan::{VulnDb, read_vex, scan_inventory};
+pub use scan::{CachedDb, VulnDb, read_vex, scan_inventory};
 pub use server::{ServeOptions, create_token, serve};
 pub use store::{
     Backend, Claimed, Counts, Deploy, ImageDetail, ImageSummary, NewFinding, PRODUCTION, Recorded, Registered,

@@ -1,14 +1,69 @@
 //! The vulnerability database as the monitor sees it (the same file `pare scan` reads, reopened when
 //! `pare db update` replaces it), and the scan of one stored inventory through `pare_vuln::scan`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use pare_vuln::report::ScanOptions;
-use pare_vuln::{Database, Lookup, Subject};
+use pare_vuln::{Advisory, Cvss, Database, Ecosystem, Lookup, Subject};
 
 use crate::error::{Error, Result};
 use crate::store::NewFinding;
+
+/// Lookups held in memory before they reach the database: a rescan asks for the same packages for
+/// every image (one connection behind a lock, a JSON parse per row), so each is asked once per
+/// database file. Entries are kept up to a cap; past it, lookups go to the database.
+pub struct CachedDb {
+    db: Database,
+    advisories: Mutex<HashMap<PackageKey, Arc<Vec<Advisory>>>>,
+    cvss: Mutex<HashMap<String, Arc<Vec<Cvss>>>>,
+}
+
+/// An ecosystem and a package name.
+type PackageKey = (&'static str, String);
+
+/// Packages (and CVSS ids) kept per database.
+const CACHE_ENTRIES: usize = 200_000;
+
+impl CachedDb {
+    pub fn new(db: Database) -> CachedDb {
+        CachedDb { db, advisories: Mutex::new(HashMap::new()), cvss: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn info(&self) -> &pare_vuln::DbInfo {
+        self.db.info()
+    }
+}
+
+impl Lookup for CachedDb {
+    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> pare_vuln::Result<Vec<Advisory>> {
+        let key = (ecosystem.as_str(), package.to_string());
+        if let Some(hit) = self.advisories.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(hit.as_ref().clone());
+        }
+        let found = self.db.advisories(ecosystem, package)?;
+        if let Ok(mut cache) = self.advisories.lock()
+            && cache.len() < CACHE_ENTRIES
+        {
+            cache.insert(key, Arc::new(found.clone()));
+        }
+        Ok(found)
+    }
+
+    fn cvss(&self, id: &str) -> pare_vuln::Result<Vec<Cvss>> {
+        if let Some(hit) = self.cvss.lock().ok().and_then(|c| c.get(id).cloned()) {
+            return Ok(hit.as_ref().clone());
+        }
+        let found = self.db.cvss(id)?;
+        if let Ok(mut cache) = self.cvss.lock()
+            && cache.len() < CACHE_ENTRIES
+        {
+            cache.insert(id.to_string(), Arc::new(found.clone()));
+        }
+        Ok(found)
+    }
+}
 
 /// What identifies one state of the database file without reading it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +92,7 @@ impl Stamp {
 pub struct VulnDb {
     path: PathBuf,
     stamp: Option<Stamp>,
-    current: Option<Arc<Database>>,
+    current: Option<Arc<CachedDb>>,
 }
 
 impl VulnDb {
@@ -51,7 +106,7 @@ impl VulnDb {
     }
 
     /// The database in use, if one was opened.
-    pub fn current(&self) -> Option<Arc<Database>> {
+    pub fn current(&self) -> Option<Arc<CachedDb>> {
         self.current.clone()
     }
 
@@ -69,7 +124,7 @@ impl VulnDb {
         let changed =
             self.current.as_ref().map(|c| c.info().file_sha256.clone()) != Some(db.info().file_sha256.clone());
         if changed {
-            self.current = Some(Arc::new(db));
+            self.current = Some(Arc::new(CachedDb::new(db)));
         }
         Ok(changed)
     }
@@ -79,7 +134,7 @@ impl VulnDb {
 /// the product's name is the scanned subject's name, so a statement naming the product applies to
 /// every digest of it.
 pub fn scan_inventory(
-    db: &Database,
+    db: &dyn Lookup,
     digest: &str,
     product: &str,
     inventory: &str,
@@ -89,7 +144,7 @@ pub fn scan_inventory(
     inventory.subject.name = product.to_string();
     inventory.subject.digest = Some(digest.to_string());
     let options = ScanOptions { vex: vex.to_vec(), ..ScanOptions::default() };
-    let report = pare_vuln::scan(Subject::Inventory(Box::new(inventory)), db as &dyn Lookup, &options)?;
+    let report = pare_vuln::scan(Subject::Inventory(Box::new(inventory)), db, &options)?;
     Ok(report
         .findings
         .iter()

@@ -88,7 +88,7 @@ impl Worker {
     }
 
     /// The database in use, its SHA-256 and build time.
-    pub fn database(&self) -> Option<(Arc<pare_vuln::Database>, String, String)> {
+    pub fn database(&self) -> Option<(Arc<crate::scan::CachedDb>, String, String)> {
         let vuln = self.vuln.lock().ok()?;
         let db = vuln.current()?;
         let (sha, built) = (db.info().file_sha256.clone(), db.info().built_at.to_string());
@@ -174,7 +174,7 @@ impl Worker {
                     if let Some(d) = delay {
                         std::thread::sleep(d);
                     }
-                    scan_inventory(&db, &digest, &product, &inventory, &vex)
+                    scan_inventory(db.as_ref(), &digest, &product, &inventory, &vex)
                 })
                 .await
                 .map_err(|e| Error::Task { message: e.to_string() })?;
