@@ -592,12 +592,14 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
-        let marked = sqlx::query("UPDATE images SET scanned_db = '' WHERE product = $1")
-            .bind(product)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.err(e))?
-            .rows_affected();
+        // Claims are dropped too: a scan under way used the old statements, and its record is refused.
+        let marked =
+            sqlx::query("UPDATE images SET scanned_db = '', lease_owner = NULL, lease_until = NULL WHERE product = $1")
+                .bind(product)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?
+                .rows_affected();
         tx.commit().await.map_err(|e| self.err(e))?;
         Ok(marked)
     }
