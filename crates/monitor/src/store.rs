@@ -945,20 +945,20 @@ impl Store {
             *stats.images.entry((env.clone(), team)).or_default() += 1;
             stats.ages.push((env, age_days(now, created, registered)));
         }
+        // Summed in the database (cast: PostgreSQL's SUM of BIGINT is NUMERIC, which `Any` cannot decode).
         let rows = sqlx::query(
-            "SELECT i.environment, i.team, f.first_seen, f.fixed_at FROM findings f JOIN images i \
-             ON i.digest = f.image_digest WHERE f.fixed_at IS NOT NULL",
+            "SELECT i.environment, i.team, COUNT(*) AS n, CAST(SUM(f.fixed_at - f.first_seen) AS BIGINT) AS total \
+             FROM findings f JOIN images i ON i.digest = f.image_digest WHERE f.fixed_at IS NOT NULL \
+             GROUP BY i.environment, i.team",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.err(e))?;
         for r in rows {
             let key = (r.try_get("environment").map_err(|e| self.err(e))?, r.try_get("team").map_err(|e| self.err(e))?);
-            let first: i64 = r.try_get("first_seen").map_err(|e| self.err(e))?;
-            let fixed: Option<i64> = r.try_get("fixed_at").map_err(|e| self.err(e))?;
-            let entry = stats.remediated.entry(key).or_default();
-            entry.0 += 1;
-            entry.1 += fixed.unwrap_or(first).saturating_sub(first);
+            let n: i64 = r.try_get("n").map_err(|e| self.err(e))?;
+            let total: Option<i64> = r.try_get("total").map_err(|e| self.err(e))?;
+            stats.remediated.insert(key, (n, total.unwrap_or(0).max(0)));
         }
         let row = sqlx::query("SELECT COUNT(*) AS n, COUNT(delivered_at) AS d FROM outbox")
             .fetch_one(&self.pool)
