@@ -169,7 +169,8 @@ fn client() -> reqwest::blocking::Client {
 /// A request with an optional token: (status, body as JSON or as a string).
 fn call(method: &str, url: &str, token: Option<&str>, body: Option<Vec<u8>>) -> (u16, Value) {
     let mut req = client().request(method.parse().unwrap(), url);
-    if let Some(t) = token {
+    // An empty token sends no header (anonymous).
+    if let Some(t) = token.filter(|t| !t.is_empty()) {
         req = req.bearer_auth(t);
     }
     if let Some(b) = body {
@@ -232,6 +233,11 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
+        Receiver::failing_first(0)
+    }
+
+    /// A receiver that answers 503 to its first `failures` POSTs (they are recorded too).
+    fn failing_first(failures: usize) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let posts = Arc::new(Mutex::new(Vec::new()));
@@ -259,10 +265,17 @@ impl Receiver {
                 if reader.read_exact(&mut body).is_err() {
                     continue;
                 }
+                let mut posts = seen.lock().unwrap();
                 if request_line.starts_with("POST ") {
-                    seen.lock().unwrap().push((headers, body));
+                    posts.push((headers, body));
                 }
-                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let answer: &[u8] = if posts.len() <= failures {
+                    b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                };
+                drop(posts);
+                let _ = stream.write_all(answer);
             }
         });
         Receiver { url, posts }
@@ -817,4 +830,39 @@ fn dashboard_in_chromium_without_javascript() {
     });
     let png = std::fs::read(&screenshot).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", screenshot.display());
+}
+
+/// A receiver that fails gets the alert again (same delivery id) until it accepts it; anonymous reads
+/// are opened by the flag and anonymous writes stay refused.
+#[test]
+fn alerts_are_retried_until_delivered_and_anonymous_reads_are_opt_in() {
+    let pare = Pare::new(crate::PARE);
+    let dir = tempfile::tempdir().unwrap();
+    let vuln_db = dir.path().join("vuln.db");
+    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
+    write_old_db(&pare, &vuln_db);
+    let write = token(&pare, &database, "write");
+    let receiver = Receiver::failing_first(2);
+    let server = Server::start(&pare, &database, &vuln_db, &["--alert-url", &receiver.url, "--allow-anonymous-read"]);
+    let (status, _) = call("GET", &format!("{}/api/v1/images", server.url), None, None);
+    assert_eq!(status, 200, "anonymous read allowed by the flag");
+    let (status, _) = call(
+        "POST",
+        &format!("{}/api/v1/images?environment=production&team=x", server.url),
+        None,
+        Some(serde_json::to_vec(&inventory_as(400)).unwrap()),
+    );
+    assert_eq!(status, 401, "never an anonymous write");
+    register_many(&server, &write, 400..401, "production", "core");
+    let old_sha = get(&server, "/api/v1/status", "")["database_sha256"].as_str().unwrap().to_string();
+    write_new_db(&pare, &vuln_db);
+    wait_rescanned(&server, "", Some(&old_sha));
+    wait_for("the alert after two failures", Some(&server), || {
+        metric(&server, "", "pare_monitor_alerts{state=\"delivered\"}") == Some(1)
+    });
+    let posts = receiver.posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 3, "two refused attempts, then the accepted one");
+    let ids: BTreeSet<&String> = posts.iter().map(|(h, _)| &h["x-pare-delivery"]).collect();
+    assert_eq!(ids.len(), 1, "the same alert each time");
+    assert!(posts.iter().all(|(_, body)| body == &posts[0].1));
 }
