@@ -834,6 +834,13 @@ pub struct MonitorServeArgs {
     /// The name of this server in work claims (default: PID and a random suffix)
     #[arg(long, value_name = "NAME")]
     pub worker_id: Option<String>,
+    /// Rebuild the vulnerability database itself from this source, as `pare db update` does: a local file or
+    /// directory, or KIND=URL (repeatable; every update reads all of them, then every image is rescanned)
+    #[arg(long, value_name = "URL|PATH")]
+    pub db_source: Vec<String>,
+    /// Seconds between updates from --db-source (the first runs at start)
+    #[arg(long, value_name = "SECONDS", default_value_t = 21_600)]
+    pub db_update_interval: u64,
 }
 
 #[derive(Subcommand, Debug)]

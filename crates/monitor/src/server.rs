@@ -26,8 +26,12 @@ pub struct ServeOptions {
     pub poll: Duration,
     /// How long a claim survives its worker.
     pub lease: Duration,
-    /// Names this server in claims; default `HOST-PID-RANDOM`.
+    /// Names this server in claims; default `PID-RANDOM`.
     pub worker_id: Option<String>,
+    /// Sources the server rebuilds the vulnerability database from itself (as `pare db update`), at
+    /// start and then every `db_update_every`; empty: the file is only watched.
+    pub db_sources: Vec<pare_vuln::SourceSpec>,
+    pub db_update_every: Duration,
 }
 
 /// Runs a server until the process is stopped (Ctrl-C or SIGTERM); `on_listening` is told the
@@ -62,6 +66,14 @@ async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr
         .await
         .map_err(|e| Error::Http { message: format!("cannot listen on {}: {e}", options.listen) })?;
     let addr = listener.local_addr().map_err(|e| Error::Http { message: e.to_string() })?;
+    let updates = (!options.db_sources.is_empty()).then(|| {
+        tokio::spawn(run_db_updates(
+            Arc::clone(&worker),
+            options.vuln_db.clone(),
+            options.db_sources.clone(),
+            options.db_update_every,
+        ))
+    });
     let rescans = tokio::spawn(Arc::clone(&worker).run_rescans());
     let alerts = tokio::spawn(Arc::clone(&worker).run_alerts());
     let app = router(Arc::new(AppState { worker, allow_anonymous_read: options.allow_anonymous_read }));
@@ -72,7 +84,36 @@ async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr
         .map_err(|e| Error::Http { message: e.to_string() });
     rescans.abort();
     alerts.abort();
+    if let Some(u) = updates {
+        u.abort();
+    }
     served
+}
+
+/// Rebuilds the vulnerability database from `sources` now and every `every` (`--db-source`): the
+/// same `update_with` as `pare db update`, so the file is replaced atomically and the rescan loop
+/// notices it. A failed update leaves the previous database in place and is tried again next time.
+async fn run_db_updates(worker: Arc<Worker>, path: PathBuf, sources: Vec<pare_vuln::SourceSpec>, every: Duration) {
+    loop {
+        let (p, s) = (path.clone(), sources.clone());
+        let updated = tokio::task::spawn_blocking(move || {
+            pare_vuln::db::update_with(&p, &s, &pare_vuln::db::UpdateOptions::default(), &mut |_| {})
+        })
+        .await;
+        match updated {
+            Ok(Ok(info)) => {
+                tracing::info!(
+                    "updated the vulnerability database {} from {} sources",
+                    path.display(),
+                    info.sources.len()
+                );
+                worker.wake.notify_one();
+            }
+            Ok(Err(e)) => tracing::warn!("updating the vulnerability database: {e} (the previous one stays)"),
+            Err(e) => tracing::warn!("updating the vulnerability database: {e}"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 async fn shutdown() {

@@ -26,6 +26,14 @@ pub(crate) fn run(global: &GlobalArgs, printer: &Printer, command: MonitorComman
             if args.alert_secret.is_some() && args.alert_url.is_none() {
                 return Err(crate::status::hinted("--alert-secret without --alert-url", "add --alert-url URL"));
             }
+            let db_sources = args
+                .db_source
+                .iter()
+                .map(|s| {
+                    let path = std::path::Path::new(s);
+                    if path.exists() { Ok(pare_vuln::SourceSpec::local(path)) } else { pare_vuln::SourceSpec::parse(s) }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let options = ServeOptions {
                 listen: args.listen,
                 database: database(&args.database),
@@ -35,6 +43,8 @@ pub(crate) fn run(global: &GlobalArgs, printer: &Printer, command: MonitorComman
                 poll: Duration::from_secs_f64(args.poll_interval.max(0.01)),
                 lease: Duration::from_secs(args.lease.max(1)),
                 worker_id: args.worker_id.clone(),
+                db_sources,
+                db_update_every: Duration::from_secs(args.db_update_interval.max(1)),
             };
             let vuln_db = options.vuln_db.display().to_string();
             pare_monitor::serve(options, |addr| {

@@ -866,3 +866,27 @@ fn alerts_are_retried_until_delivered_and_anonymous_reads_are_opt_in() {
     assert_eq!(ids.len(), 1, "the same alert each time");
     assert!(posts.iter().all(|(_, body)| body == &posts[0].1));
 }
+
+/// `--db-source`: the server rebuilds the database itself from the sources `pare db update` takes, and
+/// the stored images are rescanned with it.
+#[test]
+fn the_server_updates_the_database_from_db_sources() {
+    let pare = Pare::new(crate::PARE);
+    let dir = tempfile::tempdir().unwrap();
+    let vuln_db = dir.path().join("vuln.db");
+    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
+    let write = token(&pare, &database, "write");
+    let read = token(&pare, &database, "read");
+    let mut extra = vec!["--db-update-interval".to_string(), "3600".to_string()];
+    for source in &db_sources().1 {
+        extra.push("--db-source".into());
+        extra.push(source.display().to_string());
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    // No database file at start: the first update makes it.
+    let server = Server::start(&pare, &database, &vuln_db, &extra);
+    register_many(&server, &write, 500..501, "production", "core");
+    wait_rescanned(&server, &read, None);
+    assert!(vuln_db.is_file());
+    assert!(open_findings(&server, &read, &digest_of(500)).contains_key(ADDED), "scanned with the newer sources");
+}
