@@ -15,7 +15,9 @@ use crate::store::NewFinding;
 /// every image (one connection behind a lock, a JSON parse per row), so each is asked once per
 /// database file. Entries are kept up to a cap; past it, lookups go to the database.
 pub struct CachedDb {
-    db: Database,
+    /// Always `Some` but while it is dropped (see `Drop`).
+    db: Option<Database>,
+    info: pare_vuln::DbInfo,
     advisories: Mutex<HashMap<PackageKey, Arc<Vec<Advisory>>>>,
     cvss: Mutex<HashMap<String, Arc<Vec<Cvss>>>>,
 }
@@ -28,11 +30,42 @@ const CACHE_ENTRIES: usize = 200_000;
 
 impl CachedDb {
     pub fn new(db: Database) -> CachedDb {
-        CachedDb { db, advisories: Mutex::new(HashMap::new()), cvss: Mutex::new(HashMap::new()) }
+        let info = db.info().clone();
+        CachedDb { db: Some(db), info, advisories: Mutex::new(HashMap::new()), cvss: Mutex::new(HashMap::new()) }
     }
 
+    fn db(&self) -> pare_vuln::Result<&Database> {
+        self.db.as_ref().ok_or_else(|| pare_vuln::Error::Database {
+            path: PathBuf::new(),
+            message: "the database was closed".into(),
+        })
+    }
+
+    /// What the database holds (its SHA-256, when it was built).
     pub fn info(&self) -> &pare_vuln::DbInfo {
-        self.db.info()
+        &self.info
+    }
+}
+
+/// `pare_vuln::Database` owns a tokio runtime, which panics when it is dropped on a runtime's thread:
+/// the last holder of a replaced database is often an async task, so the database is dropped on a
+/// thread of its own (or leaked, should no thread start).
+impl Drop for CachedDb {
+    fn drop(&mut self) {
+        let Some(db) = self.db.take() else { return };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return drop(db);
+        }
+        let slot = Arc::new(Mutex::new(Some(db)));
+        let moved = Arc::clone(&slot);
+        let spawned = std::thread::Builder::new()
+            .name("drop-vuln-db".into())
+            .spawn(move || drop(moved.lock().ok().and_then(|mut s| s.take())));
+        if spawned.is_err()
+            && let Some(db) = slot.lock().ok().and_then(|mut s| s.take())
+        {
+            std::mem::forget(db);
+        }
     }
 }
 
@@ -42,7 +75,7 @@ impl Lookup for CachedDb {
         if let Some(hit) = self.advisories.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(hit.as_ref().clone());
         }
-        let found = self.db.advisories(ecosystem, package)?;
+        let found = self.db()?.advisories(ecosystem, package)?;
         if let Ok(mut cache) = self.advisories.lock()
             && cache.len() < CACHE_ENTRIES
         {
@@ -55,7 +88,7 @@ impl Lookup for CachedDb {
         if let Some(hit) = self.cvss.lock().ok().and_then(|c| c.get(id).cloned()) {
             return Ok(hit.as_ref().clone());
         }
-        let found = self.db.cvss(id)?;
+        let found = self.db()?.cvss(id)?;
         if let Ok(mut cache) = self.cvss.lock()
             && cache.len() < CACHE_ENTRIES
         {
@@ -165,4 +198,25 @@ pub fn read_vex(bytes: &[u8], location: &str) -> Result<Vec<pare_vuln::vex::Stat
     pare_vuln::vex::read(bytes, location)
         .map(|d| d.statements)
         .map_err(|e| Error::BadUpload { message: format!("{e}") })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The last holder of a replaced database is often an async task: dropping it there must not
+    /// panic (`pare_vuln::Database` owns a runtime).
+    #[test]
+    fn a_database_dropped_in_an_async_task_does_not_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vuln.db");
+        let list = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vuln/tests/fixtures/vulndata/debian-tracker-lists-merged/DSA-list");
+        pare_vuln::db::update(&path, &[pare_vuln::SourceSpec::local(&list)], &mut |_| {}).unwrap();
+        let db = Arc::new(CachedDb::new(Database::open(&path).unwrap()));
+        assert!(!db.advisories(Ecosystem::Debian, "openssl").unwrap().is_empty());
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+        runtime.block_on(async move { tokio::spawn(async move { drop(db) }).await.unwrap() });
+    }
 }

@@ -156,7 +156,11 @@ impl Server {
 }
 
 impl Drop for Server {
+    #[allow(clippy::print_stderr)]
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("server log:\n{}", self.log());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -450,6 +454,24 @@ fn api_suite(pare: &Pare, database: &str) {
         first_scan_new - 1
     );
     assert!(metrics.contains(&expected), "{expected} in {metrics}");
+
+    // A newer database, then the older one again: the added finding comes and goes (fixed), and the
+    // mean time to remediate is computed (summed by the database, on both backends).
+    let sha = get(&server, "/api/v1/status", &read)["database_sha256"].as_str().unwrap().to_string();
+    write_new_db(pare, &vuln_db);
+    let sha = wait_rescanned(&server, &read, Some(&sha));
+    assert!(open_findings(&server, &read, &digest).contains_key(ADDED));
+    write_old_db(pare, &vuln_db);
+    wait_rescanned(&server, &read, Some(&sha));
+    assert!(!open_findings(&server, &read, &digest).contains_key(ADDED));
+    let (_, metrics) = call("GET", &format!("{base}/metrics"), Some(&read), None);
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("pare_monitor_mean_time_to_remediate_seconds{environment=\"production\",team=\"payments\"}"),
+        "{metrics}"
+    );
 }
 
 #[test]
