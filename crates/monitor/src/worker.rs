@@ -38,6 +38,8 @@ pub struct Worker {
     /// A pause before each scan, for the fault tests (`PARE_MONITOR_TEST_SCAN_DELAY_MS`): a kill lands
     /// in the middle of a rescan.
     scan_delay: Option<Duration>,
+    /// Scans run at once (the cores, at most 4).
+    parallel: usize,
 }
 
 /// Where alerts go.
@@ -80,6 +82,7 @@ impl Worker {
                 .ok()
                 .and_then(|v| v.parse::<u64>().ok())
                 .map(Duration::from_millis),
+            parallel: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
         }
     }
 
@@ -150,6 +153,10 @@ impl Worker {
             if claimed.is_empty() {
                 break;
             }
+            // The batch's scans run on the blocking pool, as many at once as there are cores; their
+            // results are recorded one by one (each in its own transaction) as they finish.
+            let permits = Arc::new(tokio::sync::Semaphore::new(self.parallel));
+            let mut scans = tokio::task::JoinSet::new();
             for image in claimed {
                 let vex = match vex_cache.get(&image.product) {
                     Some(v) => Arc::clone(v),
@@ -168,31 +175,35 @@ impl Worker {
                     }
                 };
                 let db = Arc::clone(&db);
-                let (digest, product, inventory) = (image.digest.clone(), image.product.clone(), image.inventory);
+                let permit =
+                    Arc::clone(&permits).acquire_owned().await.map_err(|e| Error::Task { message: e.to_string() })?;
                 let delay = self.scan_delay;
-                let scanned = tokio::task::spawn_blocking(move || {
+                scans.spawn_blocking(move || {
+                    let _permit = permit;
                     if let Some(d) = delay {
                         std::thread::sleep(d);
                     }
-                    scan_inventory(db.as_ref(), &digest, &product, &inventory, &vex)
-                })
-                .await
-                .map_err(|e| Error::Task { message: e.to_string() })?;
+                    let scanned = scan_inventory(db.as_ref(), &image.digest, &image.product, &image.inventory, &vex);
+                    (image.digest, scanned)
+                });
+            }
+            while let Some(done) = scans.join_next().await {
+                let (digest, scanned) = done.map_err(|e| Error::Task { message: e.to_string() })?;
                 match scanned {
-                    Ok(findings) => match self.store.record_scan(owner, &image.digest, &sha, &findings).await? {
+                    Ok(findings) => match self.store.record_scan(owner, &digest, &sha, &findings).await? {
                         Some(r) => {
                             total.new += r.new;
                             total.fixed += r.fixed;
                             total.alerts += r.alerts;
                         }
-                        None => tracing::warn!("lost the claim on {} (lease expired): not recorded", image.digest),
+                        None => tracing::warn!("lost the claim on {digest} (lease expired): not recorded"),
                     },
                     Err(e) => {
-                        tracing::warn!("scanning {}: {e}", image.digest);
+                        tracing::warn!("scanning {digest}: {e}");
                         // The claim is kept until its lease expires: the image is tried again then, not
                         // again and again in this pass.
                         if only.is_some() {
-                            self.store.release(owner, &image.digest).await?;
+                            self.store.release(owner, &digest).await?;
                             return Err(e);
                         }
                     }
