@@ -7,7 +7,10 @@ set -euo pipefail
 # (GOPATH mode; no Go module proxy is needed).
 # curl, gpgv, xz-utils: crates/cli/tests/it/gallery_newest_live.rs reads the archive independently of pare.
 # gpg, gpg-agent: crates/cli/tests/it/sign_gpg.rs signs with skopeo --sign-by and pare sign --gpg-key.
-packages=(curl mmdebstrap g++ gpg gpg-agent gpgv xz-utils debian-archive-keyring skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver golang-github-coreos-bbolt-dev)
+# postgresql: crates/cli/tests/it/monitor.rs runs the monitor's API suite and two workers against a real server
+# (pare_test::postgres starts it with initdb in a temporary directory; a missing server fails those tests).
+# chromium, chromium-driver: crates/cli/tests/it/monitor.rs drives the monitor's dashboard in headless Chromium.
+packages=(postgresql chromium chromium-driver curl mmdebstrap g++ gpg gpg-agent gpgv xz-utils debian-archive-keyring skopeo umoci docker-registry apache2-utils ca-certificates golang-go podman runc openssl openjdk-17-jdk-headless dpkg python3-packaging nodejs node-semver golang-github-coreos-bbolt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -373,6 +373,12 @@ pare sbom dir:./rootfs")]
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Watch a fleet: store SBOMs, rescan them when the database changes, alert, serve an API
+    #[command(long_about = MONITOR_ABOUT)]
+    Monitor {
+        #[command(subcommand)]
+        command: MonitorCommand,
+    },
     /// Make signing keys (as cosign does)
     Key {
         #[command(subcommand)]
@@ -933,6 +939,126 @@ pare db status --format json")]
         #[command(flatten)]
         format: FormatArg,
     },
+}
+
+const MONITOR_ABOUT: &str = "The fleet monitor: a server that stores the SBOMs of deployed images (by digest, \
+with environment and team), rescans every stored SBOM when the vulnerability database changes (no image is \
+pulled), records findings with first-seen and fixed times, applies VEX per product, sends alerts for new \
+critical findings on production images as signed webhooks, and serves a REST API (OpenAPI at /openapi.json) \
+and Prometheus /metrics.\n\n\
+The store is a SQLite file in the pare data directory by default (no setup); `--database postgres://…` \
+shares one PostgreSQL between several servers, which split rescans without scanning an image twice.\n\n\
+Examples:\n    pare monitor serve --listen 127.0.0.1:8080\n    \
+pare monitor token create --scope write\n    \
+pare monitor push oci:./layout --server http://127.0.0.1:8080 --token $TOKEN --env production --team payments";
+
+#[derive(Subcommand, Debug)]
+pub enum MonitorCommand {
+    /// Run the monitor: API, rescans when the vulnerability database changes, alert delivery
+    Serve(MonitorServeArgs),
+    /// Manage API tokens
+    Token {
+        #[command(subcommand)]
+        command: MonitorTokenCommand,
+    },
+    /// Make the inventory of an image (or read an SBOM) here and upload it to a monitor
+    Push(MonitorPushArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MonitorDatabaseArg {
+    /// The monitor's store: `sqlite:PATH` or `postgres://USER@HOST:PORT/DB` (default: monitor.db in the pare
+    /// data directory: $PARE_DATA_DIR, else $XDG_DATA_HOME/pare, else ~/.local/share/pare)
+    #[arg(long, value_name = "URL", env = "PARE_MONITOR_DATABASE")]
+    pub database: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MonitorServeArgs {
+    /// Address and port to listen on (port 0: any free port, printed on standard error)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub database: MonitorDatabaseArg,
+    /// The vulnerability database to scan with, reopened when `pare db update` replaces it (default: as `pare db`)
+    #[arg(long, value_name = "PATH")]
+    pub vuln_db: Option<PathBuf>,
+    /// Let requests without a token read (never write)
+    #[arg(long)]
+    pub allow_anonymous_read: bool,
+    /// POST alerts for new critical findings on production images to URL (JSON)
+    #[arg(long, value_name = "URL")]
+    pub alert_url: Option<String>,
+    /// Sign each alert with HMAC-SHA256 of its body under this key (header X-Pare-Signature: sha256=HEX)
+    #[arg(long, value_name = "SECRET", env = "PARE_MONITOR_ALERT_SECRET", hide_env_values = true)]
+    pub alert_secret: Option<String>,
+    /// Seconds between looks at the vulnerability database file and the alert outbox
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub poll_interval: f64,
+    /// Seconds a claimed image stays claimed when its server dies (then another server rescans it)
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub lease: u64,
+    /// The name of this server in work claims (default: PID and a random suffix)
+    #[arg(long, value_name = "NAME")]
+    pub worker_id: Option<String>,
+    /// Rebuild the vulnerability database itself from this source, as `pare db update` does: a local file or
+    /// directory, or KIND=URL (repeatable; every update reads all of them, then every image is rescanned)
+    #[arg(long, value_name = "URL|PATH")]
+    pub db_source: Vec<String>,
+    /// Seconds between updates from --db-source (the first runs at start)
+    #[arg(long, value_name = "SECONDS", default_value_t = 21_600)]
+    pub db_update_interval: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MonitorTokenCommand {
+    /// Make a token; it is printed once, and only its hash is stored
+    Create {
+        /// read: GET requests; write: everything
+        #[arg(long, value_parser = ["read", "write"])]
+        scope: String,
+        /// A name to recognise the token by
+        #[arg(long, default_value = "")]
+        name: String,
+        #[command(flatten)]
+        database: MonitorDatabaseArg,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MonitorPushArgs {
+    /// Image location, directory, or SBOM file (SPDX JSON or tag-value, CycloneDX JSON, pare's JSON)
+    pub src: String,
+    /// The monitor's URL
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// A token with write scope
+    #[arg(long, value_name = "TOKEN", env = "PARE_MONITOR_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The environment the image runs in (production, staging, …)
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: String,
+    /// The team that owns the image
+    #[arg(long, value_name = "TEAM")]
+    pub team: String,
+    /// The repository (default: SRC's name in the SBOM)
+    #[arg(long, value_name = "NAME")]
+    pub repository: Option<String>,
+    /// The tag deployed (a tag that moves to a new digest is recorded as a deploy)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// The image digest, when SRC is an SBOM that names none
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<String>,
+    /// The VEX product whose statements apply (default: the repository)
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub format: FormatArg,
 }
 
 #[derive(Args, Debug, Clone)]

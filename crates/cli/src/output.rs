@@ -78,8 +78,8 @@ impl Printer {
     pub fn init_logging(&self) {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let filter = match self.verbose {
-            0 => "warn",
-            1 => "warn,pare_oci=debug,pare_deb=debug,pare_cli=debug",
+            0 => "warn,pare_monitor=info",
+            1 => "warn,pare_monitor=info,pare_oci=debug,pare_deb=debug,pare_cli=debug",
             _ => "debug",
         };
         let _ = tracing_subscriber::fmt()

@@ -75,6 +75,8 @@ pub fn hints_of(cause: &(dyn std::error::Error + 'static)) -> Vec<String> {
         e.hint()
     } else if let Some(e) = cause.downcast_ref::<pare_policy::Error>() {
         e.hint()
+    } else if let Some(e) = cause.downcast_ref::<pare_monitor::Error>() {
+        e.hint()
     } else if let Some(e) = cause.downcast_ref::<Hinted>() {
         Some(e.hint.clone())
     } else if let Some(e) = cause.downcast_ref::<GateFailure>() {

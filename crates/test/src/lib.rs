@@ -4,6 +4,7 @@
 //! Tests fail (they do not skip) when a tool they need is missing: `scripts/test.sh` installs them.
 
 mod pare;
+pub mod postgres;
 pub mod registry;
 pub mod tools;
 

@@ -31,7 +31,7 @@ impl Pare {
     /// cache and XDG directories, `SOURCE_DATE_EPOCH` removed.
     pub fn new(bin: impl Into<PathBuf>) -> Pare {
         let root = tempfile::Builder::new().prefix("pare-test-").tempdir().expect("temporary directory");
-        for dir in ["home", "cache", "xdg-cache", "xdg-config", "xdg-runtime", "docker"] {
+        for dir in ["home", "cache", "xdg-cache", "xdg-config", "xdg-data", "xdg-runtime", "docker"] {
             std::fs::create_dir(root.path().join(dir)).expect("creating a test directory");
         }
         let cache = root.path().join("cache");
@@ -66,11 +66,16 @@ impl Pare {
             .env("PARE_CACHE_DIR", &self.cache)
             .env("XDG_CACHE_HOME", dir("xdg-cache"))
             .env("XDG_CONFIG_HOME", dir("xdg-config"))
+            .env("XDG_DATA_HOME", dir("xdg-data"))
             .env("XDG_RUNTIME_DIR", dir("xdg-runtime"))
             .env("DOCKER_CONFIG", dir("docker"))
             .env("NO_COLOR", "1")
             .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("PARE_VULN_DB");
+            .env_remove("PARE_VULN_DB")
+            .env_remove("PARE_DATA_DIR")
+            .env_remove("PARE_MONITOR_DATABASE")
+            .env_remove("PARE_MONITOR_TOKEN")
+            .env_remove("PARE_MONITOR_ALERT_SECRET");
         for var in PROXIES {
             cmd.env_remove(var);
         }

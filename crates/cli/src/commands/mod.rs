@@ -10,6 +10,7 @@ mod evidence;
 mod files;
 mod inspect;
 mod key;
+mod monitor;
 mod outdated;
 mod policy;
 mod sbom;
@@ -88,6 +89,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
             build::gallery_list(printer, format.format)
         }
         Command::Db { command } => db::run(printer, command),
+        Command::Monitor { command } => monitor::run(global, printer, command),
         Command::Scan(args) => scan::scan(global, printer, &args),
         Command::Diff(args) => diff::diff(global, printer, &args),
         Command::Vex(args) => vex::vex(printer, &args),

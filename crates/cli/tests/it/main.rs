@@ -12,6 +12,7 @@ mod help;
 mod hostile_text;
 mod interop;
 mod ldd;
+mod monitor;
 mod outdated;
 mod policy;
 mod registry;

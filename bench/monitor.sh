@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The fleet monitor at scale (issue 14): N stored SBOMs of about 300 Debian packages each are registered
+# over the API, then the vulnerability database is replaced by a newer one and the rescan of every stored
+# SBOM is timed (from the file's replacement until /api/v1/status says nothing is left), with the server's
+# peak resident memory (VmHWM), and the p50/p99 latency of the API and dashboard queries at that size.
+#
+# The SBOMs are pare JSON inventories made from the real DSA list (crates/vuln/tests/fixtures): each takes
+# 300 of the bookworm source packages the list names, each at the fixed version or just below it (`~bench`,
+# which sorts before it), chosen at random per SBOM: the rescans match real advisories with varied versions.
+# The older database is the DSA list without its newest 60 advisories, the newer one the whole list.
+#
+# Usage: bench/monitor.sh [N] [postgres://URL]   (default 10000, SQLite in a temporary directory)
+#        WORKERS=2 bench/monitor.sh N postgres://…   two servers on one PostgreSQL share the rescan
+#        PARE_BIN=PATH times that binary instead of a fresh release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-10000}
+database=${2:-}
+workers=${WORKERS:-1}
+if [ -n "${PARE_BIN:-}" ]; then
+  pare=$(realpath "$PARE_BIN")
+else
+  cargo build --release --locked -q -p pare-cli
+  pare="$PWD/target/release/pare"
+fi
+work=$(mktemp -d /tmp/pare-bench-monitor.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+list=crates/vuln/tests/fixtures/vulndata/debian-tracker-lists-merged/DSA-list
+python3 - "$list" "$work/old-DSA-list" <<'PY'
+import sys
+text = open(sys.argv[1]).read().split("\n")
+starts = [i for i, l in enumerate(text) if l.startswith("[")]
+# The list is newest first: drop the first 60 advisories.
+open(sys.argv[2], "w").write("\n".join(text[starts[60]:]) + "\n")
+PY
+"$pare" -q db update --db "$work/vuln.db" --from "$work/old-DSA-list"
+[ -n "$database" ] || database="sqlite:$work/monitor.db"
+write=$("$pare" monitor token create --scope write --database "$database")
+read=$("$pare" monitor token create --scope read --database "$database")
+urls=()
+for w in $(seq "$workers"); do
+  "$pare" monitor serve --listen 127.0.0.1:0 --database "$database" --vuln-db "$work/vuln.db" \
+    --poll-interval 0.5 --worker-id "bench-$w" 2> "$work/serve-$w.log" &
+  pids+=($!)
+  for _ in $(seq 200); do grep -q '^Listening on' "$work/serve-$w.log" && break; sleep 0.1; done
+  urls+=("$(sed -n 's/^Listening on \([^ ]*\).*/\1/p' "$work/serve-$w.log")")
+done
+python3 - "$list" "$n" "$write" "$read" "$work" "${urls[@]}" <<'PY'
+import json, random, re, sys, time, urllib.request, concurrent.futures
+lst, n, write, read, work, urls = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+fixed = {}
+for m in re.finditer(r"\[bookworm\] - (\S+) (\S+)", open(lst).read()):
+    if m.group(2)[0].isdigit():
+        fixed.setdefault(m.group(1), m.group(2))
+names = sorted(fixed)
+random.seed(14)
+def sbom(i):
+    pkgs = []
+    for name in random.sample(names, min(300, len(names))):
+        v = fixed[name] + ("~bench" if random.random() < 0.5 else "")
+        pkgs.append({"ecosystem": "deb", "name": name, "version": v, "source_name": name, "source_version": v,
+                     "architecture": "amd64", "purl": f"pkg:deb/debian/{name}@{v}?arch=amd64&distro=debian-12",
+                     "licenses": [], "files": [], "locations": []})
+    return {"subject": {"name": f"bench/app-{i % 500}", "digest": "sha256:%064x" % (i + 1)},
+            "os": {"id": "debian", "version_id": "12", "version_codename": "bookworm", "fields": {}},
+            "packages": pkgs, "tool": {"name": "bench", "version": "1"}}
+def upload(i):
+    env = "production" if i % 3 == 0 else "staging"
+    req = urllib.request.Request(f"{urls[i % len(urls)]}/api/v1/images?environment={env}&team=team-{i % 20}&tag=t{i}",
+        data=json.dumps(sbom(i)).encode(), method="POST",
+        headers={"authorization": f"Bearer {write}", "content-type": "application/json"})
+    urllib.request.urlopen(req, timeout=600).read()
+t = time.time()
+with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    list(pool.map(upload, range(n)))
+print(f"registered {n} SBOMs of {min(300, len(names))} packages in {time.time() - t:.1f} s "
+      f"({n / (time.time() - t):.0f}/s, each scanned at upload)")
+PY
+vmhwm() { awk '/VmHWM/ {printf "%d MiB", $2/1024}' "/proc/$1/status"; }
+status() { curl -s -H "Authorization: Bearer $read" "${urls[0]}/api/v1/status"; }
+before=$(status | python3 -c 'import json,sys; print(json.load(sys.stdin)["database_sha256"])')
+echo "peak RSS after registration: $(for p in "${pids[@]}"; do vmhwm "$p"; echo -n ' '; done)"
+"$pare" -q db update --db "$work/vuln.db" --from "$list"
+start=$(date +%s.%N)
+while :; do
+  s=$(status)
+  if python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(not (s["database_sha256"] != sys.argv[2] and s["unscanned"] == 0))' "$s" "$before"; then break; fi
+  sleep 0.2
+done
+end=$(date +%s.%N)
+echo "rescan of $n SBOMs after the database update: $(python3 -c "print(f'{$end - $start:.1f}')") s (includes up to 0.5 s of polling)"
+echo "peak RSS: $(for p in "${pids[@]}"; do vmhwm "$p"; echo -n ' '; done)"
+python3 - "${urls[0]}" "$read" <<'PY'
+import sys, time, urllib.request
+url, token = sys.argv[1], sys.argv[2]
+def p(path, runs):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        urllib.request.urlopen(urllib.request.Request(url + path, headers={"authorization": f"Bearer {token}"})).read()
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    print(f"{path}: p50 {times[len(times) // 2]:.1f} ms, p99 {times[int(len(times) * 0.99) - 1]:.1f} ms ({runs} requests)")
+p("/api/v1/images/sha256:%064x" % 1, 200)
+p("/api/v1/trend", 50)
+p("/metrics", 50)
+p("/api/v1/images", 20)
+p("/", 20)
+PY

@@ -1,0 +1,102 @@
+//! `/metrics` in the Prometheus text format.
+
+use std::fmt::Write as _;
+
+use crate::error::Result;
+use crate::worker::Worker;
+
+/// Age buckets of the freshness histogram, in days.
+const AGE_BUCKETS: [i64; 6] = [7, 30, 90, 180, 365, 730];
+
+/// A label value with `\`, `"` and newlines escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// The metrics text.
+pub async fn render(worker: &Worker) -> Result<String> {
+    let stats = worker.store.stats().await?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP pare_monitor_open_findings Open findings (not fixed, not suppressed by VEX) on current images."
+    );
+    let _ = writeln!(out, "# TYPE pare_monitor_open_findings gauge");
+    for ((env, team), counts) in &stats.open {
+        for (severity, n) in [
+            ("critical", counts.critical),
+            ("high", counts.high),
+            ("medium", counts.medium),
+            ("low", counts.low),
+            ("other", counts.other),
+        ] {
+            let _ = writeln!(
+                out,
+                "pare_monitor_open_findings{{environment=\"{}\",team=\"{}\",severity=\"{severity}\"}} {n}",
+                label(env),
+                label(team)
+            );
+        }
+    }
+    let _ = writeln!(out, "# HELP pare_monitor_images Current images (a tag points at them).");
+    let _ = writeln!(out, "# TYPE pare_monitor_images gauge");
+    for ((env, team), n) in &stats.images {
+        let _ = writeln!(out, "pare_monitor_images{{environment=\"{}\",team=\"{}\"}} {n}", label(env), label(team));
+    }
+    let _ = writeln!(
+        out,
+        "# HELP pare_monitor_mean_time_to_remediate_seconds Mean time from first seen to fixed of fixed findings."
+    );
+    let _ = writeln!(out, "# TYPE pare_monitor_mean_time_to_remediate_seconds gauge");
+    for ((env, team), (n, total)) in &stats.remediated {
+        if *n > 0 {
+            let _ = writeln!(
+                out,
+                "pare_monitor_mean_time_to_remediate_seconds{{environment=\"{}\",team=\"{}\"}} {}",
+                label(env),
+                label(team),
+                total / n
+            );
+        }
+    }
+    let _ = writeln!(out, "# HELP pare_monitor_image_age_days Age of current images (since built, else registered).");
+    let _ = writeln!(out, "# TYPE pare_monitor_image_age_days histogram");
+    let mut envs: Vec<&String> = stats.ages.iter().map(|(e, _)| e).collect();
+    envs.sort();
+    envs.dedup();
+    for env in envs {
+        let ages: Vec<i64> = stats.ages.iter().filter(|(e, _)| e == env).map(|(_, a)| *a).collect();
+        for le in AGE_BUCKETS {
+            let n = ages.iter().filter(|a| **a <= le).count();
+            let _ =
+                writeln!(out, "pare_monitor_image_age_days_bucket{{environment=\"{}\",le=\"{le}\"}} {n}", label(env));
+        }
+        let _ = writeln!(
+            out,
+            "pare_monitor_image_age_days_bucket{{environment=\"{}\",le=\"+Inf\"}} {}",
+            label(env),
+            ages.len()
+        );
+        let _ = writeln!(
+            out,
+            "pare_monitor_image_age_days_sum{{environment=\"{}\"}} {}",
+            label(env),
+            ages.iter().sum::<i64>()
+        );
+        let _ = writeln!(out, "pare_monitor_image_age_days_count{{environment=\"{}\"}} {}", label(env), ages.len());
+    }
+    let _ = writeln!(out, "# HELP pare_monitor_alerts Alerts in the outbox, by state.");
+    let _ = writeln!(out, "# TYPE pare_monitor_alerts gauge");
+    let _ = writeln!(out, "pare_monitor_alerts{{state=\"pending\"}} {}", stats.outbox_pending);
+    let _ = writeln!(out, "pare_monitor_alerts{{state=\"delivered\"}} {}", stats.outbox_delivered);
+    if let Some((_, sha, _)) = worker.database() {
+        let unscanned = worker.store.unscanned(&sha).await?;
+        let _ = writeln!(out, "# HELP pare_monitor_unscanned_images Images not yet scanned with the database in use.");
+        let _ = writeln!(out, "# TYPE pare_monitor_unscanned_images gauge");
+        let _ = writeln!(out, "pare_monitor_unscanned_images {unscanned}");
+        let _ = writeln!(out, "# HELP pare_monitor_vuln_db_info The vulnerability database in use.");
+        let _ = writeln!(out, "# TYPE pare_monitor_vuln_db_info gauge");
+        let _ = writeln!(out, "pare_monitor_vuln_db_info{{sha256=\"{}\"}} 1", label(&sha));
+    }
+    Ok(out)
+}

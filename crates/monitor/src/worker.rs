@@ -1,0 +1,305 @@
+//! The background work of a server: rescans when the vulnerability database changes (claimed image by
+//! image, so several servers on one PostgreSQL share them) and delivery of the alert outbox.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::sync::Notify;
+
+use crate::error::{Error, Result};
+use crate::scan::{VulnDb, scan_inventory};
+use crate::store::{Recorded, Store};
+
+/// Images claimed at a time by one worker.
+const BATCH: i64 = 16;
+
+/// The header that carries the alert's HMAC-SHA256 (`sha256=HEX` over the body, keyed with
+/// `--alert-secret`).
+pub const SIGNATURE_HEADER: &str = "x-pare-signature";
+/// The header that carries the alert's id: the same id on every retry, for receivers that deduplicate.
+pub const DELIVERY_HEADER: &str = "x-pare-delivery";
+
+/// What the workers share with the API.
+pub struct Worker {
+    pub store: Store,
+    /// Names this server in claims (`lease_owner`).
+    pub id: String,
+    /// How long a claim holds when its worker stops renewing it (it dies): then another takes over.
+    pub lease: Duration,
+    pub poll: Duration,
+    vuln: Mutex<VulnDb>,
+    /// Wakes the rescan loop (an upload of VEX, a test).
+    pub wake: Notify,
+    pub alerts: Option<AlertTarget>,
+    pub wake_alerts: Notify,
+    /// A pause before each scan, for the fault tests (`PARE_MONITOR_TEST_SCAN_DELAY_MS`): a kill lands
+    /// in the middle of a rescan.
+    scan_delay: Option<Duration>,
+    /// Scans run at once (the cores, at most 4).
+    parallel: usize,
+}
+
+/// Where alerts go.
+#[derive(Clone, Debug)]
+pub struct AlertTarget {
+    pub url: String,
+    pub secret: Option<String>,
+}
+
+/// `sha256=HEX` of `body` keyed with `secret`: the value of [`SIGNATURE_HEADER`].
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        // HMAC takes keys of any length; this branch is never taken.
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        id: String,
+        vuln: VulnDb,
+        lease: Duration,
+        poll: Duration,
+        alerts: Option<AlertTarget>,
+    ) -> Worker {
+        Worker {
+            store,
+            id,
+            lease,
+            poll,
+            vuln: Mutex::new(vuln),
+            wake: Notify::new(),
+            alerts,
+            wake_alerts: Notify::new(),
+            scan_delay: std::env::var("PARE_MONITOR_TEST_SCAN_DELAY_MS")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_millis),
+            parallel: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        }
+    }
+
+    fn lease_secs(&self) -> i64 {
+        i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX / 4).max(1)
+    }
+
+    /// The database in use, its SHA-256 and build time.
+    pub fn database(&self) -> Option<(Arc<crate::scan::CachedDb>, String, String)> {
+        let vuln = self.vuln.lock().ok()?;
+        let db = vuln.current()?;
+        let (sha, built) = (db.info().file_sha256.clone(), db.info().built_at.to_string());
+        Some((db, sha, built))
+    }
+
+    /// The database file's path.
+    pub fn vuln_path(&self) -> String {
+        self.vuln.lock().map(|v| v.path().display().to_string()).unwrap_or_default()
+    }
+
+    /// Reopens the database file when it changed (off the async threads: opening hashes it).
+    pub async fn refresh(self: &Arc<Self>) -> Result<bool> {
+        let me = Arc::clone(self);
+        let changed = tokio::task::spawn_blocking(move || {
+            let mut vuln =
+                me.vuln.lock().map_err(|_| Error::Task { message: "the database lock is poisoned".into() })?;
+            vuln.refresh()
+        })
+        .await
+        .map_err(|e| Error::Task { message: e.to_string() })??;
+        if changed && let Some((_, sha, built)) = self.database() {
+            self.store.note_database(&sha, &built).await?;
+            tracing::info!("vulnerability database {sha} (built {built}): rescanning");
+        }
+        Ok(changed)
+    }
+
+    /// Scans every image claimable now (not scanned with the current database).
+    pub async fn scan_pending(self: &Arc<Self>) -> Result<Recorded> {
+        let owner = self.id.clone();
+        self.scan_as(&owner, None).await
+    }
+
+    /// Scans an image just registered with [`Worker::upload_owner`] as its claim's owner.
+    pub async fn scan_upload(self: &Arc<Self>, owner: &str, digest: &str) -> Result<Recorded> {
+        self.scan_as(owner, Some(digest)).await
+    }
+
+    /// A claim owner for one upload: its scan is never taken by this server's own rescan loop.
+    pub fn upload_owner(&self) -> String {
+        let n: u64 = rand::random();
+        format!("{}/upload-{n:016x}", self.id)
+    }
+
+    /// The lease of a claim, in seconds.
+    pub fn lease_seconds(&self) -> i64 {
+        self.lease_secs()
+    }
+
+    async fn scan_as(self: &Arc<Self>, owner: &str, only: Option<&str>) -> Result<Recorded> {
+        let mut total = Recorded::default();
+        let Some((db, sha, _)) = self.database() else {
+            return Ok(total);
+        };
+        let mut vex_cache: BTreeMap<String, Arc<Vec<pare_vuln::vex::Statement>>> = BTreeMap::new();
+        loop {
+            let claimed = self.store.claim(owner, &sha, self.lease_secs(), BATCH, only).await?;
+            if claimed.is_empty() {
+                break;
+            }
+            // The batch's scans run on the blocking pool, as many at once as there are cores; their
+            // results are recorded one by one (each in its own transaction) as they finish.
+            let permits = Arc::new(tokio::sync::Semaphore::new(self.parallel));
+            let mut scans = tokio::task::JoinSet::new();
+            for image in claimed {
+                let vex = match vex_cache.get(&image.product) {
+                    Some(v) => Arc::clone(v),
+                    None => {
+                        let statements = match self.store.vex(&image.product).await? {
+                            Some(doc) => crate::scan::read_vex(doc.as_bytes(), &format!("VEX of {}", image.product))
+                                .unwrap_or_else(|e| {
+                                    tracing::warn!("the stored VEX of {} cannot be read: {e}", image.product);
+                                    Vec::new()
+                                }),
+                            None => Vec::new(),
+                        };
+                        let v = Arc::new(statements);
+                        vex_cache.insert(image.product.clone(), Arc::clone(&v));
+                        v
+                    }
+                };
+                let db = Arc::clone(&db);
+                let permit =
+                    Arc::clone(&permits).acquire_owned().await.map_err(|e| Error::Task { message: e.to_string() })?;
+                let delay = self.scan_delay;
+                scans.spawn_blocking(move || {
+                    let _permit = permit;
+                    if let Some(d) = delay {
+                        std::thread::sleep(d);
+                    }
+                    let scanned = scan_inventory(db.as_ref(), &image.digest, &image.product, &image.inventory, &vex);
+                    (image.digest, scanned)
+                });
+            }
+            while let Some(done) = scans.join_next().await {
+                let (digest, scanned) = done.map_err(|e| Error::Task { message: e.to_string() })?;
+                match scanned {
+                    Ok(findings) => match self.store.record_scan(owner, &digest, &sha, &findings).await? {
+                        Some(r) => {
+                            total.new += r.new;
+                            total.fixed += r.fixed;
+                            total.alerts += r.alerts;
+                        }
+                        None => tracing::warn!("lost the claim on {digest} (lease expired): not recorded"),
+                    },
+                    Err(e) => {
+                        tracing::warn!("scanning {digest}: {e}");
+                        // The claim is kept until its lease expires: the image is tried again then, not
+                        // again and again in this pass.
+                        if only.is_some() {
+                            self.store.release(owner, &digest).await?;
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+            if only.is_some() {
+                break;
+            }
+        }
+        if total.alerts > 0 {
+            self.wake_alerts.notify_one();
+        }
+        Ok(total)
+    }
+
+    /// The rescan loop: poll the database file, scan what is pending; forever.
+    pub async fn run_rescans(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.refresh().await {
+                tracing::warn!("{e} (keeping the database in use)");
+            }
+            match self.scan_pending().await {
+                Ok(r) if r != Recorded::default() => {
+                    tracing::info!("rescan: {} new findings, {} fixed, {} alerts", r.new, r.fixed, r.alerts)
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("rescan: {e}"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.poll) => {}
+                () = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// The delivery loop: POST each due alert, at least once, with backoff on failure; forever.
+    pub async fn run_alerts(self: Arc<Self>) {
+        let Some(target) = self.alerts.clone() else {
+            return;
+        };
+        let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("alerts are not delivered: cannot make an HTTP client: {e}");
+                return;
+            }
+        };
+        loop {
+            match self.store.claim_alerts(60, 16).await {
+                Ok(alerts) => {
+                    for alert in alerts {
+                        let mut request = client
+                            .post(&target.url)
+                            .header("content-type", "application/json")
+                            .header(DELIVERY_HEADER, &alert.id)
+                            .body(alert.payload.clone());
+                        if let Some(secret) = &target.secret {
+                            request = request.header(SIGNATURE_HEADER, sign(secret, alert.payload.as_bytes()));
+                        }
+                        let outcome = match request.send().await {
+                            Ok(r) if r.status().is_success() => Ok(()),
+                            Ok(r) => Err(format!("the receiver answered {}", r.status())),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        let saved = match outcome {
+                            Ok(()) => self.store.alert_delivered(&alert.id).await,
+                            Err(e) => {
+                                // 1 s, 2 s, 4 s … at most 5 minutes between attempts; never given up.
+                                let wait = 1i64 << alert.attempts.clamp(0, 8);
+                                tracing::warn!("alert {}: {e}; retrying in {wait} s", alert.id);
+                                self.store.alert_failed(&alert.id, &e, wait.min(300)).await
+                            }
+                        };
+                        if let Err(e) = saved {
+                            tracing::warn!("alert {}: {e}", alert.id);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("alerts: {e}"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.poll) => {}
+                () = self.wake_alerts.notified() => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signature_is_hmac_sha256_of_the_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            super::sign("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
