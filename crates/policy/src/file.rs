@@ -69,27 +69,8 @@ impl Scope {
 }
 
 /// Glob matching with `*` (any run of characters, `/` included) and `?` (one character).
-/// Written by hand: a dozen lines; the glob crates match paths, where `*` stops at `/`.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    pare_oci::wildcard_match(pattern, text)
 }
 
 /// What a rule checks, with its parameters.
