@@ -835,7 +835,15 @@ fn dashboard_in_chromium_without_javascript() {
         assert!(browser.current_url().await.unwrap().as_str().ends_with("/login"));
         let form = browser.form(Locator::Css("form")).await.unwrap();
         form.set_by_name("token", &read).await.unwrap().submit().await.unwrap();
-        assert_eq!(browser.current_url().await.unwrap().as_str(), format!("{base}/"));
+        // The form's redirect is followed by the browser after submit() returns: wait for it (10 s).
+        let home = format!("{base}/");
+        for _ in 0..100 {
+            if browser.current_url().await.unwrap().as_str() == home {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(browser.current_url().await.unwrap().as_str(), home);
         let critical = browser.find_all(Locator::Css("svg#trend circle.point.critical")).await.unwrap();
         let high = browser.find_all(Locator::Css("svg#trend circle.point.high")).await.unwrap();
         assert_eq!((critical.len(), high.len()), (31, 31), "30 days and now, per series");
