@@ -232,8 +232,7 @@ pub(crate) fn trust(args: &crate::args::TrustArgs) -> Result<pare_sign::Trust> {
     };
     match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
         (Some(path), _, _) => {
-            let key = pare_sign::PublicKey::from_pem(&read_document(path, MAX_PUBLIC_KEY_FILE)?)
-                .with_context(|| format!("Cannot read the public key {}", path.display()))?;
+            let key = public_key(path)?;
             Ok(pare_sign::Trust::KeyAndRoot { key, trusted_root })
         }
         (None, Some(identity), Some(issuer)) => {
@@ -245,3 +244,9 @@ pub(crate) fn trust(args: &crate::args::TrustArgs) -> Result<pare_sign::Trust> {
 
 /// The largest public key file read.
 const MAX_PUBLIC_KEY_FILE: usize = 64 * 1024;
+
+/// A public key file (PKIX PEM, as cosign.pub).
+pub(crate) fn public_key(path: &Path) -> Result<pare_sign::PublicKey> {
+    pare_sign::PublicKey::from_pem(&read_document(path, MAX_PUBLIC_KEY_FILE)?)
+        .with_context(|| format!("Cannot read the public key {}", path.display()))
+}

@@ -11,15 +11,11 @@ use crate::args::{EvidenceArgs, Format, GlobalArgs};
 use crate::context::{image_location, open_db, open_options, parse_platform, read_document, read_vex, to_limits};
 use crate::output::Printer;
 
-/// The largest public key file read.
-const MAX_KEY_FILE: usize = 64 * 1024;
 /// The largest evidence file read back.
 const MAX_EVIDENCE: usize = 1 << 30;
 
 fn public_key(path: &Path) -> Result<pare_sign::Trust> {
-    let key = pare_sign::PublicKey::from_pem(&read_document(path, MAX_KEY_FILE)?)
-        .with_context(|| format!("Cannot read the public key {}", path.display()))?;
-    Ok(pare_sign::Trust::Key(key))
+    Ok(pare_sign::Trust::Key(crate::context::public_key(path)?))
 }
 
 pub(crate) fn evidence(global: &GlobalArgs, printer: &Printer, args: &EvidenceArgs) -> Result<ExitStatus> {

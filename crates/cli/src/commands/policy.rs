@@ -87,14 +87,9 @@ pub(crate) fn context<'a>(
     })
 }
 
-/// The time rules are evaluated at: SOURCE_DATE_EPOCH, else now.
+/// The time rules are evaluated at: SOURCE_DATE_EPOCH, else now (as signatures are dated).
 fn now() -> Result<jiff::Timestamp> {
-    Ok(match pare_oci::source_date_epoch()? {
-        Some(epoch) => {
-            jiff::Timestamp::from_second(i64::try_from(epoch).unwrap_or(i64::MAX)).unwrap_or(jiff::Timestamp::MAX)
-        }
-        None => jiff::Timestamp::now(),
-    })
+    Ok(jiff::Timestamp::from_second(super::sign::now_seconds()?).unwrap_or(jiff::Timestamp::MAX))
 }
 
 pub(crate) fn check(global: &GlobalArgs, printer: &Printer, args: &PolicyCheckArgs) -> Result<ExitStatus> {

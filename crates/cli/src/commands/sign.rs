@@ -46,7 +46,7 @@ fn registry_reference(location: &Location, what: &str) -> Result<Reference> {
 }
 
 /// The time signatures carry: SOURCE_DATE_EPOCH, else now.
-fn now_seconds() -> Result<i64> {
+pub(crate) fn now_seconds() -> Result<i64> {
     Ok(match pare_oci::source_date_epoch()? {
         Some(epoch) => i64::try_from(epoch).unwrap_or(i64::MAX),
         None => jiff::Timestamp::now().as_second(),
