@@ -16,7 +16,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::error::Error;
-use crate::store::{Counts, Deploy, ImageDetail, ImageSummary, PRODUCTION, Recorded, Registered, Registration, Scope};
+pub use crate::store::TrendPoint;
+use crate::store::{
+    Counts, Deploy, ImageDetail, ImageOrder, ImageQuery, ImageSummary, PRODUCTION, Recorded, Registered, Registration,
+    Scope,
+};
 use crate::worker::Worker;
 
 /// What every handler sees.
@@ -262,6 +266,7 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
     };
     let owner = state.worker.upload_owner();
     let registered = state.worker.store.register(&registration, (&owner, state.worker.lease_seconds())).await?;
+    state.worker.note_change();
     let scan = if state.worker.database().is_some() {
         let r = state.worker.scan_upload(&owner, &digest).await?;
         Some(r)
@@ -273,15 +278,70 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
     Ok(Uploaded { digest, registered, scan, warnings: read.warnings })
 }
 
-/// Every image with its open findings by severity, age and last scan.
-#[utoipa::path(get, path = "/api/v1/images", responses((status = 200, body = [ImageSummary]),
+/// Which images, in which order, which page.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    environment: Option<String>,
+    team: Option<String>,
+    repository: Option<String>,
+    /// `true`: only images a tag points at; `false`: only replaced ones.
+    current: Option<bool>,
+    /// `registered` (newest first, the default), `risk` (most critical findings first) or `age`.
+    order: Option<ImageOrder>,
+    /// Images per page: 1 to 1000, default 500.
+    limit: Option<i64>,
+    /// Images skipped.
+    offset: Option<i64>,
+}
+
+/// Images with their open findings by severity, age and last scan, a page at a time: the response's
+/// `X-Total-Count` says how many match, and a `Link` header with `rel="next"` gives the next page.
+#[utoipa::path(get, path = "/api/v1/images", params(ListParams), responses((status = 200, body = [ImageSummary],
+    headers(("x-total-count" = i64, description = "Images that match"),
+    ("link" = String, description = "The next page (`rel=\"next\"`), when there is one"))),
     (status = 401, body = ApiError)), security(("bearer" = [])))]
-async fn list_images(State(state): State<Shared>, headers: HeaderMap) -> Response {
+async fn list_images(State(state): State<Shared>, headers: HeaderMap, Query(params): Query<ListParams>) -> Response {
     if let Err(r) = authorize(&state, &headers, Scope::Read).await {
         return r;
     }
-    match state.worker.store.images().await {
-        Ok(images) => Json(images).into_response(),
+    let query = ImageQuery {
+        environment: params.environment.clone(),
+        team: params.team.clone(),
+        repository: params.repository.clone(),
+        current: params.current,
+        order: params.order.unwrap_or_default(),
+        limit: params.limit.unwrap_or(crate::store::DEFAULT_PAGE).clamp(1, crate::store::MAX_PAGE),
+        offset: params.offset.unwrap_or(0).max(0),
+    };
+    match state.worker.store.images(&query).await {
+        Ok((images, total)) => {
+            let mut response = Json(&images).into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&total.to_string()) {
+                response.headers_mut().insert("x-total-count", v);
+            }
+            let next = query.offset + i64::try_from(images.len()).unwrap_or(0);
+            if next < total {
+                let mut url = form_urlencoded::Serializer::new(String::new());
+                for (key, value) in [
+                    ("environment", params.environment),
+                    ("team", params.team),
+                    ("repository", params.repository),
+                    ("current", params.current.map(|c| c.to_string())),
+                    ("order", params.order.map(|o| format!("{o:?}").to_lowercase())),
+                ] {
+                    if let Some(value) = value {
+                        url.append_pair(key, &value);
+                    }
+                }
+                url.append_pair("limit", &query.limit.to_string()).append_pair("offset", &next.to_string());
+                let link = format!("</api/v1/images?{}>; rel=\"next\"", url.finish());
+                if let Ok(v) = header::HeaderValue::from_str(&link) {
+                    response.headers_mut().insert(header::LINK, v);
+                }
+            }
+            response
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -348,48 +408,31 @@ async fn upload_vex(
 pub struct TrendParams {
     /// Default `production`.
     environment: Option<String>,
+    /// One team's trend (default: every team of the environment).
+    team: Option<String>,
     /// Days back (1 to 365, default 30): the trend has one point per day and one for now.
     days: Option<i64>,
-}
-
-/// One point of a trend.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct TrendPoint {
-    /// Unix seconds.
-    pub at: i64,
-    pub critical: i64,
-    pub high: i64,
 }
 
 /// Open critical and high findings on the environment's current images over time.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Trend {
     pub environment: String,
+    /// The team, when the trend is of one team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     pub points: Vec<TrendPoint>,
 }
 
-/// The trend of `environment` over `days` days ending now (`days + 1` points).
-pub async fn compute_trend(store: &crate::store::Store, environment: &str, days: i64) -> Result<Trend, Error> {
-    let days = days.clamp(1, 365);
-    let lifetimes = store.lifetimes(environment).await?;
-    let now = crate::store::now();
-    let points = (0..=days)
-        .map(|i| {
-            let at = now - (days - i) * 86_400;
-            let mut p = TrendPoint { at, critical: 0, high: 0 };
-            for (severity, first, fixed) in &lifetimes {
-                if *first <= at && fixed.is_none_or(|f| f > at) {
-                    if severity == "critical" {
-                        p.critical += 1;
-                    } else {
-                        p.high += 1;
-                    }
-                }
-            }
-            p
-        })
-        .collect();
-    Ok(Trend { environment: environment.to_string(), points })
+/// The trend of `environment` (one team's, or all) over `days` days ending now (`days + 1` points).
+pub async fn compute_trend(
+    store: &crate::store::Store,
+    environment: &str,
+    team: Option<&str>,
+    days: i64,
+) -> Result<Trend, Error> {
+    let points = store.trend(environment, team, days, crate::store::now()).await?;
+    Ok(Trend { environment: environment.to_string(), team: team.map(str::to_string), points })
 }
 
 /// Open critical and high findings over time.
@@ -400,7 +443,7 @@ async fn trend(State(state): State<Shared>, headers: HeaderMap, Query(params): Q
         return r;
     }
     let environment = params.environment.unwrap_or_else(|| PRODUCTION.to_string());
-    match compute_trend(&state.worker.store, &environment, params.days.unwrap_or(30)).await {
+    match compute_trend(&state.worker.store, &environment, params.team.as_deref(), params.days.unwrap_or(30)).await {
         Ok(t) => Json(t).into_response(),
         Err(e) => e.into_response(),
     }

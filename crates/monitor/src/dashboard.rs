@@ -9,13 +9,13 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::api::{AppState, Trend, compute_trend};
-use crate::store::{Counts, ImageDetail, PRODUCTION, Scope, StoredFinding};
+use crate::store::{Counts, ImageDetail, ImageOrder, ImageQuery, PRODUCTION, Scope, StoredFinding};
 
 /// Images older than this many days are listed as stale.
 const STALE_DAYS: i64 = 90;
@@ -45,6 +45,10 @@ struct TeamRow {
     team: String,
     images: i64,
     open: Counts,
+    /// Current images by age: up to 7 days, 30, 90, older.
+    fresh: [usize; 4],
+    /// Mean time to remediate, in days, when something was fixed.
+    mttr_days: String,
 }
 
 #[derive(Template)]
@@ -56,8 +60,22 @@ struct IndexPage {
     chart: String,
     teams: Vec<TeamRow>,
     images: Vec<ImageRow>,
+    /// Images in all, the first one shown (1-based), the last, and the next page's offset.
+    total: i64,
+    first: i64,
+    last: i64,
+    next: Option<i64>,
+    previous: Option<i64>,
     stale: Vec<ImageRow>,
     stale_days: i64,
+}
+
+/// Images per dashboard page.
+const PAGE: i64 = 100;
+
+#[derive(Deserialize)]
+pub(crate) struct IndexParams {
+    offset: Option<i64>,
 }
 
 struct FindingRow {
@@ -158,77 +176,91 @@ fn html(page: Result<String, askama::Error>) -> Response {
     }
 }
 
-/// `/`: trend, teams, images, stale images.
-pub(crate) async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+fn image_row(i: &crate::store::ImageSummary) -> ImageRow {
+    ImageRow {
+        digest: i.digest.clone(),
+        short: i.digest.chars().take(19).collect(),
+        repository: i.repository.clone(),
+        tag: i.tag.clone(),
+        environment: i.environment.clone(),
+        team: i.team.clone(),
+        current: i.current,
+        age_days: i.age_days,
+        open: i.open.clone(),
+        total: i.open.total(),
+        scanned: i.scanned_at.map(date).unwrap_or_else(|| "not yet".into()),
+    }
+}
+
+/// `/`: trend, teams with their freshness, images (most at risk first, a page at a time), stale images.
+pub(crate) async fn index(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(params): Query<IndexParams>,
+) -> Response {
     if let Err(r) = may_read(&state, &headers).await {
         return r;
     }
     let store = &state.worker.store;
-    let (images, trend) = match (store.images().await, compute_trend(store, PRODUCTION, TREND_DAYS).await) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    let offset = params.offset.unwrap_or(0).max(0);
+    let page = ImageQuery { order: ImageOrder::Risk, limit: PAGE, offset, ..ImageQuery::default() };
+    let oldest = ImageQuery { current: Some(true), order: ImageOrder::Age, limit: 50, ..ImageQuery::default() };
+    let (images, oldest, trend, stats) = match tokio::try_join!(
+        store.images(&page),
+        store.images(&oldest),
+        compute_trend(store, PRODUCTION, None, TREND_DAYS),
+        store.stats()
+    ) {
+        Ok(all) => all,
+        Err(e) => return e.into_response(),
     };
+    let (images, total) = images;
     let mut teams: BTreeMap<(String, String), TeamRow> = BTreeMap::new();
-    let rows: Vec<ImageRow> = images
-        .iter()
-        .map(|i| {
-            if i.current {
-                let t = teams.entry((i.environment.clone(), i.team.clone())).or_insert_with(|| TeamRow {
-                    environment: i.environment.clone(),
-                    team: i.team.clone(),
-                    images: 0,
-                    open: Counts::default(),
-                });
-                t.images += 1;
-                t.open.critical += i.open.critical;
-                t.open.high += i.open.high;
-                t.open.medium += i.open.medium;
-                t.open.low += i.open.low;
-                t.open.other += i.open.other;
-            }
-            ImageRow {
-                digest: i.digest.clone(),
-                short: i.digest.chars().take(19).collect(),
-                repository: i.repository.clone(),
-                tag: i.tag.clone(),
-                environment: i.environment.clone(),
-                team: i.team.clone(),
-                current: i.current,
-                age_days: i.age_days,
-                open: i.open.clone(),
-                total: i.open.total(),
-                scanned: i.scanned_at.map(date).unwrap_or_else(|| "not yet".into()),
-            }
-        })
-        .collect();
-    let stale = rows.iter().filter(|r| r.current && r.age_days > STALE_DAYS).map(clone_row).collect();
+    for (key, open) in &stats.open {
+        let remediated = stats.remediated.get(key);
+        teams.insert(
+            key.clone(),
+            TeamRow {
+                environment: key.0.clone(),
+                team: key.1.clone(),
+                images: stats.images.get(key).copied().unwrap_or(0),
+                open: open.clone(),
+                fresh: [0; 4],
+                mttr_days: remediated
+                    .filter(|(n, _)| *n > 0)
+                    .map(|(n, total)| format!("{:.1}", *total as f64 / *n as f64 / 86_400.0))
+                    .unwrap_or_else(|| "-".into()),
+            },
+        );
+    }
+    for (key, age) in &stats.ages {
+        if let Some(t) = teams.get_mut(key) {
+            let bucket = match age {
+                0..=7 => 0,
+                8..=30 => 1,
+                31..=90 => 2,
+                _ => 3,
+            };
+            t.fresh[bucket] += 1;
+        }
+    }
+    let shown = i64::try_from(images.len()).unwrap_or(0);
     let page = IndexPage {
         environment: PRODUCTION.into(),
         days: TREND_DAYS,
         database: state.worker.database().map(|(_, sha, built)| format!("{sha} (built {built})")).unwrap_or_default(),
         chart: chart(&trend),
         teams: teams.into_values().collect(),
-        images: rows,
-        stale,
+        images: images.iter().map(image_row).collect(),
+        total,
+        first: if shown == 0 { 0 } else { offset + 1 },
+        last: offset + shown,
+        next: Some(offset + shown).filter(|n| *n < total),
+        previous: (offset > 0).then(|| (offset - PAGE).max(0)),
+        stale: oldest.0.iter().filter(|i| i.age_days > STALE_DAYS).map(image_row).collect(),
         stale_days: STALE_DAYS,
     };
     html(page.render())
-}
-
-fn clone_row(r: &ImageRow) -> ImageRow {
-    ImageRow {
-        digest: r.digest.clone(),
-        short: r.short.clone(),
-        repository: r.repository.clone(),
-        tag: r.tag.clone(),
-        environment: r.environment.clone(),
-        team: r.team.clone(),
-        current: r.current,
-        age_days: r.age_days,
-        open: r.open.clone(),
-        total: r.total,
-        scanned: r.scanned.clone(),
-    }
 }
 
 fn finding_row(f: &StoredFinding) -> FindingRow {
@@ -312,7 +344,8 @@ mod tests {
     fn chart_has_a_circle_per_point_and_series() {
         let trend = Trend {
             environment: "production".into(),
-            points: (0..5).map(|i| TrendPoint { at: i * 86_400, critical: i, high: 4 - i }).collect(),
+            team: None,
+            points: (0..5).map(|i| TrendPoint { at: i * 86_400, critical: i, high: 4 - i, recorded: true }).collect(),
         };
         let svg = chart(&trend);
         assert_eq!(svg.matches("<circle class=\"point critical\"").count(), 5);

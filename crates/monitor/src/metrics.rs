@@ -59,31 +59,25 @@ pub async fn render(worker: &Worker) -> Result<String> {
             );
         }
     }
-    let _ = writeln!(out, "# HELP pare_monitor_image_age_days Age of current images (since built, else registered).");
+    let _ = writeln!(
+        out,
+        "# HELP pare_monitor_image_age_days Age of current images (since built, else registered): the freshness \
+         distribution per environment and team."
+    );
     let _ = writeln!(out, "# TYPE pare_monitor_image_age_days histogram");
-    let mut envs: Vec<&String> = stats.ages.iter().map(|(e, _)| e).collect();
-    envs.sort();
-    envs.dedup();
-    for env in envs {
-        let ages: Vec<i64> = stats.ages.iter().filter(|(e, _)| e == env).map(|(_, a)| *a).collect();
+    let mut ages: std::collections::BTreeMap<&(String, String), Vec<i64>> = std::collections::BTreeMap::new();
+    for (key, age) in &stats.ages {
+        ages.entry(key).or_default().push(*age);
+    }
+    for ((env, team), ages) in ages {
+        let labels = format!("environment=\"{}\",team=\"{}\"", label(env), label(team));
         for le in AGE_BUCKETS {
             let n = ages.iter().filter(|a| **a <= le).count();
-            let _ =
-                writeln!(out, "pare_monitor_image_age_days_bucket{{environment=\"{}\",le=\"{le}\"}} {n}", label(env));
+            let _ = writeln!(out, "pare_monitor_image_age_days_bucket{{{labels},le=\"{le}\"}} {n}");
         }
-        let _ = writeln!(
-            out,
-            "pare_monitor_image_age_days_bucket{{environment=\"{}\",le=\"+Inf\"}} {}",
-            label(env),
-            ages.len()
-        );
-        let _ = writeln!(
-            out,
-            "pare_monitor_image_age_days_sum{{environment=\"{}\"}} {}",
-            label(env),
-            ages.iter().sum::<i64>()
-        );
-        let _ = writeln!(out, "pare_monitor_image_age_days_count{{environment=\"{}\"}} {}", label(env), ages.len());
+        let _ = writeln!(out, "pare_monitor_image_age_days_bucket{{{labels},le=\"+Inf\"}} {}", ages.len());
+        let _ = writeln!(out, "pare_monitor_image_age_days_sum{{{labels}}} {}", ages.iter().sum::<i64>());
+        let _ = writeln!(out, "pare_monitor_image_age_days_count{{{labels}}} {}", ages.len());
     }
     let _ = writeln!(out, "# HELP pare_monitor_alerts Alerts in the outbox, by state.");
     let _ = writeln!(out, "# TYPE pare_monitor_alerts gauge");

@@ -18,7 +18,10 @@ use utoipa::ToSchema;
 use crate::error::{Error, Result};
 
 /// The schema, one migration per file; the same SQL for both backends.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (4, "counts", include_str!("../migrations/0004_counts.sql")),
+];
 
 /// Which database the store is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,15 +262,12 @@ pub struct Stats {
     pub images: BTreeMap<(String, String), i64>,
     /// (environment, team) → (fixed findings, total seconds from first seen to fixed).
     pub remediated: BTreeMap<(String, String), (i64, i64)>,
-    /// Age in days of each current image, with its environment.
-    pub ages: Vec<(String, i64)>,
+    /// Age in days of each current image, with its (environment, team).
+    pub ages: Vec<((String, String), i64)>,
     pub outbox_pending: i64,
     pub outbox_delivered: i64,
     pub unscanned: i64,
 }
-
-/// A (severity, first seen, fixed at) triple of a finding on a current image, for trends.
-pub type Lifetime = (String, i64, Option<i64>);
 
 fn random_id() -> String {
     let bytes: [u8; 16] = rand::random();
@@ -389,12 +389,18 @@ impl Store {
             .map_err(|e| self.err(e))?
             .is_some();
         // The inventory of a digest never changes; a second upload updates where it runs.
+        sqlx::query("INSERT INTO inventories (digest, inventory) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING")
+            .bind(&reg.digest)
+            .bind(&reg.inventory)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
         sqlx::query(
-            "INSERT INTO images (digest, repository, tag, environment, team, product, inventory, packages, created_at, \
+            "INSERT INTO images (digest, repository, tag, environment, team, product, packages, created_at, \
              registered_at, updated_at, current, scanned_db, scanned_at, scan_count, scanned_by, lease_owner, \
-             lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1, '', NULL, 0, '', $11, $12) \
+             lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1, '', NULL, 0, '', $10, $11) \
              ON CONFLICT (digest) DO UPDATE SET repository = $2, tag = $3, environment = $4, team = $5, product = $6, \
-             updated_at = $10, current = 1",
+             updated_at = $9, current = 1",
         )
         .bind(&reg.digest)
         .bind(&reg.repository)
@@ -402,7 +408,6 @@ impl Store {
         .bind(&reg.environment)
         .bind(&reg.team)
         .bind(&reg.product)
-        .bind(&reg.inventory)
         .bind(reg.packages)
         .bind(reg.created_at)
         .bind(now)
@@ -467,28 +472,36 @@ impl Store {
         Ok(Registered { new_image: !existed, deployed_from })
     }
 
-    /// Every image with its open findings, newest registration first.
-    pub async fn images(&self) -> Result<Vec<ImageSummary>> {
-        let rows = sqlx::query(IMAGE_SELECT_ALL.clone()).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
-        let mut images = rows.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>().map_err(|e| self.err(e))?;
-        let counts = sqlx::query(
-            "SELECT image_digest, severity, COUNT(*) AS n FROM findings WHERE fixed_at IS NULL AND suppressed = 0 \
-             GROUP BY image_digest, severity",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.err(e))?;
-        let mut by_digest: BTreeMap<String, Counts> = BTreeMap::new();
-        for r in counts {
-            let digest: String = r.try_get("image_digest").map_err(|e| self.err(e))?;
-            let severity: String = r.try_get("severity").map_err(|e| self.err(e))?;
-            let n: i64 = r.try_get("n").map_err(|e| self.err(e))?;
-            by_digest.entry(digest).or_default().add(&severity, n);
-        }
-        for image in &mut images {
-            image.open = by_digest.remove(&image.digest).unwrap_or_default();
-        }
-        Ok(images)
+    /// A page of the images `query` selects, with their open findings, and how many it selects in all.
+    pub async fn images(&self, query: &ImageQuery) -> Result<(Vec<ImageSummary>, i64)> {
+        let order = match query.order {
+            ImageOrder::Registered => "registered_at DESC, digest",
+            ImageOrder::Risk => "open_critical DESC, open_high DESC, open_medium DESC, registered_at DESC, digest",
+            ImageOrder::Age => "COALESCE(created_at, registered_at), digest",
+        };
+        let filter = "($1 = '' OR environment = $1) AND ($2 = '' OR team = $2) AND ($3 = '' OR repository = $3) \
+                      AND ($4 < 0 OR current = $4)";
+        let current = query.current.map_or(-1, i64::from);
+        let bind = |q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>| {
+            q.bind(query.environment.clone().unwrap_or_default())
+                .bind(query.team.clone().unwrap_or_default())
+                .bind(query.repository.clone().unwrap_or_default())
+                .bind(current)
+        };
+        let sql = format!("SELECT {IMAGE_COLUMNS} FROM images WHERE {filter} ORDER BY {order} LIMIT $5 OFFSET $6");
+        let rows = bind(sqlx::query(AssertSqlSafe(sql)))
+            .bind(query.limit.clamp(1, MAX_PAGE))
+            .bind(query.offset.max(0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        let images = rows.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>().map_err(|e| self.err(e))?;
+        let total: i64 = bind(sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM images WHERE {filter}"))))
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get("n"))
+            .map_err(|e| self.err(e))?;
+        Ok((images, total))
     }
 
     /// One image with its packages and all its findings (open first).
@@ -501,8 +514,13 @@ impl Store {
         else {
             return Ok(None);
         };
-        let mut summary = summary(&row).map_err(|e| self.err(e))?;
-        let inventory: String = row.try_get("inventory").map_err(|e| self.err(e))?;
+        let summary = summary(&row).map_err(|e| self.err(e))?;
+        let inventory: String = sqlx::query("SELECT inventory FROM inventories WHERE digest = $1")
+            .bind(digest)
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get("inventory"))
+            .map_err(|e| self.err(e))?;
         let inventory = parse_inventory(digest, &inventory)?;
         let packages = inventory
             .packages
@@ -515,9 +533,6 @@ impl Store {
             })
             .collect();
         let findings = self.findings(digest).await?;
-        for f in findings.iter().filter(|f| f.fixed_at.is_none() && !f.suppressed) {
-            summary.open.add(&f.severity, 1);
-        }
         Ok(Some(ImageDetail { summary, packages, findings }))
     }
 
@@ -652,7 +667,7 @@ impl Store {
             "UPDATE images SET lease_owner = $1, lease_until = $2 WHERE digest IN (SELECT digest FROM images \
              WHERE scanned_db <> $3 AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1) \
              AND ($6 = '' OR digest = $6) \
-             ORDER BY digest LIMIT $5{lock}) RETURNING digest, product, inventory"
+             ORDER BY digest LIMIT $5{lock}) RETURNING digest, product"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(owner)
@@ -664,16 +679,35 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.err(e))?;
-        rows.iter()
-            .map(|r| {
-                Ok(Claimed {
-                    digest: r.try_get("digest")?,
-                    product: r.try_get("product")?,
-                    inventory: r.try_get("inventory")?,
-                })
-            })
+        let claimed: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get("digest")?, r.try_get("product")?)))
             .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=claimed.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT digest, inventory FROM inventories WHERE digest IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (digest, _) in &claimed {
+            query = query.bind(digest.clone());
+        }
+        let mut inventories: BTreeMap<String, String> = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?
+            .iter()
+            .map(|r| Ok((r.try_get("digest")?, r.try_get("inventory")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.err(e))?;
+        Ok(claimed
+            .into_iter()
+            .map(|(digest, product)| {
+                let inventory = inventories.remove(&digest).unwrap_or_default();
+                Claimed { digest, product, inventory }
+            })
+            .collect())
     }
 
     /// Gives a claim back without recording a scan (the scan failed): the image is tried again later.
@@ -687,10 +721,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records a scan of a claimed image in one transaction: new findings (first_seen now), findings
-    /// gone (fixed_at now), the image marked scanned with `db`, and an outbox alert for each new
-    /// critical finding on a production image. Returns `None`, changing nothing, when `owner` no longer
-    /// holds the claim (its lease expired and another worker took the image).
+    /// Records a scan of a claimed image: see [`Store::record_scans`].
     pub async fn record_scan(
         &self,
         owner: &str,
@@ -698,8 +729,40 @@ impl Store {
         db: &str,
         findings: &[NewFinding],
     ) -> Result<Option<Recorded>> {
+        let scans = [(digest.to_string(), findings.to_vec())];
+        Ok(self.record_scans(owner, db, &scans).await?.into_iter().next().flatten())
+    }
+
+    /// Records scans of claimed images in one transaction (one commit for a batch: the commit, not the
+    /// rows, is what a rescan waits for): per image, new findings (first_seen now), findings gone
+    /// (fixed_at now), its open counts and remediation totals, the image marked scanned with `db`, and
+    /// an outbox alert for each new critical finding on a production image. An image whose claim
+    /// `owner` no longer holds (its lease expired and another worker took it) is left as it was: `None`.
+    pub async fn record_scans(
+        &self,
+        owner: &str,
+        db: &str,
+        scans: &[(String, Vec<NewFinding>)],
+    ) -> Result<Vec<Option<Recorded>>> {
         let now = now();
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(scans.len());
+        for (digest, findings) in scans {
+            out.push(self.record_one(&mut tx, now, owner, digest, db, findings).await?);
+        }
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
+    async fn record_one(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        now: i64,
+        owner: &str,
+        digest: &str,
+        db: &str,
+        findings: &[NewFinding],
+    ) -> Result<Option<Recorded>> {
         // First: the claim check, which also locks the image's row until commit.
         let held = sqlx::query(
             "UPDATE images SET scanned_db = $1, scanned_at = $2, lease_owner = NULL, lease_until = NULL, \
@@ -709,17 +772,16 @@ impl Store {
         .bind(now)
         .bind(digest)
         .bind(owner)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| self.err(e))?
         .rows_affected();
         if held != 1 {
-            tx.rollback().await.map_err(|e| self.err(e))?;
             return Ok(None);
         }
         let image = sqlx::query("SELECT repository, tag, environment, team FROM images WHERE digest = $1")
             .bind(digest)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(|e| self.err(e))?;
         let (repository, tag, environment, team): (String, String, String, String) = (
@@ -729,14 +791,15 @@ impl Store {
             image.try_get("team").map_err(|e| self.err(e))?,
         );
         let rows = sqlx::query(
-            "SELECT advisory, package, version, severity, fixed_version, suppressed, vex_status, fixed_at FROM findings \
-             WHERE image_digest = $1",
+            "SELECT advisory, package, version, severity, fixed_version, suppressed, vex_status, first_seen, fixed_at \
+             FROM findings WHERE image_digest = $1",
         )
         .bind(digest)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(|e| self.err(e))?;
-        let mut existing: BTreeMap<(String, String), (NewFinding, Option<i64>)> = BTreeMap::new();
+        // (advisory, package) → (finding, first seen, fixed at)
+        let mut existing: BTreeMap<(String, String), (NewFinding, i64, Option<i64>)> = BTreeMap::new();
         for r in &rows {
             let f = NewFinding {
                 advisory: r.try_get("advisory").map_err(|e| self.err(e))?,
@@ -747,15 +810,22 @@ impl Store {
                 suppressed: r.try_get::<i64, _>("suppressed").map_err(|e| self.err(e))? != 0,
                 vex_status: r.try_get("vex_status").map_err(|e| self.err(e))?,
             };
+            let first_seen: i64 = r.try_get("first_seen").map_err(|e| self.err(e))?;
             let fixed_at: Option<i64> = r.try_get("fixed_at").map_err(|e| self.err(e))?;
-            existing.insert((f.advisory.clone(), f.package.clone()), (f, fixed_at));
+            existing.insert((f.advisory.clone(), f.package.clone()), (f, first_seen, fixed_at));
         }
         let mut recorded = Recorded::default();
         let mut seen = std::collections::BTreeSet::new();
+        let mut open = Counts::default();
+        // Changes to the remediation totals: findings fixed now, reopened ones no longer count.
+        let (mut fixed_delta, mut seconds_delta) = (0i64, 0i64);
         for f in findings {
             let key = (f.advisory.clone(), f.package.clone());
             if !seen.insert(key.clone()) {
                 continue;
+            }
+            if !f.suppressed {
+                open.add(&f.severity, 1);
             }
             match existing.get(&key) {
                 None => {
@@ -772,7 +842,7 @@ impl Store {
                     .bind(i64::from(f.suppressed))
                     .bind(&f.vex_status)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .map_err(|e| self.err(e))?;
                     recorded.new += 1;
@@ -799,15 +869,17 @@ impl Store {
                         .bind(&id)
                         .bind(now)
                         .bind(payload.to_string())
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await
                         .map_err(|e| self.err(e))?;
                         recorded.alerts += 1;
                     }
                 }
-                Some((old, fixed_at)) => {
-                    if fixed_at.is_some() {
+                Some((old, first_seen, fixed_at)) => {
+                    if let Some(fixed_at) = fixed_at {
                         recorded.new += 1;
+                        fixed_delta -= 1;
+                        seconds_delta -= fixed_at - first_seen;
                     }
                     if fixed_at.is_some() || old != f {
                         // Reopened (first_seen kept), or its severity, fix or VEX changed.
@@ -823,14 +895,14 @@ impl Store {
                         .bind(&f.fixed_version)
                         .bind(i64::from(f.suppressed))
                         .bind(&f.vex_status)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await
                         .map_err(|e| self.err(e))?;
                     }
                 }
             }
         }
-        for ((advisory, package), (_, fixed_at)) in &existing {
+        for ((advisory, package), (_, first_seen, fixed_at)) in &existing {
             if fixed_at.is_none() && !seen.contains(&(advisory.clone(), package.clone())) {
                 sqlx::query(
                     "UPDATE findings SET fixed_at = $4 WHERE image_digest = $1 AND advisory = $2 AND package = $3",
@@ -839,13 +911,29 @@ impl Store {
                 .bind(advisory)
                 .bind(package)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(|e| self.err(e))?;
                 recorded.fixed += 1;
+                fixed_delta += 1;
+                seconds_delta += now - first_seen;
             }
         }
-        tx.commit().await.map_err(|e| self.err(e))?;
+        sqlx::query(
+            "UPDATE images SET open_critical = $2, open_high = $3, open_medium = $4, open_low = $5, open_other = $6, \
+             fixed_findings = fixed_findings + $7, remediation_seconds = remediation_seconds + $8 WHERE digest = $1",
+        )
+        .bind(digest)
+        .bind(open.critical)
+        .bind(open.high)
+        .bind(open.medium)
+        .bind(open.low)
+        .bind(open.other)
+        .bind(fixed_delta)
+        .bind(seconds_delta)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| self.err(e))?;
         Ok(Some(recorded))
     }
 
@@ -916,49 +1004,48 @@ impl Store {
 
     // ---- metrics and trends
 
-    /// The figures `/metrics` shows.
+    /// The figures `/metrics` shows, from the per-image counts (no finding is read).
     pub async fn stats(&self) -> Result<Stats> {
         let mut stats = Stats::default();
         let now = now();
         let rows = sqlx::query(
-            "SELECT i.environment, i.team, f.severity, COUNT(*) AS n FROM findings f JOIN images i \
-             ON i.digest = f.image_digest WHERE i.current = 1 AND f.fixed_at IS NULL AND f.suppressed = 0 \
-             GROUP BY i.environment, i.team, f.severity",
+            "SELECT environment, team, created_at, registered_at, open_critical, open_high, open_medium, open_low, \
+             open_other FROM images WHERE current = 1",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.err(e))?;
-        for r in rows {
-            let key = (r.try_get("environment").map_err(|e| self.err(e))?, r.try_get("team").map_err(|e| self.err(e))?);
-            let severity: String = r.try_get("severity").map_err(|e| self.err(e))?;
-            stats.open.entry(key).or_default().add(&severity, r.try_get("n").map_err(|e| self.err(e))?);
-        }
-        let rows = sqlx::query("SELECT environment, team, created_at, registered_at FROM images WHERE current = 1")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
         for r in rows {
             let env: String = r.try_get("environment").map_err(|e| self.err(e))?;
             let team: String = r.try_get("team").map_err(|e| self.err(e))?;
             let created: Option<i64> = r.try_get("created_at").map_err(|e| self.err(e))?;
             let registered: i64 = r.try_get("registered_at").map_err(|e| self.err(e))?;
-            *stats.images.entry((env.clone(), team)).or_default() += 1;
-            stats.ages.push((env, age_days(now, created, registered)));
+            let counts = counts(&r).map_err(|e| self.err(e))?;
+            let key = (env, team);
+            let open = stats.open.entry(key.clone()).or_default();
+            open.critical += counts.critical;
+            open.high += counts.high;
+            open.medium += counts.medium;
+            open.low += counts.low;
+            open.other += counts.other;
+            *stats.images.entry(key.clone()).or_default() += 1;
+            stats.ages.push((key, age_days(now, created, registered)));
         }
         // Summed in the database (cast: PostgreSQL's SUM of BIGINT is NUMERIC, which `Any` cannot decode).
         let rows = sqlx::query(
-            "SELECT i.environment, i.team, COUNT(*) AS n, CAST(SUM(f.fixed_at - f.first_seen) AS BIGINT) AS total \
-             FROM findings f JOIN images i ON i.digest = f.image_digest WHERE f.fixed_at IS NOT NULL \
-             GROUP BY i.environment, i.team",
+            "SELECT environment, team, CAST(SUM(fixed_findings) AS BIGINT) AS n, \
+             CAST(SUM(remediation_seconds) AS BIGINT) AS total FROM images GROUP BY environment, team",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.err(e))?;
         for r in rows {
             let key = (r.try_get("environment").map_err(|e| self.err(e))?, r.try_get("team").map_err(|e| self.err(e))?);
-            let n: i64 = r.try_get("n").map_err(|e| self.err(e))?;
+            let n: Option<i64> = r.try_get("n").map_err(|e| self.err(e))?;
             let total: Option<i64> = r.try_get("total").map_err(|e| self.err(e))?;
-            stats.remediated.insert(key, (n, total.unwrap_or(0).max(0)));
+            if let Some(n) = n.filter(|n| *n > 0) {
+                stats.remediated.insert(key, (n, total.unwrap_or(0).max(0)));
+            }
         }
         let row = sqlx::query("SELECT COUNT(*) AS n, COUNT(delivered_at) AS d FROM outbox")
             .fetch_one(&self.pool)
@@ -970,35 +1057,188 @@ impl Store {
         Ok(stats)
     }
 
-    /// Critical and high findings (not suppressed) of current images in `environment`: when each was
-    /// first seen and fixed, from which trends are drawn.
-    pub async fn lifetimes(&self, environment: &str) -> Result<Vec<Lifetime>> {
+    /// Open critical and high findings on the current images of each environment and team now.
+    async fn current_risk(&self) -> Result<BTreeMap<(String, String), (i64, i64)>> {
         let rows = sqlx::query(
-            "SELECT f.severity, f.first_seen, f.fixed_at FROM findings f JOIN images i ON i.digest = f.image_digest \
-             WHERE i.environment = $1 AND i.current = 1 AND f.suppressed = 0 AND f.severity IN ('critical', 'high')",
+            "SELECT environment, team, CAST(SUM(open_critical) AS BIGINT) AS c, CAST(SUM(open_high) AS BIGINT) AS h \
+             FROM images WHERE current = 1 GROUP BY environment, team",
         )
-        .bind(environment)
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.err(e))?;
         rows.iter()
-            .map(|r| Ok((r.try_get("severity")?, r.try_get("first_seen")?, r.try_get("fixed_at")?)))
-            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map(|r| {
+                let c: Option<i64> = r.try_get("c")?;
+                let h: Option<i64> = r.try_get("h")?;
+                Ok(((r.try_get("environment")?, r.try_get("team")?), (c.unwrap_or(0), h.unwrap_or(0))))
+            })
+            .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.err(e))
     }
+
+    /// Writes the trend's sample of the day of `at`: the open critical and high findings of each
+    /// environment and team on their current images (0 for a team with none left).
+    pub async fn sample_trend(&self, at: i64) -> Result<()> {
+        let mut now = self.current_risk().await?;
+        let day = at.div_euclid(86_400);
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        let known = sqlx::query("SELECT DISTINCT environment, team FROM trend_samples")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        for r in &known {
+            let key = (r.try_get("environment").map_err(|e| self.err(e))?, r.try_get("team").map_err(|e| self.err(e))?);
+            now.entry(key).or_insert((0, 0));
+        }
+        for ((environment, team), (critical, high)) in &now {
+            sqlx::query(
+                "INSERT INTO trend_samples (environment, team, day, at, critical, high) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (environment, team, day) DO UPDATE SET at = $4, critical = $5, high = $6",
+            )
+            .bind(environment)
+            .bind(team)
+            .bind(day)
+            .bind(at)
+            .bind(critical)
+            .bind(high)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Open critical and high findings on `environment`'s current images (of `team`, or all teams) at
+    /// `days + 1` points, one per day back from `now`: each past day as its last sample said, carried
+    /// forward over days without one (`recorded` false before the first); the last point from the
+    /// images now.
+    pub async fn trend(&self, environment: &str, team: Option<&str>, days: i64, now: i64) -> Result<Vec<TrendPoint>> {
+        let days = days.clamp(1, 365);
+        let today = now.div_euclid(86_400);
+        let rows = sqlx::query(
+            "SELECT team, day, critical, high FROM trend_samples WHERE environment = $1 AND ($2 = '' OR team = $2) \
+             AND day < $3 ORDER BY day",
+        )
+        .bind(environment)
+        .bind(team.unwrap_or(""))
+        .bind(today)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        let mut samples: Vec<(String, i64, i64, i64)> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            samples.push((
+                r.try_get("team").map_err(|e| self.err(e))?,
+                r.try_get("day").map_err(|e| self.err(e))?,
+                r.try_get("critical").map_err(|e| self.err(e))?,
+                r.try_get("high").map_err(|e| self.err(e))?,
+            ));
+        }
+        let mut points = Vec::new();
+        // team → (critical, high) as last sampled up to the point's day.
+        let mut last: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        let mut next = 0;
+        for i in 0..days {
+            let at = now - (days - i) * 86_400;
+            let day = at.div_euclid(86_400);
+            while let Some((team, _, c, h)) = samples.get(next).filter(|s| s.1 <= day) {
+                last.insert(team.as_str(), (*c, *h));
+                next += 1;
+            }
+            points.push(TrendPoint {
+                at,
+                critical: last.values().map(|v| v.0).sum(),
+                high: last.values().map(|v| v.1).sum(),
+                recorded: !last.is_empty(),
+            });
+        }
+        let (critical, high) = self
+            .current_risk()
+            .await?
+            .into_iter()
+            .filter(|((env, t), _)| env == environment && team.is_none_or(|team| team == t))
+            .fold((0, 0), |(c, h), (_, (c2, h2))| (c + c2, h + h2));
+        points.push(TrendPoint { at: now, critical, high, recorded: true });
+        Ok(points)
+    }
 }
+
+/// One point of a trend.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct TrendPoint {
+    /// Unix seconds.
+    pub at: i64,
+    pub critical: i64,
+    pub high: i64,
+    /// False before the monitor's first figure for the environment (the counts are then 0, not known).
+    pub recorded: bool,
+}
+
+/// Which images a list shows, in which order, and which page.
+#[derive(Clone, Debug)]
+pub struct ImageQuery {
+    pub environment: Option<String>,
+    pub team: Option<String>,
+    pub repository: Option<String>,
+    /// Only current images (`Some(true)`), only replaced ones (`Some(false)`), or all.
+    pub current: Option<bool>,
+    pub order: ImageOrder,
+    /// 1 to [`MAX_PAGE`].
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Default for ImageQuery {
+    fn default() -> ImageQuery {
+        ImageQuery {
+            environment: None,
+            team: None,
+            repository: None,
+            current: None,
+            order: ImageOrder::Registered,
+            limit: DEFAULT_PAGE,
+            offset: 0,
+        }
+    }
+}
+
+/// The order of an image list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageOrder {
+    /// Newest registration first.
+    #[default]
+    Registered,
+    /// Most open critical, then high, then medium findings first.
+    Risk,
+    /// Oldest image first (built, else registered).
+    Age,
+}
+
+/// Images in a page unless asked otherwise, and at most.
+pub const DEFAULT_PAGE: i64 = 500;
+pub const MAX_PAGE: i64 = 1000;
 
 /// The environment whose new critical findings raise alerts.
 pub const PRODUCTION: &str = "production";
 
 static IMAGE_COLUMNS: &str = "digest, repository, tag, environment, team, product, packages, current, registered_at, \
-                              created_at, scanned_at, scanned_db, scan_count, scanned_by";
-static IMAGE_SELECT_ALL: std::sync::LazyLock<sqlx::SqlStr> = std::sync::LazyLock::new(|| {
-    AssertSqlSafe(format!("SELECT {IMAGE_COLUMNS} FROM images ORDER BY registered_at DESC, digest")).into_sql_str()
-});
+                              created_at, scanned_at, scanned_db, scan_count, scanned_by, open_critical, open_high, \
+                              open_medium, open_low, open_other";
 static IMAGE_SELECT_ONE: std::sync::LazyLock<sqlx::SqlStr> = std::sync::LazyLock::new(|| {
-    AssertSqlSafe(format!("SELECT {IMAGE_COLUMNS}, inventory FROM images WHERE digest = $1")).into_sql_str()
+    AssertSqlSafe(format!("SELECT {IMAGE_COLUMNS} FROM images WHERE digest = $1")).into_sql_str()
 });
+
+fn counts(r: &AnyRow) -> Result<Counts, sqlx::Error> {
+    Ok(Counts {
+        critical: r.try_get("open_critical")?,
+        high: r.try_get("open_high")?,
+        medium: r.try_get("open_medium")?,
+        low: r.try_get("open_low")?,
+        other: r.try_get("open_other")?,
+    })
+}
 
 fn summary(r: &AnyRow) -> Result<ImageSummary, sqlx::Error> {
     let created_at: Option<i64> = r.try_get("created_at")?;
@@ -1019,7 +1259,7 @@ fn summary(r: &AnyRow) -> Result<ImageSummary, sqlx::Error> {
         scanned_db: r.try_get("scanned_db")?,
         scan_count: r.try_get("scan_count")?,
         scanned_by: r.try_get("scanned_by")?,
-        open: Counts::default(),
+        open: counts(r)?,
     })
 }
 
@@ -1056,4 +1296,115 @@ fn sqlite_url(path: &Path) -> Result<String> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
     }
     Ok(format!("sqlite://{}?mode=rwc", path.display()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn finding(advisory: &str, severity: &str, suppressed: bool) -> NewFinding {
+        NewFinding {
+            advisory: advisory.into(),
+            package: "openssl".into(),
+            version: "3.0.11-1~deb12u1".into(),
+            severity: severity.into(),
+            fixed_version: "3.0.13-1~deb12u1".into(),
+            suppressed,
+            vex_status: String::new(),
+        }
+    }
+
+    fn registration(digest: &str, tag: &str) -> Registration {
+        Registration {
+            digest: digest.into(),
+            repository: "app".into(),
+            tag: tag.into(),
+            environment: PRODUCTION.into(),
+            team: "payments".into(),
+            product: "app".into(),
+            inventory: "{}".into(),
+            packages: 1,
+            created_at: None,
+        }
+    }
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        Store::open(&format!("sqlite:{}", dir.path().join("monitor.db").display())).await.unwrap()
+    }
+
+    /// The counts kept per image equal what the findings table says, through new, fixed, reopened
+    /// and suppressed findings.
+    #[tokio::test]
+    async fn kept_counts_equal_the_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let digest = format!("sha256:{:064x}", 1);
+        store.register(&registration(&digest, "1"), ("w", 60)).await.unwrap();
+        let scans: [Vec<NewFinding>; 4] = [
+            vec![finding("CVE-1", "critical", false), finding("CVE-2", "high", false), finding("CVE-3", "low", true)],
+            vec![finding("CVE-2", "high", false)],
+            vec![finding("CVE-1", "critical", false), finding("CVE-4", "unknown", false)],
+            vec![],
+        ];
+        for (i, findings) in scans.iter().enumerate() {
+            sqlx::query("UPDATE images SET lease_owner = 'w', lease_until = $1")
+                .bind(now() + 60)
+                .execute(&store.pool)
+                .await
+                .unwrap();
+            store.record_scan("w", &digest, &format!("db{i}"), findings).await.unwrap().unwrap();
+            let row = sqlx::query(
+                "SELECT open_critical, open_high, open_medium, open_low, open_other, fixed_findings, \
+                 remediation_seconds FROM images",
+            )
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+            let kept = counts(&row).unwrap();
+            let mut expected = Counts::default();
+            let all = store.findings(&digest).await.unwrap();
+            for f in all.iter().filter(|f| f.fixed_at.is_none() && !f.suppressed) {
+                expected.add(&f.severity, 1);
+            }
+            assert_eq!(kept, expected, "after scan {i}");
+            let fixed: Vec<&StoredFinding> = all.iter().filter(|f| f.fixed_at.is_some()).collect();
+            assert_eq!(row.try_get::<i64, _>("fixed_findings").unwrap(), fixed.len() as i64, "after scan {i}");
+            let seconds: i64 = fixed.iter().map(|f| f.fixed_at.unwrap() - f.first_seen).sum();
+            assert_eq!(row.try_get::<i64, _>("remediation_seconds").unwrap(), seconds, "after scan {i}");
+        }
+    }
+
+    /// The trend follows what was deployed: a day shows the digest its tag pointed at then.
+    #[tokio::test]
+    async fn trend_follows_the_deploy_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let now = now();
+        let (old, new) = (format!("sha256:{:064x}", 1), format!("sha256:{:064x}", 2));
+        store.register(&registration(&old, "stable"), ("w", 60)).await.unwrap();
+        let bad =
+            [finding("CVE-1", "critical", false), finding("CVE-2", "critical", false), finding("CVE-3", "high", false)];
+        store.record_scan("w", &old, "db", &bad).await.unwrap().unwrap();
+        store.sample_trend(now - 2 * 86_400).await.unwrap();
+        // The tag moves to a digest with one high finding: the old one is no longer deployed.
+        store.register(&registration(&new, "stable"), ("w", 60)).await.unwrap();
+        store.record_scan("w", &new, "db", &[finding("CVE-3", "high", false)]).await.unwrap().unwrap();
+        store.sample_trend(now - 86_400).await.unwrap();
+        let points = store.trend(PRODUCTION, None, 3, now).await.unwrap();
+        let got: Vec<(i64, i64, bool)> = points.iter().map(|p| (p.critical, p.high, p.recorded)).collect();
+        assert_eq!(got, [(0, 0, false), (2, 1, true), (0, 1, true), (0, 1, true)]);
+        assert_eq!(points.last().unwrap().at, now);
+        // Another team's trend is its own.
+        let other = store.trend(PRODUCTION, Some("search"), 3, now).await.unwrap();
+        assert!(other.iter().all(|p| p.critical == 0 && p.high == 0));
+        // The list pages and counts.
+        let (page, total) =
+            store.images(&ImageQuery { limit: 1, order: ImageOrder::Risk, ..ImageQuery::default() }).await.unwrap();
+        assert_eq!((page.len(), total), (1, 2));
+        assert_eq!((page[0].digest.as_str(), page[0].open.critical), (old.as_str(), 2), "most critical first");
+        let current = ImageQuery { current: Some(true), ..ImageQuery::default() };
+        let (page, total) = store.images(&current).await.unwrap();
+        assert_eq!((page.len(), total, page[0].digest.as_str()), (1, 1, new.as_str()));
+    }
 }

@@ -14,7 +14,7 @@ use crate::scan::{VulnDb, scan_inventory};
 use crate::store::{Recorded, Store};
 
 /// Images claimed at a time by one worker.
-const BATCH: i64 = 16;
+const BATCH: i64 = 64;
 
 /// The header that carries the alert's HMAC-SHA256 (`sha256=HEX` over the body, keyed with
 /// `--alert-secret`).
@@ -40,6 +40,8 @@ pub struct Worker {
     scan_delay: Option<Duration>,
     /// Scans run at once (the cores, at most 4).
     parallel: usize,
+    /// Findings or deploys changed since the last trend sample.
+    changed: std::sync::atomic::AtomicBool,
 }
 
 /// Where alerts go.
@@ -83,6 +85,7 @@ impl Worker {
                 .and_then(|v| v.parse::<u64>().ok())
                 .map(Duration::from_millis),
             parallel: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            changed: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
@@ -148,64 +151,76 @@ impl Worker {
             return Ok(total);
         };
         let mut vex_cache: BTreeMap<String, Arc<Vec<pare_vuln::vex::Statement>>> = BTreeMap::new();
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.parallel));
         loop {
             let claimed = self.store.claim(owner, &sha, self.lease_secs(), BATCH, only).await?;
             if claimed.is_empty() {
                 break;
             }
-            // The batch's scans run on the blocking pool, as many at once as there are cores; their
-            // results are recorded one by one (each in its own transaction) as they finish.
-            let permits = Arc::new(tokio::sync::Semaphore::new(self.parallel));
+            // The batch's scans run on the blocking pool, as many at once as there are cores; what has
+            // finished is recorded in one transaction while the rest go on scanning.
             let mut scans = tokio::task::JoinSet::new();
             for image in claimed {
                 let vex = match vex_cache.get(&image.product) {
                     Some(v) => Arc::clone(v),
                     None => {
-                        let statements = match self.store.vex(&image.product).await? {
-                            Some(doc) => crate::scan::read_vex(doc.as_bytes(), &format!("VEX of {}", image.product))
-                                .unwrap_or_else(|e| {
-                                    tracing::warn!("the stored VEX of {} cannot be read: {e}", image.product);
-                                    Vec::new()
-                                }),
-                            None => Vec::new(),
-                        };
-                        let v = Arc::new(statements);
+                        let v = Arc::new(self.vex_statements(&image.product).await?);
                         vex_cache.insert(image.product.clone(), Arc::clone(&v));
                         v
                     }
                 };
                 let db = Arc::clone(&db);
-                let permit =
-                    Arc::clone(&permits).acquire_owned().await.map_err(|e| Error::Task { message: e.to_string() })?;
+                let permits = Arc::clone(&permits);
                 let delay = self.scan_delay;
-                scans.spawn_blocking(move || {
-                    let _permit = permit;
-                    if let Some(d) = delay {
-                        std::thread::sleep(d);
-                    }
-                    let scanned = scan_inventory(db.as_ref(), &image.digest, &image.product, &image.inventory, &vex);
-                    (image.digest, scanned)
+                let digest = image.digest.clone();
+                scans.spawn(async move {
+                    let permit = permits.acquire_owned().await;
+                    let scanned = tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        if let Some(d) = delay {
+                            std::thread::sleep(d);
+                        }
+                        scan_inventory(db.as_ref(), &image.digest, &image.product, &image.inventory, &vex)
+                    })
+                    .await
+                    .map_err(|e| Error::Task { message: e.to_string() })
+                    .and_then(|r| r);
+                    (digest, scanned)
                 });
             }
             while let Some(done) = scans.join_next().await {
-                let (digest, scanned) = done.map_err(|e| Error::Task { message: e.to_string() })?;
-                match scanned {
-                    Ok(findings) => match self.store.record_scan(owner, &digest, &sha, &findings).await? {
+                let mut ready = vec![done.map_err(|e| Error::Task { message: e.to_string() })?];
+                while let Some(more) = scans.try_join_next() {
+                    ready.push(more.map_err(|e| Error::Task { message: e.to_string() })?);
+                }
+                let mut results = Vec::with_capacity(ready.len());
+                for (digest, scanned) in ready {
+                    match scanned {
+                        Ok(findings) => results.push((digest, findings)),
+                        Err(e) => {
+                            tracing::warn!("scanning {digest}: {e}");
+                            // The claim is kept until its lease expires: the image is tried again then,
+                            // not again and again in this pass.
+                            if only.is_some() {
+                                self.store.release(owner, &digest).await?;
+                                return Err(e);
+                            }
+                        }
+                    }
+                }
+                if results.is_empty() {
+                    continue;
+                }
+                let recorded = self.store.record_scans(owner, &sha, &results).await?;
+                self.changed.store(true, std::sync::atomic::Ordering::Relaxed);
+                for ((digest, _), r) in results.iter().zip(recorded) {
+                    match r {
                         Some(r) => {
                             total.new += r.new;
                             total.fixed += r.fixed;
                             total.alerts += r.alerts;
                         }
                         None => tracing::warn!("lost the claim on {digest} (lease expired): not recorded"),
-                    },
-                    Err(e) => {
-                        tracing::warn!("scanning {digest}: {e}");
-                        // The claim is kept until its lease expires: the image is tried again then, not
-                        // again and again in this pass.
-                        if only.is_some() {
-                            self.store.release(owner, &digest).await?;
-                            return Err(e);
-                        }
                     }
                 }
             }
@@ -219,8 +234,41 @@ impl Worker {
         Ok(total)
     }
 
+    /// The VEX statements uploaded for `product` (none when its stored document no longer reads: said).
+    async fn vex_statements(&self, product: &str) -> Result<Vec<pare_vuln::vex::Statement>> {
+        Ok(match self.store.vex(product).await? {
+            Some(doc) => crate::scan::read_vex(doc.as_bytes(), &format!("VEX of {product}")).unwrap_or_else(|e| {
+                tracing::warn!("the stored VEX of {product} cannot be read: {e}");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        })
+    }
+
+    /// Marks the trend as out of date: the rescan loop samples it on its next turn.
+    pub fn note_change(&self) {
+        self.changed.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Writes today's trend sample when something changed since the last one, or the day turned.
+    async fn sample_trend(&self, last_day: &mut i64) {
+        let now = crate::store::now();
+        let day = now.div_euclid(86_400);
+        if !self.changed.swap(false, std::sync::atomic::Ordering::Relaxed) && day == *last_day {
+            return;
+        }
+        match self.store.sample_trend(now).await {
+            Ok(()) => *last_day = day,
+            Err(e) => {
+                self.changed.store(true, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!("trend sample: {e}");
+            }
+        }
+    }
+
     /// The rescan loop: poll the database file, scan what is pending; forever.
     pub async fn run_rescans(self: Arc<Self>) {
+        let mut last_day = i64::MIN;
         loop {
             if let Err(e) = self.refresh().await {
                 tracing::warn!("{e} (keeping the database in use)");
@@ -232,6 +280,7 @@ impl Worker {
                 Ok(_) => {}
                 Err(e) => tracing::warn!("rescan: {e}"),
             }
+            self.sample_trend(&mut last_day).await;
             tokio::select! {
                 () = tokio::time::sleep(self.poll) => {}
                 () = self.wake.notified() => {}

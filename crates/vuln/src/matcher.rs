@@ -455,33 +455,10 @@ fn merge(
     candidates: Vec<Candidate>,
     lookup: &dyn Lookup,
 ) -> Result<Vec<Finding>> {
-    // Groups of (keys, candidate indexes), joined whenever keys overlap.
-    let mut groups: Vec<(BTreeSet<String>, Vec<usize>)> = Vec::new();
-    for (index, candidate) in candidates.iter().enumerate() {
-        for keys in issue_keys(&candidate.advisory) {
-            let mut merged_keys = keys;
-            let mut members = vec![index];
-            let mut rest = Vec::new();
-            for (k, m) in groups.drain(..) {
-                if k.iter().any(|id| merged_keys.contains(id)) {
-                    merged_keys.extend(k);
-                    members.extend(m);
-                } else {
-                    rest.push((k, m));
-                }
-            }
-            rest.push((merged_keys, members));
-            groups = rest;
-        }
-    }
+    let groups = issue_groups(&candidates);
     let mut findings = Vec::new();
     for (keys, members) in groups {
-        let members: Vec<&Candidate> = {
-            let mut m: Vec<usize> = members;
-            m.sort_unstable();
-            m.dedup();
-            m.into_iter().filter_map(|i| candidates.get(i)).collect()
-        };
+        let members: Vec<&Candidate> = members.into_iter().filter_map(|i| candidates.get(i)).collect();
         // A source that says "not affected" for this release outranks ranges from broader records only
         // when no record says the installed version is affected; a hit from any record is a finding.
         if !members.iter().any(|c| c.hit) {
@@ -543,6 +520,58 @@ fn merge(
         });
     }
     Ok(findings)
+}
+
+/// Groups candidates into issues: one node per (candidate, issue key set); nodes that share an id are
+/// one issue (union-find over ids, linear in the keys: a package such as chromium has hundreds of
+/// DSAs of a dozen CVEs each). Returns each group's keys and sorted candidate indexes, in the order of
+/// each group's last node (the order a pairwise merge in input order gives).
+fn issue_groups(candidates: &[Candidate]) -> Vec<(BTreeSet<String>, Vec<usize>)> {
+    let nodes: Vec<(usize, BTreeSet<String>)> = candidates
+        .iter()
+        .enumerate()
+        .flat_map(|(index, c)| issue_keys(&c.advisory).into_iter().map(move |keys| (index, keys)))
+        .collect();
+    let mut parent: Vec<usize> = (0..nodes.len()).collect();
+    fn root(parent: &mut [usize], mut node: usize) -> usize {
+        while parent[node] != node {
+            parent[node] = parent[parent[node]];
+            node = parent[node];
+        }
+        node
+    }
+    let mut owner: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (node, (_, keys)) in nodes.iter().enumerate() {
+        for id in keys {
+            match owner.get(id.as_str()) {
+                Some(&other) => {
+                    let (a, b) = (root(&mut parent, node), root(&mut parent, other));
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    owner.insert(id.as_str(), node);
+                }
+            }
+        }
+    }
+    // root → (keys, members, last node)
+    let mut groups: BTreeMap<usize, (BTreeSet<String>, Vec<usize>, usize)> = BTreeMap::new();
+    for (node, (index, keys)) in nodes.iter().enumerate() {
+        let group = groups.entry(root(&mut parent, node)).or_default();
+        group.0.extend(keys.iter().cloned());
+        group.1.push(*index);
+        group.2 = node;
+    }
+    let mut groups: Vec<_> = groups.into_values().collect();
+    groups.sort_by_key(|g| g.2);
+    groups
+        .into_iter()
+        .map(|(keys, mut members, _)| {
+            members.sort_unstable();
+            members.dedup();
+            (keys, members)
+        })
+        .collect()
 }
 
 /// Lower is more telling when no record has a fixed version.
