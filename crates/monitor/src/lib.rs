@@ -26,7 +26,7 @@ mod store;
 mod watch;
 mod worker;
 
-pub use client::{PushOptions, push};
+pub use client::{PushOptions, add_watch, list_watches, push, remove_watch};
 pub use error::{Error, Result};
 pub use scan::{CachedDb, VulnDb, read_vex, scan_inventory};
 pub use server::{ServeOptions, create_token, serve};
