@@ -330,8 +330,10 @@ pub async fn run_watches(worker: Arc<Worker>, client: Client) {
                     if !error.is_empty() {
                         tracing::warn!("watch {} ({}): {error}", watch.id, watch.repository);
                     }
-                    if let Err(e) = worker.store.finish_watch(&watch.id, &worker.id, &seen, &error).await {
-                        tracing::warn!("watch {}: {e}", watch.id);
+                    match worker.store.finish_watch(&watch.id, &worker.id, &seen, &error).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!("watch {}: removed, or the claim was lost: not recorded", watch.id),
+                        Err(e) => tracing::warn!("watch {}: {e}", watch.id),
                     }
                 }
                 if !watches.is_empty() {
