@@ -1084,6 +1084,51 @@ fn watch_story(pare: &Pare, database: &str) {
     assert_eq!(get(&server, &format!("/api/v1/images/{second}"), &read)["current"], false);
     assert_eq!(deploys_of(&server, &read).len(), 3, "one deploy per move, none per check");
 
+    // A multi-platform index under a tag the pattern matches: the image of the server's platform is
+    // registered. A tag the pattern does not match is not.
+    copy(format!("{repo}@{first}"), &format!("{repo}:other"));
+    let host = pare_oci::Platform::host().to_string();
+    let parts: Vec<&str> = host.split('/').collect();
+    let mut platform = json!({"os": parts[0], "architecture": parts[1]});
+    if let Some(variant) = parts.get(2) {
+        platform["variant"] = json!(variant);
+    }
+    let elsewhere = if parts[1] == "s390x" { "ppc64le" } else { "s390x" };
+    let manifest = |digest: &str| {
+        let resp = client()
+            .get(format!("http://{}/v2/team/app/manifests/{digest}", registry.host()))
+            .header("accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+            .send()
+            .unwrap();
+        let media_type = resp.headers()["content-type"].to_str().unwrap().to_string();
+        (media_type, resp.bytes().unwrap().len())
+    };
+    let entry = |digest: &str, platform: Value| {
+        let (media_type, size) = manifest(digest);
+        json!({"mediaType": media_type, "digest": digest, "size": size, "platform": platform})
+    };
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry(&first, json!({"os": "linux", "architecture": elsewhere})), entry(&second, platform)],
+    }))
+    .unwrap();
+    let index_digest = pare_oci::sha256(&index).to_string();
+    let resp = client()
+        .put(format!("http://{}/v2/team/app/manifests/prod-multi", registry.host()))
+        .header("content-type", "application/vnd.oci.image.index.v1+json")
+        .body(index)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "{}", resp.text().unwrap_or_default());
+    wait_for("the index's tag", Some(&server), || {
+        watch_by_id(&server, &read, &id)["tags_seen"]["prod-multi"]["digest"] == index_digest.as_str()
+    });
+    let w = watch_by_id(&server, &read, &id);
+    assert_eq!(w["tags_seen"]["prod-multi"]["image"], second.as_str(), "{w}");
+    assert_eq!(w["tags_seen"].as_object().unwrap().keys().collect::<Vec<_>>(), ["prod", "prod-multi"], "{w}");
+    assert_eq!(deploys_of(&server, &read).first(), Some(&(Value::Null, json!(second))));
+
     // A repository that does not exist: the error is kept, and checks go on.
     let missing = format!("{}/team/missing", registry.host());
     let (status, answer) = call(
