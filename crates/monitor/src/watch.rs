@@ -81,7 +81,9 @@ impl NewWatch {
         self.repository = normalise_repository(&self.repository)?;
         for tag in &self.tags {
             let plain = tag.replace(['*', '?'], "x");
-            if plain.is_empty() || plain.len() > 128 || !plain.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            if plain.is_empty()
+                || plain.len() > 128
+                || !plain.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
             {
                 return Err(bad(format!(
                     "tag `{tag}` is neither a tag nor a pattern (letters, digits, `_`, `.`, `-`, `*`, `?`)"
@@ -190,9 +192,9 @@ fn resolve(client: &Client, repository: &Reference, patterns: &[String]) -> Resu
         .map(|tag| {
             let digest = match client.head_manifest(&repository.with_tag(&tag)) {
                 Ok(Some(desc)) => Ok(desc.digest().clone()),
-                Ok(None) => Err(Error::BadRequest {
-                    message: format!("tag `{tag}` not found in {}", repository.name()),
-                }),
+                Ok(None) => {
+                    Err(Error::BadRequest { message: format!("tag `{tag}` not found in {}", repository.name()) })
+                }
                 Err(e) => Err(e.into()),
             };
             (tag, digest)

@@ -1006,8 +1006,10 @@ fn watch_story(pare: &Pare, database: &str) {
     assert_eq!(status, 401);
     for (bad, says) in [
         (json!({"repository": tag, "environment": "production", "team": "payments"}), "names a tag or digest"),
-        (json!({"repository": repo, "environment": "production", "team": "payments", "interval_seconds": 0}),
-            "interval_seconds 0"),
+        (
+            json!({"repository": repo, "environment": "production", "team": "payments", "interval_seconds": 0}),
+            "interval_seconds 0",
+        ),
         (json!({"repository": repo, "environment": "", "team": "payments"}), "`environment`"),
         (json!({"repository": repo, "environment": "production", "team": "payments", "tags": ["a/b"]}), "`a/b`"),
     ] {
@@ -1097,7 +1099,10 @@ fn watch_story(pare: &Pare, database: &str) {
     let manifest = |digest: &str| {
         let resp = client()
             .get(format!("http://{}/v2/team/app/manifests/{digest}", registry.host()))
-            .header("accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+            .header(
+                "accept",
+                "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+            )
             .send()
             .unwrap();
         let media_type = resp.headers()["content-type"].to_str().unwrap().to_string();
