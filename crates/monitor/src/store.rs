@@ -1099,6 +1099,19 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Extends `owner`'s claim on a watch by `lease` seconds from now (a long check keeps it); false
+    /// when the claim was lost.
+    pub async fn renew_watch(&self, id: &str, owner: &str, lease: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE watches SET lease_until = $3 WHERE id = $1 AND lease_owner = $2")
+            .bind(id)
+            .bind(owner)
+            .bind(now() + lease)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// What is stored of an image, as a registration (its inventory, packages, creation time and
     /// product; where it runs is the caller's to fill in): a digest a watch finds again is not pulled.
     pub async fn stored_registration(&self, digest: &str) -> Result<Option<Registration>> {

@@ -312,6 +312,18 @@ async fn check(worker: &Arc<Worker>, client: &Client, watch: &Watch) -> (BTreeMa
             seen.insert(tag, before.clone());
             continue;
         }
+        // Each image may take a while to pull and catalog: the claim is extended before each one.
+        match worker.store.renew_watch(&watch.id, &worker.id, worker.lease_seconds()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                errors.push("the claim on this watch was lost (it was removed, or another server took it)".into());
+                break;
+            }
+            Err(e) => {
+                errors.push(chain(&e));
+                break;
+            }
+        }
         match register_tag(worker, client, watch, &repository, &tag, digest).await {
             Ok(s) => {
                 seen.insert(tag, s);
