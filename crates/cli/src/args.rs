@@ -950,7 +950,8 @@ The store is a SQLite file in the pare data directory by default (no setup); `--
 shares one PostgreSQL between several servers, which split rescans without scanning an image twice.\n\n\
 Examples:\n    pare monitor serve --listen 127.0.0.1:8080\n    \
 pare monitor token create --scope write\n    \
-pare monitor push oci:./layout --server http://127.0.0.1:8080 --token $TOKEN --env production --team payments";
+pare monitor push oci:./layout --server http://127.0.0.1:8080 --token $TOKEN --env production --team payments\n    \
+pare monitor watch add registry.example/shop/api --server http://127.0.0.1:8080 --token $TOKEN --env production --team payments --tag 'v*'";
 
 #[derive(Subcommand, Debug)]
 pub enum MonitorCommand {
@@ -963,6 +964,60 @@ pub enum MonitorCommand {
     },
     /// Make the inventory of an image (or read an SBOM) here and upload it to a monitor
     Push(MonitorPushArgs),
+    /// Watch registry repositories: new digests of their tags are pulled, registered and scanned by the server
+    Watch {
+        #[command(subcommand)]
+        command: MonitorWatchCommand,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MonitorServerArgs {
+    /// The monitor's URL
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// A token (write scope to add or remove)
+    #[arg(long, value_name = "TOKEN", env = "PARE_MONITOR_TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MonitorWatchCommand {
+    /// Watch a repository: its tags (all, or those given) are checked every interval by the server
+    Add {
+        /// The repository, without tag: `registry/name` (`127.0.0.1:5000/team/app`, `debian`)
+        repository: String,
+        #[command(flatten)]
+        server: MonitorServerArgs,
+        /// The environment its images run in (production, staging, …)
+        #[arg(long = "env", value_name = "ENV")]
+        environment: String,
+        /// The team that owns them
+        #[arg(long, value_name = "TEAM")]
+        team: String,
+        /// A tag, or a pattern with `*` and `?` (repeatable; default: every tag of the repository)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Time between checks: 30s, 15m, 1h, 2d or seconds
+        #[arg(long, value_name = "DURATION", default_value = "1h")]
+        interval: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// List the watches with their last check, last error and the tags seen
+    List {
+        #[command(flatten)]
+        server: MonitorServerArgs,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Stop watching (what was registered stays)
+    Remove {
+        /// The watch's id (`pare monitor watch list`)
+        id: String,
+        #[command(flatten)]
+        server: MonitorServerArgs,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -1008,6 +1063,10 @@ pub struct MonitorServeArgs {
     /// Seconds between updates from --db-source (the first runs at start)
     #[arg(long, value_name = "SECONDS", default_value_t = 21_600)]
     pub db_update_interval: u64,
+    /// Watch a registry repository (every tag, checked hourly) for an environment and team, as
+    /// `pare monitor watch add` does (repeatable; added once, however often the server starts)
+    #[arg(long, value_name = "REPO=ENV/TEAM")]
+    pub watch: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -21,6 +21,7 @@ use crate::store::{
     Counts, Deploy, ImageDetail, ImageOrder, ImageQuery, ImageSummary, PRODUCTION, Recorded, Registered, Registration,
     Scope,
 };
+use crate::watch::{NewWatch, TagSeen, Watch};
 use crate::worker::Worker;
 
 /// What every handler sees.
@@ -111,6 +112,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/trend", get(trend))
         .route("/api/v1/deploys", get(deploys))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/watches", post(add_watch).get(list_watches))
+        .route("/api/v1/watches/{id}", delete(remove_watch))
         .layer(DefaultBodyLimit::max(pare_sbom::MAX_SBOM_BYTES + 1))
         .with_state(state)
 }
@@ -119,9 +122,10 @@ pub fn router(state: Shared) -> Router {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "pare monitor", description = "Images, their findings as the vulnerability data changes, VEX, trends."),
-    paths(healthz, metrics, upload, list_images, show_image, upload_vex, trend, deploys, status),
+    paths(healthz, metrics, upload, list_images, show_image, upload_vex, trend, deploys, status, add_watch,
+        list_watches, remove_watch),
     components(schemas(ApiError, Uploaded, ImageSummary, ImageDetail, Counts, Recorded, Registered, VexUploaded,
-        Trend, TrendPoint, Deploy, Status)),
+        Trend, TrendPoint, Deploy, Status, NewWatch, Watch, TagSeen)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -193,7 +197,7 @@ fn valid_digest(d: &str) -> bool {
     })
 }
 
-fn label_ok(name: &str, value: &str) -> Result<(), Error> {
+pub(crate) fn label_ok(name: &str, value: &str) -> Result<(), Error> {
     if value.is_empty() || value.len() > 256 || value.chars().any(char::is_control) {
         return Err(Error::BadRequest {
             message: format!("`{name}` must be 1 to 256 characters, no control characters"),
@@ -505,6 +509,63 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
     }
     match crate::metrics::render(&state.worker).await {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Watches a registry repository: its tags (all, or those given; `*` and `?` match) are checked every
+/// `interval_seconds`; a new digest is pulled, cataloged, registered and scanned, a tag that moved is a
+/// deploy. The first check runs at once.
+#[utoipa::path(post, path = "/api/v1/watches", request_body = NewWatch,
+    responses((status = 201, body = Watch), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn add_watch(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = authorize(&state, &headers, Scope::Write).await {
+        return r;
+    }
+    let added = async {
+        let watch: NewWatch = serde_json::from_slice(&body)
+            .map_err(|e| Error::BadRequest { message: format!("The body is not a watch: {e}") })?;
+        let watch = watch.validated()?;
+        let id = crate::store::Store::new_watch_id();
+        state.worker.store.add_watch(&id, &watch).await?;
+        state.worker.store.watch(&id).await
+    };
+    match added.await {
+        Ok(Some(watch)) => {
+            state.worker.wake_watches.notify_one();
+            (StatusCode::CREATED, Json(watch)).into_response()
+        }
+        Ok(None) => fail(StatusCode::INTERNAL_SERVER_ERROR, "The watch was not stored", None),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Every watch with its last check: when, what failed, the tags it resolved.
+#[utoipa::path(get, path = "/api/v1/watches", responses((status = 200, body = [Watch]), (status = 401, body = ApiError)),
+    security(("bearer" = [])))]
+async fn list_watches(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&state, &headers, Scope::Read).await {
+        return r;
+    }
+    match state.worker.store.watches().await {
+        Ok(w) => Json(w).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Stops watching; what the watch registered stays.
+#[utoipa::path(delete, path = "/api/v1/watches/{id}", params(("id" = String, Path)),
+    responses((status = 204, description = "Removed"), (status = 404, body = ApiError), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn remove_watch(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = authorize(&state, &headers, Scope::Write).await {
+        return r;
+    }
+    match state.worker.store.remove_watch(&id).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => fail(StatusCode::NOT_FOUND, format!("No watch `{id}`"), None),
         Err(e) => e.into_response(),
     }
 }

@@ -22,6 +22,9 @@ pub enum Error {
     /// The vulnerability database could not be opened or read.
     #[error(transparent)]
     Vuln(#[from] pare_vuln::Error),
+    /// A watched registry (or an image in it) could not be read.
+    #[error(transparent)]
+    Registry(#[from] pare_oci::Error),
     /// An uploaded SBOM or VEX document that pare cannot read.
     #[error("{message}")]
     BadUpload { message: String },
@@ -66,6 +69,7 @@ impl Error {
                 Some("the database may belong to a newer pare; use that version or a fresh database".into())
             }
             Error::Vuln(e) => e.hint(),
+            Error::Registry(e) => e.hint(),
             Error::BadUpload { .. } => Some(
                 "upload an SBOM pare reads (pare's JSON, SPDX 2.x JSON or tag-value, CycloneDX JSON), or an OpenVEX \
                  / CycloneDX VEX document for VEX"

@@ -12,6 +12,8 @@
 //! - [`serve`] runs the store, the workers and the API ([`api::router`], [`api::ApiDoc`] for the
 //!   OpenAPI 3.1 document) and the dashboard ([`dashboard`]: HTML and SVG rendered on the server, no
 //!   script) in one process; [`push`] uploads an inventory to a server.
+//! - Watches ([`Watch`]) check registry repositories on a schedule: a tag that points at a digest not
+//!   seen before is pulled, cataloged and registered; a tag that moved is recorded as a deploy.
 
 pub mod api;
 mod client;
@@ -21,9 +23,10 @@ mod metrics;
 mod scan;
 mod server;
 mod store;
+mod watch;
 mod worker;
 
-pub use client::{PushOptions, push};
+pub use client::{PushOptions, add_watch, list_watches, push, remove_watch};
 pub use error::{Error, Result};
 pub use scan::{CachedDb, VulnDb, read_vex, scan_inventory};
 pub use server::{ServeOptions, create_token, serve};
@@ -31,4 +34,5 @@ pub use store::{
     Backend, Claimed, Counts, Deploy, ImageDetail, ImageSummary, NewFinding, PRODUCTION, Recorded, Registered,
     Registration, Scope, Stats, Store, StoredFinding, default_data_dir, default_url, now, token_hash,
 };
+pub use watch::{NewWatch, TagSeen, Watch, parse_interval, parse_watch_flag};
 pub use worker::{AlertTarget, DELIVERY_HEADER, SIGNATURE_HEADER, Worker, sign};

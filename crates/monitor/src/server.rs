@@ -32,6 +32,11 @@ pub struct ServeOptions {
     /// start and then every `db_update_every`; empty: the file is only watched.
     pub db_sources: Vec<pare_vuln::SourceSpec>,
     pub db_update_every: Duration,
+    /// Watches added at start (`--watch REPO=ENV/TEAM`), each under an id made from it, so a restart
+    /// adds none twice.
+    pub watches: Vec<crate::watch::NewWatch>,
+    /// Plain HTTP and unverified TLS for every watched registry (loopback registries always may).
+    pub insecure_registries: bool,
 }
 
 /// Runs a server until the process is stopped (Ctrl-C or SIGTERM); `on_listening` is told the
@@ -42,10 +47,22 @@ pub fn serve(options: ServeOptions, on_listening: impl FnOnce(SocketAddr) + Send
         .enable_all()
         .build()
         .map_err(|e| Error::Task { message: format!("starting the runtime: {e}") })?;
-    runtime.block_on(serve_async(options, on_listening))
+    // The registry client is blocking: made (and dropped) here, outside the runtime.
+    let registry = pare_oci::registry::Client::new(pare_oci::registry::ClientConfig {
+        insecure: options.insecure_registries,
+        ..Default::default()
+    })?;
+    let served = runtime.block_on(serve_async(options, registry.clone(), on_listening));
+    drop(runtime);
+    drop(registry);
+    served
 }
 
-async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr) + Send) -> Result<()> {
+async fn serve_async(
+    options: ServeOptions,
+    registry: pare_oci::registry::Client,
+    on_listening: impl FnOnce(SocketAddr) + Send,
+) -> Result<()> {
     let store = Store::open(&options.database).await?;
     let id = options.worker_id.clone().unwrap_or_else(|| {
         let suffix: u32 = rand::random();
@@ -59,6 +76,12 @@ async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr
         options.poll,
         options.alerts,
     ));
+    for watch in &options.watches {
+        let watch = watch.clone().validated()?;
+        if worker.store.add_watch(&crate::watch::flag_id(&watch), &watch).await? {
+            tracing::info!("watching {} for {}/{}", watch.repository, watch.environment, watch.team);
+        }
+    }
     if let Err(e) = worker.refresh().await {
         tracing::warn!("{e} (images are scanned once a database can be opened)");
     }
@@ -76,6 +99,7 @@ async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr
     });
     let rescans = tokio::spawn(Arc::clone(&worker).run_rescans());
     let alerts = tokio::spawn(Arc::clone(&worker).run_alerts());
+    let watches = tokio::spawn(crate::watch::run_watches(Arc::clone(&worker), registry));
     let app = router(Arc::new(AppState { worker, allow_anonymous_read: options.allow_anonymous_read }));
     on_listening(addr);
     let served = axum::serve(listener, app)
@@ -84,6 +108,7 @@ async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr
         .map_err(|e| Error::Http { message: e.to_string() });
     rescans.abort();
     alerts.abort();
+    watches.abort();
     if let Some(u) = updates {
         u.abort();
     }

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 /// The schema, one migration per file; the same SQL for both backends.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "watch", include_str!("../migrations/0002_watch.sql")),
     (4, "counts", include_str!("../migrations/0004_counts.sql")),
 ];
 
@@ -1161,6 +1162,178 @@ impl Store {
             .fold((0, 0), |(c, h), (_, (c2, h2))| (c + c2, h + h2));
         points.push(TrendPoint { at: now, critical, high, recorded: true });
         Ok(points)
+    }
+
+    // ---- watches
+
+    /// Adds a watch (validated by the caller) under `id`; false when a watch with that id exists (it is
+    /// left as it is). Its first check is due now.
+    pub async fn add_watch(&self, id: &str, watch: &crate::watch::NewWatch) -> Result<bool> {
+        let tags = serde_json::to_string(&watch.tags).map_err(|e| self.err(e))?;
+        let now = now();
+        let done = sqlx::query(
+            "INSERT INTO watches (id, repository, tags, environment, team, interval_seconds, created_at, \
+             last_checked_at, last_error, tags_seen, next_check_at, lease_owner, lease_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '', '{}', $7, NULL, NULL) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&watch.repository)
+        .bind(tags)
+        .bind(&watch.environment)
+        .bind(&watch.team)
+        .bind(watch.interval_seconds.unwrap_or(crate::watch::DEFAULT_INTERVAL))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A new watch id.
+    pub fn new_watch_id() -> String {
+        random_id()
+    }
+
+    /// Every watch, oldest first.
+    pub async fn watches(&self) -> Result<Vec<crate::watch::Watch>> {
+        let rows = sqlx::query(
+            "SELECT id, repository, tags, environment, team, interval_seconds, created_at, last_checked_at, \
+             last_error, tags_seen, next_check_at FROM watches ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        rows.iter().map(|r| self.watch_row(r)).collect()
+    }
+
+    /// One watch.
+    pub async fn watch(&self, id: &str) -> Result<Option<crate::watch::Watch>> {
+        Ok(self.watches().await?.into_iter().find(|w| w.id == id))
+    }
+
+    /// Removes a watch; false when there is none with this id. What it registered stays.
+    pub async fn remove_watch(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM watches WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Claims up to `limit` watches due now for `owner`, for `lease` seconds (a server that dies
+    /// mid-check leaves them to another once the lease expires).
+    pub async fn claim_watches(&self, owner: &str, lease: i64, limit: i64) -> Result<Vec<crate::watch::Watch>> {
+        let now = now();
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE watches SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM watches \
+             WHERE next_check_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+             ORDER BY next_check_at, id LIMIT $4{lock}) RETURNING id, repository, tags, environment, team, \
+             interval_seconds, created_at, last_checked_at, last_error, tags_seen, next_check_at"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(now + lease)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        rows.iter().map(|r| self.watch_row(r)).collect()
+    }
+
+    /// Records a check of a watch claimed by `owner` and schedules the next one; false, changing
+    /// nothing, when the claim was lost (or the watch removed).
+    pub async fn finish_watch(
+        &self,
+        id: &str,
+        owner: &str,
+        seen: &BTreeMap<String, crate::watch::TagSeen>,
+        error: &str,
+    ) -> Result<bool> {
+        let seen = serde_json::to_string(seen).map_err(|e| self.err(e))?;
+        let now = now();
+        let done = sqlx::query(
+            "UPDATE watches SET last_checked_at = $3, last_error = $4, tags_seen = $5, \
+             next_check_at = $3 + interval_seconds, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(now)
+        .bind(error)
+        .bind(seen)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Extends `owner`'s claim on a watch by `lease` seconds from now (a long check keeps it); false
+    /// when the claim was lost.
+    pub async fn renew_watch(&self, id: &str, owner: &str, lease: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE watches SET lease_until = $3 WHERE id = $1 AND lease_owner = $2")
+            .bind(id)
+            .bind(owner)
+            .bind(now() + lease)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// What is stored of an image, as a registration (its inventory, packages, creation time and
+    /// product; where it runs is the caller's to fill in): a digest a watch finds again is not pulled.
+    pub async fn stored_registration(&self, digest: &str) -> Result<Option<Registration>> {
+        let row = sqlx::query(
+            "SELECT i.digest, i.repository, i.tag, i.environment, i.team, i.product, v.inventory, i.packages, \
+             i.created_at FROM images i JOIN inventories v ON v.digest = i.digest WHERE i.digest = $1",
+        )
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let get = |r: &AnyRow| -> Result<Registration, sqlx::Error> {
+            Ok(Registration {
+                digest: r.try_get("digest")?,
+                repository: r.try_get("repository")?,
+                tag: r.try_get("tag")?,
+                environment: r.try_get("environment")?,
+                team: r.try_get("team")?,
+                product: r.try_get("product")?,
+                inventory: r.try_get("inventory")?,
+                packages: r.try_get("packages")?,
+                created_at: r.try_get("created_at")?,
+            })
+        };
+        get(&r).map(Some).map_err(|e| self.err(e))
+    }
+
+    fn watch_row(&self, r: &AnyRow) -> Result<crate::watch::Watch> {
+        let id: String = r.try_get("id").map_err(|e| self.err(e))?;
+        let json = |column: &str| -> Result<String> { r.try_get(column).map_err(|e| self.err(e)) };
+        let damaged = |e: serde_json::Error| self.err(format!("watch {id}: {e}"));
+        let last_error: String = json("last_error")?;
+        Ok(crate::watch::Watch {
+            repository: r.try_get("repository").map_err(|e| self.err(e))?,
+            tags: serde_json::from_str(&json("tags")?).map_err(damaged)?,
+            environment: r.try_get("environment").map_err(|e| self.err(e))?,
+            team: r.try_get("team").map_err(|e| self.err(e))?,
+            interval_seconds: r.try_get("interval_seconds").map_err(|e| self.err(e))?,
+            created_at: r.try_get("created_at").map_err(|e| self.err(e))?,
+            last_checked_at: r.try_get("last_checked_at").map_err(|e| self.err(e))?,
+            last_error: Some(last_error).filter(|e| !e.is_empty()),
+            tags_seen: serde_json::from_str(&json("tags_seen")?).map_err(damaged)?,
+            next_check_at: r.try_get("next_check_at").map_err(|e| self.err(e))?,
+            id,
+        })
     }
 }
 

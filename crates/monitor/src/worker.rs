@@ -35,6 +35,8 @@ pub struct Worker {
     pub wake: Notify,
     pub alerts: Option<AlertTarget>,
     pub wake_alerts: Notify,
+    /// Wakes the watch loop (a watch was added).
+    pub wake_watches: Notify,
     /// A pause before each scan, for the fault tests (`PARE_MONITOR_TEST_SCAN_DELAY_MS`): a kill lands
     /// in the middle of a rescan.
     scan_delay: Option<Duration>,
@@ -80,6 +82,7 @@ impl Worker {
             wake: Notify::new(),
             alerts,
             wake_alerts: Notify::new(),
+            wake_watches: Notify::new(),
             scan_delay: std::env::var("PARE_MONITOR_TEST_SCAN_DELAY_MS")
                 .ok()
                 .and_then(|v| v.parse::<u64>().ok())

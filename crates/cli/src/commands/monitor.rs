@@ -6,7 +6,7 @@ use anyhow::Result;
 use pare_monitor::{AlertTarget, PushOptions, Scope, ServeOptions};
 
 use crate::ExitStatus;
-use crate::args::{Format, GlobalArgs, MonitorCommand, MonitorDatabaseArg, MonitorTokenCommand};
+use crate::args::{Format, GlobalArgs, MonitorCommand, MonitorDatabaseArg, MonitorTokenCommand, MonitorWatchCommand};
 use crate::context::inventory_of;
 use crate::output::Printer;
 
@@ -45,6 +45,8 @@ pub(crate) fn run(global: &GlobalArgs, printer: &Printer, command: MonitorComman
                 worker_id: args.worker_id.clone(),
                 db_sources,
                 db_update_every: Duration::from_secs(args.db_update_interval.max(1)),
+                watches: args.watch.iter().map(|w| pare_monitor::parse_watch_flag(w)).collect::<Result<_, _>>()?,
+                insecure_registries: global.insecure,
             };
             let vuln_db = options.vuln_db.display().to_string();
             pare_monitor::serve(options, |addr| {
@@ -90,5 +92,70 @@ pub(crate) fn run(global: &GlobalArgs, printer: &Printer, command: MonitorComman
             }
             Ok(ExitStatus::Success)
         }
+        MonitorCommand::Watch { command } => watch(printer, command),
     }
+}
+
+fn watch(printer: &Printer, command: MonitorWatchCommand) -> Result<ExitStatus> {
+    match command {
+        MonitorWatchCommand::Add { repository, server, environment, team, tags, interval, format } => {
+            let watch = pare_monitor::NewWatch {
+                repository,
+                tags,
+                environment,
+                team,
+                interval_seconds: Some(pare_monitor::parse_interval(&interval)?),
+            };
+            let added = pare_monitor::add_watch(&server.server, &server.token, &watch)?;
+            match format.format {
+                Format::Json => printer.json(&serde_json::to_value(&added)?)?,
+                Format::Table => printer.out(&format!("{}\n", added.id))?,
+            }
+            printer.status(&format!(
+                "Watching {} ({}) for {}/{} every {} s; the first check runs now",
+                added.repository,
+                if added.tags.is_empty() { String::from("every tag") } else { added.tags.join(", ") },
+                added.environment,
+                added.team,
+                added.interval_seconds
+            ));
+        }
+        MonitorWatchCommand::List { server, format } => {
+            let watches = pare_monitor::list_watches(&server.server, &server.token)?;
+            match format.format {
+                Format::Json => printer.json(&serde_json::to_value(&watches)?)?,
+                Format::Table => printer.out(&watch_table(&watches))?,
+            }
+        }
+        MonitorWatchCommand::Remove { id, server } => {
+            pare_monitor::remove_watch(&server.server, &server.token, &id)?;
+            printer.status(&format!("Removed watch {id}"));
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn watch_table(watches: &[pare_monitor::Watch]) -> String {
+    if watches.is_empty() {
+        return "No watches\n".into();
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(["ID", "REPOSITORY", "TAGS", "ENV/TEAM", "EVERY", "LAST CHECK", "SEEN", "LAST ERROR"]);
+    let when = |t: i64| {
+        jiff::Timestamp::from_second(t).map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+    };
+    for w in watches {
+        table.add_row([
+            w.id.clone(),
+            pare_oci::escape_control(&w.repository).into_owned(),
+            if w.tags.is_empty() { "*".into() } else { pare_oci::escape_control(&w.tags.join(",")).into_owned() },
+            pare_oci::escape_control(&format!("{}/{}", w.environment, w.team)).into_owned(),
+            format!("{} s", w.interval_seconds),
+            w.last_checked_at.map_or_else(|| "never".into(), when),
+            w.tags_seen.len().to_string(),
+            w.last_error.as_deref().map_or_else(|| "-".into(), |e| pare_oci::escape_control(e).into_owned()),
+        ]);
+    }
+    format!("{table}\n")
 }

@@ -920,3 +920,298 @@ fn the_server_updates_the_database_from_db_sources() {
     assert!(vuln_db.is_file());
     assert!(open_findings(&server, &read, &digest_of(500)).contains_key(ADDED), "scanned with the newer sources");
 }
+
+// ---- registry watches
+
+/// The scan fixture without its last package (zlib1g): another image with one package fewer.
+fn rootfs_without_last_package(dir: &Path) -> PathBuf {
+    let root = dir.join("second-rootfs");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    for file in ["etc/os-release", "etc/debian_version"] {
+        std::fs::copy(rootfs().join(file), root.join(file)).unwrap();
+    }
+    let status = std::fs::read_to_string(rootfs().join("var/lib/dpkg/status")).unwrap();
+    let cut = status.trim_end().rfind("\n\nPackage: ").unwrap();
+    assert!(status[cut..].contains("Package: zlib1g\n"), "the last package is zlib1g");
+    std::fs::write(root.join("var/lib/dpkg/status"), format!("{}\n", &status[..cut])).unwrap();
+    root
+}
+
+/// (ecosystem, name, version) of every package, sorted: of `pare sbom --format json` or of the API.
+fn package_list(packages: &Value) -> Vec<(String, String, String)> {
+    let mut list: Vec<_> = packages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+            (s("ecosystem"), s("name"), s("version"))
+        })
+        .collect();
+    list.sort();
+    list
+}
+
+/// The packages `pare sbom` (the CLI, not the server) finds in a registry image.
+fn sbom_packages(pare: &Pare, reference: &str) -> Vec<(String, String, String)> {
+    let out = run(pare.cmd().args(["sbom", "--format", "json", reference]));
+    package_list(&serde_json::from_slice::<Value>(&out.stdout).unwrap()["packages"])
+}
+
+fn watches(server: &Server, token: &str) -> Vec<Value> {
+    get(server, "/api/v1/watches", token).as_array().unwrap().clone()
+}
+
+fn watch_by_id(server: &Server, token: &str, id: &str) -> Value {
+    watches(server, token).into_iter().find(|w| w["id"] == id).unwrap_or(Value::Null)
+}
+
+fn deploys_of(server: &Server, token: &str) -> Vec<(Value, Value)> {
+    get(server, "/api/v1/deploys", token)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["old_digest"].clone(), d["new_digest"].clone()))
+        .collect()
+}
+
+/// Watching a real registry (Debian's docker-registry): a tag's image is pulled, cataloged, registered
+/// and scanned; the tag moving is a deploy (to a new digest, then back to a known one); a missing
+/// repository and a stopped registry show in `last_error`; read tokens cannot change watches.
+fn watch_story(pare: &Pare, database: &str) {
+    let mut registry = pare_test::registry::TestRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let vuln_db = dir.path().join("vuln.db");
+    write_new_db(pare, &vuln_db);
+    let write = token(pare, database, "write");
+    let read = token(pare, database, "read");
+    let server = Server::start(pare, database, &vuln_db, &[]);
+    let base = server.url.clone();
+    let repo = format!("{}/team/app", registry.host());
+    let tag = format!("{repo}:prod");
+    let copy = |src: String, dst: &str| {
+        String::from_utf8(run(pare.cmd().args(["-q", "copy"]).arg(src).arg(dst)).stdout).unwrap().trim().to_string()
+    };
+    let first = copy(format!("dir:{}", rootfs().display()), &tag);
+    assert!(first.starts_with("sha256:"), "{first}");
+
+    // Changes need the write scope; the body is checked.
+    let body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
+    let spec = json!({"repository": repo, "environment": "production", "team": "payments", "tags": ["prod"],
+        "interval_seconds": 1});
+    let (status, answer) = call("POST", &format!("{base}/api/v1/watches"), Some(&read), body(spec.clone()));
+    assert_eq!(status, 403, "{answer}");
+    let (status, _) = call("POST", &format!("{base}/api/v1/watches"), None, body(spec.clone()));
+    assert_eq!(status, 401);
+    for (bad, says) in [
+        (json!({"repository": tag, "environment": "production", "team": "payments"}), "names a tag or digest"),
+        (
+            json!({"repository": repo, "environment": "production", "team": "payments", "interval_seconds": 0}),
+            "interval_seconds 0",
+        ),
+        (json!({"repository": repo, "environment": "", "team": "payments"}), "`environment`"),
+        (json!({"repository": repo, "environment": "production", "team": "payments", "tags": ["a/b"]}), "`a/b`"),
+    ] {
+        let (status, answer) = call("POST", &format!("{base}/api/v1/watches"), Some(&write), body(bad));
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains(says), "{answer}");
+    }
+    assert!(watches(&server, &read).is_empty());
+
+    // Added with the CLI: the first check runs at once.
+    let out = run(pare.cmd().args(["monitor", "watch", "add", &repo, "--server", &base, "--token", &write]).args([
+        "--env",
+        "production",
+        "--team",
+        "payments",
+        "--tag",
+        "pr*",
+        "--interval",
+        "1s",
+        "--format",
+        "json",
+    ]));
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = added["id"].as_str().unwrap().to_string();
+    assert_eq!(added["repository"], repo.as_str());
+    assert_eq!(added["tags"], json!(["pr*"]));
+    assert_eq!(added["interval_seconds"], 1);
+
+    let scanned = |digest: &str| {
+        let (status, image) = call("GET", &format!("{base}/api/v1/images/{digest}"), Some(&read), None);
+        status == 200 && image["scan_count"].as_i64().unwrap_or(0) >= 1
+    };
+    wait_for("the watched tag's image to be registered and scanned", Some(&server), || scanned(&first));
+    let image = get(&server, &format!("/api/v1/images/{first}"), &read);
+    assert_eq!(image["repository"], repo.as_str());
+    assert_eq!(image["tag"], "prod");
+    assert_eq!(image["environment"], "production");
+    assert_eq!(image["team"], "payments");
+    assert_eq!(image["current"], true);
+    assert_eq!(image["created_at"], 1_700_000_000, "the image config's `created`");
+    let first_packages = sbom_packages(pare, &tag);
+    assert_eq!(first_packages.len(), 11);
+    assert_eq!(package_list(&image["packages"]), first_packages, "the server's inventory is the CLI's");
+    assert!(open_findings(&server, &read, &first).contains_key(ADDED), "the registered image was scanned");
+    let w = watch_by_id(&server, &read, &id);
+    assert!(w["last_error"].is_null(), "{w}");
+    assert!(w["last_checked_at"].is_i64(), "{w}");
+    assert_eq!(w["tags_seen"]["prod"]["digest"], first.as_str());
+    assert_eq!(w["tags_seen"]["prod"]["image"], first.as_str());
+    assert_eq!(deploys_of(&server, &read), vec![(Value::Null, json!(first))]);
+
+    // The tag moves to another image: pulled, registered, a deploy; the old digest is not current.
+    let second_root = rootfs_without_last_package(dir.path());
+    let second = copy(format!("dir:{}", second_root.display()), &tag);
+    assert_ne!(second, first);
+    wait_for("the deploy of the moved tag", Some(&server), || {
+        deploys_of(&server, &read).first() == Some(&(json!(first), json!(second)))
+    });
+    wait_for("the new image's scan", Some(&server), || scanned(&second));
+    let image = get(&server, &format!("/api/v1/images/{second}"), &read);
+    assert_eq!(image["current"], true);
+    let second_packages = sbom_packages(pare, &tag);
+    assert_eq!(second_packages.len(), 10);
+    assert_eq!(package_list(&image["packages"]), second_packages);
+    assert_eq!(get(&server, &format!("/api/v1/images/{first}"), &read)["current"], false);
+
+    // And back to a digest the monitor knows: registered from the store, a deploy again.
+    let back = copy(format!("{repo}@{first}"), &tag);
+    assert_eq!(back, first);
+    wait_for("the deploy back", Some(&server), || {
+        deploys_of(&server, &read).first() == Some(&(json!(second), json!(first)))
+    });
+    assert_eq!(get(&server, &format!("/api/v1/images/{first}"), &read)["current"], true);
+    assert_eq!(get(&server, &format!("/api/v1/images/{second}"), &read)["current"], false);
+    assert_eq!(deploys_of(&server, &read).len(), 3, "one deploy per move, none per check");
+
+    // A multi-platform index under a tag the pattern matches: the image of the server's platform is
+    // registered. A tag the pattern does not match is not.
+    copy(format!("{repo}@{first}"), &format!("{repo}:other"));
+    let host = pare_oci::Platform::host().to_string();
+    let parts: Vec<&str> = host.split('/').collect();
+    let mut platform = json!({"os": parts[0], "architecture": parts[1]});
+    if let Some(variant) = parts.get(2) {
+        platform["variant"] = json!(variant);
+    }
+    let elsewhere = if parts[1] == "s390x" { "ppc64le" } else { "s390x" };
+    let manifest = |digest: &str| {
+        let resp = client()
+            .get(format!("http://{}/v2/team/app/manifests/{digest}", registry.host()))
+            .header(
+                "accept",
+                "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+            )
+            .send()
+            .unwrap();
+        let media_type = resp.headers()["content-type"].to_str().unwrap().to_string();
+        (media_type, resp.bytes().unwrap().len())
+    };
+    let entry = |digest: &str, platform: Value| {
+        let (media_type, size) = manifest(digest);
+        json!({"mediaType": media_type, "digest": digest, "size": size, "platform": platform})
+    };
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry(&first, json!({"os": "linux", "architecture": elsewhere})), entry(&second, platform)],
+    }))
+    .unwrap();
+    let index_digest = pare_oci::sha256(&index).to_string();
+    let resp = client()
+        .put(format!("http://{}/v2/team/app/manifests/prod-multi", registry.host()))
+        .header("content-type", "application/vnd.oci.image.index.v1+json")
+        .body(index)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "{}", resp.text().unwrap_or_default());
+    wait_for("the index's tag", Some(&server), || {
+        watch_by_id(&server, &read, &id)["tags_seen"]["prod-multi"]["digest"] == index_digest.as_str()
+    });
+    let w = watch_by_id(&server, &read, &id);
+    assert_eq!(w["tags_seen"]["prod-multi"]["image"], second.as_str(), "{w}");
+    assert_eq!(w["tags_seen"].as_object().unwrap().keys().collect::<Vec<_>>(), ["prod", "prod-multi"], "{w}");
+    assert_eq!(deploys_of(&server, &read).first(), Some(&(Value::Null, json!(second))));
+
+    // A repository that does not exist: the error is kept, and checks go on.
+    let missing = format!("{}/team/missing", registry.host());
+    let (status, answer) = call(
+        "POST",
+        &format!("{base}/api/v1/watches"),
+        Some(&write),
+        body(json!({"repository": missing, "environment": "staging", "team": "web", "interval_seconds": 1})),
+    );
+    assert_eq!(status, 201, "{answer}");
+    let missing_id = answer["id"].as_str().unwrap().to_string();
+    let mut checked = 0;
+    wait_for("the missing repository's error", Some(&server), || {
+        let w = watch_by_id(&server, &read, &missing_id);
+        let error = w["last_error"].as_str().unwrap_or_default();
+        if error.contains("team/missing") && error.contains("not found") {
+            checked += 1;
+            // A second check after the first failure: failures do not stop the schedule.
+            checked >= 2 && w["last_checked_at"].as_i64() > answer["created_at"].as_i64()
+        } else {
+            false
+        }
+    });
+    let table = String::from_utf8(
+        run(pare.cmd().args(["monitor", "watch", "list", "--server", &base, "--token", &read])).stdout,
+    )
+    .unwrap();
+    assert!(table.contains(&id) && table.contains(&missing_id), "{table}");
+    assert!(table.contains("repository `team/missing` not found"), "{table}");
+
+    // The registry stops: the watch says so, and what it saw stays.
+    let before = watch_by_id(&server, &read, &id)["last_checked_at"].as_i64().unwrap();
+    registry.stop();
+    wait_for("the stopped registry's error", Some(&server), || {
+        let w = watch_by_id(&server, &read, &id);
+        let error = w["last_error"].as_str().unwrap_or_default().to_string();
+        error.contains(&registry.host()) && w["last_checked_at"].as_i64().unwrap_or(0) > before
+    });
+    let w = watch_by_id(&server, &read, &id);
+    assert!(w["last_error"].as_str().unwrap().contains("Connection refused"), "{w}");
+    assert_eq!(w["tags_seen"]["prod"]["digest"], first.as_str());
+    assert_eq!(get(&server, &format!("/api/v1/images/{first}"), &read)["current"], true);
+
+    // Removal: write scope; then gone.
+    let (status, _) = call("DELETE", &format!("{base}/api/v1/watches/{missing_id}"), Some(&read), None);
+    assert_eq!(status, 403);
+    let (status, _) = call("DELETE", &format!("{base}/api/v1/watches/{missing_id}"), Some(&write), None);
+    assert_eq!(status, 204);
+    let (status, _) = call("DELETE", &format!("{base}/api/v1/watches/{missing_id}"), Some(&write), None);
+    assert_eq!(status, 404);
+    run(pare.cmd().args(["monitor", "watch", "remove", &id, "--server", &base, "--token", &write]));
+    assert!(watches(&server, &read).is_empty());
+    let (_, openapi) = call("GET", &format!("{base}/openapi.json"), None, None);
+    assert!(openapi["paths"]["/api/v1/watches"]["post"].is_object(), "{}", openapi["paths"]);
+    assert!(openapi["paths"]["/api/v1/watches/{id}"]["delete"].is_object());
+    drop(server);
+
+    // `serve --watch` adds its watch once, however often the server starts.
+    let flag = format!("{missing}=staging/web");
+    for _ in 0..2 {
+        let server = Server::start(pare, database, &vuln_db, &["--watch", &flag]);
+        let list = watches(&server, &read);
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert!(list[0]["id"].as_str().unwrap().starts_with("serve-"), "{list:?}");
+        assert_eq!(list[0]["repository"], missing.as_str());
+        assert_eq!(list[0]["interval_seconds"], 3600);
+    }
+}
+
+#[test]
+fn watch_registry_on_sqlite() {
+    let pare = Pare::new(crate::PARE).source_date_epoch("1700000000");
+    let dir = tempfile::tempdir().unwrap();
+    watch_story(&pare, &format!("sqlite:{}", dir.path().join("monitor.db").display()));
+}
+
+#[test]
+fn watch_registry_on_postgres() {
+    let pg = Postgres::start();
+    let pare = Pare::new(crate::PARE).source_date_epoch("1700000000");
+    watch_story(&pare, &pg.database("watch"));
+}
