@@ -13,6 +13,7 @@
 //!   OpenAPI 3.1 document) and the dashboard ([`dashboard`]: HTML and SVG rendered on the server, no
 //!   script) in one process; [`push`] uploads an inventory to a server.
 
+pub mod advice;
 pub mod api;
 mod client;
 pub mod dashboard;
@@ -23,6 +24,7 @@ mod server;
 mod store;
 mod worker;
 
+pub use advice::{AdviceOptions, Origin};
 pub use client::{PushOptions, push};
 pub use error::{Error, Result};
 pub use scan::{CachedDb, VulnDb, read_vex, scan_inventory};

@@ -32,6 +32,8 @@ pub struct ServeOptions {
     /// start and then every `db_update_every`; empty: the file is only watched.
     pub db_sources: Vec<pare_vuln::SourceSpec>,
     pub db_update_every: Duration,
+    /// Rebuild advice: where the Debian archive and the bases are read, how often; `None`: off.
+    pub advice: Option<crate::advice::AdviceOptions>,
 }
 
 /// Runs a server until the process is stopped (Ctrl-C or SIGTERM); `on_listening` is told the
@@ -76,6 +78,7 @@ async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr
     });
     let rescans = tokio::spawn(Arc::clone(&worker).run_rescans());
     let alerts = tokio::spawn(Arc::clone(&worker).run_alerts());
+    let advice = options.advice.map(|a| tokio::spawn(crate::advice::run(Arc::clone(&worker), Arc::new(a))));
     let app = router(Arc::new(AppState { worker, allow_anonymous_read: options.allow_anonymous_read }));
     on_listening(addr);
     let served = axum::serve(listener, app)
@@ -84,8 +87,8 @@ async fn serve_async(options: ServeOptions, on_listening: impl FnOnce(SocketAddr
         .map_err(|e| Error::Http { message: e.to_string() });
     rescans.abort();
     alerts.abort();
-    if let Some(u) = updates {
-        u.abort();
+    for task in [updates, advice].into_iter().flatten() {
+        task.abort();
     }
     served
 }
