@@ -58,6 +58,8 @@ struct IndexPage {
     images: Vec<ImageRow>,
     stale: Vec<ImageRow>,
     stale_days: i64,
+    /// Rebuild advised / stale bases.
+    advised: Vec<crate::advice::Advised>,
 }
 
 struct FindingRow {
@@ -75,6 +77,7 @@ struct FindingRow {
 struct ImagePage {
     image: ImageDetail,
     findings: Vec<FindingRow>,
+    advice: Option<crate::advice::Advice>,
 }
 
 #[derive(Template)]
@@ -202,6 +205,10 @@ pub(crate) async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap
         })
         .collect();
     let stale = rows.iter().filter(|r| r.current && r.age_days > STALE_DAYS).map(clone_row).collect();
+    let advised = match store.advised().await {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
     let page = IndexPage {
         environment: PRODUCTION.into(),
         days: TREND_DAYS,
@@ -211,6 +218,7 @@ pub(crate) async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap
         images: rows,
         stale,
         stale_days: STALE_DAYS,
+        advised,
     };
     html(page.render())
 }
@@ -261,7 +269,11 @@ pub(crate) async fn image(
     match state.worker.store.image(&digest).await {
         Ok(Some(image)) => {
             let findings = image.findings.iter().map(finding_row).collect();
-            html(ImagePage { image, findings }.render())
+            let advice = match state.worker.store.advice(&digest).await {
+                Ok(a) => a,
+                Err(e) => return e.into_response(),
+            };
+            html(ImagePage { image, findings, advice }.render())
         }
         Ok(None) => (StatusCode::NOT_FOUND, Html("<!DOCTYPE html><title>Not found</title><p>No such image.</p>"))
             .into_response(),
