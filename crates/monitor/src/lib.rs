@@ -25,7 +25,7 @@ mod store;
 mod worker;
 
 pub use advice::{AdviceOptions, Origin};
-pub use client::{PushOptions, push};
+pub use client::{PushOptions, origin_of, push};
 pub use error::{Error, Result};
 pub use scan::{CachedDb, VulnDb, read_vex, scan_inventory};
 pub use server::{ServeOptions, create_token, serve};
