@@ -29,8 +29,9 @@ pub struct AdviceOptions {
     pub mirror: Option<String>,
     /// The `-security` pocket's mirror (default: deb.debian.org/debian-security).
     pub security_mirror: Option<String>,
-    /// Signs the mirrors' Releases.
-    pub keyring: pare_deb::Keyring,
+    /// Signs the mirrors' Releases; the error (Debian's keyring is not installed) is recorded on every
+    /// Debian image at each check, so that it is seen without stopping the server.
+    pub keyring: std::result::Result<pare_deb::Keyring, String>,
     /// Components compared (default `main`).
     pub components: Vec<String>,
     /// Time between checks.
@@ -286,11 +287,11 @@ fn read_archives(
     options: &AdviceOptions,
     wanted: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
 ) -> BTreeMap<String, std::result::Result<Arc<ArchiveIndex>, String>> {
-    let client = pare_deb::ArchiveClient::new(
-        options.keyring.clone(),
-        pare_deb::Cache::new(pare_deb::Cache::default_root()),
-    )
-    .map(|c| c.with_retries(1));
+    let client = options.keyring.clone().and_then(|keyring| {
+        pare_deb::ArchiveClient::new(keyring, pare_deb::Cache::new(pare_deb::Cache::default_root()))
+            .map(|c| c.with_retries(1))
+            .map_err(|e| error_text(&e))
+    });
     let components = if options.components.is_empty() { vec!["main".to_string()] } else { options.components.clone() };
     wanted
         .into_iter()
@@ -310,7 +311,7 @@ fn read_archives(
                         .map(Arc::new)
                         .map_err(|e| format!("reading Debian's archive for {release}: {}", error_text(&e)))
                 }
-                Err(e) => Err(format!("reading Debian's archive: {}", error_text(e))),
+                Err(e) => Err(format!("reading Debian's archive: {e}")),
             };
             if let Err(e) = &read {
                 tracing::warn!("rebuild advice: {e}");

@@ -45,7 +45,7 @@ pub(crate) fn run(global: &GlobalArgs, printer: &Printer, command: MonitorComman
                 worker_id: args.worker_id.clone(),
                 db_sources,
                 db_update_every: Duration::from_secs(args.db_update_interval.max(1)),
-                advice: advice_options(global, &args)?,
+                advice: advice_options(global, printer, &args)?,
             };
             let vuln_db = options.vuln_db.display().to_string();
             pare_monitor::serve(options, |addr| {
@@ -119,14 +119,25 @@ pub(crate) fn run(global: &GlobalArgs, printer: &Printer, command: MonitorComman
 }
 
 /// The rebuild-advice options of `serve` (`None` with `--advice-interval 0`).
-fn advice_options(global: &GlobalArgs, args: &crate::args::MonitorServeArgs) -> Result<Option<AdviceOptions>> {
+fn advice_options(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &crate::args::MonitorServeArgs,
+) -> Result<Option<AdviceOptions>> {
     if args.advice_interval.is_zero() {
         return Ok(None);
     }
+    // A keyring named and unreadable stops the server; Debian's missing is reported on the images.
     let keyring = match &args.archive_keyring {
-        Some(path) => pare_deb::Keyring::load(path)?,
-        None => pare_deb::Keyring::debian()?,
+        Some(path) => Ok(pare_deb::Keyring::load(path)?),
+        None => pare_deb::Keyring::debian().map_err(|e| match e.hint() {
+            Some(hint) => format!("{e} ({hint}, or pass --archive-keyring)"),
+            None => e.to_string(),
+        }),
     };
+    if let Err(e) = &keyring {
+        printer.warn(&format!("rebuild advice: {e}"));
+    }
     let registry = open_options(global, &pare_oci::Location::Registry(pare_oci::Reference::parse("localhost/x")?))?;
     Ok(Some(AdviceOptions {
         mirror: args.archive_mirror.clone(),

@@ -123,6 +123,10 @@ impl Server {
             .arg("--vuln-db")
             .arg(vuln_db)
             .args(extra);
+        // Rebuild advice reads Debian's archive: only the tests of it turn it on.
+        if !extra.contains(&"--advice-interval") {
+            cmd.args(["--advice-interval", "0"]);
+        }
         cmd
     }
 
@@ -919,4 +923,160 @@ fn the_server_updates_the_database_from_db_sources() {
     wait_rescanned(&server, &read, None);
     assert!(vuln_db.is_file());
     assert!(open_findings(&server, &read, &digest_of(500)).contains_key(ADDED), "scanned with the newer sources");
+}
+
+/// `pare monitor push SRC --format json`: the server's answer.
+fn push(pare: &Pare, server: &Server, token: &str, src: &str, extra: &[&str]) -> Value {
+    let out = run(
+        pare.cmd()
+            .args(["monitor", "push", src, "--server", &server.url, "--token", token, "--env", "production"])
+            .args(["--team", "payments", "--format", "json"])
+            .args(extra),
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The updates of an advice or an `outdated` report, as (package, installed, available, pocket,
+/// security, [(fixed id, severity)]).
+fn updates_of(updates: &Value) -> Vec<(String, String, String, String, bool, Vec<(String, String)>)> {
+    updates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let s = |k: &str| u[k].as_str().unwrap().to_string();
+            let fixes = u["fixes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| (f["id"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
+                .collect();
+            (s("package"), s("installed"), s("available"), s("pocket"), u["security"].as_bool().unwrap(), fixes)
+        })
+        .collect()
+}
+
+/// Rebuild advice against a local signed Debian archive (the `outdated` tests' repository): a
+/// pare-built image older than the security pocket is advised a rebuild with exactly the updates and
+/// fixed CVEs `pare outdated` reports; the rebuilt one is not; a base whose tag moved is reported;
+/// an archive with a bad signature leaves an error and keeps the last advice.
+#[test]
+fn rebuild_advice_matches_pare_outdated_and_failures_are_visible() {
+    let crate::outdated::Fixture { tmp, pare, archive, server: repo } = crate::outdated::Fixture::new();
+    let dir = tmp.path();
+    let def = crate::outdated::definition(dir, &repo, "");
+    run(pare.cmd().arg("lock").arg(&def));
+    let old_image = format!("oci:{}", dir.join("old").display());
+    run(pare.cmd().arg("build").arg(&def).args(["--to", &old_image]));
+    // Debian publishes the expat fix (DSA-5770-1) in the security pocket; a rebuild takes it.
+    archive.write_security(&[crate::outdated::fixed_expat()]);
+    run(pare.cmd().arg("update").arg(&def));
+    let new_image = format!("oci:{}", dir.join("new").display());
+    run(pare.cmd().arg("build").arg(&def).args(["--to", &new_image]));
+    let vuln_db = dir.join("vuln.db");
+    run(pare.cmd().args(["-q", "db", "update", "--db"]).arg(&vuln_db).arg("--from").arg(dsa_list()));
+
+    let database = format!("sqlite:{}", dir.join("monitor.db").display());
+    let write = token(&pare, &database, "write");
+    let keyring = dir.join("test.gpg").display().to_string();
+    let url = repo.url();
+    let monitor = Server::start(
+        &pare,
+        &database,
+        &vuln_db,
+        &[
+            "--archive-mirror",
+            &url,
+            "--security-mirror",
+            &url,
+            "--archive-keyring",
+            &keyring,
+            "--advice-interval",
+            "1s",
+        ],
+    );
+    // The old image names a base whose tag (a local layout here: the new image) has moved on.
+    let zero = format!("sha256:{}", "0".repeat(64));
+    let old = push(&pare, &monitor, &write, &old_image, &["--base-name", &new_image, "--base-digest", &zero]);
+    let old_digest = old["digest"].as_str().unwrap().to_string();
+    let new = push(&pare, &monitor, &write, &new_image, &["--repository", "app-rebuilt"]);
+    let new_digest = new["digest"].as_str().unwrap().to_string();
+    assert_ne!(old_digest, new_digest);
+
+    let advice_of = |digest: &str| get(&monitor, &format!("/api/v1/images/{digest}"), &write)["advice"].clone();
+    let mut advice = Value::Null;
+    wait_for("the advice of both images", Some(&monitor), || {
+        advice = advice_of(&old_digest);
+        let checked = |a: &Value| a["checked_at"].is_i64();
+        checked(&advice) && advice["base_checked_at"].is_i64() && checked(&advice_of(&new_digest))
+    });
+
+    // The same updates and fixed CVEs as `pare outdated` on the same image.
+    let out = pare
+        .cmd()
+        .args(["outdated", &old_image, "--format", "json", "--mirror", &url, "--security-mirror", &url])
+        .args(["--keyring", &keyring, "--db"])
+        .arg(&vuln_db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = updates_of(&report["updates"]);
+    assert_eq!(expected.len(), 1, "{report}");
+    assert_eq!(expected[0].0, "libexpat1");
+    assert_eq!((expected[0].1.as_str(), expected[0].2.as_str()), ("2.5.0-1", "2.5.0-1+deb12u1"));
+    let ids: Vec<&str> = expected[0].5.iter().map(|(id, _)| id.as_str()).collect();
+    for cve in ["CVE-2024-45490", "CVE-2024-45491", "CVE-2024-45492"] {
+        assert!(ids.contains(&cve), "{ids:?}");
+    }
+    assert_eq!(updates_of(&advice["updates"]), expected, "{advice}");
+    assert_eq!(advice["rebuild_advised"], true, "{advice}");
+    assert_eq!(advice["pare_built"], true, "the push recognises pare's build: {advice}");
+    assert_eq!(advice["release"], "bookworm");
+    assert!(advice["error"].is_null(), "{advice}");
+    let suites: Vec<&str> = advice["pockets"].as_array().unwrap().iter().map(|p| p["suite"].as_str().unwrap()).collect();
+    assert_eq!(suites, ["bookworm", "bookworm-updates", "bookworm-security"]);
+    assert_eq!(advice["newer_base_digest"].as_str(), Some(new_digest.as_str()), "{advice}");
+    assert!(advice["action"].as_str().unwrap().contains("rebuild"), "{advice}");
+
+    // The rebuilt image: compared, nothing to advise.
+    let fresh = advice_of(&new_digest);
+    assert_eq!(fresh["rebuild_advised"], false, "{fresh}");
+    assert_eq!(fresh["updates"], json!([]), "{fresh}");
+    assert!(fresh["error"].is_null(), "{fresh}");
+
+    // The list, the metric, the dashboard.
+    let list = get(&monitor, "/api/v1/advice", &write);
+    let listed: Vec<&str> = list.as_array().unwrap().iter().map(|a| a["digest"].as_str().unwrap()).collect();
+    assert_eq!(listed, [old_digest.as_str()], "{list}");
+    assert_eq!(list[0]["packages"], 1);
+    assert_eq!(list[0]["fixes"].as_array().unwrap().len(), expected[0].5.len());
+    assert_eq!(
+        metric(&monitor, &write, "pare_monitor_rebuild_advised_images{environment=\"production\",team=\"payments\",pare_built=\"true\"}"),
+        Some(1)
+    );
+    let page = client().get(format!("{}/images/{old_digest}", monitor.url)).bearer_auth(&write).send().unwrap();
+    let page = page.text().unwrap();
+    assert!(page.contains("Rebuild advice") && page.contains("2.5.0-1+deb12u1") && page.contains("CVE-2024-45490"));
+    let index = client().get(format!("{}/", monitor.url)).bearer_auth(&write).send().unwrap().text().unwrap();
+    assert!(index.contains("Rebuild advised / stale bases") && index.contains(&new_digest), "{index}");
+
+    // The security pocket now signed by another key: the check fails on every image, visibly, and
+    // the last advice stays.
+    let other = pare_deb::testing::TestKey::generate(99, "not the archive <x@example.invalid>").unwrap();
+    archive.write_security_signed(&[crate::outdated::fixed_expat()], &other);
+    let mut failed = Value::Null;
+    wait_for("the failed check", Some(&monitor), || {
+        failed = advice_of(&old_digest);
+        failed["error"].is_string() && advice_of(&new_digest)["error"].is_string()
+    });
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("bookworm-security"), "{error}");
+    // Checks kept succeeding until the signature changed: the last success is kept, before the failure.
+    let (checked_at, error_at) = (failed["checked_at"].as_i64().unwrap(), failed["error_at"].as_i64().unwrap());
+    assert!(checked_at >= advice["checked_at"].as_i64().unwrap() && checked_at <= error_at, "{failed}");
+    assert_eq!(updates_of(&failed["updates"]), expected);
+    assert_eq!(failed["rebuild_advised"], true);
+    let list = get(&monitor, "/api/v1/advice", &write);
+    assert!(list[0]["error"].is_string(), "{list}");
 }
