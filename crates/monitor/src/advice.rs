@@ -421,11 +421,13 @@ fn compare(
 /// The advice loop: a check now and every `options.every`; forever.
 pub async fn run(worker: Arc<Worker>, options: Arc<AdviceOptions>) {
     loop {
+        let start = std::time::Instant::now();
         match check(&worker, &options).await {
             Ok(s) => tracing::info!(
-                "rebuild advice: {} images compared with {} Debian releases, {} advised, {} failed",
+                "rebuild advice: {} images compared with {} Debian releases in {} ms, {} advised, {} failed",
                 s.checked,
                 s.releases,
+                start.elapsed().as_millis(),
                 s.advised,
                 s.failed
             ),

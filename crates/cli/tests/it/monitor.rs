@@ -1080,3 +1080,61 @@ fn rebuild_advice_matches_pare_outdated_and_failures_are_visible() {
     let list = get(&monitor, "/api/v1/advice", &write);
     assert!(list[0]["error"].is_string(), "{list}");
 }
+
+/// One read of the archive per check, however many images: 1,000 pare-built images of one release
+/// cost the same requests to the mirror as one (the three Releases and their indexes), and each gets
+/// the advice.
+#[test]
+fn rebuild_advice_reads_the_archive_once_per_check() {
+    const IMAGES: u32 = 1_000;
+    let crate::outdated::Fixture { tmp, pare, archive, server: repo } = crate::outdated::Fixture::new();
+    let dir = tmp.path();
+    let def = crate::outdated::definition(dir, &repo, "");
+    run(pare.cmd().arg("lock").arg(&def));
+    let image = format!("oci:{}", dir.join("old").display());
+    run(pare.cmd().arg("build").arg(&def).args(["--to", &image]));
+    archive.write_security(&[crate::outdated::fixed_expat()]);
+    let sbom: Value = serde_json::from_slice(&run(pare.cmd().args(["sbom", &image, "--format", "json"])).stdout).unwrap();
+
+    // Registered with advice off (and no vulnerability database: no scans), then a server with it on.
+    let database = format!("sqlite:{}", dir.join("monitor.db").display());
+    let write = token(&pare, &database, "write");
+    let missing = dir.join("none.db");
+    {
+        let registrar = Server::start(&pare, &database, &missing, &[]);
+        for n in 0..IMAGES {
+            let mut inv = sbom.clone();
+            inv["subject"]["digest"] = json!(format!("sha256:{n:064x}"));
+            let body = serde_json::to_vec(&inv).unwrap();
+            let (status, answer) =
+                upload(&registrar, &write, &format!("environment=production&team=t{}&pare_built=true", n % 4), &body);
+            assert_eq!(status, 201, "{answer}");
+        }
+    }
+    let before = repo.requests();
+    let url = repo.url();
+    let keyring = dir.join("test.gpg").display().to_string();
+    let args = ["--archive-mirror", &url, "--security-mirror", &url, "--archive-keyring", &keyring];
+    let monitor = Server::start(&pare, &database, &missing, &[&args[..], &["--advice-interval", "1h"]].concat());
+    wait_for("the first check", Some(&monitor), || monitor.log().contains("rebuild advice: "));
+    let log = monitor.log();
+    let line = log.lines().find(|l| l.contains("rebuild advice: ")).unwrap().to_string();
+    assert!(line.contains(&format!("{IMAGES} images compared with 1 Debian releases")), "{line}");
+    assert!(line.contains(&format!("{IMAGES} advised, 0 failed")), "{line}");
+    // Three pockets: each InRelease and one Packages index (two when a pocket lists none: at most 6).
+    let requests = repo.requests() - before;
+    assert!((3..=6).contains(&requests), "{requests} requests to the mirror for {IMAGES} images");
+    let list = get(&monitor, "/api/v1/advice", &write);
+    assert_eq!(list.as_array().unwrap().len(), IMAGES as usize);
+    assert!(list.as_array().unwrap().iter().all(|a| a["packages"] == 1 && a["rebuild_advised"] == true));
+    for team in 0..4 {
+        let line = format!(
+            "pare_monitor_rebuild_advised_images{{environment=\"production\",team=\"t{team}\",pare_built=\"true\"}}"
+        );
+        assert_eq!(metric(&monitor, &write, &line), Some(i64::from(IMAGES / 4)));
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{line} ({requests} requests to the mirror)");
+    }
+}
