@@ -322,7 +322,9 @@ fn api_suite(pare: &Pare, database: &str) {
     let (status, openapi) = call("GET", &format!("{base}/openapi.json"), None, None);
     assert_eq!(status, 200);
     assert_eq!(openapi["openapi"], "3.1.0");
-    for path in ["/api/v1/images", "/api/v1/images/{digest}", "/api/v1/vex/{product}", "/metrics", "/api/v1/trend"] {
+    for path in
+        ["/api/v1/images", "/api/v1/images/{digest}", "/api/v1/vex/{product}", "/metrics", "/api/v1/trend", "/api/v1/advice"]
+    {
         assert!(openapi["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     assert!(openapi["components"]["securitySchemes"]["bearer"].is_object());
@@ -962,6 +964,17 @@ fn updates_of(updates: &Value) -> Vec<(String, String, String, String, bool, Vec
 /// an archive with a bad signature leaves an error and keeps the last advice.
 #[test]
 fn rebuild_advice_matches_pare_outdated_and_failures_are_visible() {
+    advice_suite(None);
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn rebuild_advice_on_postgres() {
+    let pg = Postgres::start();
+    advice_suite(Some(&pg.database("advice")));
+}
+
+fn advice_suite(postgres: Option<&str>) {
     let crate::outdated::Fixture { tmp, pare, archive, server: repo } = crate::outdated::Fixture::new();
     let dir = tmp.path();
     let def = crate::outdated::definition(dir, &repo, "");
@@ -976,7 +989,7 @@ fn rebuild_advice_matches_pare_outdated_and_failures_are_visible() {
     let vuln_db = dir.join("vuln.db");
     run(pare.cmd().args(["-q", "db", "update", "--db"]).arg(&vuln_db).arg("--from").arg(dsa_list()));
 
-    let database = format!("sqlite:{}", dir.join("monitor.db").display());
+    let database = postgres.map_or_else(|| format!("sqlite:{}", dir.join("monitor.db").display()), str::to_string);
     let write = token(&pare, &database, "write");
     let keyring = dir.join("test.gpg").display().to_string();
     let url = repo.url();
