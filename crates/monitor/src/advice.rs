@@ -120,7 +120,11 @@ impl Checked {
                     fixes: u
                         .fixes
                         .iter()
-                        .map(|f| FixedCve { id: f.id.clone(), aliases: f.aliases.clone(), severity: f.severity.to_string() })
+                        .map(|f| FixedCve {
+                            id: f.id.clone(),
+                            aliases: f.aliases.clone(),
+                            severity: f.severity.to_string(),
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -242,7 +246,11 @@ pub struct CheckSummary {
 enum Need {
     /// Not a Debian image: no advice.
     Skip,
-    Debian { release: String, architectures: BTreeSet<String>, names: BTreeSet<String> },
+    Debian {
+        release: String,
+        architectures: BTreeSet<String>,
+        names: BTreeSet<String>,
+    },
     Failed(String),
 }
 

@@ -1098,13 +1098,7 @@ impl Store {
         let value = match resolved {
             Ok(v) | Err(v) => v,
         };
-        sqlx::query(sql)
-            .bind(digest)
-            .bind(value)
-            .bind(now())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
+        sqlx::query(sql).bind(digest).bind(value).bind(now()).execute(&self.pool).await.map_err(|e| self.err(e))?;
         Ok(())
     }
 

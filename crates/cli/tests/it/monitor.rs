@@ -322,9 +322,14 @@ fn api_suite(pare: &Pare, database: &str) {
     let (status, openapi) = call("GET", &format!("{base}/openapi.json"), None, None);
     assert_eq!(status, 200);
     assert_eq!(openapi["openapi"], "3.1.0");
-    for path in
-        ["/api/v1/images", "/api/v1/images/{digest}", "/api/v1/vex/{product}", "/metrics", "/api/v1/trend", "/api/v1/advice"]
-    {
+    for path in [
+        "/api/v1/images",
+        "/api/v1/images/{digest}",
+        "/api/v1/vex/{product}",
+        "/metrics",
+        "/api/v1/trend",
+        "/api/v1/advice",
+    ] {
         assert!(openapi["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     assert!(openapi["components"]["securitySchemes"]["bearer"].is_object());
@@ -929,12 +934,11 @@ fn the_server_updates_the_database_from_db_sources() {
 
 /// `pare monitor push SRC --format json`: the server's answer.
 fn push(pare: &Pare, server: &Server, token: &str, src: &str, extra: &[&str]) -> Value {
-    let out = run(
-        pare.cmd()
-            .args(["monitor", "push", src, "--server", &server.url, "--token", token, "--env", "production"])
-            .args(["--team", "payments", "--format", "json"])
-            .args(extra),
-    );
+    let out = run(pare
+        .cmd()
+        .args(["monitor", "push", src, "--server", &server.url, "--token", token, "--env", "production"])
+        .args(["--team", "payments", "--format", "json"])
+        .args(extra));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -1047,7 +1051,8 @@ fn advice_suite(postgres: Option<&str>) {
     assert_eq!(advice["pare_built"], true, "the push recognises pare's build: {advice}");
     assert_eq!(advice["release"], "bookworm");
     assert!(advice["error"].is_null(), "{advice}");
-    let suites: Vec<&str> = advice["pockets"].as_array().unwrap().iter().map(|p| p["suite"].as_str().unwrap()).collect();
+    let suites: Vec<&str> =
+        advice["pockets"].as_array().unwrap().iter().map(|p| p["suite"].as_str().unwrap()).collect();
     assert_eq!(suites, ["bookworm", "bookworm-updates", "bookworm-security"]);
     assert_eq!(advice["newer_base_digest"].as_str(), Some(new_digest.as_str()), "{advice}");
     assert!(advice["action"].as_str().unwrap().contains("rebuild"), "{advice}");
@@ -1065,7 +1070,11 @@ fn advice_suite(postgres: Option<&str>) {
     assert_eq!(list[0]["packages"], 1);
     assert_eq!(list[0]["fixes"].as_array().unwrap().len(), expected[0].5.len());
     assert_eq!(
-        metric(&monitor, &write, "pare_monitor_rebuild_advised_images{environment=\"production\",team=\"payments\",pare_built=\"true\"}"),
+        metric(
+            &monitor,
+            &write,
+            "pare_monitor_rebuild_advised_images{environment=\"production\",team=\"payments\",pare_built=\"true\"}"
+        ),
         Some(1)
     );
     let page = client().get(format!("{}/images/{old_digest}", monitor.url)).bearer_auth(&write).send().unwrap();
@@ -1107,7 +1116,8 @@ fn rebuild_advice_reads_the_archive_once_per_check() {
     let image = format!("oci:{}", dir.join("old").display());
     run(pare.cmd().arg("build").arg(&def).args(["--to", &image]));
     archive.write_security(&[crate::outdated::fixed_expat()]);
-    let sbom: Value = serde_json::from_slice(&run(pare.cmd().args(["sbom", &image, "--format", "json"])).stdout).unwrap();
+    let sbom: Value =
+        serde_json::from_slice(&run(pare.cmd().args(["sbom", &image, "--format", "json"])).stdout).unwrap();
 
     // Registered with advice off (and no vulnerability database: no scans), then a server with it on.
     let database = format!("sqlite:{}", dir.join("monitor.db").display());
