@@ -944,7 +944,9 @@ fn push(pare: &Pare, server: &Server, token: &str, src: &str, extra: &[&str]) ->
 
 /// The updates of an advice or an `outdated` report, as (package, installed, available, pocket,
 /// security, [(fixed id, severity)]).
-fn updates_of(updates: &Value) -> Vec<(String, String, String, String, bool, Vec<(String, String)>)> {
+type UpdateRow = (String, String, String, String, bool, Vec<(String, String)>);
+
+fn updates_of(updates: &Value) -> Vec<UpdateRow> {
     updates
         .as_array()
         .unwrap()
