@@ -198,6 +198,8 @@ pub struct Advised {
     pub tag: String,
     pub environment: String,
     pub team: String,
+    /// Days since the image was made (its SBOM's creation time), else since registration.
+    pub age_days: i64,
     pub pare_built: bool,
     pub rebuild_advised: bool,
     /// Packages with a newer version.
@@ -213,13 +215,21 @@ pub struct Advised {
 }
 
 impl Advised {
-    pub(crate) fn new(repository: String, tag: String, environment: String, team: String, a: Advice) -> Advised {
+    pub(crate) fn new(
+        repository: String,
+        tag: String,
+        environment: String,
+        team: String,
+        age_days: i64,
+        a: Advice,
+    ) -> Advised {
         Advised {
             digest: a.digest,
             repository,
             tag,
             environment,
             team,
+            age_days,
             pare_built: a.pare_built,
             rebuild_advised: a.rebuild_advised,
             packages: a.updates.len(),

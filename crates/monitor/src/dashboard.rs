@@ -78,6 +78,8 @@ struct ImagePage {
     image: ImageDetail,
     findings: Vec<FindingRow>,
     advice: Option<crate::advice::Advice>,
+    /// The advice's last successful check and last failure, as dates.
+    advice_dates: (String, String),
 }
 
 #[derive(Template)]
@@ -273,7 +275,9 @@ pub(crate) async fn image(
                 Ok(a) => a,
                 Err(e) => return e.into_response(),
             };
-            html(ImagePage { image, findings, advice }.render())
+            let at = |t: Option<i64>| t.map(date).unwrap_or_default();
+            let advice_dates = advice.as_ref().map(|a| (at(a.checked_at), at(a.error_at))).unwrap_or_default();
+            html(ImagePage { image, findings, advice, advice_dates }.render())
         }
         Ok(None) => (StatusCode::NOT_FOUND, Html("<!DOCTYPE html><title>Not found</title><p>No such image.</p>"))
             .into_response(),

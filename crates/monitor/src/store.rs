@@ -1112,18 +1112,22 @@ impl Store {
     /// Current images with a rebuild advised or a newer base, with where they run.
     pub async fn advised(&self) -> Result<Vec<crate::advice::Advised>> {
         let sql = AssertSqlSafe(format!(
-            "SELECT i.repository, i.tag, i.environment, i.team, {ADVICE_COLUMNS} FROM advice a \
+            "SELECT i.repository, i.tag, i.environment, i.team, i.created_at, i.registered_at, {ADVICE_COLUMNS} \
+             FROM advice a \
              JOIN images i ON i.digest = a.digest WHERE i.current = 1 AND (a.rebuild_advised = 1 OR \
              a.newer_base_digest <> '') ORDER BY i.environment, i.team, i.repository, a.digest"
         ));
         let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
+        let now = now();
         rows.iter()
             .map(|r| {
+                let age = age_days(now, r.try_get("created_at")?, r.try_get("registered_at")?);
                 Ok(crate::advice::Advised::new(
                     r.try_get("repository")?,
                     r.try_get("tag")?,
                     r.try_get("environment")?,
                     r.try_get("team")?,
+                    age,
                     advice_of(r)?,
                 ))
             })

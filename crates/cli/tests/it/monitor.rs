@@ -1103,6 +1103,25 @@ fn advice_suite(postgres: Option<&str>) {
     assert_eq!(failed["rebuild_advised"], true);
     let list = get(&monitor, "/api/v1/advice", &write);
     assert!(list[0]["error"].is_string(), "{list}");
+    let page = client().get(format!("{}/images/{old_digest}", monitor.url)).bearer_auth(&write).send().unwrap();
+    let page = page.text().unwrap();
+    assert!(page.contains("The last check failed") && page.contains("2.5.0-1+deb12u1"), "{page}");
+
+    // Signed right again: the next check clears the error.
+    archive.write_security(&[crate::outdated::fixed_expat()]);
+    wait_for("the error to clear", Some(&monitor), || advice_of(&old_digest)["error"].is_null());
+    assert_eq!(updates_of(&advice_of(&old_digest)["updates"]), expected);
+
+    // The mirror down: an error naming it, the advice kept.
+    drop(repo);
+    let mut down = Value::Null;
+    wait_for("the check with the mirror down", Some(&monitor), || {
+        down = advice_of(&old_digest);
+        down["error"].is_string()
+    });
+    assert!(down["error"].as_str().unwrap().contains(&url), "{down}");
+    assert_eq!(updates_of(&down["updates"]), expected);
+    assert_eq!(down["rebuild_advised"], true);
 }
 
 /// One read of the archive per check, however many images: 1,000 pare-built images of one release
