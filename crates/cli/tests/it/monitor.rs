@@ -1095,7 +1095,8 @@ fn advice_suite(postgres: Option<&str>) {
         failed["error"].is_string() && advice_of(&new_digest)["error"].is_string()
     });
     let error = failed["error"].as_str().unwrap();
-    assert!(error.contains("bookworm-security"), "{error}");
+    assert!(error.contains("bookworm-security/InRelease: signature check failed"), "{error}");
+    assert_eq!(error.matches("signature check failed").count(), 1, "said once: {error}");
     // Checks kept succeeding until the signature changed: the last success is kept, before the failure.
     let (checked_at, error_at) = (failed["checked_at"].as_i64().unwrap(), failed["error_at"].as_i64().unwrap());
     assert!(checked_at >= advice["checked_at"].as_i64().unwrap() && checked_at <= error_at, "{failed}");
