@@ -458,3 +458,56 @@ pub async fn run(worker: Arc<Worker>, options: Arc<AdviceOptions>) {
         tokio::time::sleep(options.every).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(package: &str, ids: &[&str]) -> AdvisedUpdate {
+        AdvisedUpdate {
+            package: package.into(),
+            architecture: "amd64".into(),
+            installed: "1".into(),
+            available: "2".into(),
+            pocket: "bookworm-security".into(),
+            security: true,
+            fixes: ids
+                .iter()
+                .map(|id| FixedCve { id: (*id).into(), aliases: Vec::new(), severity: "high".into() })
+                .collect(),
+        }
+    }
+
+    fn advice(pare_built: bool, newer: Option<&str>) -> Advice {
+        Advice::new(Advice {
+            digest: "sha256:1".into(),
+            pare_built,
+            action: String::new(),
+            checked_at: Some(1),
+            release: Some("bookworm".into()),
+            pockets: Vec::new(),
+            rebuild_advised: true,
+            updates: vec![update("a", &["CVE-1", "CVE-2"]), update("b", &["CVE-2"])],
+            fixes: Vec::new(),
+            error: None,
+            error_at: None,
+            base_name: Some("debian:12".into()),
+            base_digest: Some("sha256:0".into()),
+            newer_base_digest: newer.map(str::to_string),
+            base_checked_at: None,
+            base_error: None,
+        })
+    }
+
+    #[test]
+    fn fixes_are_distinct_and_the_action_says_how_to_rebuild() {
+        let a = advice(true, Some("sha256:9"));
+        assert_eq!(a.fixes, ["CVE-1", "CVE-2"]);
+        assert_eq!(
+            a.action,
+            "rebuild: re-lock (`pare update DEFINITION`) and `pare build`; rebuild on debian:12@sha256:9"
+        );
+        let other = advice(false, None);
+        assert_eq!(other.action, "not built by pare: upgrade its base image or rebuild it with the updates");
+    }
+}
