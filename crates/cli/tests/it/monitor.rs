@@ -1183,3 +1183,68 @@ fn rebuild_advice_reads_the_archive_once_per_check() {
         eprintln!("{line} ({requests} requests to the mirror)");
     }
 }
+
+/// A pare-built image on a base from a real registry (Debian's docker-registry on 127.0.0.1): the push
+/// records the base from the image's annotations, and when the base's tag moves the advice names the
+/// new digest (resolved as the policy check `base-staleness` resolves it).
+#[test]
+fn rebuild_advice_reports_a_base_moved_in_its_registry() {
+    let registry = pare_test::registry::TestRegistry::start();
+    let crate::outdated::Fixture { tmp, pare, archive: _archive, server: repo } = crate::outdated::Fixture::new();
+    let dir = tmp.path();
+    let digest_of_copy = |from: &str, to: &str| {
+        String::from_utf8(run(pare.cmd().args(["copy", from, to])).stdout).unwrap().trim().to_string()
+    };
+    let reference = format!("{}/base/hello:1", registry.host());
+    let hello = format!("dir:{}", pare_test::tools::fixtures().join("hello-rootfs").display());
+    let pinned = digest_of_copy(&hello, &reference);
+    let def = crate::outdated::definition(dir, &repo, &format!("base = \"{reference}@{pinned}\"\n"));
+    run(pare.cmd().arg("lock").arg(&def));
+    let image = format!("oci:{}", dir.join("on-base").display());
+    run(pare.cmd().arg("build").arg(&def).args(["--to", &image]));
+
+    let database = format!("sqlite:{}", dir.join("monitor.db").display());
+    let write = token(&pare, &database, "write");
+    let (url, keyring) = (repo.url(), dir.join("test.gpg").display().to_string());
+    let monitor = Server::start(
+        &pare,
+        &database,
+        &dir.join("none.db"),
+        &[
+            "--archive-mirror",
+            &url,
+            "--security-mirror",
+            &url,
+            "--archive-keyring",
+            &keyring,
+            "--advice-interval",
+            "1s",
+        ],
+    );
+    let digest = push(&pare, &monitor, &write, &image, &[])["digest"].as_str().unwrap().to_string();
+    let advice_of = || get(&monitor, &format!("/api/v1/images/{digest}"), &write)["advice"].clone();
+    let mut advice = Value::Null;
+    wait_for("the base's first resolution", Some(&monitor), || {
+        advice = advice_of();
+        advice["base_checked_at"].is_i64() && advice["checked_at"].is_i64()
+    });
+    assert_eq!(advice["pare_built"], true, "{advice}");
+    assert_eq!(advice["base_name"].as_str(), Some(reference.as_str()), "{advice}");
+    assert_eq!(advice["base_digest"].as_str(), Some(pinned.as_str()), "{advice}");
+    assert!(advice["newer_base_digest"].is_null() && advice["base_error"].is_null(), "{advice}");
+    assert_eq!(advice["rebuild_advised"], false, "{advice}");
+    assert_eq!(get(&monitor, "/api/v1/advice", &write), json!([]));
+
+    // The base's tag moves to another image.
+    let rootfs = format!("dir:{}", rootfs().display());
+    let moved = digest_of_copy(&rootfs, &reference);
+    assert_ne!(moved, pinned);
+    wait_for("the newer base", Some(&monitor), || {
+        advice = advice_of();
+        advice["newer_base_digest"].as_str() == Some(moved.as_str())
+    });
+    assert_eq!(advice["action"].as_str(), Some(format!("rebuild on {reference}@{moved}").as_str()), "{advice}");
+    let list = get(&monitor, "/api/v1/advice", &write);
+    assert_eq!(list[0]["digest"].as_str(), Some(digest.as_str()), "{list}");
+    assert_eq!(list[0]["newer_base_digest"].as_str(), Some(moved.as_str()), "{list}");
+}
