@@ -42,7 +42,7 @@ read=$("$pare" monitor token create --scope read --database "$database")
 urls=()
 for w in $(seq "$workers"); do
   "$pare" monitor serve --listen 127.0.0.1:0 --database "$database" --vuln-db "$work/vuln.db" \
-    --poll-interval 0.5 --worker-id "bench-$w" 2> "$work/serve-$w.log" &
+    --poll-interval 0.5 --worker-id "bench-$w" --advice-interval 0 2> "$work/serve-$w.log" &
   pids+=($!)
   for _ in $(seq 200); do grep -q '^Listening on' "$work/serve-$w.log" && break; sleep 0.1; done
   urls+=("$(sed -n 's/^Listening on \([^ ]*\).*/\1/p' "$work/serve-$w.log")")

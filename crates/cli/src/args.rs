@@ -1067,6 +1067,23 @@ pub struct MonitorServeArgs {
     /// `pare monitor watch add` does (repeatable; added once, however often the server starts)
     #[arg(long, value_name = "REPO=ENV/TEAM")]
     pub watch: Vec<String>,
+    /// Rebuild advice: the mirror of the Debian release and -updates pockets images are compared with
+    /// (default: deb.debian.org/debian)
+    #[arg(long, value_name = "URL")]
+    pub archive_mirror: Option<String>,
+    /// Rebuild advice: the mirror of the -security pocket (default: deb.debian.org/debian-security)
+    #[arg(long, value_name = "URL")]
+    pub security_mirror: Option<String>,
+    /// Rebuild advice: OpenPGP keyring that signs the mirrors' Releases (default: Debian's archive keyring)
+    #[arg(long, value_name = "FILE")]
+    pub archive_keyring: Option<PathBuf>,
+    /// Rebuild advice: archive component to compare (repeatable; default main)
+    #[arg(long = "archive-component", value_name = "NAME")]
+    pub archive_components: Vec<String>,
+    /// Time between rebuild-advice checks (archive and bases; the first runs at start), e.g. 6h, 30m; 0 turns
+    /// them off
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_age)]
+    pub advice_interval: std::time::Duration,
 }
 
 #[derive(Subcommand, Debug)]
@@ -1112,6 +1129,15 @@ pub struct MonitorPushArgs {
     /// The VEX product whose statements apply (default: the repository)
     #[arg(long, value_name = "NAME")]
     pub product: Option<String>,
+    /// Say pare built the image (for an SBOM SRC; an image SRC is recognised by its history)
+    #[arg(long)]
+    pub pare_built: bool,
+    /// The base image it was built on (default: an image SRC's org.opencontainers.image.base.name)
+    #[arg(long, value_name = "NAME")]
+    pub base_name: Option<String>,
+    /// The base's digest it was built on (default: an image SRC's org.opencontainers.image.base.digest)
+    #[arg(long, value_name = "DIGEST")]
+    pub base_digest: Option<String>,
     #[command(flatten)]
     pub platform: PlatformArg,
     #[command(flatten)]

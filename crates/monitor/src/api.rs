@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::advice::{Advice, Advised, AdvisedUpdate, ArchivePocket, FixedCve, Origin};
 use crate::error::Error;
 pub use crate::store::TrendPoint;
 use crate::store::{
@@ -114,6 +115,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/watches", post(add_watch).get(list_watches))
         .route("/api/v1/watches/{id}", delete(remove_watch))
+        .route("/api/v1/advice", get(list_advice))
         .layer(DefaultBodyLimit::max(pare_sbom::MAX_SBOM_BYTES + 1))
         .with_state(state)
 }
@@ -123,9 +125,10 @@ pub fn router(state: Shared) -> Router {
 #[openapi(
     info(title = "pare monitor", description = "Images, their findings as the vulnerability data changes, VEX, trends."),
     paths(healthz, metrics, upload, list_images, show_image, upload_vex, trend, deploys, status, add_watch,
-        list_watches, remove_watch),
+        list_watches, remove_watch, list_advice),
     components(schemas(ApiError, Uploaded, ImageSummary, ImageDetail, Counts, Recorded, Registered, VexUploaded,
-        Trend, TrendPoint, Deploy, Status, NewWatch, Watch, TagSeen)),
+        Trend, TrendPoint, Deploy, Status, NewWatch, Watch, TagSeen, ImageWithAdvice, Advice, Advised, AdvisedUpdate,
+        FixedCve, ArchivePocket)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -174,6 +177,13 @@ pub struct UploadParams {
     team: String,
     /// The VEX product whose statements apply; default: the repository.
     product: Option<String>,
+    /// `true` when pare built the image (rebuild advice then says to re-lock and rebuild).
+    pare_built: Option<bool>,
+    /// The base image it was built on (`org.opencontainers.image.base.name`): its tag is resolved
+    /// on the advice schedule and a newer digest reported.
+    base_name: Option<String>,
+    /// The base's digest it was built on (`org.opencontainers.image.base.digest`).
+    base_digest: Option<String>,
 }
 
 /// What an upload did.
@@ -268,9 +278,23 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
         packages: i64::try_from(inventory.packages.len()).unwrap_or(i64::MAX),
         created_at,
     };
+    let origin = Origin {
+        pare_built: params.pare_built.unwrap_or(false),
+        base_name: params.base_name.clone(),
+        base_digest: params.base_digest.clone(),
+    };
+    if let Some(name) = &origin.base_name {
+        label_ok("base_name", name)?;
+    }
+    if let Some(d) = origin.base_digest.as_deref().filter(|d| !valid_digest(d)) {
+        return Err(Error::BadRequest { message: format!("`base_digest` {d} is not a digest (`sha256:HEX`)") });
+    }
     let owner = state.worker.upload_owner();
     let registered = state.worker.store.register(&registration, (&owner, state.worker.lease_seconds())).await?;
     state.worker.note_change();
+    if origin != Origin::default() {
+        state.worker.store.set_origin(&digest, &origin).await?;
+    }
     let scan = if state.worker.database().is_some() {
         let r = state.worker.scan_upload(&owner, &digest).await?;
         Some(r)
@@ -350,16 +374,43 @@ async fn list_images(State(state): State<Shared>, headers: HeaderMap, Query(para
     }
 }
 
-/// One image: its packages and its findings (VEX applied: suppressed ones are marked).
+/// One image with its rebuild advice.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ImageWithAdvice {
+    #[serde(flatten)]
+    pub image: ImageDetail,
+    /// The rebuild advice (absent until a check compared it, or for images that are not Debian).
+    pub advice: Option<Advice>,
+}
+
+/// One image: its packages, its findings (VEX applied: suppressed ones are marked), its rebuild advice.
 #[utoipa::path(get, path = "/api/v1/images/{digest}", params(("digest" = String, Path, description = "sha256:…")),
-    responses((status = 200, body = ImageDetail), (status = 404, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 200, body = ImageWithAdvice), (status = 404, body = ApiError)), security(("bearer" = [])))]
 async fn show_image(State(state): State<Shared>, headers: HeaderMap, Path(digest): Path<String>) -> Response {
     if let Err(r) = authorize(&state, &headers, Scope::Read).await {
         return r;
     }
-    match state.worker.store.image(&digest).await {
-        Ok(Some(image)) => Json(image).into_response(),
-        Ok(None) => fail(StatusCode::NOT_FOUND, format!("No image `{digest}`"), None),
+    let found = match state.worker.store.image(&digest).await {
+        Ok(Some(image)) => image,
+        Ok(None) => return fail(StatusCode::NOT_FOUND, format!("No image `{digest}`"), None),
+        Err(e) => return e.into_response(),
+    };
+    match state.worker.store.advice(&digest).await {
+        Ok(advice) => Json(ImageWithAdvice { image: found, advice }).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Current images with a rebuild advised or a newer base: packages to update, vulnerabilities a
+/// rebuild fixes, the newer base digest.
+#[utoipa::path(get, path = "/api/v1/advice", responses((status = 200, body = [Advised]), (status = 401, body = ApiError)),
+    security(("bearer" = [])))]
+async fn list_advice(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&state, &headers, Scope::Read).await {
+        return r;
+    }
+    match state.worker.store.advised().await {
+        Ok(list) => Json(list).into_response(),
         Err(e) => e.into_response(),
     }
 }

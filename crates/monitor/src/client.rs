@@ -13,6 +13,26 @@ pub struct PushOptions {
     pub tag: Option<String>,
     pub digest: Option<String>,
     pub product: Option<String>,
+    /// Where the image comes from (pare built it, its base), for rebuild advice.
+    pub origin: crate::advice::Origin,
+}
+
+/// Where `image` comes from: built by pare when the last step of its history is pare's
+/// (`created_by: pare`, what pare's builder writes for its layers), and its base from the
+/// `org.opencontainers.image.base.name` / `.digest` annotations (or labels).
+pub fn origin_of(image: &pare_oci::Image) -> crate::advice::Origin {
+    let pare_built = image
+        .config()
+        .ok()
+        .and_then(|c| c.history().as_ref().and_then(|h| h.last()).and_then(|h| h.created_by().clone()))
+        .is_some_and(|by| by == "pare");
+    let annotations = pare_policy::evaluate::annotations(image).unwrap_or_default();
+    let get = |key: &str| annotations.get(key).filter(|v| !v.is_empty()).cloned();
+    crate::advice::Origin {
+        pare_built,
+        base_name: get(pare_policy::evaluate::BASE_NAME),
+        base_digest: get(pare_policy::evaluate::BASE_DIGEST),
+    }
 }
 
 /// Uploads `inventory` (as pare's JSON) to the monitor at `server` with `token`; returns the server's
@@ -35,6 +55,15 @@ pub fn push(
         if let Some(v) = value {
             query.push((name, v));
         }
+    }
+    if options.origin.pare_built {
+        query.push(("pare_built", "true"));
+    }
+    if let Some(v) = &options.origin.base_name {
+        query.push(("base_name", v));
+    }
+    if let Some(v) = &options.origin.base_digest {
+        query.push(("base_digest", v));
     }
     let url = reqwest::Url::parse_with_params(&url, &query)
         .map_err(|e| Error::Http { message: format!("`{server}` is not a URL: {e}") })?;

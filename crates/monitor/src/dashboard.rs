@@ -68,6 +68,8 @@ struct IndexPage {
     previous: Option<i64>,
     stale: Vec<ImageRow>,
     stale_days: i64,
+    /// Rebuild advised / stale bases.
+    advised: Vec<crate::advice::Advised>,
 }
 
 /// Images per dashboard page.
@@ -93,6 +95,9 @@ struct FindingRow {
 struct ImagePage {
     image: ImageDetail,
     findings: Vec<FindingRow>,
+    advice: Option<crate::advice::Advice>,
+    /// The advice's last successful check and last failure, as dates.
+    advice_dates: (String, String),
 }
 
 #[derive(Template)]
@@ -205,11 +210,12 @@ pub(crate) async fn index(
     let offset = params.offset.unwrap_or(0).max(0);
     let page = ImageQuery { order: ImageOrder::Risk, limit: PAGE, offset, ..ImageQuery::default() };
     let oldest = ImageQuery { current: Some(true), order: ImageOrder::Age, limit: 50, ..ImageQuery::default() };
-    let (images, oldest, trend, stats) = match tokio::try_join!(
+    let (images, oldest, trend, stats, advised) = match tokio::try_join!(
         store.images(&page),
         store.images(&oldest),
         compute_trend(store, PRODUCTION, None, TREND_DAYS),
-        store.stats()
+        store.stats(),
+        store.advised()
     ) {
         Ok(all) => all,
         Err(e) => return e.into_response(),
@@ -259,6 +265,7 @@ pub(crate) async fn index(
         previous: (offset > 0).then(|| (offset - PAGE).max(0)),
         stale: oldest.0.iter().filter(|i| i.age_days > STALE_DAYS).map(image_row).collect(),
         stale_days: STALE_DAYS,
+        advised,
     };
     html(page.render())
 }
@@ -293,7 +300,13 @@ pub(crate) async fn image(
     match state.worker.store.image(&digest).await {
         Ok(Some(image)) => {
             let findings = image.findings.iter().map(finding_row).collect();
-            html(ImagePage { image, findings }.render())
+            let advice = match state.worker.store.advice(&digest).await {
+                Ok(a) => a,
+                Err(e) => return e.into_response(),
+            };
+            let at = |t: Option<i64>| t.map(date).unwrap_or_default();
+            let advice_dates = advice.as_ref().map(|a| (at(a.checked_at), at(a.error_at))).unwrap_or_default();
+            html(ImagePage { image, findings, advice, advice_dates }.render())
         }
         Ok(None) => (StatusCode::NOT_FOUND, Html("<!DOCTYPE html><title>Not found</title><p>No such image.</p>"))
             .into_response(),

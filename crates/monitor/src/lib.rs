@@ -9,12 +9,16 @@
 //!   rescans every stored inventory when it changes (`pare_vuln::scan`, no image is pulled), claiming
 //!   images so that several servers on one PostgreSQL never scan one image twice, and delivers alerts
 //!   (HMAC-signed JSON POSTs, retried with backoff, at least once).
+//! - [`advice`] compares every current Debian image with Debian's archive on a schedule (each release's
+//!   pockets read once per check, `pare_vuln::outdated`) and resolves pare-built images' bases: rebuild
+//!   advice with the packages and the CVEs a rebuild fixes.
 //! - [`serve`] runs the store, the workers and the API ([`api::router`], [`api::ApiDoc`] for the
 //!   OpenAPI 3.1 document) and the dashboard ([`dashboard`]: HTML and SVG rendered on the server, no
 //!   script) in one process; [`push`] uploads an inventory to a server.
 //! - Watches ([`Watch`]) check registry repositories on a schedule: a tag that points at a digest not
 //!   seen before is pulled, cataloged and registered; a tag that moved is recorded as a deploy.
 
+pub mod advice;
 pub mod api;
 mod client;
 pub mod dashboard;
@@ -26,7 +30,8 @@ mod store;
 mod watch;
 mod worker;
 
-pub use client::{PushOptions, add_watch, list_watches, push, remove_watch};
+pub use advice::{AdviceOptions, Origin};
+pub use client::{PushOptions, add_watch, list_watches, origin_of, push, remove_watch};
 pub use error::{Error, Result};
 pub use scan::{CachedDb, VulnDb, read_vex, scan_inventory};
 pub use server::{ServeOptions, create_token, serve};

@@ -79,6 +79,7 @@ pub async fn render(worker: &Worker) -> Result<String> {
         let _ = writeln!(out, "pare_monitor_image_age_days_sum{{{labels}}} {}", ages.iter().sum::<i64>());
         let _ = writeln!(out, "pare_monitor_image_age_days_count{{{labels}}} {}", ages.len());
     }
+    rebuild_advised(&mut out, worker).await?;
     let _ = writeln!(out, "# HELP pare_monitor_alerts Alerts in the outbox, by state.");
     let _ = writeln!(out, "# TYPE pare_monitor_alerts gauge");
     let _ = writeln!(out, "pare_monitor_alerts{{state=\"pending\"}} {}", stats.outbox_pending);
@@ -93,4 +94,26 @@ pub async fn render(worker: &Worker) -> Result<String> {
         let _ = writeln!(out, "pare_monitor_vuln_db_info{{sha256=\"{}\"}} 1", label(&sha));
     }
     Ok(out)
+}
+
+/// Current images with a rebuild advised per environment and team (and whether pare built them).
+async fn rebuild_advised(out: &mut String, worker: &Worker) -> Result<()> {
+    let mut counts: std::collections::BTreeMap<(String, String, bool), i64> = std::collections::BTreeMap::new();
+    for a in worker.store.advised().await?.into_iter().filter(|a| a.rebuild_advised) {
+        *counts.entry((a.environment, a.team, a.pare_built)).or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP pare_monitor_rebuild_advised_images Current images the Debian archive has security updates for."
+    );
+    let _ = writeln!(out, "# TYPE pare_monitor_rebuild_advised_images gauge");
+    for ((env, team, pare_built), n) in &counts {
+        let _ = writeln!(
+            out,
+            "pare_monitor_rebuild_advised_images{{environment=\"{}\",team=\"{}\",pare_built=\"{pare_built}\"}} {n}",
+            label(env),
+            label(team)
+        );
+    }
+    Ok(())
 }

@@ -37,6 +37,8 @@ pub struct ServeOptions {
     pub watches: Vec<crate::watch::NewWatch>,
     /// Plain HTTP and unverified TLS for every watched registry (loopback registries always may).
     pub insecure_registries: bool,
+    /// Rebuild advice: where the Debian archive and the bases are read, how often; `None`: off.
+    pub advice: Option<crate::advice::AdviceOptions>,
 }
 
 /// Runs a server until the process is stopped (Ctrl-C or SIGTERM); `on_listening` is told the
@@ -100,6 +102,7 @@ async fn serve_async(
     let rescans = tokio::spawn(Arc::clone(&worker).run_rescans());
     let alerts = tokio::spawn(Arc::clone(&worker).run_alerts());
     let watches = tokio::spawn(crate::watch::run_watches(Arc::clone(&worker), registry));
+    let advice = options.advice.map(|a| tokio::spawn(crate::advice::run(Arc::clone(&worker), Arc::new(a))));
     let app = router(Arc::new(AppState { worker, allow_anonymous_read: options.allow_anonymous_read }));
     on_listening(addr);
     let served = axum::serve(listener, app)
@@ -109,8 +112,8 @@ async fn serve_async(
     rescans.abort();
     alerts.abort();
     watches.abort();
-    if let Some(u) = updates {
-        u.abort();
+    for task in [updates, advice].into_iter().flatten() {
+        task.abort();
     }
     served
 }

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "watch", include_str!("../migrations/0002_watch.sql")),
+    (3, "advice", include_str!("../migrations/0003_advice.sql")),
     (4, "counts", include_str!("../migrations/0004_counts.sql")),
 ];
 
@@ -1335,6 +1336,184 @@ impl Store {
             id,
         })
     }
+
+    // ---- advice
+
+    /// Creates the advice row of `digest` if there is none (nothing checked yet).
+    async fn advice_row(&self, digest: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO advice (digest, pare_built, base_name, base_digest, checked_at, release, pockets, \
+             rebuild_advised, updates, error, error_at, newer_base_digest, base_checked_at, base_error) \
+             VALUES ($1, 0, '', '', NULL, '', '[]', 0, '[]', '', NULL, '', NULL, '') ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records where an uploaded image comes from; what the upload does not say is kept.
+    pub async fn set_origin(&self, digest: &str, origin: &crate::advice::Origin) -> Result<()> {
+        self.advice_row(digest).await?;
+        sqlx::query(
+            "UPDATE advice SET pare_built = CASE WHEN $2 = 1 THEN 1 ELSE pare_built END, \
+             base_name = COALESCE($3, base_name), base_digest = COALESCE($4, base_digest) WHERE digest = $1",
+        )
+        .bind(digest)
+        .bind(i64::from(origin.pare_built))
+        .bind(origin.base_name.clone())
+        .bind(origin.base_digest.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Up to `limit` current images after `after` (by digest) with their inventory and origin: the
+    /// advice worker pages through the fleet with it.
+    pub async fn advice_subjects(&self, after: &str, limit: i64) -> Result<Vec<crate::advice::Subject>> {
+        let rows = sqlx::query(
+            "SELECT i.digest, v.inventory, a.pare_built, a.base_name, a.base_digest FROM images i \
+             JOIN inventories v ON v.digest = i.digest LEFT JOIN advice a ON a.digest = i.digest \
+             WHERE i.current = 1 AND i.digest > $1 ORDER BY i.digest LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::advice::Subject {
+                    digest: r.try_get("digest")?,
+                    inventory: r.try_get("inventory")?,
+                    origin: crate::advice::Origin {
+                        pare_built: r.try_get::<Option<i64>, _>("pare_built")?.unwrap_or(0) != 0,
+                        base_name: r.try_get::<Option<String>, _>("base_name")?.filter(|s| !s.is_empty()),
+                        base_digest: r.try_get::<Option<String>, _>("base_digest")?.filter(|s| !s.is_empty()),
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a successful comparison with the archive (and clears the last failure).
+    pub async fn record_advice(&self, digest: &str, checked: &crate::advice::Checked) -> Result<()> {
+        self.advice_row(digest).await?;
+        let pockets = serde_json::to_string(&checked.pockets).map_err(|e| self.err(e))?;
+        let updates = serde_json::to_string(&checked.updates).map_err(|e| self.err(e))?;
+        sqlx::query(
+            "UPDATE advice SET checked_at = $2, release = $3, pockets = $4, rebuild_advised = $5, updates = $6, \
+             error = '', error_at = NULL WHERE digest = $1",
+        )
+        .bind(digest)
+        .bind(now())
+        .bind(&checked.release)
+        .bind(pockets)
+        .bind(i64::from(checked.rebuild_advised))
+        .bind(updates)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records a failed check: the error is shown, the last advice stays.
+    pub async fn advice_failed(&self, digest: &str, error: &str) -> Result<()> {
+        self.advice_row(digest).await?;
+        sqlx::query("UPDATE advice SET error = $2, error_at = $3 WHERE digest = $1")
+            .bind(digest)
+            .bind(error)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records the resolution of the image's base: `Ok(digest now)` or the failure (the last newer
+    /// digest found stays then).
+    pub async fn record_base(&self, digest: &str, resolved: &std::result::Result<String, String>) -> Result<()> {
+        let sql = match resolved {
+            Ok(_) => {
+                "UPDATE advice SET newer_base_digest = CASE WHEN $2 = base_digest THEN '' ELSE $2 END, \
+                 base_checked_at = $3, base_error = '' WHERE digest = $1"
+            }
+            Err(_) => "UPDATE advice SET base_checked_at = $3, base_error = $2 WHERE digest = $1",
+        };
+        let value = match resolved {
+            Ok(v) | Err(v) => v,
+        };
+        sqlx::query(sql).bind(digest).bind(value).bind(now()).execute(&self.pool).await.map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The advice of one image, if it has any.
+    pub async fn advice(&self, digest: &str) -> Result<Option<crate::advice::Advice>> {
+        let sql = AssertSqlSafe(format!("SELECT {ADVICE_COLUMNS} FROM advice a WHERE a.digest = $1"));
+        let row = sqlx::query(sql).bind(digest).fetch_optional(&self.pool).await.map_err(|e| self.err(e))?;
+        row.map(|r| advice_of(&r)).transpose().map_err(|e| self.err(e))
+    }
+
+    /// Current images with a rebuild advised or a newer base, with where they run.
+    pub async fn advised(&self) -> Result<Vec<crate::advice::Advised>> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT i.repository, i.tag, i.environment, i.team, i.created_at, i.registered_at, {ADVICE_COLUMNS} \
+             FROM advice a \
+             JOIN images i ON i.digest = a.digest WHERE i.current = 1 AND (a.rebuild_advised = 1 OR \
+             a.newer_base_digest <> '') ORDER BY i.environment, i.team, i.repository, a.digest"
+        ));
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
+        let now = now();
+        rows.iter()
+            .map(|r| {
+                let age = age_days(now, r.try_get("created_at")?, r.try_get("registered_at")?);
+                Ok(crate::advice::Advised::new(
+                    r.try_get("repository")?,
+                    r.try_get("tag")?,
+                    r.try_get("environment")?,
+                    r.try_get("team")?,
+                    age,
+                    advice_of(r)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// The columns [`advice_of`] reads (table alias `a`).
+const ADVICE_COLUMNS: &str = "a.digest, a.pare_built, a.base_name, a.base_digest, a.checked_at, a.release, a.pockets, \
+                              a.rebuild_advised, a.updates, a.error, a.error_at, a.newer_base_digest, \
+                              a.base_checked_at, a.base_error";
+
+fn advice_of(r: &AnyRow) -> Result<crate::advice::Advice, sqlx::Error> {
+    let text = |c: &str| -> Result<Option<String>, sqlx::Error> {
+        Ok(Some(r.try_get::<String, _>(c)?).filter(|s| !s.is_empty()))
+    };
+    let decode = |c: &str, e: serde_json::Error| sqlx::Error::ColumnDecode { index: c.into(), source: Box::new(e) };
+    let pockets: String = r.try_get("pockets")?;
+    let updates: String = r.try_get("updates")?;
+    Ok(crate::advice::Advice::new(crate::advice::Advice {
+        digest: r.try_get("digest")?,
+        pare_built: r.try_get::<i64, _>("pare_built")? != 0,
+        action: String::new(),
+        checked_at: r.try_get("checked_at")?,
+        release: text("release")?,
+        pockets: serde_json::from_str(&pockets).map_err(|e| decode("pockets", e))?,
+        rebuild_advised: r.try_get::<i64, _>("rebuild_advised")? != 0,
+        updates: serde_json::from_str(&updates).map_err(|e| decode("updates", e))?,
+        fixes: Vec::new(),
+        error: text("error")?,
+        error_at: r.try_get("error_at")?,
+        base_name: text("base_name")?,
+        base_digest: text("base_digest")?,
+        newer_base_digest: text("newer_base_digest")?,
+        base_checked_at: r.try_get("base_checked_at")?,
+        base_error: text("base_error")?,
+    }))
 }
 
 /// One point of a trend.

@@ -450,7 +450,7 @@ fn signed(
 }
 
 /// The image's manifest annotations, then its configuration's labels (for annotations missing).
-fn annotations(image: &Image) -> Result<BTreeMap<String, String>> {
+pub fn annotations(image: &Image) -> Result<BTreeMap<String, String>> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     if let Ok(config) = image.config()
         && let Some(labels) = config.config().as_ref().and_then(|c| c.labels().clone())

@@ -117,6 +117,7 @@ pub fn debian_release(inventory: &Inventory, release: Option<&str>) -> Result<St
 }
 
 /// The newest version of one package across the pockets read.
+#[derive(Clone, Debug)]
 struct Newest {
     version: Version,
     pocket: String,
@@ -124,64 +125,115 @@ struct Newest {
     source_version: String,
 }
 
+/// The pockets of a release read once: the newest version of each package kept, for comparing any
+/// number of inventories of that release ([`compare`]) without reading the archive again.
+#[derive(Clone, Debug)]
+pub struct ArchiveIndex {
+    pub pockets: Vec<PocketRead>,
+    /// The architectures whose indexes were read.
+    pub architectures: BTreeSet<String>,
+    /// What reading found missing (a component a pocket does not index).
+    pub warnings: Vec<String>,
+    newest: BTreeMap<(String, String), Newest>,
+}
+
+/// The architectures whose indexes an inventory needs (`amd64` when no package names one, with a
+/// warning).
+pub fn architectures(inventory: &Inventory, warnings: &mut Vec<String>) -> BTreeSet<String> {
+    let debs = inventory.packages.iter().filter(|p| p.ecosystem == "deb");
+    let mut architectures: BTreeSet<String> =
+        debs.clone().filter_map(|p| p.architecture.clone()).filter(|a| a != "all").collect();
+    if architectures.is_empty() && debs.count() > 0 {
+        warnings.push("no package names an architecture: comparing with amd64's indexes".to_string());
+        architectures.insert("amd64".to_string());
+    }
+    architectures
+}
+
+impl ArchiveIndex {
+    /// Reads the signed Release and the `Packages` indexes of every pocket of `archive` for
+    /// `architectures`, keeping the records `wanted` accepts (of the tens of thousands an index lists).
+    pub fn read(
+        archive: &Archive<'_>,
+        architectures: &BTreeSet<String>,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Result<ArchiveIndex> {
+        let archive_error = |e: pare_deb::Error| Error::Archive(Box::new(e));
+        let mut warnings = Vec::new();
+        let mut newest: BTreeMap<(String, String), Newest> = BTreeMap::new();
+        let mut pockets = Vec::new();
+        for pocket in &archive.pockets {
+            let signed = archive.client.fetch_release(pocket).map_err(archive_error)?;
+            pockets.push(PocketRead {
+                suite: pocket.suite.clone(),
+                url: signed.url.clone(),
+                date: signed.release.date.to_string(),
+            });
+            for arch in architectures {
+                let offered = signed.release.indexed_components(arch);
+                for component in &archive.components {
+                    if !offered.contains(component) {
+                        warnings.push(format!(
+                            "{} lists no `{component}/binary-{arch}/Packages` index (it has: {}); not compared there",
+                            pocket.suite,
+                            offered.join(", ")
+                        ));
+                        continue;
+                    }
+                    let index = archive.client.fetch_index(&signed, component, arch).map_err(archive_error)?;
+                    for record in index.packages.into_iter().filter(|r| wanted(&r.package)) {
+                        let key = (record.package.clone(), record.architecture.clone());
+                        if newest.get(&key).is_none_or(|n| record.version > n.version) {
+                            newest.insert(
+                                key,
+                                Newest {
+                                    version: record.version,
+                                    pocket: pocket.suite.clone(),
+                                    source: record.source,
+                                    source_version: record.source_version.to_string(),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ArchiveIndex { pockets, architectures: architectures.clone(), warnings, newest })
+    }
+}
+
 /// Compares the Debian packages of `inventory` with the archive; with `lookup`, names the
-/// vulnerabilities each update fixes (matched against `release`).
+/// vulnerabilities each update fixes (matched against `release`). Reads the archive once for this
+/// inventory; [`ArchiveIndex::read`] and [`compare`] share one read between many.
 pub fn outdated(
     inventory: &Inventory,
     release: &str,
     archive: &Archive<'_>,
     lookup: Option<&dyn Lookup>,
 ) -> Result<OutdatedReport> {
+    let wanted: BTreeSet<&str> =
+        inventory.packages.iter().filter(|p| p.ecosystem == "deb").map(|p| p.name.as_str()).collect();
+    let index = ArchiveIndex::read(archive, &architectures(inventory, &mut Vec::new()), &|name| wanted.contains(name))?;
+    compare(inventory, release, &index, lookup)
+}
+
+/// Compares the Debian packages of `inventory` with an archive read before.
+pub fn compare(
+    inventory: &Inventory,
+    release: &str,
+    index: &ArchiveIndex,
+    lookup: Option<&dyn Lookup>,
+) -> Result<OutdatedReport> {
     let debs: Vec<&Package> = inventory.packages.iter().filter(|p| p.ecosystem == "deb").collect();
     let mut warnings = Vec::new();
-    let mut architectures: BTreeSet<String> =
-        debs.iter().filter_map(|p| p.architecture.clone()).filter(|a| a != "all").collect();
-    if architectures.is_empty() && !debs.is_empty() {
-        warnings.push("no package names an architecture: comparing with amd64's indexes".to_string());
-        architectures.insert("amd64".to_string());
-    }
-    let archive_error = |e: pare_deb::Error| Error::Archive(Box::new(e));
-    // Only the installed packages' records are kept, of the tens of thousands an index lists.
-    let wanted: BTreeSet<&str> = debs.iter().map(|p| p.name.as_str()).collect();
-    let mut newest: BTreeMap<(String, String), Newest> = BTreeMap::new();
-    let mut pockets = Vec::new();
-    for pocket in &archive.pockets {
-        let signed = archive.client.fetch_release(pocket).map_err(archive_error)?;
-        pockets.push(PocketRead {
-            suite: pocket.suite.clone(),
-            url: signed.url.clone(),
-            date: signed.release.date.to_string(),
-        });
-        for arch in &architectures {
-            let offered = signed.release.indexed_components(arch);
-            for component in &archive.components {
-                if !offered.contains(component) {
-                    warnings.push(format!(
-                        "{} lists no `{component}/binary-{arch}/Packages` index (it has: {}); not compared there",
-                        pocket.suite,
-                        offered.join(", ")
-                    ));
-                    continue;
-                }
-                let index = archive.client.fetch_index(&signed, component, arch).map_err(archive_error)?;
-                for record in index.packages.into_iter().filter(|r| wanted.contains(r.package.as_str())) {
-                    let key = (record.package.clone(), record.architecture.clone());
-                    let newer = newest.get(&key).is_none_or(|n| record.version > n.version);
-                    if newer {
-                        newest.insert(
-                            key,
-                            Newest {
-                                version: record.version,
-                                pocket: pocket.suite.clone(),
-                                source: record.source,
-                                source_version: record.source_version.to_string(),
-                            },
-                        );
-                    }
-                }
-            }
+    for arch in architectures(inventory, &mut warnings) {
+        if !index.architectures.contains(&arch) {
+            warnings.push(format!("the archive's `{arch}` indexes were not read: its packages are not compared"));
         }
     }
+    warnings.extend(index.warnings.iter().cloned());
+    let newest = &index.newest;
+    let pockets = index.pockets.clone();
 
     let mut updates = Vec::new();
     let mut not_in_archive = Vec::new();

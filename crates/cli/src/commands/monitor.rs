@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use pare_monitor::{AlertTarget, PushOptions, Scope, ServeOptions};
+use pare_monitor::{AdviceOptions, AlertTarget, Origin, PushOptions, Scope, ServeOptions};
 
 use crate::ExitStatus;
 use crate::args::{Format, GlobalArgs, MonitorCommand, MonitorDatabaseArg, MonitorTokenCommand, MonitorWatchCommand};
-use crate::context::inventory_of;
+use crate::context::{open_options, parse_src, with_subject};
 use crate::output::Printer;
 
 fn database(arg: &MonitorDatabaseArg) -> String {
@@ -47,6 +47,7 @@ pub(crate) fn run(global: &GlobalArgs, printer: &Printer, command: MonitorComman
                 db_update_every: Duration::from_secs(args.db_update_interval.max(1)),
                 watches: args.watch.iter().map(|w| pare_monitor::parse_watch_flag(w)).collect::<Result<_, _>>()?,
                 insecure_registries: global.insecure,
+                advice: advice_options(global, printer, &args)?,
             };
             let vuln_db = options.vuln_db.display().to_string();
             pare_monitor::serve(options, |addr| {
@@ -63,8 +64,32 @@ pub(crate) fn run(global: &GlobalArgs, printer: &Printer, command: MonitorComman
             Ok(ExitStatus::Success)
         }
         MonitorCommand::Push(args) => {
-            let inventory = inventory_of(global, printer, &args.src, &args.platform, &args.limits)?;
+            let (inventory, found) = with_subject(
+                global,
+                printer,
+                &args.src,
+                parse_src(&args.src)?,
+                &args.platform,
+                &args.limits,
+                |subject| {
+                    let found = match &subject {
+                        pare_vuln::Subject::Image { image, .. } => pare_monitor::origin_of(image),
+                        _ => Origin::default(),
+                    };
+                    let (inventory, warnings) = subject.into_inventory()?;
+                    for warning in &warnings {
+                        printer.warn(warning);
+                    }
+                    Ok((inventory, found))
+                },
+            )?;
+            let origin = Origin {
+                pare_built: args.pare_built || found.pare_built,
+                base_name: args.base_name.clone().or(found.base_name),
+                base_digest: args.base_digest.clone().or(found.base_digest),
+            };
             let options = PushOptions {
+                origin,
                 environment: args.environment.clone(),
                 team: args.team.clone(),
                 repository: args.repository.clone(),
@@ -158,4 +183,35 @@ fn watch_table(watches: &[pare_monitor::Watch]) -> String {
         ]);
     }
     format!("{table}\n")
+}
+
+/// The rebuild-advice options of `serve` (`None` with `--advice-interval 0`).
+fn advice_options(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &crate::args::MonitorServeArgs,
+) -> Result<Option<AdviceOptions>> {
+    if args.advice_interval.is_zero() {
+        return Ok(None);
+    }
+    // A keyring named and unreadable stops the server; Debian's missing is reported on the images.
+    let keyring = match &args.archive_keyring {
+        Some(path) => Ok(pare_deb::Keyring::load(path)?),
+        None => pare_deb::Keyring::debian().map_err(|e| match e.hint() {
+            Some(hint) => format!("{e} ({hint}, or pass --archive-keyring)"),
+            None => e.to_string(),
+        }),
+    };
+    if let Err(e) = &keyring {
+        printer.warn(&format!("rebuild advice: {e}"));
+    }
+    let registry = open_options(global, &pare_oci::Location::Registry(pare_oci::Reference::parse("localhost/x")?))?;
+    Ok(Some(AdviceOptions {
+        mirror: args.archive_mirror.clone(),
+        security_mirror: args.security_mirror.clone(),
+        keyring,
+        components: args.archive_components.clone(),
+        every: args.advice_interval,
+        registry,
+    }))
 }

@@ -123,6 +123,10 @@ impl Server {
             .arg("--vuln-db")
             .arg(vuln_db)
             .args(extra);
+        // Rebuild advice reads Debian's archive: only the tests of it turn it on.
+        if !extra.contains(&"--advice-interval") {
+            cmd.args(["--advice-interval", "0"]);
+        }
         cmd
     }
 
@@ -318,7 +322,14 @@ fn api_suite(pare: &Pare, database: &str) {
     let (status, openapi) = call("GET", &format!("{base}/openapi.json"), None, None);
     assert_eq!(status, 200);
     assert_eq!(openapi["openapi"], "3.1.0");
-    for path in ["/api/v1/images", "/api/v1/images/{digest}", "/api/v1/vex/{product}", "/metrics", "/api/v1/trend"] {
+    for path in [
+        "/api/v1/images",
+        "/api/v1/images/{digest}",
+        "/api/v1/vex/{product}",
+        "/metrics",
+        "/api/v1/trend",
+        "/api/v1/advice",
+    ] {
         assert!(openapi["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     assert!(openapi["components"]["securitySchemes"]["bearer"].is_object());
@@ -1214,4 +1225,323 @@ fn watch_registry_on_postgres() {
     let pg = Postgres::start();
     let pare = Pare::new(crate::PARE).source_date_epoch("1700000000");
     watch_story(&pare, &pg.database("watch"));
+}
+
+// ---- rebuild advice
+
+/// `pare monitor push SRC --format json`: the server's answer.
+fn push(pare: &Pare, server: &Server, token: &str, src: &str, extra: &[&str]) -> Value {
+    let out = run(pare
+        .cmd()
+        .args(["monitor", "push", src, "--server", &server.url, "--token", token, "--env", "production"])
+        .args(["--team", "payments", "--format", "json"])
+        .args(extra));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The updates of an advice or an `outdated` report, as (package, installed, available, pocket,
+/// security, [(fixed id, severity)]).
+type UpdateRow = (String, String, String, String, bool, Vec<(String, String)>);
+
+fn updates_of(updates: &Value) -> Vec<UpdateRow> {
+    updates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let s = |k: &str| u[k].as_str().unwrap().to_string();
+            let fixes = u["fixes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| (f["id"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
+                .collect();
+            (s("package"), s("installed"), s("available"), s("pocket"), u["security"].as_bool().unwrap(), fixes)
+        })
+        .collect()
+}
+
+/// Rebuild advice against a local signed Debian archive (the `outdated` tests' repository): a
+/// pare-built image older than the security pocket is advised a rebuild with exactly the updates and
+/// fixed CVEs `pare outdated` reports; the rebuilt one is not; a base whose tag moved is reported;
+/// an archive with a bad signature leaves an error and keeps the last advice.
+#[test]
+fn rebuild_advice_matches_pare_outdated_and_failures_are_visible() {
+    advice_suite(None);
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn rebuild_advice_on_postgres() {
+    let pg = Postgres::start();
+    advice_suite(Some(&pg.database("advice")));
+}
+
+fn advice_suite(postgres: Option<&str>) {
+    let crate::outdated::Fixture { tmp, pare, archive, server: repo } = crate::outdated::Fixture::new();
+    let dir = tmp.path();
+    let def = crate::outdated::definition(dir, &repo, "");
+    run(pare.cmd().arg("lock").arg(&def));
+    let old_image = format!("oci:{}", dir.join("old").display());
+    run(pare.cmd().arg("build").arg(&def).args(["--to", &old_image]));
+    // Debian publishes the expat fix (DSA-5770-1) in the security pocket; a rebuild takes it.
+    archive.write_security(&[crate::outdated::fixed_expat()]);
+    run(pare.cmd().arg("update").arg(&def));
+    let new_image = format!("oci:{}", dir.join("new").display());
+    run(pare.cmd().arg("build").arg(&def).args(["--to", &new_image]));
+    let vuln_db = dir.join("vuln.db");
+    run(pare.cmd().args(["-q", "db", "update", "--db"]).arg(&vuln_db).arg("--from").arg(dsa_list()));
+
+    let database = postgres.map_or_else(|| format!("sqlite:{}", dir.join("monitor.db").display()), str::to_string);
+    let write = token(&pare, &database, "write");
+    let keyring = dir.join("test.gpg").display().to_string();
+    let url = repo.url();
+    let monitor = Server::start(
+        &pare,
+        &database,
+        &vuln_db,
+        &[
+            "--archive-mirror",
+            &url,
+            "--security-mirror",
+            &url,
+            "--archive-keyring",
+            &keyring,
+            "--advice-interval",
+            "1s",
+        ],
+    );
+    // The old image names a base whose tag (a local layout here: the new image) has moved on.
+    let zero = format!("sha256:{}", "0".repeat(64));
+    let old = push(&pare, &monitor, &write, &old_image, &["--base-name", &new_image, "--base-digest", &zero]);
+    let old_digest = old["digest"].as_str().unwrap().to_string();
+    let new = push(&pare, &monitor, &write, &new_image, &["--repository", "app-rebuilt"]);
+    let new_digest = new["digest"].as_str().unwrap().to_string();
+    assert_ne!(old_digest, new_digest);
+
+    let advice_of = |digest: &str| get(&monitor, &format!("/api/v1/images/{digest}"), &write)["advice"].clone();
+    let mut advice = Value::Null;
+    wait_for("the advice of both images", Some(&monitor), || {
+        advice = advice_of(&old_digest);
+        let checked = |a: &Value| a["checked_at"].is_i64();
+        checked(&advice) && advice["base_checked_at"].is_i64() && checked(&advice_of(&new_digest))
+    });
+
+    // The same updates and fixed CVEs as `pare outdated` on the same image.
+    let out = pare
+        .cmd()
+        .args(["outdated", &old_image, "--format", "json", "--mirror", &url, "--security-mirror", &url])
+        .args(["--keyring", &keyring, "--db"])
+        .arg(&vuln_db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = updates_of(&report["updates"]);
+    assert_eq!(expected.len(), 1, "{report}");
+    assert_eq!(expected[0].0, "libexpat1");
+    assert_eq!((expected[0].1.as_str(), expected[0].2.as_str()), ("2.5.0-1", "2.5.0-1+deb12u1"));
+    let ids: Vec<&str> = expected[0].5.iter().map(|(id, _)| id.as_str()).collect();
+    for cve in ["CVE-2024-45490", "CVE-2024-45491", "CVE-2024-45492"] {
+        assert!(ids.contains(&cve), "{ids:?}");
+    }
+    assert_eq!(updates_of(&advice["updates"]), expected, "{advice}");
+    assert_eq!(advice["rebuild_advised"], true, "{advice}");
+    assert_eq!(advice["pare_built"], true, "the push recognises pare's build: {advice}");
+    assert_eq!(advice["release"], "bookworm");
+    assert!(advice["error"].is_null(), "{advice}");
+    let suites: Vec<&str> =
+        advice["pockets"].as_array().unwrap().iter().map(|p| p["suite"].as_str().unwrap()).collect();
+    assert_eq!(suites, ["bookworm", "bookworm-updates", "bookworm-security"]);
+    assert_eq!(advice["newer_base_digest"].as_str(), Some(new_digest.as_str()), "{advice}");
+    assert!(advice["action"].as_str().unwrap().contains("rebuild"), "{advice}");
+
+    // The rebuilt image: compared, nothing to advise.
+    let fresh = advice_of(&new_digest);
+    assert_eq!(fresh["rebuild_advised"], false, "{fresh}");
+    assert_eq!(fresh["updates"], json!([]), "{fresh}");
+    assert!(fresh["error"].is_null(), "{fresh}");
+
+    // The list, the metric, the dashboard.
+    let list = get(&monitor, "/api/v1/advice", &write);
+    let listed: Vec<&str> = list.as_array().unwrap().iter().map(|a| a["digest"].as_str().unwrap()).collect();
+    assert_eq!(listed, [old_digest.as_str()], "{list}");
+    assert_eq!(list[0]["packages"], 1);
+    assert_eq!(list[0]["fixes"].as_array().unwrap().len(), expected[0].5.len());
+    assert_eq!(
+        metric(
+            &monitor,
+            &write,
+            "pare_monitor_rebuild_advised_images{environment=\"production\",team=\"payments\",pare_built=\"true\"}"
+        ),
+        Some(1)
+    );
+    let page = client().get(format!("{}/images/{old_digest}", monitor.url)).bearer_auth(&write).send().unwrap();
+    let page = page.text().unwrap();
+    assert!(page.contains("Rebuild advice") && page.contains("2.5.0-1+deb12u1") && page.contains("CVE-2024-45490"));
+    let index = client().get(format!("{}/", monitor.url)).bearer_auth(&write).send().unwrap().text().unwrap();
+    assert!(index.contains("Rebuild advised / stale bases") && index.contains(&new_digest), "{index}");
+
+    // The security pocket now signed by another key: the check fails on every image, visibly, and
+    // the last advice stays.
+    let other = pare_deb::testing::TestKey::generate(99, "not the archive <x@example.invalid>").unwrap();
+    archive.write_security_signed(&[crate::outdated::fixed_expat()], &other);
+    let mut failed = Value::Null;
+    wait_for("the failed check", Some(&monitor), || {
+        failed = advice_of(&old_digest);
+        failed["error"].is_string() && advice_of(&new_digest)["error"].is_string()
+    });
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("bookworm-security/InRelease: signature check failed"), "{error}");
+    assert_eq!(error.matches("signature check failed").count(), 1, "said once: {error}");
+    // Checks kept succeeding until the signature changed: the last success is kept, before the failure.
+    let (checked_at, error_at) = (failed["checked_at"].as_i64().unwrap(), failed["error_at"].as_i64().unwrap());
+    assert!(checked_at >= advice["checked_at"].as_i64().unwrap() && checked_at <= error_at, "{failed}");
+    assert_eq!(updates_of(&failed["updates"]), expected);
+    assert_eq!(failed["rebuild_advised"], true);
+    let list = get(&monitor, "/api/v1/advice", &write);
+    assert!(list[0]["error"].is_string(), "{list}");
+    let page = client().get(format!("{}/images/{old_digest}", monitor.url)).bearer_auth(&write).send().unwrap();
+    let page = page.text().unwrap();
+    assert!(page.contains("The last check failed") && page.contains("2.5.0-1+deb12u1"), "{page}");
+
+    // Signed right again: the next check clears the error.
+    archive.write_security(&[crate::outdated::fixed_expat()]);
+    wait_for("the error to clear", Some(&monitor), || advice_of(&old_digest)["error"].is_null());
+    assert_eq!(updates_of(&advice_of(&old_digest)["updates"]), expected);
+
+    // The mirror down: an error naming it, the advice kept.
+    drop(repo);
+    let mut down = Value::Null;
+    wait_for("the check with the mirror down", Some(&monitor), || {
+        down = advice_of(&old_digest);
+        down["error"].is_string()
+    });
+    assert!(down["error"].as_str().unwrap().contains(&url), "{down}");
+    assert_eq!(updates_of(&down["updates"]), expected);
+    assert_eq!(down["rebuild_advised"], true);
+}
+
+/// One read of the archive per check, however many images: 1,000 pare-built images of one release
+/// cost the same requests to the mirror as one (the three Releases and their indexes), and each gets
+/// the advice.
+#[test]
+fn rebuild_advice_reads_the_archive_once_per_check() {
+    const IMAGES: u32 = 1_000;
+    let crate::outdated::Fixture { tmp, pare, archive, server: repo } = crate::outdated::Fixture::new();
+    let dir = tmp.path();
+    let def = crate::outdated::definition(dir, &repo, "");
+    run(pare.cmd().arg("lock").arg(&def));
+    let image = format!("oci:{}", dir.join("old").display());
+    run(pare.cmd().arg("build").arg(&def).args(["--to", &image]));
+    archive.write_security(&[crate::outdated::fixed_expat()]);
+    let sbom: Value =
+        serde_json::from_slice(&run(pare.cmd().args(["sbom", &image, "--format", "json"])).stdout).unwrap();
+
+    // Registered with advice off (and no vulnerability database: no scans), then a server with it on.
+    let database = format!("sqlite:{}", dir.join("monitor.db").display());
+    let write = token(&pare, &database, "write");
+    let missing = dir.join("none.db");
+    {
+        let registrar = Server::start(&pare, &database, &missing, &[]);
+        for n in 0..IMAGES {
+            let mut inv = sbom.clone();
+            inv["subject"]["digest"] = json!(format!("sha256:{n:064x}"));
+            let body = serde_json::to_vec(&inv).unwrap();
+            let (status, answer) =
+                upload(&registrar, &write, &format!("environment=production&team=t{}&pare_built=true", n % 4), &body);
+            assert_eq!(status, 201, "{answer}");
+        }
+    }
+    let before = repo.requests();
+    let url = repo.url();
+    let keyring = dir.join("test.gpg").display().to_string();
+    let args = ["--archive-mirror", &url, "--security-mirror", &url, "--archive-keyring", &keyring];
+    let monitor = Server::start(&pare, &database, &missing, &[&args[..], &["--advice-interval", "1h"]].concat());
+    wait_for("the first check", Some(&monitor), || monitor.log().contains("rebuild advice: "));
+    let log = monitor.log();
+    let line = log.lines().find(|l| l.contains("rebuild advice: ")).unwrap().to_string();
+    assert!(line.contains(&format!("{IMAGES} images compared with 1 Debian releases")), "{line}");
+    assert!(line.contains(&format!("{IMAGES} advised, 0 failed")), "{line}");
+    // Three pockets: each InRelease and one Packages index (two when a pocket lists none: at most 6).
+    let requests = repo.requests() - before;
+    assert!((3..=6).contains(&requests), "{requests} requests to the mirror for {IMAGES} images");
+    let list = get(&monitor, "/api/v1/advice", &write);
+    assert_eq!(list.as_array().unwrap().len(), IMAGES as usize);
+    assert!(list.as_array().unwrap().iter().all(|a| a["packages"] == 1 && a["rebuild_advised"] == true));
+    for team in 0..4 {
+        let line = format!(
+            "pare_monitor_rebuild_advised_images{{environment=\"production\",team=\"t{team}\",pare_built=\"true\"}}"
+        );
+        assert_eq!(metric(&monitor, &write, &line), Some(i64::from(IMAGES / 4)));
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{line} ({requests} requests to the mirror)");
+    }
+}
+
+/// A pare-built image on a base from a real registry (Debian's docker-registry on 127.0.0.1): the push
+/// records the base from the image's annotations, and when the base's tag moves the advice names the
+/// new digest (resolved as the policy check `base-staleness` resolves it).
+#[test]
+fn rebuild_advice_reports_a_base_moved_in_its_registry() {
+    let registry = pare_test::registry::TestRegistry::start();
+    let crate::outdated::Fixture { tmp, pare, archive: _archive, server: repo } = crate::outdated::Fixture::new();
+    let dir = tmp.path();
+    let digest_of_copy = |from: &str, to: &str| {
+        String::from_utf8(run(pare.cmd().args(["copy", from, to])).stdout).unwrap().trim().to_string()
+    };
+    let reference = format!("{}/base/hello:1", registry.host());
+    let hello = format!("dir:{}", pare_test::tools::fixtures().join("hello-rootfs").display());
+    let pinned = digest_of_copy(&hello, &reference);
+    let def = crate::outdated::definition(dir, &repo, &format!("base = \"{reference}@{pinned}\"\n"));
+    run(pare.cmd().arg("lock").arg(&def));
+    let image = format!("oci:{}", dir.join("on-base").display());
+    run(pare.cmd().arg("build").arg(&def).args(["--to", &image]));
+
+    let database = format!("sqlite:{}", dir.join("monitor.db").display());
+    let write = token(&pare, &database, "write");
+    let (url, keyring) = (repo.url(), dir.join("test.gpg").display().to_string());
+    let monitor = Server::start(
+        &pare,
+        &database,
+        &dir.join("none.db"),
+        &[
+            "--archive-mirror",
+            &url,
+            "--security-mirror",
+            &url,
+            "--archive-keyring",
+            &keyring,
+            "--advice-interval",
+            "1s",
+        ],
+    );
+    let digest = push(&pare, &monitor, &write, &image, &[])["digest"].as_str().unwrap().to_string();
+    let advice_of = || get(&monitor, &format!("/api/v1/images/{digest}"), &write)["advice"].clone();
+    let mut advice = Value::Null;
+    wait_for("the base's first resolution", Some(&monitor), || {
+        advice = advice_of();
+        advice["base_checked_at"].is_i64() && advice["checked_at"].is_i64()
+    });
+    assert_eq!(advice["pare_built"], true, "{advice}");
+    assert_eq!(advice["base_name"].as_str(), Some(reference.as_str()), "{advice}");
+    assert_eq!(advice["base_digest"].as_str(), Some(pinned.as_str()), "{advice}");
+    assert!(advice["newer_base_digest"].is_null() && advice["base_error"].is_null(), "{advice}");
+    assert_eq!(advice["rebuild_advised"], false, "{advice}");
+    assert_eq!(get(&monitor, "/api/v1/advice", &write), json!([]));
+
+    // The base's tag moves to another image.
+    let rootfs = format!("dir:{}", rootfs().display());
+    let moved = digest_of_copy(&rootfs, &reference);
+    assert_ne!(moved, pinned);
+    wait_for("the newer base", Some(&monitor), || {
+        advice = advice_of();
+        advice["newer_base_digest"].as_str() == Some(moved.as_str())
+    });
+    assert_eq!(advice["action"].as_str(), Some(format!("rebuild on {reference}@{moved}").as_str()), "{advice}");
+    let list = get(&monitor, "/api/v1/advice", &write);
+    assert_eq!(list[0]["digest"].as_str(), Some(digest.as_str()), "{list}");
+    assert_eq!(list[0]["newer_base_digest"].as_str(), Some(moved.as_str()), "{list}");
 }

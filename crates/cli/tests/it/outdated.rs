@@ -25,19 +25,24 @@ fn deb(c: &Paragraph, file: &str) -> Vec<u8> {
 /// `bookworm` (main pocket: app and libexpat1 2.5.0-1), an empty `bookworm-updates`, and
 /// `bookworm-security` as Debian's security archive is: `Components: updates/main …` with its index
 /// under `main/`, holding `security` (package, control) pairs.
-struct Archive {
+pub(crate) struct Archive {
     root: PathBuf,
     key: TestKey,
 }
 
 impl Archive {
-    fn write_security(&self, packages: &[(Paragraph, Vec<u8>)]) {
+    pub(crate) fn write_security(&self, packages: &[(Paragraph, Vec<u8>)]) {
+        self.write_security_signed(packages, &self.key);
+    }
+
+    /// The security pocket signed by `key` (another key than the keyring's: a bad signature).
+    pub(crate) fn write_security_signed(&self, packages: &[(Paragraph, Vec<u8>)], key: &TestKey) {
         let mut sec = RepoBuilder::new(&self.root, "bookworm-security", "amd64");
         sec.components_field("updates/main updates/contrib updates/non-free-firmware updates/non-free");
         for (c, d) in packages {
             sec.add(c, d).unwrap();
         }
-        sec.write(&self.key).unwrap();
+        sec.write(key).unwrap();
     }
 }
 
@@ -57,22 +62,22 @@ fn archive(dir: &Path) -> Archive {
     archive
 }
 
-fn fixed_expat() -> (Paragraph, Vec<u8>) {
+pub(crate) fn fixed_expat() -> (Paragraph, Vec<u8>) {
     let c = control("libexpat1", "2.5.0-1+deb12u1", Some("expat"), "");
     let d = deb(&c, "usr/lib/x86_64-linux-gnu/libexpat.so.1");
     (c, d)
 }
 
 /// A temporary directory with the archive served on 127.0.0.1, and `pare` isolated in it.
-struct Fixture {
-    tmp: tempfile::TempDir,
-    pare: Pare,
-    archive: Archive,
-    server: FileServer,
+pub(crate) struct Fixture {
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) pare: Pare,
+    pub(crate) archive: Archive,
+    pub(crate) server: FileServer,
 }
 
 impl Fixture {
-    fn new() -> Fixture {
+    pub(crate) fn new() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let pare = Pare::new(crate::PARE).source_date_epoch("1700000000");
         let archive = archive(tmp.path());
@@ -81,7 +86,7 @@ impl Fixture {
     }
 }
 
-fn definition(dir: &Path, server: &FileServer, extra: &str) -> PathBuf {
+pub(crate) fn definition(dir: &Path, server: &FileServer, extra: &str) -> PathBuf {
     let path = dir.join("app.toml");
     std::fs::write(
         &path,
