@@ -109,6 +109,7 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/images", post(upload).get(list_images))
         .route("/api/v1/images/{digest}", get(show_image))
+        .route("/api/v1/images/{digest}/sbom", get(image_sbom))
         .route("/api/v1/vex/{product}", put(upload_vex))
         .route("/api/v1/trend", get(trend))
         .route("/api/v1/deploys", get(deploys))
@@ -124,7 +125,7 @@ pub fn router(state: Shared) -> Router {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "pare monitor", description = "Images, their findings as the vulnerability data changes, VEX, trends."),
-    paths(healthz, metrics, upload, list_images, show_image, upload_vex, trend, deploys, status, add_watch,
+    paths(healthz, metrics, upload, list_images, show_image, image_sbom, upload_vex, trend, deploys, status, add_watch,
         list_watches, remove_watch, list_advice),
     components(schemas(ApiError, Uploaded, ImageSummary, ImageDetail, Counts, Recorded, Registered, VexUploaded,
         Trend, TrendPoint, Deploy, Status, NewWatch, Watch, TagSeen, ImageWithAdvice, Advice, Advised, AdvisedUpdate,
@@ -409,7 +410,7 @@ async fn list_advice(State(state): State<Shared>, headers: HeaderMap) -> Respons
     if let Err(r) = authorize(&state, &headers, Scope::Read).await {
         return r;
     }
-    match state.worker.store.advised().await {
+    match state.worker.store.advised(i64::MAX).await {
         Ok(list) => Json(list).into_response(),
         Err(e) => e.into_response(),
     }
@@ -423,6 +424,61 @@ pub struct VexUploaded {
     /// Images of the product marked for a rescan with the new statements.
     pub images: u64,
     pub warnings: Vec<String>,
+}
+
+/// Which SBOM format.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SbomParams {
+    /// `spdx-json` (SPDX 2.3, the default), `cyclonedx-json` (CycloneDX 1.6) or `json` (pare's inventory).
+    format: Option<String>,
+}
+
+/// The SBOM the monitor holds for an image (what every scan of it reads), in a standard format: the
+/// evidence of what was scanned.
+#[utoipa::path(get, path = "/api/v1/images/{digest}/sbom", params(("digest" = String, Path, description = "sha256:…"),
+    SbomParams), responses((status = 200, description = "The SBOM", body = String), (status = 400, body = ApiError),
+    (status = 404, body = ApiError)), security(("bearer" = [])))]
+async fn image_sbom(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(digest): Path<String>,
+    Query(params): Query<SbomParams>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers, Scope::Read).await {
+        return r;
+    }
+    let (format, media_type, suffix) = match params.format.as_deref().unwrap_or("spdx-json") {
+        "spdx-json" => (pare_sbom::OutputFormat::SpdxJson, "application/spdx+json", "spdx.json"),
+        "cyclonedx-json" => (pare_sbom::OutputFormat::CycloneDxJson, "application/vnd.cyclonedx+json", "cdx.json"),
+        "json" => (pare_sbom::OutputFormat::Json, "application/json", "pare.json"),
+        other => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                format!("Unknown SBOM format `{other}`"),
+                Some("format=spdx-json, cyclonedx-json or json".into()),
+            );
+        }
+    };
+    let inventory = match state.worker.store.inventory(&digest).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return fail(StatusCode::NOT_FOUND, format!("No image `{digest}`"), None),
+        Err(e) => return e.into_response(),
+    };
+    match pare_sbom::write(&inventory, format) {
+        Ok(bytes) => {
+            let name = format!("{}.{suffix}", digest.replace(':', "-"));
+            (
+                [
+                    (header::CONTENT_TYPE, media_type.to_string()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, format!("Writing the SBOM of `{digest}`: {e}"), None),
+    }
 }
 
 /// Replaces a product's VEX document (OpenVEX or CycloneDX VEX); its images are rescanned with it.

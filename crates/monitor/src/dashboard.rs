@@ -46,9 +46,16 @@ struct TeamRow {
     images: i64,
     open: Counts,
     /// Current images by age: up to 7 days, 30, 90, older.
-    fresh: [usize; 4],
+    fresh: [i64; 4],
     /// Mean time to remediate, in days, when something was fixed.
     mttr_days: String,
+}
+
+impl TeamRow {
+    /// Some current image is older than 90 days.
+    fn has_old(&self) -> bool {
+        self.fresh[3] > 0
+    }
 }
 
 #[derive(Template)]
@@ -74,6 +81,8 @@ struct IndexPage {
 
 /// Images per dashboard page.
 const PAGE: i64 = 100;
+/// Images shown under "Rebuild advised / stale bases" (the API lists them all).
+const ADVISED_SHOWN: i64 = 100;
 
 #[derive(Deserialize)]
 pub(crate) struct IndexParams {
@@ -215,7 +224,7 @@ pub(crate) async fn index(
         store.images(&oldest),
         compute_trend(store, PRODUCTION, None, TREND_DAYS),
         store.stats(),
-        store.advised()
+        store.advised(ADVISED_SHOWN)
     ) {
         Ok(all) => all,
         Err(e) => return e.into_response(),
@@ -239,15 +248,11 @@ pub(crate) async fn index(
             },
         );
     }
-    for (key, age) in &stats.ages {
+    // Current images up to 7, 30 and 90 days old, and older (the first three of the store's buckets).
+    for (key, ages) in &stats.ages {
         if let Some(t) = teams.get_mut(key) {
-            let bucket = match age {
-                0..=7 => 0,
-                8..=30 => 1,
-                31..=90 => 2,
-                _ => 3,
-            };
-            t.fresh[bucket] += 1;
+            let [d7, d30, d90, ..] = ages.at_most;
+            t.fresh = [d7, d30 - d7, d90 - d30, ages.count - d90];
         }
     }
     let shown = i64::try_from(images.len()).unwrap_or(0);

@@ -5,8 +5,7 @@ use std::fmt::Write as _;
 use crate::error::Result;
 use crate::worker::Worker;
 
-/// Age buckets of the freshness histogram, in days.
-const AGE_BUCKETS: [i64; 6] = [7, 30, 90, 180, 365, 730];
+use crate::store::AGE_BUCKETS;
 
 /// A label value with `\`, `"` and newlines escaped.
 fn label(value: &str) -> String {
@@ -65,19 +64,14 @@ pub async fn render(worker: &Worker) -> Result<String> {
          distribution per environment and team."
     );
     let _ = writeln!(out, "# TYPE pare_monitor_image_age_days histogram");
-    let mut ages: std::collections::BTreeMap<&(String, String), Vec<i64>> = std::collections::BTreeMap::new();
-    for (key, age) in &stats.ages {
-        ages.entry(key).or_default().push(*age);
-    }
-    for ((env, team), ages) in ages {
+    for ((env, team), ages) in &stats.ages {
         let labels = format!("environment=\"{}\",team=\"{}\"", label(env), label(team));
-        for le in AGE_BUCKETS {
-            let n = ages.iter().filter(|a| **a <= le).count();
+        for (le, n) in AGE_BUCKETS.iter().zip(ages.at_most) {
             let _ = writeln!(out, "pare_monitor_image_age_days_bucket{{{labels},le=\"{le}\"}} {n}");
         }
-        let _ = writeln!(out, "pare_monitor_image_age_days_bucket{{{labels},le=\"+Inf\"}} {}", ages.len());
-        let _ = writeln!(out, "pare_monitor_image_age_days_sum{{{labels}}} {}", ages.iter().sum::<i64>());
-        let _ = writeln!(out, "pare_monitor_image_age_days_count{{{labels}}} {}", ages.len());
+        let _ = writeln!(out, "pare_monitor_image_age_days_bucket{{{labels},le=\"+Inf\"}} {}", ages.count);
+        let _ = writeln!(out, "pare_monitor_image_age_days_sum{{{labels}}} {}", ages.sum_days);
+        let _ = writeln!(out, "pare_monitor_image_age_days_count{{{labels}}} {}", ages.count);
     }
     rebuild_advised(&mut out, worker).await?;
     let _ = writeln!(out, "# HELP pare_monitor_alerts Alerts in the outbox, by state.");
@@ -98,10 +92,7 @@ pub async fn render(worker: &Worker) -> Result<String> {
 
 /// Current images with a rebuild advised per environment and team (and whether pare built them).
 async fn rebuild_advised(out: &mut String, worker: &Worker) -> Result<()> {
-    let mut counts: std::collections::BTreeMap<(String, String, bool), i64> = std::collections::BTreeMap::new();
-    for a in worker.store.advised().await?.into_iter().filter(|a| a.rebuild_advised) {
-        *counts.entry((a.environment, a.team, a.pare_built)).or_default() += 1;
-    }
+    let counts = worker.store.advised_counts().await?;
     let _ = writeln!(
         out,
         "# HELP pare_monitor_rebuild_advised_images Current images the Debian archive has security updates for."

@@ -70,16 +70,16 @@ impl Drop for CachedDb {
 }
 
 impl Lookup for CachedDb {
-    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> pare_vuln::Result<Vec<Advisory>> {
+    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> pare_vuln::Result<Arc<Vec<Advisory>>> {
         let key = (ecosystem.as_str(), package.to_string());
         if let Some(hit) = self.advisories.lock().ok().and_then(|c| c.get(&key).cloned()) {
-            return Ok(hit.as_ref().clone());
+            return Ok(hit);
         }
         let found = self.db()?.advisories(ecosystem, package)?;
         if let Ok(mut cache) = self.advisories.lock()
             && cache.len() < CACHE_ENTRIES
         {
-            cache.insert(key, Arc::new(found.clone()));
+            cache.insert(key, Arc::clone(&found));
         }
         Ok(found)
     }

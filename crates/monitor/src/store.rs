@@ -247,6 +247,18 @@ pub struct Deploy {
     pub deployed_at: i64,
 }
 
+/// Age buckets of the freshness distribution, in days.
+pub const AGE_BUCKETS: [i64; 6] = [7, 30, 90, 180, 365, 730];
+
+/// The freshness distribution of some images.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ages {
+    /// Images at most `AGE_BUCKETS[i]` days old (cumulative).
+    pub at_most: [i64; AGE_BUCKETS.len()],
+    pub sum_days: i64,
+    pub count: i64,
+}
+
 /// An alert to deliver.
 #[derive(Clone, Debug)]
 pub struct Alert {
@@ -264,8 +276,9 @@ pub struct Stats {
     pub images: BTreeMap<(String, String), i64>,
     /// (environment, team) → (fixed findings, total seconds from first seen to fixed).
     pub remediated: BTreeMap<(String, String), (i64, i64)>,
-    /// Age in days of each current image, with its (environment, team).
-    pub ages: Vec<((String, String), i64)>,
+    /// (environment, team) → the ages of current images: how many are at most each of
+    /// [`AGE_BUCKETS`] days old, their sum in days and their count.
+    pub ages: BTreeMap<(String, String), Ages>,
     pub outbox_pending: i64,
     pub outbox_delivered: i64,
     pub unscanned: i64,
@@ -536,6 +549,22 @@ impl Store {
             .collect();
         let findings = self.findings(digest).await?;
         Ok(Some(ImageDetail { summary, packages, findings }))
+    }
+
+    /// The stored inventory of an image (pare's JSON), if the image is known.
+    pub async fn inventory(&self, digest: &str) -> Result<Option<pare_sbom::Inventory>> {
+        let row = sqlx::query("SELECT inventory FROM inventories WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        match row {
+            Some(r) => {
+                let json: String = r.try_get("inventory").map_err(|e| self.err(e))?;
+                parse_inventory(digest, &json).map(Some)
+            }
+            None => Ok(None),
+        }
     }
 
     /// All findings of an image, open ones first, by severity.
@@ -1006,34 +1035,53 @@ impl Store {
 
     // ---- metrics and trends
 
-    /// The figures `/metrics` shows, from the per-image counts (no finding is read).
+    /// The figures `/metrics` shows, summed in the database from the per-image counts (no finding is
+    /// read; one row per environment and team comes back).
     pub async fn stats(&self) -> Result<Stats> {
         let mut stats = Stats::default();
-        let now = now();
-        let rows = sqlx::query(
-            "SELECT environment, team, created_at, registered_at, open_critical, open_high, open_medium, open_low, \
-             open_other FROM images WHERE current = 1",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.err(e))?;
+        // Sums are cast: PostgreSQL's SUM of BIGINT is NUMERIC, which `Any` cannot decode.
+        let age = "(CASE WHEN $1 > COALESCE(created_at, registered_at) THEN $1 - COALESCE(created_at, registered_at) \
+                   ELSE 0 END)";
+        let buckets: Vec<String> = AGE_BUCKETS
+            .iter()
+            .enumerate()
+            .map(|(i, days)| {
+                format!("CAST(SUM(CASE WHEN {age} < {} THEN 1 ELSE 0 END) AS BIGINT) AS le{i}", (days + 1) * 86_400)
+            })
+            .collect();
+        let sql = format!(
+            "SELECT environment, team, COUNT(*) AS n, CAST(SUM(open_critical) AS BIGINT) AS c, \
+             CAST(SUM(open_high) AS BIGINT) AS h, CAST(SUM(open_medium) AS BIGINT) AS m, \
+             CAST(SUM(open_low) AS BIGINT) AS l, CAST(SUM(open_other) AS BIGINT) AS o, \
+             CAST(SUM({age} / 86400) AS BIGINT) AS age_days, {} FROM images WHERE current = 1 \
+             GROUP BY environment, team",
+            buckets.join(", ")
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(now()).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
         for r in rows {
-            let env: String = r.try_get("environment").map_err(|e| self.err(e))?;
-            let team: String = r.try_get("team").map_err(|e| self.err(e))?;
-            let created: Option<i64> = r.try_get("created_at").map_err(|e| self.err(e))?;
-            let registered: i64 = r.try_get("registered_at").map_err(|e| self.err(e))?;
-            let counts = counts(&r).map_err(|e| self.err(e))?;
-            let key = (env, team);
-            let open = stats.open.entry(key.clone()).or_default();
-            open.critical += counts.critical;
-            open.high += counts.high;
-            open.medium += counts.medium;
-            open.low += counts.low;
-            open.other += counts.other;
-            *stats.images.entry(key.clone()).or_default() += 1;
-            stats.ages.push((key, age_days(now, created, registered)));
+            let group = || -> Result<((String, String), i64, Counts, Ages), sqlx::Error> {
+                let sum = |column: &str| -> Result<i64, sqlx::Error> {
+                    Ok(r.try_get::<Option<i64>, _>(column)?.unwrap_or(0))
+                };
+                let n: i64 = r.try_get("n")?;
+                let open = Counts {
+                    critical: sum("c")?,
+                    high: sum("h")?,
+                    medium: sum("m")?,
+                    low: sum("l")?,
+                    other: sum("o")?,
+                };
+                let mut ages = Ages { sum_days: sum("age_days")?, count: n, ..Ages::default() };
+                for (i, slot) in ages.at_most.iter_mut().enumerate() {
+                    *slot = sum(&format!("le{i}"))?;
+                }
+                Ok(((r.try_get("environment")?, r.try_get("team")?), n, open, ages))
+            };
+            let (key, n, open, ages) = group().map_err(|e| self.err(e))?;
+            stats.images.insert(key.clone(), n);
+            stats.open.insert(key.clone(), open);
+            stats.ages.insert(key, ages);
         }
-        // Summed in the database (cast: PostgreSQL's SUM of BIGINT is NUMERIC, which `Any` cannot decode).
         let rows = sqlx::query(
             "SELECT environment, team, CAST(SUM(fixed_findings) AS BIGINT) AS n, \
              CAST(SUM(remediation_seconds) AS BIGINT) AS total FROM images GROUP BY environment, team",
@@ -1457,15 +1505,35 @@ impl Store {
         row.map(|r| advice_of(&r)).transpose().map_err(|e| self.err(e))
     }
 
-    /// Current images with a rebuild advised or a newer base, with where they run.
-    pub async fn advised(&self) -> Result<Vec<crate::advice::Advised>> {
+    /// Current images with a rebuild advised, per (environment, team, pare-built), counted in the
+    /// database.
+    pub async fn advised_counts(&self) -> Result<BTreeMap<(String, String, bool), i64>> {
+        let rows = sqlx::query(
+            "SELECT i.environment, i.team, a.pare_built, COUNT(*) AS n FROM advice a JOIN images i \
+             ON i.digest = a.digest WHERE i.current = 1 AND a.rebuild_advised = 1 \
+             GROUP BY i.environment, i.team, a.pare_built",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|r| {
+                let key = (r.try_get("environment")?, r.try_get("team")?, r.try_get::<i64, _>("pare_built")? != 0);
+                Ok((key, r.try_get("n")?))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Current images with a rebuild advised or a newer base, with where they run: the first `limit`.
+    pub async fn advised(&self, limit: i64) -> Result<Vec<crate::advice::Advised>> {
         let sql = AssertSqlSafe(format!(
             "SELECT i.repository, i.tag, i.environment, i.team, i.created_at, i.registered_at, {ADVICE_COLUMNS} \
              FROM advice a \
              JOIN images i ON i.digest = a.digest WHERE i.current = 1 AND (a.rebuild_advised = 1 OR \
-             a.newer_base_digest <> '') ORDER BY i.environment, i.team, i.repository, a.digest"
+             a.newer_base_digest <> '') ORDER BY i.environment, i.team, i.repository, a.digest LIMIT $1"
         ));
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
+        let rows = sqlx::query(sql).bind(limit).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
         let now = now();
         rows.iter()
             .map(|r| {

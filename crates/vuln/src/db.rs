@@ -422,7 +422,7 @@ fn origin_str(o: Origin) -> String {
 }
 
 impl Lookup for Database {
-    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> Result<Vec<Advisory>> {
+    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> Result<std::sync::Arc<Vec<Advisory>>> {
         let key = package_key(ecosystem, package);
         let rows: Vec<String> = self.with_conn(async |c| {
             sqlx::query_scalar("SELECT json FROM affected WHERE ecosystem = ?1 AND package = ?2 ORDER BY rowid")
@@ -433,7 +433,8 @@ impl Lookup for Database {
         })?;
         rows.iter()
             .map(|j| serde_json::from_str(j).map_err(|e| db_err(&self.info.path, format!("damaged advisory row: {e}"))))
-            .collect()
+            .collect::<Result<Vec<_>>>()
+            .map(std::sync::Arc::new)
     }
 
     fn cvss(&self, id: &str) -> Result<Vec<Cvss>> {
@@ -450,7 +451,7 @@ impl Lookup for Database {
 /// Advisories and CVSS scores held in memory (tests, scans of records read with `read_source`).
 #[derive(Clone, Debug, Default)]
 pub struct MemoryLookup {
-    by_package: HashMap<(Ecosystem, String), Vec<Advisory>>,
+    by_package: HashMap<(Ecosystem, String), std::sync::Arc<Vec<Advisory>>>,
     cvss: HashMap<String, Vec<Cvss>>,
 }
 
@@ -459,7 +460,7 @@ impl MemoryLookup {
         let mut m = MemoryLookup::default();
         for adv in dedup(advisories).0 {
             for ((eco, key), narrowed) in narrow(&adv) {
-                m.by_package.entry((eco, key)).or_default().push(narrowed);
+                std::sync::Arc::make_mut(m.by_package.entry((eco, key)).or_default()).push(narrowed);
             }
         }
         for (id, c) in cvss {
@@ -478,7 +479,7 @@ impl MemoryLookup {
 }
 
 impl Lookup for MemoryLookup {
-    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> Result<Vec<Advisory>> {
+    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> Result<std::sync::Arc<Vec<Advisory>>> {
         Ok(self.by_package.get(&(ecosystem, package_key(ecosystem, package))).cloned().unwrap_or_default())
     }
 

@@ -26,7 +26,8 @@ pub use version::Version;
 pub trait Lookup {
     /// Every advisory with an `affected` entry for `package` in `ecosystem`; each returned advisory's
     /// `affected` holds only the entries for that package (all releases).
-    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> Result<Vec<Advisory>>;
+    /// Shared: a scan asks for the same packages again and again, and a cache hands out its copy.
+    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> Result<std::sync::Arc<Vec<Advisory>>>;
     /// CVSS scores known for a vulnerability id (CVE records, OSV `severity`), any source.
     fn cvss(&self, id: &str) -> Result<Vec<Cvss>>;
 }

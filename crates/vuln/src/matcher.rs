@@ -6,6 +6,7 @@
 //! a GHSA and its CVE alias) are merged into one finding whose id is the CVE.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use pare_sbom::{Inventory, Package};
 use serde::{Deserialize, Serialize};
@@ -271,8 +272,10 @@ fn parse_distro_option(value: &str) -> Distro {
 
 /// One advisory entry that says the package is (or is not) affected.
 struct Candidate {
-    advisory: Advisory,
-    affected: Affected,
+    /// The package's advisories as the lookup gave them (shared), and which one and entry this is.
+    advisories: Arc<Vec<Advisory>>,
+    index: usize,
+    entry: usize,
     /// Whether the installed version is affected.
     hit: bool,
     fixed: Vec<String>,
@@ -300,6 +303,17 @@ fn strip_binnmu(version: &str) -> &str {
     version
 }
 
+impl Candidate {
+    fn advisory(&self) -> &Advisory {
+        // The indexes were taken from these very vectors.
+        &self.advisories[self.index]
+    }
+
+    fn affected(&self) -> &Affected {
+        &self.advisory().affected[self.entry]
+    }
+}
+
 fn match_distro_package(
     package: &Package,
     distro: &Distro,
@@ -308,12 +322,13 @@ fn match_distro_package(
 ) -> Result<Vec<Candidate>> {
     let (source, version) = debian_source(package);
     let mut out = Vec::new();
-    for advisory in lookup.advisories(distro.ecosystem, &source)? {
-        for affected in &advisory.affected {
+    let advisories = lookup.advisories(distro.ecosystem, &source)?;
+    for (index, advisory) in advisories.iter().enumerate() {
+        for (entry, affected) in advisory.affected.iter().enumerate() {
             if affected.package != source || affected.release.as_deref() != Some(distro.release.as_str()) {
                 continue;
             }
-            if let Some(c) = evaluate(&advisory, affected, &version, package, warnings) {
+            if let Some(c) = evaluate(&advisories, (index, entry), &version, package, warnings) {
                 out.push(c);
             }
         }
@@ -335,8 +350,9 @@ fn match_by_name(
         package.version.clone()
     };
     let mut out = Vec::new();
-    for advisory in lookup.advisories(ecosystem, &name)? {
-        for affected in &advisory.affected {
+    let advisories = lookup.advisories(ecosystem, &name)?;
+    for (index, advisory) in advisories.iter().enumerate() {
+        for (entry, affected) in advisory.affected.iter().enumerate() {
             if normalized_name(ecosystem, &affected.package) != name {
                 continue;
             }
@@ -345,7 +361,7 @@ fn match_by_name(
             {
                 continue;
             }
-            if let Some(c) = evaluate(&advisory, affected, &version, package, warnings) {
+            if let Some(c) = evaluate(&advisories, (index, entry), &version, package, warnings) {
                 out.push(c);
             }
         }
@@ -398,15 +414,18 @@ pub fn normalized_name(ecosystem: Ecosystem, name: &str) -> String {
     }
 }
 
+/// Whether entry `entry.1` of advisory `entry.0` of `advisories` affects `version`.
 fn evaluate(
-    advisory: &Advisory,
-    affected: &Affected,
+    advisories: &Arc<Vec<Advisory>>,
+    (index, entry): (usize, usize),
     version: &str,
     package: &Package,
     warnings: &mut Vec<String>,
 ) -> Option<Candidate> {
+    let advisory = advisories.get(index)?;
+    let affected = advisory.affected.get(entry)?;
     let candidate = |hit: bool, fixed: Vec<String>, notes: Vec<String>| {
-        Some(Candidate { advisory: advisory.clone(), affected: affected.clone(), hit, fixed, notes })
+        Some(Candidate { advisories: Arc::clone(advisories), index, entry, hit, fixed, notes })
     };
     match affected.status {
         Status::NotAffected => candidate(false, Vec::new(), Vec::new()),
@@ -466,7 +485,7 @@ fn merge(
         }
         let mut ids: BTreeSet<String> = keys;
         for c in &members {
-            ids.insert(c.advisory.id.clone());
+            ids.insert(c.advisory().id.clone());
         }
         let id = ids
             .iter()
@@ -486,22 +505,22 @@ fn merge(
         let status = if !fixed.is_empty() {
             Status::Fixed
         } else {
-            hits.iter().map(|c| c.affected.status).min_by_key(|s| status_rank(*s)).unwrap_or(Status::Unfixed)
+            hits.iter().map(|c| c.affected().status).min_by_key(|s| status_rank(*s)).unwrap_or(Status::Unfixed)
         };
         let (severity, severity_source) = severity(&ids, &members, ecosystem, lookup)?;
-        let summary = members.iter().find_map(|c| c.advisory.summary.clone());
+        let summary = members.iter().find_map(|c| c.advisory().summary.clone());
         // What is vulnerable, only when every affecting record says: one that does not could
         // be about other code.
-        let imports = if hits.iter().all(|c| !c.affected.imports.is_empty()) {
+        let imports = if hits.iter().all(|c| !c.affected().imports.is_empty()) {
             let set: BTreeSet<crate::model::GoImport> =
-                hits.iter().flat_map(|c| c.affected.imports.iter().cloned()).collect();
+                hits.iter().flat_map(|c| c.affected().imports.iter().cloned()).collect();
             set.into_iter().collect()
         } else {
             Vec::new()
         };
         let mut references: BTreeSet<String> = BTreeSet::new();
         for c in &members {
-            references.extend(c.advisory.references.iter().cloned());
+            references.extend(c.advisory().references.iter().cloned());
         }
         findings.push(Finding {
             id,
@@ -511,7 +530,7 @@ fn merge(
             severity_source,
             status,
             fixed_versions: fixed.into_iter().collect(),
-            release: hits.iter().find_map(|c| c.affected.release.clone()),
+            release: hits.iter().find_map(|c| c.affected().release.clone()),
             summary,
             notes: notes.into_iter().collect(),
             references: references.into_iter().collect(),
@@ -530,7 +549,7 @@ fn issue_groups(candidates: &[Candidate]) -> Vec<(BTreeSet<String>, Vec<usize>)>
     let nodes: Vec<(usize, BTreeSet<String>)> = candidates
         .iter()
         .enumerate()
-        .flat_map(|(index, c)| issue_keys(&c.advisory).into_iter().map(move |keys| (index, keys)))
+        .flat_map(|(index, c)| issue_keys(c.advisory()).into_iter().map(move |keys| (index, keys)))
         .collect();
     let mut parent: Vec<usize> = (0..nodes.len()).collect();
     fn root(parent: &mut [usize], mut node: usize) -> usize {
@@ -614,7 +633,7 @@ fn severity(
 ) -> Result<(Severity, SeveritySource)> {
     let mut scores: Vec<Cvss> = Vec::new();
     for c in members {
-        scores.extend(c.advisory.cvss.iter().cloned());
+        scores.extend(c.advisory().cvss.iter().cloned());
     }
     for id in ids {
         scores.extend(lookup.cvss(id)?);
@@ -637,7 +656,7 @@ fn severity(
         ));
     }
     if let Some((sev, id)) =
-        members.iter().filter_map(|c| c.advisory.severity.map(|s| (s, c.advisory.id.clone()))).max()
+        members.iter().filter_map(|c| c.advisory().severity.map(|s| (s, c.advisory().id.clone()))).max()
     {
         return Ok((sev, SeveritySource::Advisory { id }));
     }
@@ -649,7 +668,7 @@ fn severity(
     let urgency = members
         .iter()
         .filter(|c| c.hit)
-        .filter_map(|c| c.affected.urgency.as_deref())
+        .filter_map(|c| c.affected().urgency.as_deref())
         .filter_map(|u| urgency_severity(u).map(|s| (s, u.to_string())))
         .max();
     if let Some((sev, urgency)) = urgency {

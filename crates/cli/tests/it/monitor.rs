@@ -465,6 +465,17 @@ fn api_suite(pare: &Pare, database: &str) {
         first_scan_new - 1
     );
     assert!(metrics.contains(&expected), "{expected} in {metrics}");
+    // The freshness distribution per environment and team: the one current image, counted in every
+    // bucket from its age up.
+    let age = images.as_array().unwrap().iter().find(|i| i["current"] == true).unwrap()["age_days"].as_i64().unwrap();
+    assert!(metrics.contains("pare_monitor_image_age_days_count{environment=\"production\",team=\"payments\"} 1"));
+    for le in [7, 30, 90, 180, 365, 730] {
+        let line = format!(
+            "pare_monitor_image_age_days_bucket{{environment=\"production\",team=\"payments\",le=\"{le}\"}} {}",
+            i64::from(age <= le)
+        );
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
 
     // A newer database, then the older one again: the added finding comes and goes (fixed), and the
     // mean time to remediate is computed (summed by the database, on both backends).
@@ -483,6 +494,65 @@ fn api_suite(pare: &Pare, database: &str) {
             .contains("pare_monitor_mean_time_to_remediate_seconds{environment=\"production\",team=\"payments\"}"),
         "{metrics}"
     );
+
+    // Pages: X-Total-Count and a Link to the next page; filters.
+    let page = |query: &str| {
+        let resp = client().get(format!("{base}/api/v1/images?{query}")).bearer_auth(&read).send().unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{query}");
+        let total = resp.headers()["x-total-count"].to_str().unwrap().to_string();
+        let link = resp.headers().get("link").map(|l| l.to_str().unwrap().to_string());
+        let digests: Vec<String> = resp
+            .json::<Value>()
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["digest"].as_str().unwrap().to_string())
+            .collect();
+        (total, link, digests)
+    };
+    let (total, link, first) = page("limit=1");
+    assert_eq!((total.as_str(), first.len()), ("2", 1));
+    assert_eq!(link.as_deref(), Some("</api/v1/images?limit=1&offset=1>; rel=\"next\""));
+    let (_, link, second) = page("limit=1&offset=1");
+    assert_eq!((link, second.len()), (None, 1), "the last page has no next link");
+    assert_ne!(first, second);
+    let (total, _, current) = page("current=true&team=payments");
+    assert_eq!((total.as_str(), current), ("1", vec![format!("sha256:{:064x}", 2)]));
+    assert_eq!(page("team=nobody").0, "0");
+    let (status, body) = call("GET", &format!("{base}/api/v1/images?limit=many"), Some(&read), None);
+    assert_eq!(status, 400, "{body}");
+
+    // The SBOM each scan read, in standard formats: the packages the API lists.
+    let detail = get(&server, &format!("/api/v1/images/{digest}"), &read);
+    let mut names: Vec<&str> =
+        detail["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let spdx = get(&server, &format!("/api/v1/images/{digest}/sbom"), &read);
+    assert_eq!(spdx["spdxVersion"], "SPDX-2.3", "{spdx}");
+    let mut spdx_names: Vec<&str> = spdx["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["externalRefs"].as_array().is_some_and(|r| r.iter().any(|r| r["referenceType"] == "purl")))
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    spdx_names.sort_unstable();
+    spdx_names.dedup();
+    assert_eq!(spdx_names, names);
+    let cdx = get(&server, &format!("/api/v1/images/{digest}/sbom?format=cyclonedx-json"), &read);
+    assert_eq!((cdx["bomFormat"].as_str(), cdx["specVersion"].as_str()), (Some("CycloneDX"), Some("1.6")));
+    let (status, body) = call("GET", &format!("{base}/api/v1/images/{digest}/sbom?format=xml"), Some(&read), None);
+    assert_eq!(status, 400, "{body}");
+    assert!(body["hint"].as_str().unwrap().contains("spdx-json"), "{body}");
+    assert_eq!(call("GET", &format!("{base}/api/v1/images/sha256:{:064x}/sbom", 99), Some(&read), None).0, 404);
+    assert_eq!(call("GET", &format!("{base}/api/v1/images/{digest}/sbom"), None, None).0, 401);
+
+    // One team's trend.
+    let trend = get(&server, "/api/v1/trend?days=3&team=nobody", &read);
+    assert_eq!(trend["team"], "nobody");
+    assert!(trend["points"].as_array().unwrap().iter().all(|p| p["critical"] == 0 && p["high"] == 0), "{trend}");
 }
 
 #[test]

@@ -73,10 +73,11 @@ fn build_open_and_look_up() {
         let from_db: Vec<_> = db
             .advisories(Ecosystem::Debian, pkg)
             .unwrap()
-            .into_iter()
+            .iter()
             .filter(|a| a.origin == Origin::DebianDsa)
+            .cloned()
             .collect();
-        assert_eq!(from_db, memory.advisories(Ecosystem::Debian, pkg).unwrap(), "{pkg}");
+        assert_eq!(from_db, *memory.advisories(Ecosystem::Debian, pkg).unwrap(), "{pkg}");
     }
     // Tracker JSON statuses survive the round trip.
     let sope = db.advisories(Ecosystem::Debian, "sope").unwrap();

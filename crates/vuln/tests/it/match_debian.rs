@@ -17,13 +17,14 @@ use pare_vuln::{Advisory, Cvss, Ecosystem, Lookup, Status};
 struct Lists(Vec<Advisory>);
 
 impl Lookup for Lists {
-    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> pare_vuln::Result<Vec<Advisory>> {
-        Ok(self
-            .0
-            .iter()
-            .filter(|a| a.affected.iter().any(|x| x.ecosystem == ecosystem && x.package == package))
-            .cloned()
-            .collect())
+    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> pare_vuln::Result<std::sync::Arc<Vec<Advisory>>> {
+        Ok(std::sync::Arc::new(
+            self.0
+                .iter()
+                .filter(|a| a.affected.iter().any(|x| x.ecosystem == ecosystem && x.package == package))
+                .cloned()
+                .collect(),
+        ))
     }
     fn cvss(&self, _id: &str) -> pare_vuln::Result<Vec<Cvss>> {
         Ok(Vec::new())
