@@ -9,8 +9,9 @@
 # which sorts before it), chosen at random per SBOM: the rescans match real advisories with varied versions.
 # The older database is the DSA list without its newest 60 advisories, the newer one the whole list.
 #
-# Usage: bench/monitor.sh [N] [postgres://URL]   (default 10000, SQLite in a temporary directory)
-#        WORKERS=2 bench/monitor.sh N postgres://…   two servers on one PostgreSQL share the rescan
+# Usage: bench/monitor.sh [N] [postgres://URL | postgres]   (default 10000, SQLite in a temporary directory;
+#        `postgres`: a throwaway PostgreSQL cluster started here from Debian's packages)
+#        WORKERS=2 bench/monitor.sh N postgres   two servers on one PostgreSQL share the rescan
 #        PARE_BIN=PATH times that binary instead of a fresh release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,8 @@ else
 fi
 work=$(mktemp -d /tmp/pare-bench-monitor.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+stop_pg() { :; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; stop_pg; rm -rf "$work"; }
 trap cleanup EXIT
 list=crates/vuln/tests/fixtures/vulndata/debian-tracker-lists-merged/DSA-list
 python3 - "$list" "$work/old-DSA-list" <<'PY'
@@ -36,6 +38,20 @@ starts = [i for i, l in enumerate(text) if l.startswith("[")]
 open(sys.argv[2], "w").write("\n".join(text[starts[60]:]) + "\n")
 PY
 "$pare" -q db update --db "$work/vuln.db" --from "$work/old-DSA-list"
+if [ "$database" = postgres ]; then
+  # A throwaway PostgreSQL cluster from Debian's packages on 127.0.0.1 (as `nobody` when run as root),
+  # with its default durability (fsync on), as the tests start one.
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  mkdir "$work/pg"
+  as=()
+  if [ "$(id -u)" = 0 ]; then chown nobody "$work" "$work/pg"; as=(runuser -u nobody --); fi
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "${as[@]}" "$bin/initdb" -D "$work/pg/data" -U pare --auth=trust -E UTF8 > /dev/null
+  "${as[@]}" "$bin/pg_ctl" -D "$work/pg/data" -o "-h 127.0.0.1 -p $port -k $work/pg" -l "$work/pg/log" -w start > /dev/null
+  stop_pg() { "${as[@]}" "$bin/pg_ctl" -D "$work/pg/data" -m immediate stop > /dev/null 2>&1 || true; }
+  "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U pare monitor
+  database="postgres://pare@127.0.0.1:$port/monitor"
+fi
 [ -n "$database" ] || database="sqlite:$work/monitor.db"
 write=$("$pare" monitor token create --scope write --database "$database")
 read=$("$pare" monitor token create --scope read --database "$database")

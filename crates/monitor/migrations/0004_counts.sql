@@ -32,8 +32,11 @@ UPDATE images SET
                       AND f.fixed_at IS NOT NULL),
     remediation_seconds = (SELECT COALESCE(SUM(f.fixed_at - f.first_seen), 0) FROM findings f
                            WHERE f.image_digest = images.digest AND f.fixed_at IS NOT NULL);
+-- The orders an image list is read in (a page is read from the index, not sorted from every row).
 CREATE INDEX images_current ON images (current, environment, team);
 CREATE INDEX images_registered ON images (registered_at, digest);
+CREATE INDEX images_risk ON images (open_critical, open_high, open_medium, registered_at, digest);
+CREATE INDEX images_age ON images ((COALESCE(created_at, registered_at)), digest);
 
 -- The trend: open critical and high findings on the current images of each environment and team, the
 -- last value of each day (Unix day number). Written as things change, so a day shows what was deployed

@@ -406,16 +406,19 @@ pub async fn check(worker: &Arc<Worker>, options: &Arc<AdviceOptions>) -> Result
                     summary.checked += 1;
                     summary.advised += usize::from(checked.rebuild_advised);
                     worker.store.record_advice(&subject.digest, &checked).await?;
+                    worker.note_change();
                 }
                 Some(Err(e)) => {
                     summary.failed += 1;
                     worker.store.advice_failed(&subject.digest, &e).await?;
+                    worker.note_change();
                 }
             }
             if let (Some(name), Some(_)) = (&subject.origin.base_name, &subject.origin.base_digest)
                 && let Some(now) = resolved.get(name)
             {
                 worker.store.record_base(&subject.digest, now).await?;
+                worker.note_change();
             }
         }
     }

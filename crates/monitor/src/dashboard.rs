@@ -223,7 +223,7 @@ pub(crate) async fn index(
         store.images(&page),
         store.images(&oldest),
         compute_trend(store, PRODUCTION, None, TREND_DAYS),
-        store.stats(),
+        state.worker.stats(),
         store.advised(ADVISED_SHOWN)
     ) {
         Ok(all) => all,

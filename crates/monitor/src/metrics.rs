@@ -14,7 +14,8 @@ fn label(value: &str) -> String {
 
 /// The metrics text.
 pub async fn render(worker: &Worker) -> Result<String> {
-    let stats = worker.store.stats().await?;
+    let stats = worker.stats().await?;
+    let (pending, delivered) = worker.store.outbox_counts().await?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -73,11 +74,11 @@ pub async fn render(worker: &Worker) -> Result<String> {
         let _ = writeln!(out, "pare_monitor_image_age_days_sum{{{labels}}} {}", ages.sum_days);
         let _ = writeln!(out, "pare_monitor_image_age_days_count{{{labels}}} {}", ages.count);
     }
-    rebuild_advised(&mut out, worker).await?;
+    rebuild_advised(&mut out, &stats.advised);
     let _ = writeln!(out, "# HELP pare_monitor_alerts Alerts in the outbox, by state.");
     let _ = writeln!(out, "# TYPE pare_monitor_alerts gauge");
-    let _ = writeln!(out, "pare_monitor_alerts{{state=\"pending\"}} {}", stats.outbox_pending);
-    let _ = writeln!(out, "pare_monitor_alerts{{state=\"delivered\"}} {}", stats.outbox_delivered);
+    let _ = writeln!(out, "pare_monitor_alerts{{state=\"pending\"}} {pending}");
+    let _ = writeln!(out, "pare_monitor_alerts{{state=\"delivered\"}} {delivered}");
     if let Some((_, sha, _)) = worker.database() {
         let unscanned = worker.store.unscanned(&sha).await?;
         let _ = writeln!(out, "# HELP pare_monitor_unscanned_images Images not yet scanned with the database in use.");
@@ -91,14 +92,13 @@ pub async fn render(worker: &Worker) -> Result<String> {
 }
 
 /// Current images with a rebuild advised per environment and team (and whether pare built them).
-async fn rebuild_advised(out: &mut String, worker: &Worker) -> Result<()> {
-    let counts = worker.store.advised_counts().await?;
+fn rebuild_advised(out: &mut String, counts: &std::collections::BTreeMap<(String, String, bool), i64>) {
     let _ = writeln!(
         out,
         "# HELP pare_monitor_rebuild_advised_images Current images the Debian archive has security updates for."
     );
     let _ = writeln!(out, "# TYPE pare_monitor_rebuild_advised_images gauge");
-    for ((env, team, pare_built), n) in &counts {
+    for ((env, team, pare_built), n) in counts {
         let _ = writeln!(
             out,
             "pare_monitor_rebuild_advised_images{{environment=\"{}\",team=\"{}\",pare_built=\"{pare_built}\"}} {n}",
@@ -106,5 +106,4 @@ async fn rebuild_advised(out: &mut String, worker: &Worker) -> Result<()> {
             label(team)
         );
     }
-    Ok(())
 }

@@ -279,9 +279,8 @@ pub struct Stats {
     /// (environment, team) → the ages of current images: how many are at most each of
     /// [`AGE_BUCKETS`] days old, their sum in days and their count.
     pub ages: BTreeMap<(String, String), Ages>,
-    pub outbox_pending: i64,
-    pub outbox_delivered: i64,
-    pub unscanned: i64,
+    /// (environment, team, pare-built) → current images with a rebuild advised.
+    pub advised: BTreeMap<(String, String, bool), i64>,
 }
 
 fn random_id() -> String {
@@ -490,8 +489,8 @@ impl Store {
     /// A page of the images `query` selects, with their open findings, and how many it selects in all.
     pub async fn images(&self, query: &ImageQuery) -> Result<(Vec<ImageSummary>, i64)> {
         let order = match query.order {
-            ImageOrder::Registered => "registered_at DESC, digest",
-            ImageOrder::Risk => "open_critical DESC, open_high DESC, open_medium DESC, registered_at DESC, digest",
+            ImageOrder::Registered => "registered_at DESC, digest DESC",
+            ImageOrder::Risk => "open_critical DESC, open_high DESC, open_medium DESC, registered_at DESC, digest DESC",
             ImageOrder::Age => "COALESCE(created_at, registered_at), digest",
         };
         let filter = "($1 = '' OR environment = $1) AND ($2 = '' OR team = $2) AND ($3 = '' OR repository = $3) \
@@ -1097,14 +1096,19 @@ impl Store {
                 stats.remediated.insert(key, (n, total.unwrap_or(0).max(0)));
             }
         }
+        stats.advised = self.advised_counts().await?;
+        Ok(stats)
+    }
+
+    /// Alerts in the outbox: (pending, delivered).
+    pub async fn outbox_counts(&self) -> Result<(i64, i64)> {
         let row = sqlx::query("SELECT COUNT(*) AS n, COUNT(delivered_at) AS d FROM outbox")
             .fetch_one(&self.pool)
             .await
             .map_err(|e| self.err(e))?;
         let total: i64 = row.try_get("n").map_err(|e| self.err(e))?;
-        stats.outbox_delivered = row.try_get("d").map_err(|e| self.err(e))?;
-        stats.outbox_pending = total - stats.outbox_delivered;
-        Ok(stats)
+        let delivered: i64 = row.try_get("d").map_err(|e| self.err(e))?;
+        Ok((total - delivered, delivered))
     }
 
     /// Open critical and high findings on the current images of each environment and team now.

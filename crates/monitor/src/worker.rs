@@ -42,9 +42,16 @@ pub struct Worker {
     scan_delay: Option<Duration>,
     /// Scans run at once (the cores, at most 4).
     parallel: usize,
-    /// Findings or deploys changed since the last trend sample.
-    changed: std::sync::atomic::AtomicBool,
+    /// Counts changes to images, findings, deploys and advice: the trend is sampled and the cached
+    /// figures recomputed when it moved.
+    generation: std::sync::atomic::AtomicU64,
+    /// The figures of `/metrics` and the dashboard, with the generation and time they were computed at.
+    stats: tokio::sync::Mutex<Option<(u64, std::time::Instant, Arc<crate::store::Stats>)>>,
 }
+
+/// How long cached figures are used without a change seen by this server: changes made by another
+/// server on the same PostgreSQL show within this time.
+const STATS_TTL: Duration = Duration::from_secs(5);
 
 /// Where alerts go.
 #[derive(Clone, Debug)]
@@ -88,7 +95,8 @@ impl Worker {
                 .and_then(|v| v.parse::<u64>().ok())
                 .map(Duration::from_millis),
             parallel: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
-            changed: std::sync::atomic::AtomicBool::new(true),
+            generation: std::sync::atomic::AtomicU64::new(1),
+            stats: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -215,7 +223,7 @@ impl Worker {
                     continue;
                 }
                 let recorded = self.store.record_scans(owner, &sha, &results).await?;
-                self.changed.store(true, std::sync::atomic::Ordering::Relaxed);
+                self.note_change();
                 for ((digest, _), r) in results.iter().zip(recorded) {
                     match r {
                         Some(r) => {
@@ -248,30 +256,46 @@ impl Worker {
         })
     }
 
-    /// Marks the trend as out of date: the rescan loop samples it on its next turn.
+    /// Notes a change to images, findings, deploys or advice: the trend is sampled on the rescan
+    /// loop's next turn and the figures are computed again when next asked for.
     pub fn note_change(&self) {
-        self.changed.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The figures of `/metrics` and the dashboard (open findings, images, freshness, remediation,
+    /// rebuild advice per environment and team): computed again after a change, else at most every
+    /// [`STATS_TTL`].
+    pub async fn stats(&self) -> Result<Arc<crate::store::Stats>> {
+        let mut cached = self.stats.lock().await;
+        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
+        if let Some((g, at, stats)) = cached.as_ref()
+            && *g == generation
+            && at.elapsed() < STATS_TTL
+        {
+            return Ok(Arc::clone(stats));
+        }
+        let stats = Arc::new(self.store.stats().await?);
+        *cached = Some((generation, std::time::Instant::now(), Arc::clone(&stats)));
+        Ok(stats)
     }
 
     /// Writes today's trend sample when something changed since the last one, or the day turned.
-    async fn sample_trend(&self, last_day: &mut i64) {
+    async fn sample_trend(&self, last: &mut (u64, i64)) {
         let now = crate::store::now();
         let day = now.div_euclid(86_400);
-        if !self.changed.swap(false, std::sync::atomic::Ordering::Relaxed) && day == *last_day {
+        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
+        if (generation, day) == *last {
             return;
         }
         match self.store.sample_trend(now).await {
-            Ok(()) => *last_day = day,
-            Err(e) => {
-                self.changed.store(true, std::sync::atomic::Ordering::Relaxed);
-                tracing::warn!("trend sample: {e}");
-            }
+            Ok(()) => *last = (generation, day),
+            Err(e) => tracing::warn!("trend sample: {e}"),
         }
     }
 
     /// The rescan loop: poll the database file, scan what is pending; forever.
     pub async fn run_rescans(self: Arc<Self>) {
-        let mut last_day = i64::MIN;
+        let mut last_sample = (0, i64::MIN);
         loop {
             if let Err(e) = self.refresh().await {
                 tracing::warn!("{e} (keeping the database in use)");
@@ -283,7 +307,7 @@ impl Worker {
                 Ok(_) => {}
                 Err(e) => tracing::warn!("rescan: {e}"),
             }
-            self.sample_trend(&mut last_day).await;
+            self.sample_trend(&mut last_sample).await;
             tokio::select! {
                 () = tokio::time::sleep(self.poll) => {}
                 () = self.wake.notified() => {}
