@@ -405,20 +405,20 @@ pub async fn check(worker: &Arc<Worker>, options: &Arc<AdviceOptions>) -> Result
                 Some(Ok(checked)) => {
                     summary.checked += 1;
                     summary.advised += usize::from(checked.rebuild_advised);
+                    let _change = worker.change();
                     worker.store.record_advice(&subject.digest, &checked).await?;
-                    worker.note_change();
                 }
                 Some(Err(e)) => {
                     summary.failed += 1;
+                    let _change = worker.change();
                     worker.store.advice_failed(&subject.digest, &e).await?;
-                    worker.note_change();
                 }
             }
             if let (Some(name), Some(_)) = (&subject.origin.base_name, &subject.origin.base_digest)
                 && let Some(now) = resolved.get(name)
             {
+                let _change = worker.change();
                 worker.store.record_base(&subject.digest, now).await?;
-                worker.note_change();
             }
         }
     }

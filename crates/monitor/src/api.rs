@@ -291,8 +291,9 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
         return Err(Error::BadRequest { message: format!("`base_digest` {d} is not a digest (`sha256:HEX`)") });
     }
     let owner = state.worker.upload_owner();
+    let change = state.worker.change();
     let registered = state.worker.store.register(&registration, (&owner, state.worker.lease_seconds())).await?;
-    state.worker.note_change();
+    drop(change);
     if origin != Origin::default() {
         state.worker.store.set_origin(&digest, &origin).await?;
     }
@@ -535,14 +536,16 @@ pub struct Trend {
     pub points: Vec<TrendPoint>,
 }
 
-/// The trend of `environment` (one team's, or all) over `days` days ending now (`days + 1` points).
-pub async fn compute_trend(
-    store: &crate::store::Store,
-    environment: &str,
-    team: Option<&str>,
-    days: i64,
-) -> Result<Trend, Error> {
-    let points = store.trend(environment, team, days, crate::store::now()).await?;
+/// The trend of `environment` (one team's, or all) over `days` days ending now (`days + 1` points); the
+/// point for now comes from the worker's figures.
+pub async fn compute_trend(worker: &Worker, environment: &str, team: Option<&str>, days: i64) -> Result<Trend, Error> {
+    let stats = worker.stats().await?;
+    let current = stats
+        .open
+        .iter()
+        .filter(|((env, t), _)| env == environment && team.is_none_or(|team| team == t))
+        .fold((0, 0), |(c, h), (_, open)| (c + open.critical, h + open.high));
+    let points = worker.store.trend(environment, team, days, crate::store::now(), Some(current)).await?;
     Ok(Trend { environment: environment.to_string(), team: team.map(str::to_string), points })
 }
 
@@ -554,7 +557,7 @@ async fn trend(State(state): State<Shared>, headers: HeaderMap, Query(params): Q
         return r;
     }
     let environment = params.environment.unwrap_or_else(|| PRODUCTION.to_string());
-    match compute_trend(&state.worker.store, &environment, params.team.as_deref(), params.days.unwrap_or(30)).await {
+    match compute_trend(&state.worker, &environment, params.team.as_deref(), params.days.unwrap_or(30)).await {
         Ok(t) => Json(t).into_response(),
         Err(e) => e.into_response(),
     }

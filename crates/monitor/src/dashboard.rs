@@ -222,7 +222,7 @@ pub(crate) async fn index(
     let (images, oldest, trend, stats, advised) = match tokio::try_join!(
         store.images(&page),
         store.images(&oldest),
-        compute_trend(store, PRODUCTION, None, TREND_DAYS),
+        compute_trend(&state.worker, PRODUCTION, None, TREND_DAYS),
         state.worker.stats(),
         store.advised(ADVISED_SHOWN)
     ) {

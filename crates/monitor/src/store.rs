@@ -1165,9 +1165,16 @@ impl Store {
 
     /// Open critical and high findings on `environment`'s current images (of `team`, or all teams) at
     /// `days + 1` points, one per day back from `now`: each past day as its last sample said, carried
-    /// forward over days without one (`recorded` false before the first); the last point from the
-    /// images now.
-    pub async fn trend(&self, environment: &str, team: Option<&str>, days: i64, now: i64) -> Result<Vec<TrendPoint>> {
+    /// forward over days without one (`recorded` false before the first); the last point is `current`
+    /// (critical, high) when given (the caller's cached figures), else read from the images now.
+    pub async fn trend(
+        &self,
+        environment: &str,
+        team: Option<&str>,
+        days: i64,
+        now: i64,
+        current: Option<(i64, i64)>,
+    ) -> Result<Vec<TrendPoint>> {
         let days = days.clamp(1, 365);
         let today = now.div_euclid(86_400);
         let rows = sqlx::query(
@@ -1207,12 +1214,15 @@ impl Store {
                 recorded: !last.is_empty(),
             });
         }
-        let (critical, high) = self
-            .current_risk()
-            .await?
-            .into_iter()
-            .filter(|((env, t), _)| env == environment && team.is_none_or(|team| team == t))
-            .fold((0, 0), |(c, h), (_, (c2, h2))| (c + c2, h + h2));
+        let (critical, high) = match current {
+            Some(counts) => counts,
+            None => self
+                .current_risk()
+                .await?
+                .into_iter()
+                .filter(|((env, t), _)| env == environment && team.is_none_or(|team| team == t))
+                .fold((0, 0), |(c, h), (_, (c2, h2))| (c + c2, h + h2)),
+        };
         points.push(TrendPoint { at: now, critical, high, recorded: true });
         Ok(points)
     }
@@ -1815,12 +1825,12 @@ mod tests {
         store.register(&registration(&new, "stable"), ("w", 60)).await.unwrap();
         store.record_scan("w", &new, "db", &[finding("CVE-3", "high", false)]).await.unwrap().unwrap();
         store.sample_trend(now - 86_400).await.unwrap();
-        let points = store.trend(PRODUCTION, None, 3, now).await.unwrap();
+        let points = store.trend(PRODUCTION, None, 3, now, None).await.unwrap();
         let got: Vec<(i64, i64, bool)> = points.iter().map(|p| (p.critical, p.high, p.recorded)).collect();
         assert_eq!(got, [(0, 0, false), (2, 1, true), (0, 1, true), (0, 1, true)]);
         assert_eq!(points.last().unwrap().at, now);
         // Another team's trend is its own.
-        let other = store.trend(PRODUCTION, Some("search"), 3, now).await.unwrap();
+        let other = store.trend(PRODUCTION, Some("search"), 3, now, None).await.unwrap();
         assert!(other.iter().all(|p| p.critical == 0 && p.high == 0));
         // The list pages and counts.
         let (page, total) =

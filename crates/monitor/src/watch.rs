@@ -269,8 +269,9 @@ async fn register_tag(
     registration.environment = watch.environment.clone();
     registration.team = watch.team.clone();
     let owner = worker.upload_owner();
+    let change = worker.change();
     let registered = worker.store.register(&registration, (&owner, worker.lease_seconds())).await?;
-    worker.note_change();
+    drop(change);
     if registered.new_image || registered.deployed_from.is_some() {
         tracing::info!(
             "watch {}: {}:{tag} is {image_digest}{}",

@@ -45,8 +45,23 @@ pub struct Worker {
     /// Counts changes to images, findings, deploys and advice: the trend is sampled and the cached
     /// figures recomputed when it moved.
     generation: std::sync::atomic::AtomicU64,
+    /// Changes under way (a [`ChangeGuard`] is alive): figures are not cached meanwhile, so no reader
+    /// who saw a change committed gets figures from before it.
+    changing: std::sync::atomic::AtomicUsize,
     /// The figures of `/metrics` and the dashboard, with the generation and time they were computed at.
     stats: tokio::sync::Mutex<Option<(u64, std::time::Instant, Arc<crate::store::Stats>)>>,
+}
+
+/// A change under way (see [`Worker::change`]).
+pub struct ChangeGuard<'a> {
+    worker: &'a Worker,
+}
+
+impl Drop for ChangeGuard<'_> {
+    fn drop(&mut self) {
+        self.worker.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.worker.changing.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// How long cached figures are used without a change seen by this server: changes made by another
@@ -96,6 +111,7 @@ impl Worker {
                 .map(Duration::from_millis),
             parallel: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             generation: std::sync::atomic::AtomicU64::new(1),
+            changing: std::sync::atomic::AtomicUsize::new(0),
             stats: tokio::sync::Mutex::new(None),
         }
     }
@@ -222,8 +238,9 @@ impl Worker {
                 if results.is_empty() {
                     continue;
                 }
+                let change = self.change();
                 let recorded = self.store.record_scans(owner, &sha, &results).await?;
-                self.note_change();
+                drop(change);
                 for ((digest, _), r) in results.iter().zip(recorded) {
                     match r {
                         Some(r) => {
@@ -256,10 +273,12 @@ impl Worker {
         })
     }
 
-    /// Notes a change to images, findings, deploys or advice: the trend is sampled on the rescan
-    /// loop's next turn and the figures are computed again when next asked for.
-    pub fn note_change(&self) {
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// Marks a change to images, findings, deploys or advice, from now until the guard is dropped
+    /// (after the change is committed): the figures are computed afresh meanwhile and again after, and
+    /// the trend is sampled on the rescan loop's next turn.
+    pub fn change(&self) -> ChangeGuard<'_> {
+        self.changing.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ChangeGuard { worker: self }
     }
 
     /// The figures of `/metrics` and the dashboard (open findings, images, freshness, remediation,
@@ -267,15 +286,17 @@ impl Worker {
     /// [`STATS_TTL`].
     pub async fn stats(&self) -> Result<Arc<crate::store::Stats>> {
         let mut cached = self.stats.lock().await;
-        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let steady = self.changing.load(std::sync::atomic::Ordering::SeqCst) == 0;
         if let Some((g, at, stats)) = cached.as_ref()
+            && steady
             && *g == generation
             && at.elapsed() < STATS_TTL
         {
             return Ok(Arc::clone(stats));
         }
         let stats = Arc::new(self.store.stats().await?);
-        *cached = Some((generation, std::time::Instant::now(), Arc::clone(&stats)));
+        *cached = steady.then(|| (generation, std::time::Instant::now(), Arc::clone(&stats)));
         Ok(stats)
     }
 
@@ -283,7 +304,7 @@ impl Worker {
     async fn sample_trend(&self, last: &mut (u64, i64)) {
         let now = crate::store::now();
         let day = now.div_euclid(86_400);
-        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         if (generation, day) == *last {
             return;
         }
