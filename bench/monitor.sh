@@ -109,6 +109,19 @@ end=$(date +%s.%N)
 echo "rescan of $n SBOMs after the database update: $(python3 -c "print(f'{$end - $start:.1f}')") s (includes up to 0.5 s of polling)"
 echo "peak RSS: $(for p in "${pids[@]}"; do vmhwm "$p"; echo -n ' '; done)"
 python3 - "${urls[0]}" "$read" <<'PY'
+import collections, json, sys, urllib.request
+url, token = sys.argv[1], sys.argv[2]
+by, offset = collections.Counter(), 0
+while True:
+    page = json.load(urllib.request.urlopen(urllib.request.Request(
+        f"{url}/api/v1/images?limit=1000&offset={offset}", headers={"authorization": f"Bearer {token}"})))
+    if not page:
+        break
+    by.update(i["scanned_by"] for i in page)
+    offset += len(page)
+print("last scan recorded by: " + ", ".join(f"{w} {n}" for w, n in sorted(by.items())) + f" ({offset} images)")
+PY
+python3 - "${urls[0]}" "$read" <<'PY'
 import sys, time, urllib.request
 url, token = sys.argv[1], sys.argv[2]
 def p(path, runs):

@@ -64,9 +64,14 @@ impl Drop for ChangeGuard<'_> {
     }
 }
 
-/// How long cached figures are used without a change seen by this server: changes made by another
-/// server on the same PostgreSQL show within this time.
-const STATS_TTL: Duration = Duration::from_secs(5);
+/// How long cached figures are used without a change seen by this server: on PostgreSQL, changes made
+/// by another server show within this time; on SQLite (one server) only the images' ages move.
+fn stats_ttl(backend: crate::store::Backend) -> Duration {
+    match backend {
+        crate::store::Backend::Postgres => Duration::from_secs(5),
+        crate::store::Backend::Sqlite => Duration::from_secs(60),
+    }
+}
 
 /// Where alerts go.
 #[derive(Clone, Debug)]
@@ -283,15 +288,19 @@ impl Worker {
 
     /// The figures of `/metrics` and the dashboard (open findings, images, freshness, remediation,
     /// rebuild advice per environment and team): computed again after a change, else at most every
-    /// [`STATS_TTL`].
+    /// [`stats_ttl`] (the rescan loop refreshes them before that, so a request rarely waits for them).
     pub async fn stats(&self) -> Result<Arc<crate::store::Stats>> {
+        self.stats_within(stats_ttl(self.store.backend())).await
+    }
+
+    async fn stats_within(&self, ttl: Duration) -> Result<Arc<crate::store::Stats>> {
         let mut cached = self.stats.lock().await;
         let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         let steady = self.changing.load(std::sync::atomic::Ordering::SeqCst) == 0;
         if let Some((g, at, stats)) = cached.as_ref()
             && steady
             && *g == generation
-            && at.elapsed() < STATS_TTL
+            && at.elapsed() < ttl
         {
             return Ok(Arc::clone(stats));
         }
@@ -329,6 +338,9 @@ impl Worker {
                 Err(e) => tracing::warn!("rescan: {e}"),
             }
             self.sample_trend(&mut last_sample).await;
+            if let Err(e) = self.stats_within(stats_ttl(self.store.backend()) / 2).await {
+                tracing::warn!("figures: {e}");
+            }
             tokio::select! {
                 () = tokio::time::sleep(self.poll) => {}
                 () = self.wake.notified() => {}
