@@ -261,12 +261,7 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
     label_ok("repository", &repository)?;
     let product = params.product.clone().unwrap_or_else(|| repository.clone());
     label_ok("product", &product)?;
-    let created_at = inventory
-        .created
-        .as_deref()
-        .and_then(|c| c.parse::<jiff::Timestamp>().ok())
-        .map(|t| t.as_second())
-        .filter(|t| *t > 0);
+    let created_at = crate::store::created_at(&inventory);
     let json = serde_json::to_string(&inventory).map_err(|e| Error::BadUpload { message: e.to_string() })?;
     let registration = Registration {
         digest: digest.clone(),

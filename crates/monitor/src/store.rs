@@ -1713,6 +1713,17 @@ pub fn severity_rank(severity: &str) -> u8 {
     }
 }
 
+/// When the image an inventory describes was made (its SBOM's creation time), Unix seconds, if known:
+/// what image age counts from.
+pub fn created_at(inventory: &pare_sbom::Inventory) -> Option<i64> {
+    inventory
+        .created
+        .as_deref()
+        .and_then(|c| c.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_second())
+        .filter(|t| *t > 0)
+}
+
 /// Parses an inventory the store holds.
 pub(crate) fn parse_inventory(digest: &str, json: &str) -> Result<pare_sbom::Inventory> {
     serde_json::from_str(json).map_err(|e| Error::StoredInventory { digest: digest.into(), reason: e.to_string() })

@@ -245,12 +245,7 @@ async fn register_tag(
         None => {
             let name = format!("{}:{tag}", watch.repository);
             let inventory = blocking(move || catalog(&image, &name)).await?;
-            let created_at = inventory
-                .created
-                .as_deref()
-                .and_then(|c| c.parse::<jiff::Timestamp>().ok())
-                .map(|t| t.as_second())
-                .filter(|t| *t > 0);
+            let created_at = crate::store::created_at(&inventory);
             Registration {
                 digest: image_digest.clone(),
                 repository: String::new(),
