@@ -277,7 +277,7 @@ pub struct Stats {
     /// (environment, team) → (fixed findings, total seconds from first seen to fixed).
     pub remediated: BTreeMap<(String, String), (i64, i64)>,
     /// (environment, team) → the ages of current images: how many are at most each of
-    /// [`AGE_BUCKETS`] days old, their sum in days and their count.
+    /// `AGE_BUCKETS` days old, their sum in days and their count.
     pub ages: BTreeMap<(String, String), Ages>,
     /// (environment, team, pare-built) → current images with a rebuild advised.
     pub advised: BTreeMap<(String, String, bool), i64>,

@@ -288,7 +288,7 @@ impl Worker {
 
     /// The figures of `/metrics` and the dashboard (open findings, images, freshness, remediation,
     /// rebuild advice per environment and team): computed again after a change, else at most every
-    /// [`stats_ttl`] (the rescan loop refreshes them before that, so a request rarely waits for them).
+    /// `stats_ttl` (the rescan loop refreshes them before that, so a request rarely waits for them).
     pub async fn stats(&self) -> Result<Arc<crate::store::Stats>> {
         self.stats_within(stats_ttl(self.store.backend())).await
     }
