@@ -28,17 +28,8 @@ debs="${PARE_CACHE_DIR:-$HOME/.cache/pare}"
 unset SOURCE_DATE_EPOCH
 export COSIGN_PASSWORD=""
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-cat > "$work/registry.yml" <<YML
-version: 0.1
-storage: { filesystem: { rootdirectory: $work/registry } }
-http: { addr: 127.0.0.1:$port }
-log: { level: error }
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+. bench/lib.sh
+start_registry "$work"
 
 # The signed gallery image, built into the registry (the .debs come from pare's usual cache).
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/cosign.key" 2>/dev/null

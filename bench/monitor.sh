@@ -45,7 +45,8 @@ if [ "$database" = postgres ]; then
   mkdir "$work/pg"
   as=()
   if [ "$(id -u)" = 0 ]; then chown nobody "$work" "$work/pg"; as=(runuser -u nobody --); fi
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  . bench/lib.sh
+  port=$(free_port)
   "${as[@]}" "$bin/initdb" -D "$work/pg/data" -U pare --auth=trust -E UTF8 > /dev/null
   "${as[@]}" "$bin/pg_ctl" -D "$work/pg/data" -o "-h 127.0.0.1 -p $port -k $work/pg" -l "$work/pg/log" -w start > /dev/null
   stop_pg() { "${as[@]}" "$bin/pg_ctl" -D "$work/pg/data" -m immediate stop > /dev/null 2>&1 || true; }

@@ -17,16 +17,8 @@ work=$(mktemp -d /tmp/pare-bench.XXXXXX)
 trap 'kill $reg_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # A real registry on a free port.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/registry.yml" <<YML
-version: 0.1
-storage: { filesystem: { rootdirectory: $work/registry } }
-http: { addr: 127.0.0.1:$port }
-log: { level: error }
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+. bench/lib.sh
+start_registry "$work"
 
 # A multi-layer image of real files: one layer per directory of this machine's /usr
 # (about 500 MB compressed, 1.4 GB of files on the machine the figures in docs/benchmarks.md come from).

@@ -18,16 +18,8 @@ trap 'kill $reg_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 export PARE_CACHE_DIR="$work/cache" COSIGN_PASSWORD=""
 unset SOURCE_DATE_EPOCH
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/registry.yml" <<YML
-version: 0.1
-storage: { filesystem: { rootdirectory: $work/registry } }
-http: { addr: 127.0.0.1:$port }
-log: { level: error }
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+. bench/lib.sh
+start_registry "$work"
 
 # A small image (signing never reads layers: only the manifest's digest matters).
 mkdir -p "$work/rootfs/etc" && cp /etc/os-release "$work/rootfs/etc/"

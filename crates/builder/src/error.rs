@@ -156,20 +156,8 @@ impl Error {
 
     /// A TOML error with its line and column in `text`.
     pub(crate) fn toml(file: &str, text: &str, error: &toml::de::Error, hint: &str) -> Error {
-        let (line, column) = error.span().map_or((1, 1), |span| line_col(text, span.start));
+        let (line, column) = error.span().map_or((1, 1), |span| pare_oci::line_col(text, span.start));
         let hint = (!hint.is_empty()).then(|| hint.to_string());
         Error::Parse { file: file.to_string(), line, column, message: error.message().trim().to_string(), hint }
     }
-}
-
-/// 1-based line and column (in characters) of byte `offset` in `text`.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }

@@ -303,14 +303,7 @@ impl ArchiveClient {
                 }
             }
         };
-        let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
-        let reader: Box<dyn Read> = if entry.path.ends_with(".xz") {
-            Box::new(liblzma::read::XzDecoder::new(file))
-        } else if entry.path.ends_with(".gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(file))
-        } else {
-            Box::new(file)
-        };
+        let reader = open_index(&path, &entry.path)?;
         let packages = PackagesReader::new(BufReader::with_capacity(1 << 16, reader), plain_url.clone())
             .collect::<Result<Vec<_>, _>>()?;
         Ok(PackageIndex {
@@ -345,14 +338,7 @@ impl ArchiveClient {
             Some(path) => path,
             None => self.download(cache::INDEXES, &url, entry.size, &entry.sha256, &|_| {})?,
         };
-        let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
-        let reader: Box<dyn Read> = if entry.path.ends_with(".xz") {
-            Box::new(liblzma::read::XzDecoder::new(file))
-        } else if entry.path.ends_with(".gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(file))
-        } else {
-            Box::new(file)
-        };
+        let reader = open_index(&path, &entry.path)?;
         let mut found = FilesFound::new();
         let mut line = Vec::new();
         let mut reader = BufReader::with_capacity(1 << 16, reader);
@@ -495,4 +481,16 @@ impl<R: Read> Read for ProgressReader<'_, R> {
         (self.progress)(self.bytes);
         Ok(n)
     }
+}
+
+/// A cached index file, decompressed as its name in the Release says (`.xz`, `.gz` or plain).
+fn open_index(path: &std::path::Path, name: &str) -> Result<Box<dyn Read>, Error> {
+    let file = std::fs::File::open(path).map_err(Error::io(path))?;
+    Ok(if name.ends_with(".xz") {
+        Box::new(liblzma::read::XzDecoder::new(file))
+    } else if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    })
 }

@@ -353,7 +353,7 @@ async fn list_images(State(state): State<Shared>, headers: HeaderMap, Query(para
                     ("team", params.team),
                     ("repository", params.repository),
                     ("current", params.current.map(|c| c.to_string())),
-                    ("order", params.order.map(|o| format!("{o:?}").to_lowercase())),
+                    ("order", params.order.map(|o| o.as_str().to_string())),
                 ] {
                     if let Some(value) = value {
                         url.append_pair(key, &value);
@@ -534,13 +534,8 @@ pub struct Trend {
 /// The trend of `environment` (one team's, or all) over `days` days ending now (`days + 1` points); the
 /// point for now comes from the worker's figures.
 pub async fn compute_trend(worker: &Worker, environment: &str, team: Option<&str>, days: i64) -> Result<Trend, Error> {
-    let stats = worker.stats().await?;
-    let current = stats
-        .open
-        .iter()
-        .filter(|((env, t), _)| env == environment && team.is_none_or(|team| team == t))
-        .fold((0, 0), |(c, h), (_, open)| (c + open.critical, h + open.high));
-    let points = worker.store.trend(environment, team, days, crate::store::now(), Some(current)).await?;
+    let current = worker.stats().await?.risk(environment, team);
+    let points = worker.store.trend(environment, team, days, crate::store::now(), current).await?;
     Ok(Trend { environment: environment.to_string(), team: team.map(str::to_string), points })
 }
 

@@ -247,6 +247,16 @@ pub struct Deploy {
     pub deployed_at: i64,
 }
 
+impl Stats {
+    /// Open critical and high findings on the current images of `environment` (one team's, or all).
+    pub fn risk(&self, environment: &str, team: Option<&str>) -> (i64, i64) {
+        self.open
+            .iter()
+            .filter(|((env, t), _)| env == environment && team.is_none_or(|team| team == t))
+            .fold((0, 0), |(c, h), (_, open)| (c + open.critical, h + open.high))
+    }
+}
+
 /// Age buckets of the freshness distribution, in days.
 pub const AGE_BUCKETS: [i64; 6] = [7, 30, 90, 180, 365, 730];
 
@@ -529,13 +539,10 @@ impl Store {
             return Ok(None);
         };
         let summary = summary(&row).map_err(|e| self.err(e))?;
-        let inventory: String = sqlx::query("SELECT inventory FROM inventories WHERE digest = $1")
-            .bind(digest)
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|r| r.try_get("inventory"))
-            .map_err(|e| self.err(e))?;
-        let inventory = parse_inventory(digest, &inventory)?;
+        let inventory = self.inventory(digest).await?.ok_or_else(|| Error::StoredInventory {
+            digest: digest.into(),
+            reason: "the image has no stored inventory".into(),
+        })?;
         let packages = inventory
             .packages
             .iter()
@@ -1166,14 +1173,14 @@ impl Store {
     /// Open critical and high findings on `environment`'s current images (of `team`, or all teams) at
     /// `days + 1` points, one per day back from `now`: each past day as its last sample said, carried
     /// forward over days without one (`recorded` false before the first); the last point is `current`
-    /// (critical, high) when given (the caller's cached figures), else read from the images now.
+    /// (critical, high): the caller's figures for now.
     pub async fn trend(
         &self,
         environment: &str,
         team: Option<&str>,
         days: i64,
         now: i64,
-        current: Option<(i64, i64)>,
+        current: (i64, i64),
     ) -> Result<Vec<TrendPoint>> {
         let days = days.clamp(1, 365);
         let today = now.div_euclid(86_400);
@@ -1214,15 +1221,7 @@ impl Store {
                 recorded: !last.is_empty(),
             });
         }
-        let (critical, high) = match current {
-            Some(counts) => counts,
-            None => self
-                .current_risk()
-                .await?
-                .into_iter()
-                .filter(|((env, t), _)| env == environment && team.is_none_or(|team| team == t))
-                .fold((0, 0), |(c, h), (_, (c2, h2))| (c + c2, h + h2)),
-        };
+        let (critical, high) = current;
         points.push(TrendPoint { at: now, critical, high, recorded: true });
         Ok(points)
     }
@@ -1259,19 +1258,16 @@ impl Store {
 
     /// Every watch, oldest first.
     pub async fn watches(&self) -> Result<Vec<crate::watch::Watch>> {
-        let rows = sqlx::query(
-            "SELECT id, repository, tags, environment, team, interval_seconds, created_at, last_checked_at, \
-             last_error, tags_seen, next_check_at FROM watches ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.err(e))?;
+        let sql = format!("SELECT {WATCH_COLUMNS} FROM watches ORDER BY created_at, id");
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
         rows.iter().map(|r| self.watch_row(r)).collect()
     }
 
     /// One watch.
     pub async fn watch(&self, id: &str) -> Result<Option<crate::watch::Watch>> {
-        Ok(self.watches().await?.into_iter().find(|w| w.id == id))
+        let sql = format!("SELECT {WATCH_COLUMNS} FROM watches WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(|e| self.err(e))?;
+        row.map(|r| self.watch_row(&r)).transpose()
     }
 
     /// Removes a watch; false when there is none with this id. What it registered stays.
@@ -1295,8 +1291,7 @@ impl Store {
         let sql = format!(
             "UPDATE watches SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM watches \
              WHERE next_check_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-             ORDER BY next_check_at, id LIMIT $4{lock}) RETURNING id, repository, tags, environment, team, \
-             interval_seconds, created_at, last_checked_at, last_error, tags_seen, next_check_at"
+             ORDER BY next_check_at, id LIMIT $4{lock}) RETURNING {WATCH_COLUMNS}"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(owner)
@@ -1566,6 +1561,10 @@ impl Store {
     }
 }
 
+/// The columns `watch_row` reads.
+const WATCH_COLUMNS: &str = "id, repository, tags, environment, team, interval_seconds, created_at, last_checked_at, \
+                             last_error, tags_seen, next_check_at";
+
 /// The columns [`advice_of`] reads (table alias `a`).
 const ADVICE_COLUMNS: &str = "a.digest, a.pare_built, a.base_name, a.base_digest, a.checked_at, a.release, a.pockets, \
                               a.rebuild_advised, a.updates, a.error, a.error_at, a.newer_base_digest, \
@@ -1648,6 +1647,17 @@ pub enum ImageOrder {
     Risk,
     /// Oldest image first (built, else registered).
     Age,
+}
+
+impl ImageOrder {
+    /// The name the API takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageOrder::Registered => "registered",
+            ImageOrder::Risk => "risk",
+            ImageOrder::Age => "age",
+        }
+    }
 }
 
 /// Images in a page unless asked otherwise, and at most.
@@ -1836,12 +1846,14 @@ mod tests {
         store.register(&registration(&new, "stable"), ("w", 60)).await.unwrap();
         store.record_scan("w", &new, "db", &[finding("CVE-3", "high", false)]).await.unwrap().unwrap();
         store.sample_trend(now - 86_400).await.unwrap();
-        let points = store.trend(PRODUCTION, None, 3, now, None).await.unwrap();
+        let stats = store.stats().await.unwrap();
+        let points = store.trend(PRODUCTION, None, 3, now, stats.risk(PRODUCTION, None)).await.unwrap();
         let got: Vec<(i64, i64, bool)> = points.iter().map(|p| (p.critical, p.high, p.recorded)).collect();
         assert_eq!(got, [(0, 0, false), (2, 1, true), (0, 1, true), (0, 1, true)]);
         assert_eq!(points.last().unwrap().at, now);
         // Another team's trend is its own.
-        let other = store.trend(PRODUCTION, Some("search"), 3, now, None).await.unwrap();
+        let other =
+            store.trend(PRODUCTION, Some("search"), 3, now, stats.risk(PRODUCTION, Some("search"))).await.unwrap();
         assert!(other.iter().all(|p| p.critical == 0 && p.high == 0));
         // The list pages and counts.
         let (page, total) =

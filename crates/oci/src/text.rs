@@ -48,6 +48,19 @@ fn escape(text: &str, keep_lines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// 1-based line and column (in characters) of byte `offset` in `text` (clamped to it): where a
+/// parser's error points, for messages that name `file:line:column`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
 /// Wildcard matching of a whole string: `*` matches any run of characters (none included), `?` one
 /// character; everything else itself. Callers that match paths split them into components first.
 /// Written by hand: the glob crates match paths, where `*` stops at `/`.
@@ -77,6 +90,18 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_col_counts_characters_and_clamps() {
+        let text = "a = 1\nbé = x\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        // After the two-byte `é`: the third character of line 2.
+        assert_eq!(line_col(text, 9), (2, 3));
+        // Inside `é`: the character it belongs to.
+        assert_eq!(line_col(text, 8), (2, 2));
+        assert_eq!(line_col(text, 1000), (3, 1));
+    }
 
     #[test]
     fn controls_are_written_visibly() {

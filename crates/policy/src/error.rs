@@ -80,20 +80,8 @@ impl Error {
     }
 
     pub(crate) fn parse(file: &str, text: &str, offset: usize, message: impl Into<String>, hint: &str) -> Error {
-        let (line, column) = line_col(text, offset);
+        let (line, column) = pare_oci::line_col(text, offset);
         let hint = (!hint.is_empty()).then(|| hint.to_string());
         Error::Parse { file: file.to_string(), line, column, message: message.into(), hint }
     }
-}
-
-/// 1-based line and column (in characters) of byte `offset` in `text`.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }

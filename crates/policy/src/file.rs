@@ -300,7 +300,7 @@ impl Policy {
                 action,
                 scope: r.scope.unwrap_or_default(),
                 check,
-                line: crate::error::line_col(text, start).0,
+                line: pare_oci::line_col(text, start).0,
             });
         }
         let mut exceptions = Vec::new();
@@ -343,7 +343,7 @@ impl Policy {
                 owner: e.owner,
                 reason: e.reason,
                 expires,
-                line: crate::error::line_col(text, start).0,
+                line: pare_oci::line_col(text, start).0,
             });
         }
         Ok(Policy {

@@ -514,6 +514,8 @@ fn api_suite(pare: &Pare, database: &str) {
     let (total, link, first) = page("limit=1");
     assert_eq!((total.as_str(), first.len()), ("2", 1));
     assert_eq!(link.as_deref(), Some("</api/v1/images?limit=1&offset=1>; rel=\"next\""));
+    let (_, link, _) = page("order=risk&limit=1");
+    assert_eq!(link.as_deref(), Some("</api/v1/images?order=risk&limit=1&offset=1>; rel=\"next\""));
     let (_, link, second) = page("limit=1&offset=1");
     assert_eq!((link, second.len()), (None, 1), "the last page has no next link");
     assert_ne!(first, second);
