@@ -281,23 +281,8 @@ fn need(subject: &Subject) -> Need {
             architectures: pare_vuln::outdated::architectures(&inventory, &mut Vec::new()),
             names: debs,
         },
-        Err(e) => Need::Failed(error_text(&e)),
+        Err(e) => Need::Failed(pare_oci::error_chain(&e)),
     }
-}
-
-/// An error with its causes and hint, as stored.
-fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        // Errors that wrap another transparently already say it.
-        let cause = s.to_string();
-        if !text.contains(&cause) {
-            text.push_str(&format!(": {cause}"));
-        }
-        source = s.source();
-    }
-    text
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
@@ -312,7 +297,7 @@ fn read_archives(
     let client = options.keyring.clone().and_then(|keyring| {
         pare_deb::ArchiveClient::new(keyring, pare_deb::Cache::new(pare_deb::Cache::default_root()))
             .map(|c| c.with_retries(1))
-            .map_err(|e| error_text(&e))
+            .map_err(|e| pare_oci::error_chain(&e))
     });
     let components = if options.components.is_empty() { vec!["main".to_string()] } else { options.components.clone() };
     wanted
@@ -331,7 +316,7 @@ fn read_archives(
                     };
                     ArchiveIndex::read(&archive, &architectures, &|n| names.contains(n))
                         .map(Arc::new)
-                        .map_err(|e| format!("reading Debian's archive for {release}: {}", error_text(&e)))
+                        .map_err(|e| format!("reading Debian's archive for {release}: {}", pare_oci::error_chain(&e)))
                 }
                 Err(e) => Err(format!("reading Debian's archive: {e}")),
             };
@@ -439,7 +424,7 @@ fn compare(
     let inventory = parse_inventory(&subject.digest, &subject.inventory).map_err(|e| e.to_string())?;
     let lookup = lookup.map(|db| db as &dyn pare_vuln::Lookup);
     let report = pare_vuln::outdated::compare(&inventory, release, index, lookup)
-        .map_err(|e| format!("comparing with Debian's archive: {}", error_text(&e)))?;
+        .map_err(|e| format!("comparing with Debian's archive: {}", pare_oci::error_chain(&e)))?;
     Ok(Checked::from_report(&report))
 }
 

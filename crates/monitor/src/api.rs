@@ -3,7 +3,6 @@
 //! (`Authorization: Bearer`), read or write scope; reads may be opened to anyone with
 //! `allow_anonymous_read`.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -56,13 +55,7 @@ impl IntoResponse for Error {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!("{self}");
         }
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(&self);
-        while let Some(s) = source {
-            let _ = write!(message, ": {s}");
-            source = s.source();
-        }
-        fail(status, message, self.hint())
+        fail(status, pare_oci::error_chain(&self), self.hint())
     }
 }
 

@@ -158,21 +158,6 @@ pub fn flag_id(watch: &NewWatch) -> String {
     format!("serve-{}", &hex::encode(sha2::Sha256::digest(key.as_bytes()))[..24])
 }
 
-/// An error with its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s = s.to_string();
-        if !text.contains(&s) {
-            text.push_str(": ");
-            text.push_str(&s);
-        }
-        source = source.and_then(std::error::Error::source);
-    }
-    text
-}
-
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::Task { message: e.to_string() })?
 }
@@ -222,7 +207,7 @@ fn catalog(image: &pare_oci::Image, name: &str) -> Result<pare_sbom::Inventory> 
     let subject = pare_vuln::Subject::Image { image, name, limits: &limits, cache: cache.as_ref() };
     let (inventory, warnings) = subject.into_inventory()?;
     for w in warnings {
-        tracing::debug!("{name}: {w}");
+        tracing::warn!("{name}: {w}");
     }
     Ok(inventory)
 }
@@ -287,13 +272,13 @@ async fn register_tag(
 async fn check(worker: &Arc<Worker>, client: &Client, watch: &Watch) -> (BTreeMap<String, TagSeen>, String) {
     let repository = match Reference::parse(&watch.repository) {
         Ok(r) => r,
-        Err(e) => return (watch.tags_seen.clone(), chain(&e)),
+        Err(e) => return (watch.tags_seen.clone(), pare_oci::error_chain(&e)),
     };
     let (c, r, patterns) = (client.clone(), repository.clone(), watch.tags.clone());
     let resolved = match blocking(move || resolve(&c, &r, &patterns)).await {
         Ok(resolved) => resolved,
         // Nothing resolved: what was seen stays, so a registry that is down moves no tag.
-        Err(e) => return (watch.tags_seen.clone(), chain(&e)),
+        Err(e) => return (watch.tags_seen.clone(), pare_oci::error_chain(&e)),
     };
     let mut seen = BTreeMap::new();
     let mut errors = Vec::new();
@@ -301,7 +286,7 @@ async fn check(worker: &Arc<Worker>, client: &Client, watch: &Watch) -> (BTreeMa
         let digest = match digest {
             Ok(d) => d,
             Err(e) => {
-                errors.push(chain(&e));
+                errors.push(pare_oci::error_chain(&e));
                 continue;
             }
         };
@@ -317,7 +302,7 @@ async fn check(worker: &Arc<Worker>, client: &Client, watch: &Watch) -> (BTreeMa
                 break;
             }
             Err(e) => {
-                errors.push(chain(&e));
+                errors.push(pare_oci::error_chain(&e));
                 break;
             }
         }
@@ -325,7 +310,7 @@ async fn check(worker: &Arc<Worker>, client: &Client, watch: &Watch) -> (BTreeMa
             Ok(s) => {
                 seen.insert(tag, s);
             }
-            Err(e) => errors.push(format!("{}:{tag}: {}", watch.repository, chain(&e))),
+            Err(e) => errors.push(format!("{}:{tag}: {}", watch.repository, pare_oci::error_chain(&e))),
         }
     }
     (seen, errors.join("; "))

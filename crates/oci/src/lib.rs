@@ -59,7 +59,7 @@ pub use open::{OpenOptions, Opened};
 pub use platform::Platform;
 pub use reference::{DEFAULT_REGISTRY, Reference, valid_tag};
 pub use sink::{ConcurrentBlobs, Sink};
-pub use text::{escape_control, escape_control_keep_lines, line_col, wildcard_match};
+pub use text::{error_chain, escape_control, escape_control_keep_lines, line_col, wildcard_match};
 
 /// Media type constants.
 pub mod media_types {

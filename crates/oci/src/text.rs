@@ -61,6 +61,21 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// An error and its causes on one line, each cause once (left out when the text already says it).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Wildcard matching of a whole string: `*` matches any run of characters (none included), `?` one
 /// character; everything else itself. Callers that match paths split them into components first.
 /// Written by hand: the glob crates match paths, where `*` stops at `/`.
@@ -90,6 +105,27 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn error_chain_names_each_cause_once() {
+        let inner = Layer("connection refused", None);
+        let middle = Layer("sending the request: connection refused", Some(Box::new(inner)));
+        let outer = Layer("listing tags of app", Some(Box::new(middle)));
+        assert_eq!(error_chain(&outer), "listing tags of app: sending the request: connection refused");
+    }
 
     #[test]
     fn line_col_counts_characters_and_clamps() {

@@ -107,21 +107,6 @@ impl Error {
     }
 }
 
-/// An error and its causes on one line, each once.
-pub(crate) fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 impl Error {
     /// What to do about it, when there is something: the CLI prints it after the error.
     #[must_use]

@@ -158,7 +158,7 @@ pub fn verify(
         let (content, signers) = match pare_deb::verify_message(keyring, &bytes, MAX_SIGNATURE_BYTES, &file, now) {
             Ok(v) => v,
             Err(e) => {
-                refused.push(crate::error::chain(&e));
+                refused.push(pare_oci::error_chain(&e));
                 continue;
             }
         };

@@ -433,11 +433,11 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, trust: &Trust, expect: &E
         let fetched = match store.fetch(&desc, MAX_SIGNATURE_LAYER) {
             Ok(f) => f,
             Err(e @ (pare_oci::Error::DigestMismatch { .. } | pare_oci::Error::SizeMismatch { .. })) => {
-                refused.push(refuse(Reason::Tampered { detail: crate::error::chain(&e) }));
+                refused.push(refuse(Reason::Tampered { detail: pare_oci::error_chain(&e) }));
                 continue;
             }
             Err(e @ (pare_oci::Error::Malformed { .. } | pare_oci::Error::LimitExceeded { .. })) => {
-                refused.push(refuse(Reason::Malformed { detail: crate::error::chain(&e) }));
+                refused.push(refuse(Reason::Malformed { detail: pare_oci::error_chain(&e) }));
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -474,7 +474,7 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, trust: &Trust, expect: &E
                 refused.push(Refusal {
                     format: "legacy",
                     location: tag.clone(),
-                    reason: Reason::Malformed { detail: crate::error::chain(&e) },
+                    reason: Reason::Malformed { detail: pare_oci::error_chain(&e) },
                 });
                 Vec::new()
             }
@@ -499,7 +499,7 @@ pub fn verify(store: &ReferrerStore, subject: &Digest, trust: &Trust, expect: &E
                 Ok(c) => c,
                 Err(e @ (pare_oci::Error::DigestMismatch { .. } | pare_oci::Error::SizeMismatch { .. })) => {
                     refused.push(refuse(Reason::Tampered {
-                        detail: format!("the payload was changed: {}", crate::error::chain(&e)),
+                        detail: format!("the payload was changed: {}", pare_oci::error_chain(&e)),
                     }));
                     continue;
                 }
@@ -607,7 +607,7 @@ fn subject_annotations(statement: &Value, subject: &Digest) -> BTreeMap<String, 
 
 /// The reason a verification error of this crate gives.
 fn reason_of(err: &Error) -> Reason {
-    let detail = crate::error::chain(err);
+    let detail = pare_oci::error_chain(err);
     match err {
         Error::NoMatchingKey { .. } => Reason::OtherKey { detail },
         Error::SignatureMismatch { .. } => Reason::Tampered { detail },
@@ -624,7 +624,7 @@ fn reason_of(err: &Error) -> Reason {
 
 /// A legacy attestation layer: a DSSE envelope.
 fn check_envelope(bytes: &[u8], subject: &Digest, key: &PublicKey, wanted: &str) -> Checked<(String, Annotations)> {
-    let envelope = envelope_of(bytes).map_err(|e| Reason::Malformed { detail: crate::error::chain(&e) })?;
+    let envelope = envelope_of(bytes).map_err(|e| Reason::Malformed { detail: pare_oci::error_chain(&e) })?;
     if envelope.verify(key).is_err() {
         return Err(Reason::OtherKey {
             detail: "the envelope's signature does not verify with this key (another key signed it, or it was changed)"
