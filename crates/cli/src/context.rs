@@ -57,6 +57,16 @@ pub(crate) fn open_options(global: &GlobalArgs, location: &Location) -> Result<p
     Ok(pare_oci::OpenOptions { registry, blob_cache, ..Default::default() })
 }
 
+/// Options for reading registries other than a command's own location (the base images policy and
+/// the monitor resolve): the registry client and blob cache, as for any registry location.
+pub(crate) fn registry_options(global: &GlobalArgs) -> Result<pare_oci::OpenOptions> {
+    Ok(pare_oci::OpenOptions {
+        registry: Some(registry_client(global)?),
+        blob_cache: pare_oci::registry::BlobCache::from_env(),
+        ..Default::default()
+    })
+}
+
 /// Opens any location as a source.
 pub fn open_source(global: &GlobalArgs, printer: &Printer, location: &Location) -> Result<Arc<dyn Source>> {
     let opened = location.open(&open_options(global, location)?)?;

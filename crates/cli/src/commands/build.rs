@@ -580,10 +580,9 @@ fn check_policy(
         }
     };
     let cache = pare_sbom::LayerCache::from_env();
-    let registry =
-        crate::context::open_options(global, &Location::Registry(pare_oci::Reference::parse("localhost/x")?))?;
+    let registry = crate::context::registry_options(global)?;
     let resolve = |name: &str| pare_policy::resolve_base(&registry, name);
-    let cx = super::policy::context(&loaded, Some(&resolve), cache.as_ref())?;
+    let cx = super::policy::context(&loaded, Some(&resolve), cache.as_ref(), pare_oci::fs::Limits::default())?;
     let mut table = String::new();
     let mut denied = false;
     for image in &images {

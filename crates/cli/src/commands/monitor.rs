@@ -7,7 +7,7 @@ use pare_monitor::{AdviceOptions, AlertTarget, Origin, PushOptions, Scope, Serve
 
 use crate::ExitStatus;
 use crate::args::{Format, GlobalArgs, MonitorCommand, MonitorDatabaseArg, MonitorTokenCommand, MonitorWatchCommand};
-use crate::context::{open_options, parse_src, with_subject};
+use crate::context::{parse_src, with_subject};
 use crate::output::Printer;
 
 fn database(arg: &MonitorDatabaseArg) -> String {
@@ -205,7 +205,7 @@ fn advice_options(
     if let Err(e) = &keyring {
         printer.warn(&format!("rebuild advice: {e}"));
     }
-    let registry = open_options(global, &pare_oci::Location::Registry(pare_oci::Reference::parse("localhost/x")?))?;
+    let registry = crate::context::registry_options(global)?;
     Ok(Some(AdviceOptions {
         mirror: args.archive_mirror.clone(),
         security_mirror: args.security_mirror.clone(),

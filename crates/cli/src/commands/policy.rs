@@ -55,11 +55,10 @@ pub(crate) fn evaluate(
 ) -> Result<Evaluation> {
     let location = image_location(src)?;
     let options = open_options(global, &location)?;
-    let registry = open_options(global, &pare_oci::Location::Registry(pare_oci::Reference::parse("localhost/x")?))?;
+    let registry = crate::context::registry_options(global)?;
     let resolve = |name: &str| pare_policy::resolve_base(&registry, name);
     let cache = pare_sbom::LayerCache::from_env();
-    let mut cx = context(loaded, Some(&resolve), cache.as_ref())?;
-    cx.limits = to_limits(limits);
+    let cx = context(loaded, Some(&resolve), cache.as_ref(), to_limits(limits))?;
     let platform = parse_platform(platform)?;
     let evaluation =
         pare_policy::check_location(&loaded.policy, src, &location, &options, platform.as_ref(), namespace, &cx)
@@ -70,18 +69,19 @@ pub(crate) fn evaluate(
     Ok(evaluation)
 }
 
-/// The context of an evaluation: the loaded database and VEX, the time, base resolution; the
-/// default size limits.
+/// The context of an evaluation: the loaded database and VEX, the time, base resolution, the size
+/// limits of what is read from images.
 pub(crate) fn context<'a>(
     loaded: &'a Loaded,
     resolve_base: Option<&'a pare_policy::evaluate::ResolveBase<'a>>,
     cache: Option<&'a pare_sbom::LayerCache>,
+    limits: pare_oci::fs::Limits,
 ) -> Result<pare_policy::Context<'a>> {
     Ok(pare_policy::Context {
         lookup: loaded.db.as_ref().map(|d| d as &dyn pare_vuln::Lookup),
         scan: pare_vuln::report::ScanOptions { vex: loaded.vex.clone(), ..Default::default() },
         now: now()?,
-        limits: pare_oci::fs::Limits::default(),
+        limits,
         cache,
         resolve_base,
     })
