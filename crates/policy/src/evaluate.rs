@@ -68,29 +68,37 @@ pub struct Evaluation {
     pub warnings: Vec<String>,
 }
 
+/// The image's files and inventory, cataloged on the first call (its warnings added to `warnings`).
+fn read_once<'s>(
+    slot: &'s mut Option<(FsView, pare_sbom::Inventory)>,
+    subject: &Subject<'_>,
+    cx: &Context<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<&'s (FsView, pare_sbom::Inventory)> {
+    let read = match slot.take() {
+        Some(read) => read,
+        None => {
+            let (view, catalog) = pare_sbom::catalog_image(subject.image, &cx.limits, subject.reference, cx.cache)?;
+            warnings.extend(view.warnings().iter().cloned());
+            warnings.extend(catalog.warnings);
+            (view, catalog.inventory)
+        }
+    };
+    Ok(slot.insert(read))
+}
+
 /// Evaluates every rule of `policy` that covers `subject`, then applies the exceptions.
 pub fn evaluate(policy: &Policy, subject: &Subject<'_>, cx: &Context<'_>) -> Result<Evaluation> {
     let mut out = Evaluation { verdict: Verdict::new(subject.reference), ..Evaluation::default() };
     let rules: Vec<&Rule> =
         policy.rules.iter().filter(|r| r.scope.covers(subject.reference, subject.namespace)).collect();
-    let needs_view = rules.iter().any(|r| {
-        matches!(
-            r.check,
-            Check::Vulnerabilities { .. } | Check::ForbiddenContents { .. } | Check::NonRootUser | Check::BinariesLoad
-        )
-    });
-    let cataloged = if needs_view {
-        let (view, catalog) = pare_sbom::catalog_image(subject.image, &cx.limits, subject.reference, cx.cache)?;
-        out.warnings.extend(view.warnings().iter().cloned());
-        out.warnings.extend(catalog.warnings);
-        Some((view, catalog.inventory))
-    } else {
-        None
-    };
+    // The image's files and inventory: read once, by the first rule that needs them.
+    let mut cataloged: Option<(FsView, pare_sbom::Inventory)> = None;
     let annotations = annotations(subject.image)?;
     for rule in rules {
-        let failures = match (&rule.check, &cataloged) {
-            (Check::Vulnerabilities { fail_on, only_fixable, allow_unknown }, Some((view, inventory))) => {
+        let failures = match &rule.check {
+            Check::Vulnerabilities { fail_on, only_fixable, allow_unknown } => {
+                let (view, inventory) = read_once(&mut cataloged, subject, cx, &mut out.warnings)?;
                 let lookup = cx.lookup.ok_or_else(|| Error::Missing {
                     rule: rule.id.clone(),
                     what: "a vulnerability database".into(),
@@ -105,30 +113,35 @@ pub fn evaluate(policy: &Policy, subject: &Subject<'_>, cx: &Context<'_>) -> Res
                 out.scan = Some(report);
                 failures
             }
-            (Check::ForbiddenContents { forbid }, Some((view, _))) => forbidden(rule, subject.reference, view, forbid),
-            (Check::NonRootUser, Some((view, _))) => non_root(rule, subject, view)?,
-            (Check::BinariesLoad, Some((view, _))) => binaries(rule, subject, view)?,
-            (Check::DigestPinned, _) => pinned(rule, subject),
-            (Check::Signature { trust }, _) => {
+            Check::ForbiddenContents { forbid } => {
+                let (view, _) = read_once(&mut cataloged, subject, cx, &mut out.warnings)?;
+                forbidden(rule, subject.reference, view, forbid)
+            }
+            Check::NonRootUser => {
+                non_root(rule, subject, &read_once(&mut cataloged, subject, cx, &mut out.warnings)?.0)?
+            }
+            Check::BinariesLoad => {
+                binaries(rule, subject, &read_once(&mut cataloged, subject, cx, &mut out.warnings)?.0)?
+            }
+            Check::DigestPinned => pinned(rule, subject),
+            Check::Signature { trust } => {
                 let (fails, verified) = signed(rule, subject, trust, &[None])?;
                 out.verified.extend(verified);
                 fails
             }
-            (Check::Attestations { require, trust }, _) => {
+            Check::Attestations { require, trust } => {
                 let wanted: Vec<Option<&str>> = require.iter().map(|t| Some(t.as_str())).collect();
                 let (fails, verified) = signed(rule, subject, trust, &wanted)?;
                 out.verified.extend(verified);
                 fails
             }
-            (Check::AllowedBase { digests, pare_built, trust }, _) => {
+            Check::AllowedBase { digests, pare_built, trust } => {
                 let (fails, verified) = allowed_base(rule, subject, &annotations, digests, *pare_built, trust)?;
                 out.verified.extend(verified);
                 fails
             }
-            (Check::MaxAge { max_days }, _) => max_age(rule, subject, cx.now, *max_days)?,
-            (Check::BaseStaleness { max_days }, _) => base_staleness(rule, subject, &annotations, cx, *max_days),
-            // Every check that needs the view made `cataloged` Some.
-            (_, None) => Vec::new(),
+            Check::MaxAge { max_days } => max_age(rule, subject, cx.now, *max_days)?,
+            Check::BaseStaleness { max_days } => base_staleness(rule, subject, &annotations, cx, *max_days),
         };
         if failures.is_empty() {
             out.verdict.passed.push(rule.id.clone());
