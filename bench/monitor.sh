@@ -7,7 +7,8 @@
 # The SBOMs are pare JSON inventories made from the real DSA list (crates/vuln/tests/fixtures): each takes
 # 300 of the bookworm source packages the list names, each at the fixed version or just below it (`~bench`,
 # which sorts before it), chosen at random per SBOM: the rescans match real advisories with varied versions.
-# The older database is the DSA list without its newest 60 advisories, the newer one the whole list.
+# The older database is the DSA list without its newest 60 advisories for bookworm, the newer one the whole
+# list: the update adds findings to every image (those at a version just below a dropped fix).
 #
 # Usage: bench/monitor.sh [N] [postgres://URL | postgres]   (default 10000, SQLite in a temporary directory;
 #        `postgres`: a throwaway PostgreSQL cluster started here from Debian's packages)
@@ -31,11 +32,16 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; stop_
 trap cleanup EXIT
 list=crates/vuln/tests/fixtures/vulndata/debian-tracker-lists-merged/DSA-list
 python3 - "$list" "$work/old-DSA-list" <<'PY'
-import sys
+import re, sys
 text = open(sys.argv[1]).read().split("\n")
-starts = [i for i, l in enumerate(text) if l.startswith("[")]
-# The list is newest first: drop the first 60 advisories.
-open(sys.argv[2], "w").write("\n".join(text[starts[60]:]) + "\n")
+starts = [i for i, l in enumerate(text) if l.startswith("[")] + [len(text)]
+blocks = [text[a:b] for a, b in zip(starts, starts[1:])]
+# The list is newest first: drop the newest 60 advisories that fix a bookworm package (the SBOMs are
+# bookworm's), so that the update brings findings to the images, as a real one does.
+fixes = lambda b: any(re.match(r"\s*\[bookworm\] - \S+ \d", l) for l in b)
+dropped = [i for i, b in enumerate(blocks) if fixes(b)][:60]
+kept = [l for i, b in enumerate(blocks) if i not in dropped for l in b]
+open(sys.argv[2], "w").write("\n".join(text[:starts[0]] + kept) + "\n")
 PY
 "$pare" -q db update --db "$work/vuln.db" --from "$work/old-DSA-list"
 if [ "$database" = postgres ]; then
@@ -72,11 +78,10 @@ for m in re.finditer(r"\[bookworm\] - (\S+) (\S+)", open(lst).read()):
     if m.group(2)[0].isdigit():
         fixed.setdefault(m.group(1), m.group(2))
 names = sorted(fixed)
-random.seed(14)
 def sbom(i):
-    pkgs = []
-    for name in random.sample(names, min(300, len(names))):
-        v = fixed[name] + ("~bench" if random.random() < 0.5 else "")
+    pkgs, rng = [], random.Random(i)  # the same SBOMs on every run, whichever thread makes them
+    for name in rng.sample(names, min(300, len(names))):
+        v = fixed[name] + ("~bench" if rng.random() < 0.5 else "")
         pkgs.append({"ecosystem": "deb", "name": name, "version": v, "source_name": name, "source_version": v,
                      "architecture": "amd64", "purl": f"pkg:deb/debian/{name}@{v}?arch=amd64&distro=debian-12",
                      "licenses": [], "files": [], "locations": []})
@@ -97,6 +102,10 @@ print(f"registered {n} SBOMs of {min(300, len(names))} packages in {time.time() 
 PY
 vmhwm() { awk '/VmHWM/ {printf "%d MiB", $2/1024}' "/proc/$1/status"; }
 status() { curl -s -H "Authorization: Bearer $read" "${urls[0]}/api/v1/status"; }
+open_findings() {
+  curl -s -H "Authorization: Bearer $read" "${urls[0]}/metrics" | awk '/^pare_monitor_open_findings\{/ {n += $2} END {print n + 0}'
+}
+findings_before=$(open_findings)
 before=$(status | python3 -c 'import json,sys; print(json.load(sys.stdin)["database_sha256"])')
 echo "peak RSS after registration: $(for p in "${pids[@]}"; do vmhwm "$p"; echo -n ' '; done)"
 "$pare" -q db update --db "$work/vuln.db" --from "$list"
@@ -109,6 +118,7 @@ done
 end=$(date +%s.%N)
 echo "rescan of $n SBOMs after the database update: $(python3 -c "print(f'{$end - $start:.1f}')") s (includes up to 0.5 s of polling)"
 echo "peak RSS: $(for p in "${pids[@]}"; do vmhwm "$p"; echo -n ' '; done)"
+echo "open findings: $findings_before before the update, $(open_findings) after"
 python3 - "${urls[0]}" "$read" <<'PY'
 import collections, json, sys, urllib.request
 url, token = sys.argv[1], sys.argv[2]

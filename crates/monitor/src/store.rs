@@ -5,7 +5,7 @@
 //! connection, claims inside its single write transaction.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -102,6 +102,69 @@ pub struct NewFinding {
     pub fixed_version: String,
     pub suppressed: bool,
     pub vex_status: String,
+}
+
+/// The columns of a stored finding as `record_one` reads them, in [`RecordedRow`]'s order.
+const RECORDED_COLUMNS: &str = "advisory, package, version, severity, fixed_version, suppressed, vex_status, first_seen, fixed_at";
+
+/// Rows written by one multi-row statement (7 parameters each: well under SQLite's and PostgreSQL's
+/// limits).
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// A stored finding: one JSON array of the columns in [`RECORDED_COLUMNS`], borrowed from the text the
+/// database built.
+#[derive(Deserialize)]
+#[serde(from = "RecordedTuple<'a>", bound(deserialize = "'de: 'a"))]
+struct RecordedRow<'a> {
+    advisory: Cow<'a, str>,
+    package: Cow<'a, str>,
+    version: Cow<'a, str>,
+    severity: Cow<'a, str>,
+    fixed_version: Cow<'a, str>,
+    suppressed: bool,
+    vex_status: Cow<'a, str>,
+    first_seen: i64,
+    fixed_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RecordedTuple<'a>(
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    i64,
+    #[serde(borrow)] Cow<'a, str>,
+    i64,
+    Option<i64>,
+);
+
+impl<'a> From<RecordedTuple<'a>> for RecordedRow<'a> {
+    fn from(r: RecordedTuple<'a>) -> Self {
+        RecordedRow {
+            advisory: r.0,
+            package: r.1,
+            version: r.2,
+            severity: r.3,
+            fixed_version: r.4,
+            suppressed: r.5 != 0,
+            vex_status: r.6,
+            first_seen: r.7,
+            fixed_at: r.8,
+        }
+    }
+}
+
+impl RecordedRow<'_> {
+    /// Whether `f` says what this row says (its severity, fix and VEX unchanged).
+    fn same_as(&self, f: &NewFinding) -> bool {
+        self.version == f.version
+            && self.severity == f.severity
+            && self.fixed_version == f.fixed_version
+            && self.suppressed == f.suppressed
+            && self.vex_status == f.vex_status
+    }
 }
 
 /// What an upload registers.
@@ -801,64 +864,58 @@ impl Store {
         findings: &[NewFinding],
     ) -> Result<Option<Recorded>> {
         // First: the claim check, which also locks the image's row until commit.
-        let held = sqlx::query(
+        let image = sqlx::query(
             "UPDATE images SET scanned_db = $1, scanned_at = $2, lease_owner = NULL, lease_until = NULL, \
-             scan_count = scan_count + 1, scanned_by = $4 WHERE digest = $3 AND lease_owner = $4",
+             scan_count = scan_count + 1, scanned_by = $4 WHERE digest = $3 AND lease_owner = $4 \
+             RETURNING repository, tag, environment, team",
         )
         .bind(db)
         .bind(now)
         .bind(digest)
         .bind(owner)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await
-        .map_err(|e| self.err(e))?
-        .rows_affected();
-        if held != 1 {
+        .map_err(|e| self.err(e))?;
+        let Some(image) = image else {
             return Ok(None);
-        }
-        let image = sqlx::query("SELECT repository, tag, environment, team FROM images WHERE digest = $1")
-            .bind(digest)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(|e| self.err(e))?;
+        };
         let (repository, tag, environment, team): (String, String, String, String) = (
             image.try_get("repository").map_err(|e| self.err(e))?,
             image.try_get("tag").map_err(|e| self.err(e))?,
             image.try_get("environment").map_err(|e| self.err(e))?,
             image.try_get("team").map_err(|e| self.err(e))?,
         );
-        let rows = sqlx::query(
-            "SELECT advisory, package, version, severity, fixed_version, suppressed, vex_status, first_seen, fixed_at \
-             FROM findings WHERE image_digest = $1",
-        )
-        .bind(digest)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(|e| self.err(e))?;
-        // (advisory, package) → (finding, first seen, fixed at)
-        let mut existing: BTreeMap<(String, String), (NewFinding, i64, Option<i64>)> = BTreeMap::new();
-        for r in &rows {
-            let f = NewFinding {
-                advisory: r.try_get("advisory").map_err(|e| self.err(e))?,
-                package: r.try_get("package").map_err(|e| self.err(e))?,
-                version: r.try_get("version").map_err(|e| self.err(e))?,
-                severity: r.try_get("severity").map_err(|e| self.err(e))?,
-                fixed_version: r.try_get("fixed_version").map_err(|e| self.err(e))?,
-                suppressed: r.try_get::<i64, _>("suppressed").map_err(|e| self.err(e))? != 0,
-                vex_status: r.try_get("vex_status").map_err(|e| self.err(e))?,
-            };
-            let first_seen: i64 = r.try_get("first_seen").map_err(|e| self.err(e))?;
-            let fixed_at: Option<i64> = r.try_get("fixed_at").map_err(|e| self.err(e))?;
-            existing.insert((f.advisory.clone(), f.package.clone()), (f, first_seen, fixed_at));
-        }
+        // The image's findings as one JSON array, built by the database: sqlx hands rows over one at a
+        // time, and a rescan reads hundreds per image.
+        let sql = match self.backend {
+            Backend::Sqlite => format!("SELECT json_group_array(json_array({RECORDED_COLUMNS})) AS stored FROM findings WHERE image_digest = $1"),
+            Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array({RECORDED_COLUMNS})), '[]')::text AS stored FROM findings \
+                 WHERE image_digest = $1"
+            ),
+        };
+        let stored: String = sqlx::query(AssertSqlSafe(sql))
+            .bind(digest)
+            .fetch_one(&mut **tx)
+            .await
+            .and_then(|r| r.try_get("stored"))
+            .map_err(|e| self.err(e))?;
+        let stored: Vec<RecordedRow<'_>> =
+            serde_json::from_str(&stored).map_err(|e| self.err(format!("the findings of {digest}: {e}")))?;
+        let existing: HashMap<(&str, &str), &RecordedRow<'_>> =
+            stored.iter().map(|f| ((f.advisory.as_ref(), f.package.as_ref()), f)).collect();
+
         let mut recorded = Recorded::default();
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = HashSet::with_capacity(findings.len());
         let mut open = Counts::default();
         // Changes to the remediation totals: findings fixed now, reopened ones no longer count.
         let (mut fixed_delta, mut seconds_delta) = (0i64, 0i64);
+        // New, reopened or changed (severity, fix, VEX): written in one upsert; `first_seen` is kept.
+        let mut upserts: Vec<&NewFinding> = Vec::new();
+        let mut alerts: Vec<&NewFinding> = Vec::new();
         for f in findings {
-            let key = (f.advisory.clone(), f.package.clone());
-            if !seen.insert(key.clone()) {
+            let key = (f.advisory.as_str(), f.package.as_str());
+            if !seen.insert(key) {
                 continue;
             }
             if !f.suppressed {
@@ -866,95 +923,101 @@ impl Store {
             }
             match existing.get(&key) {
                 None => {
-                    sqlx::query(
-                        "INSERT INTO findings (image_digest, advisory, package, version, severity, fixed_version, \
-                         suppressed, vex_status, first_seen, fixed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
-                    )
-                    .bind(digest)
+                    upserts.push(f);
+                    recorded.new += 1;
+                    if f.severity == "critical" && environment == PRODUCTION && !f.suppressed {
+                        alerts.push(f);
+                    }
+                }
+                Some(old) => {
+                    if let Some(fixed_at) = old.fixed_at {
+                        recorded.new += 1;
+                        fixed_delta -= 1;
+                        seconds_delta -= fixed_at - old.first_seen;
+                    }
+                    if old.fixed_at.is_some() || !old.same_as(f) {
+                        upserts.push(f);
+                    }
+                }
+            }
+        }
+        let mut fixed: Vec<(&str, &str)> = Vec::new();
+        for old in &stored {
+            let key = (old.advisory.as_ref(), old.package.as_ref());
+            if old.fixed_at.is_none() && !seen.contains(&key) {
+                fixed.push(key);
+                recorded.fixed += 1;
+                fixed_delta += 1;
+                seconds_delta += now - old.first_seen;
+            }
+        }
+        for chunk in upserts.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = 3 + i * 7;
+                    format!("($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2, NULL)", p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO findings (image_digest, advisory, package, version, severity, fixed_version, suppressed, \
+                 vex_status, first_seen, fixed_at) VALUES {} ON CONFLICT (image_digest, advisory, package) DO UPDATE \
+                 SET version = excluded.version, severity = excluded.severity, fixed_version = excluded.fixed_version, \
+                 suppressed = excluded.suppressed, vex_status = excluded.vex_status, fixed_at = NULL",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(digest).bind(now);
+            for f in chunk {
+                query = query
                     .bind(&f.advisory)
                     .bind(&f.package)
                     .bind(&f.version)
                     .bind(&f.severity)
                     .bind(&f.fixed_version)
                     .bind(i64::from(f.suppressed))
-                    .bind(&f.vex_status)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| self.err(e))?;
-                    recorded.new += 1;
-                    if f.severity == "critical" && environment == PRODUCTION && !f.suppressed {
-                        let id = ordered_id();
-                        let payload = serde_json::json!({
-                            "id": id,
-                            "kind": "new-critical-finding",
-                            "image": {
-                                "digest": digest, "repository": repository, "tag": tag,
-                                "environment": environment, "team": team,
-                            },
-                            "finding": {
-                                "advisory": f.advisory, "package": f.package, "version": f.version,
-                                "severity": f.severity, "fixed_version": f.fixed_version,
-                            },
-                            "first_seen": now,
-                            "database": db,
-                        });
-                        sqlx::query(
-                            "INSERT INTO outbox (id, created_at, payload, attempts, next_attempt_at, delivered_at, \
-                             last_error) VALUES ($1, $2, $3, 0, $2, NULL, NULL)",
-                        )
-                        .bind(&id)
-                        .bind(now)
-                        .bind(payload.to_string())
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(|e| self.err(e))?;
-                        recorded.alerts += 1;
-                    }
-                }
-                Some((old, first_seen, fixed_at)) => {
-                    if let Some(fixed_at) = fixed_at {
-                        recorded.new += 1;
-                        fixed_delta -= 1;
-                        seconds_delta -= fixed_at - first_seen;
-                    }
-                    if fixed_at.is_some() || old != f {
-                        // Reopened (first_seen kept), or its severity, fix or VEX changed.
-                        sqlx::query(
-                            "UPDATE findings SET version = $4, severity = $5, fixed_version = $6, suppressed = $7, \
-                             vex_status = $8, fixed_at = NULL WHERE image_digest = $1 AND advisory = $2 AND package = $3",
-                        )
-                        .bind(digest)
-                        .bind(&f.advisory)
-                        .bind(&f.package)
-                        .bind(&f.version)
-                        .bind(&f.severity)
-                        .bind(&f.fixed_version)
-                        .bind(i64::from(f.suppressed))
-                        .bind(&f.vex_status)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(|e| self.err(e))?;
-                    }
-                }
+                    .bind(&f.vex_status);
             }
+            query.execute(&mut **tx).await.map_err(|e| self.err(e))?;
         }
-        for ((advisory, package), (_, first_seen, fixed_at)) in &existing {
-            if fixed_at.is_none() && !seen.contains(&(advisory.clone(), package.clone())) {
-                sqlx::query(
-                    "UPDATE findings SET fixed_at = $4 WHERE image_digest = $1 AND advisory = $2 AND package = $3",
-                )
-                .bind(digest)
-                .bind(advisory)
-                .bind(package)
-                .bind(now)
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| self.err(e))?;
-                recorded.fixed += 1;
-                fixed_delta += 1;
-                seconds_delta += now - first_seen;
+        for chunk in fixed.chunks(ROWS_PER_STATEMENT) {
+            let keys: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 3 + i * 2, 4 + i * 2)).collect();
+            let sql = format!(
+                "UPDATE findings SET fixed_at = $2 WHERE image_digest = $1 AND fixed_at IS NULL \
+                 AND (advisory, package) IN ({})",
+                keys.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(digest).bind(now);
+            for (advisory, package) in chunk {
+                query = query.bind(*advisory).bind(*package);
             }
+            query.execute(&mut **tx).await.map_err(|e| self.err(e))?;
+        }
+        for f in alerts {
+            let id = ordered_id();
+            let payload = serde_json::json!({
+                "id": id,
+                "kind": "new-critical-finding",
+                "image": {
+                    "digest": digest, "repository": repository, "tag": tag,
+                    "environment": environment, "team": team,
+                },
+                "finding": {
+                    "advisory": f.advisory, "package": f.package, "version": f.version,
+                    "severity": f.severity, "fixed_version": f.fixed_version,
+                },
+                "first_seen": now,
+                "database": db,
+            });
+            sqlx::query(
+                "INSERT INTO outbox (id, created_at, payload, attempts, next_attempt_at, delivered_at, \
+                 last_error) VALUES ($1, $2, $3, 0, $2, NULL, NULL)",
+            )
+            .bind(&id)
+            .bind(now)
+            .bind(payload.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.err(e))?;
+            recorded.alerts += 1;
         }
         sqlx::query(
             "UPDATE images SET open_critical = $2, open_high = $3, open_medium = $4, open_low = $5, open_other = $6, \
