@@ -105,11 +105,8 @@ pub struct NewFinding {
 }
 
 /// The columns of a stored finding as `record_one` reads them, in [`RecordedRow`]'s order.
-const RECORDED_COLUMNS: &str = "advisory, package, version, severity, fixed_version, suppressed, vex_status, first_seen, fixed_at";
-
-/// Rows written by one multi-row statement (7 parameters each: well under SQLite's and PostgreSQL's
-/// limits).
-const ROWS_PER_STATEMENT: usize = 256;
+const RECORDED_COLUMNS: &str =
+    "advisory, package, version, severity, fixed_version, suppressed, vex_status, first_seen, fixed_at";
 
 /// A stored finding: one JSON array of the columns in [`RECORDED_COLUMNS`], borrowed from the text the
 /// database built.
@@ -433,6 +430,14 @@ impl Store {
 
     fn err(&self, e: impl std::fmt::Display) -> Error {
         Error::store(&self.url, e)
+    }
+
+    /// A `FROM` item of the elements of the JSON array in `param`, as `j.value`.
+    fn json_rows(&self, param: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("json_each({param}) AS j"),
+            Backend::Postgres => format!("json_array_elements({param}::json) AS j(value)"),
+        }
     }
 
     // ---- tokens
@@ -888,7 +893,9 @@ impl Store {
         // The image's findings as one JSON array, built by the database: sqlx hands rows over one at a
         // time, and a rescan reads hundreds per image.
         let sql = match self.backend {
-            Backend::Sqlite => format!("SELECT json_group_array(json_array({RECORDED_COLUMNS})) AS stored FROM findings WHERE image_digest = $1"),
+            Backend::Sqlite => format!(
+                "SELECT json_group_array(json_array({RECORDED_COLUMNS})) AS stored FROM findings WHERE image_digest = $1"
+            ),
             Backend::Postgres => format!(
                 "SELECT COALESCE(json_agg(json_build_array({RECORDED_COLUMNS})), '[]')::text AS stored FROM findings \
                  WHERE image_digest = $1"
@@ -951,45 +958,52 @@ impl Store {
                 seconds_delta += now - old.first_seen;
             }
         }
-        for chunk in upserts.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let p = 3 + i * 7;
-                    format!("($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2, NULL)", p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
+        // The rows go in as one JSON parameter each way: SQLite looks a numbered parameter's name up
+        // in a list, so a statement with a parameter per field costs the square of its rows.
+        let rows = self.json_rows("$3");
+        if !upserts.is_empty() {
+            let values: Vec<_> = upserts
+                .iter()
+                .map(|f| {
+                    (
+                        &f.advisory,
+                        &f.package,
+                        &f.version,
+                        &f.severity,
+                        &f.fixed_version,
+                        i64::from(f.suppressed),
+                        &f.vex_status,
+                    )
                 })
                 .collect();
             let sql = format!(
                 "INSERT INTO findings (image_digest, advisory, package, version, severity, fixed_version, suppressed, \
-                 vex_status, first_seen, fixed_at) VALUES {} ON CONFLICT (image_digest, advisory, package) DO UPDATE \
-                 SET version = excluded.version, severity = excluded.severity, fixed_version = excluded.fixed_version, \
-                 suppressed = excluded.suppressed, vex_status = excluded.vex_status, fixed_at = NULL",
-                rows.join(", ")
+                 vex_status, first_seen, fixed_at) SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, \
+                 j.value ->> 3, j.value ->> 4, CAST(j.value ->> 5 AS BIGINT), j.value ->> 6, $2, NULL FROM {rows} \
+                 WHERE true ON CONFLICT (image_digest, advisory, package) DO UPDATE SET version = excluded.version, \
+                 severity = excluded.severity, fixed_version = excluded.fixed_version, \
+                 suppressed = excluded.suppressed, vex_status = excluded.vex_status, fixed_at = NULL"
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(digest).bind(now);
-            for f in chunk {
-                query = query
-                    .bind(&f.advisory)
-                    .bind(&f.package)
-                    .bind(&f.version)
-                    .bind(&f.severity)
-                    .bind(&f.fixed_version)
-                    .bind(i64::from(f.suppressed))
-                    .bind(&f.vex_status);
-            }
-            query.execute(&mut **tx).await.map_err(|e| self.err(e))?;
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(digest)
+                .bind(now)
+                .bind(serde_json::to_string(&values).map_err(|e| self.err(e))?)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| self.err(e))?;
         }
-        for chunk in fixed.chunks(ROWS_PER_STATEMENT) {
-            let keys: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 3 + i * 2, 4 + i * 2)).collect();
+        if !fixed.is_empty() {
             let sql = format!(
                 "UPDATE findings SET fixed_at = $2 WHERE image_digest = $1 AND fixed_at IS NULL \
-                 AND (advisory, package) IN ({})",
-                keys.join(", ")
+                 AND (advisory, package) IN (SELECT j.value ->> 0, j.value ->> 1 FROM {rows})"
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(digest).bind(now);
-            for (advisory, package) in chunk {
-                query = query.bind(*advisory).bind(*package);
-            }
-            query.execute(&mut **tx).await.map_err(|e| self.err(e))?;
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(digest)
+                .bind(now)
+                .bind(serde_json::to_string(&fixed).map_err(|e| self.err(e))?)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| self.err(e))?;
         }
         for f in alerts {
             let id = ordered_id();

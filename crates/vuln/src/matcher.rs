@@ -202,12 +202,24 @@ pub fn match_inventory(inventory: &Inventory, lookup: &dyn Lookup, options: &Mat
     Ok(out)
 }
 
-/// Ids in natural order: `CVE-2026-7383` before `CVE-2026-34180`.
+/// Ids in natural order: `CVE-2026-7383` before `CVE-2026-34180` (parts between dashes compared as
+/// numbers where they are numbers, numbers first, then as text).
 pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let key = |id: &str| -> Vec<(u64, String)> {
-        id.split('-').map(|part| (part.parse::<u64>().unwrap_or(u64::MAX), part.to_string())).collect()
-    };
-    key(a).cmp(&key(b))
+    fn key(part: &str) -> (u64, &str) {
+        (part.parse::<u64>().unwrap_or(u64::MAX), part)
+    }
+    let (mut a, mut b) = (a.split('-'), b.split('-'));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) => match key(x).cmp(&key(y)) {
+                std::cmp::Ordering::Equal => {}
+                other => return other,
+            },
+        }
+    }
 }
 
 /// The distribution a Debian-family inventory belongs to.
@@ -446,19 +458,33 @@ fn evaluate(
     }
 }
 
-/// The issue ids a candidate stands for: the CVEs a DSA/DLA fixes (each its own issue), or an OSV/tracker
-/// record's id with its aliases.
-fn issue_keys(advisory: &Advisory) -> Vec<BTreeSet<String>> {
-    match advisory.origin {
-        _ if is_distribution_advisory(advisory) && !advisory.aliases.is_empty() => {
-            advisory.aliases.iter().map(|cve| BTreeSet::from([cve.clone()])).collect()
-        }
-        _ => {
-            let mut set: BTreeSet<String> = advisory.aliases.iter().cloned().collect();
-            set.insert(advisory.id.clone());
-            vec![set]
-        }
+/// The ids of one issue node of a candidate (see [`issue_nodes`]), borrowed from its advisory.
+#[derive(Clone, Copy)]
+enum IssueIds<'a> {
+    /// One CVE a DSA/DLA fixes.
+    One(&'a str),
+    /// A record's id with its aliases.
+    Record(&'a Advisory),
+}
+
+impl<'a> IssueIds<'a> {
+    fn iter(self) -> impl Iterator<Item = &'a str> {
+        let (one, record) = match self {
+            IssueIds::One(id) => (Some(id), None),
+            IssueIds::Record(a) => (None, Some(a)),
+        };
+        one.into_iter().chain(
+            record.into_iter().flat_map(|a| std::iter::once(a.id.as_str()).chain(a.aliases.iter().map(String::as_str))),
+        )
     }
+}
+
+/// The issues a candidate stands for: the CVEs a DSA/DLA fixes (each its own issue), or an OSV/tracker
+/// record's id with its aliases.
+fn issue_nodes(advisory: &Advisory) -> impl Iterator<Item = IssueIds<'_>> {
+    let split = is_distribution_advisory(advisory) && !advisory.aliases.is_empty();
+    let cves = advisory.aliases.iter().filter(move |_| split).map(|cve| IssueIds::One(cve));
+    cves.chain((!split).then_some(IssueIds::Record(advisory)))
 }
 
 /// A DSA/DLA (from the lists or as an OSV record): it bundles several issues, so it does not join them.
@@ -474,33 +500,39 @@ fn merge(
     candidates: Vec<Candidate>,
     lookup: &dyn Lookup,
 ) -> Result<Vec<Finding>> {
-    let groups = issue_groups(&candidates);
+    let nodes: Vec<(usize, IssueIds<'_>)> = candidates
+        .iter()
+        .enumerate()
+        .flat_map(|(index, c)| issue_nodes(c.advisory()).map(move |ids| (index, ids)))
+        .collect();
     let mut findings = Vec::new();
-    for (keys, members) in groups {
+    for group in issue_groups(&nodes) {
+        let mut members: Vec<usize> = group.iter().map(|&node| nodes[node].0).collect();
+        members.sort_unstable();
+        members.dedup();
         let members: Vec<&Candidate> = members.into_iter().filter_map(|i| candidates.get(i)).collect();
         // A source that says "not affected" for this release outranks ranges from broader records only
         // when no record says the installed version is affected; a hit from any record is a finding.
         if !members.iter().any(|c| c.hit) {
             continue;
         }
-        let mut ids: BTreeSet<String> = keys;
+        let mut ids: BTreeSet<&str> = group.iter().flat_map(|&node| nodes[node].1.iter()).collect();
         for c in &members {
-            ids.insert(c.advisory().id.clone());
+            ids.insert(c.advisory().id.as_str());
         }
         let id = ids
             .iter()
             .find(|i| i.starts_with("CVE-"))
             .or_else(|| ids.iter().find(|i| i.starts_with("GHSA-")))
             .or_else(|| ids.iter().next())
-            .cloned()
-            .unwrap_or_default();
-        let aliases: Vec<String> = ids.iter().filter(|i| **i != id).cloned().collect();
+            .map_or_else(String::new, |i| (*i).to_string());
+        let aliases: Vec<String> = ids.iter().filter(|i| **i != id).map(|i| (*i).to_string()).collect();
         let hits: Vec<&&Candidate> = members.iter().filter(|c| c.hit).collect();
-        let mut fixed: BTreeSet<String> = BTreeSet::new();
-        let mut notes: BTreeSet<String> = BTreeSet::new();
+        let mut fixed: BTreeSet<&str> = BTreeSet::new();
+        let mut notes: BTreeSet<&str> = BTreeSet::new();
         for c in &hits {
-            fixed.extend(c.fixed.iter().cloned());
-            notes.extend(c.notes.iter().cloned());
+            fixed.extend(c.fixed.iter().map(String::as_str));
+            notes.extend(c.notes.iter().map(String::as_str));
         }
         let status = if !fixed.is_empty() {
             Status::Fixed
@@ -518,9 +550,9 @@ fn merge(
         } else {
             Vec::new()
         };
-        let mut references: BTreeSet<String> = BTreeSet::new();
+        let mut references: BTreeSet<&str> = BTreeSet::new();
         for c in &members {
-            references.extend(c.advisory().references.iter().cloned());
+            references.extend(c.advisory().references.iter().map(String::as_str));
         }
         findings.push(Finding {
             id,
@@ -529,11 +561,11 @@ fn merge(
             severity,
             severity_source,
             status,
-            fixed_versions: fixed.into_iter().collect(),
+            fixed_versions: fixed.into_iter().map(str::to_string).collect(),
             release: hits.iter().find_map(|c| c.affected().release.clone()),
             summary,
-            notes: notes.into_iter().collect(),
-            references: references.into_iter().collect(),
+            notes: notes.into_iter().map(str::to_string).collect(),
+            references: references.into_iter().map(str::to_string).collect(),
             vex: None,
             imports,
         });
@@ -541,16 +573,11 @@ fn merge(
     Ok(findings)
 }
 
-/// Groups candidates into issues: one node per (candidate, issue key set); nodes that share an id are
-/// one issue (union-find over ids, linear in the keys: a package such as chromium has hundreds of
-/// DSAs of a dozen CVEs each). Returns each group's keys and sorted candidate indexes, in the order of
-/// each group's last node (the order a pairwise merge in input order gives).
-fn issue_groups(candidates: &[Candidate]) -> Vec<(BTreeSet<String>, Vec<usize>)> {
-    let nodes: Vec<(usize, BTreeSet<String>)> = candidates
-        .iter()
-        .enumerate()
-        .flat_map(|(index, c)| issue_keys(c.advisory()).into_iter().map(move |keys| (index, keys)))
-        .collect();
+/// Groups issue nodes (a candidate's index and ids) into issues: nodes that share an id are one issue
+/// (union-find over ids, linear in the ids: a package such as chromium has hundreds of DSAs of a dozen
+/// CVEs each). Returns each group's nodes, in the order of each group's last node (the order a
+/// pairwise merge in input order gives).
+fn issue_groups(nodes: &[(usize, IssueIds<'_>)]) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..nodes.len()).collect();
     fn root(parent: &mut [usize], mut node: usize) -> usize {
         while parent[node] != node {
@@ -560,37 +587,29 @@ fn issue_groups(candidates: &[Candidate]) -> Vec<(BTreeSet<String>, Vec<usize>)>
         node
     }
     let mut owner: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (node, (_, keys)) in nodes.iter().enumerate() {
-        for id in keys {
-            match owner.get(id.as_str()) {
+    for (node, (_, ids)) in nodes.iter().enumerate() {
+        for id in ids.iter() {
+            match owner.get(id) {
                 Some(&other) => {
                     let (a, b) = (root(&mut parent, node), root(&mut parent, other));
                     parent[a.max(b)] = a.min(b);
                 }
                 None => {
-                    owner.insert(id.as_str(), node);
+                    owner.insert(id, node);
                 }
             }
         }
     }
-    // root → (keys, members, last node)
-    let mut groups: BTreeMap<usize, (BTreeSet<String>, Vec<usize>, usize)> = BTreeMap::new();
-    for (node, (index, keys)) in nodes.iter().enumerate() {
+    // root → (nodes, last node)
+    let mut groups: BTreeMap<usize, (Vec<usize>, usize)> = BTreeMap::new();
+    for node in 0..nodes.len() {
         let group = groups.entry(root(&mut parent, node)).or_default();
-        group.0.extend(keys.iter().cloned());
-        group.1.push(*index);
-        group.2 = node;
+        group.0.push(node);
+        group.1 = node;
     }
     let mut groups: Vec<_> = groups.into_values().collect();
-    groups.sort_by_key(|g| g.2);
-    groups
-        .into_iter()
-        .map(|(keys, mut members, _)| {
-            members.sort_unstable();
-            members.dedup();
-            (keys, members)
-        })
-        .collect()
+    groups.sort_by_key(|g| g.1);
+    groups.into_iter().map(|(nodes, _)| nodes).collect()
 }
 
 /// Lower is more telling when no record has a fixed version.
@@ -626,7 +645,7 @@ pub(crate) fn package_ref(package: &Package) -> PackageRef {
 /// CVSS first (the highest base score of the newest CVSS version any source gives for any id of the
 /// issue), then a severity word from an advisory, then the distribution's urgency; else unknown.
 fn severity(
-    ids: &BTreeSet<String>,
+    ids: &BTreeSet<&str>,
     members: &[&Candidate],
     ecosystem: Ecosystem,
     lookup: &dyn Lookup,
@@ -693,6 +712,21 @@ fn urgency_severity(urgency: &str) -> Option<Severity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_in_natural_order() {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        assert_eq!(id_order("CVE-2026-7383", "CVE-2026-34180"), Less);
+        assert_eq!(id_order("CVE-2025-99999", "CVE-2026-1"), Less);
+        assert_eq!(id_order("CVE-2026-1", "CVE-2026-1"), Equal);
+        // Numbers before words; a prefix first.
+        assert_eq!(id_order("DSA-5000-1", "DSA-x-1"), Less);
+        assert_eq!(id_order("CVE-2026-1", "CVE-2026"), Greater);
+        assert_eq!(id_order("CVE-2026-1", "GHSA-2026-1"), Less);
+        let mut ids = vec!["GHSA-abcd", "CVE-2026-10", "CVE-2026-9", "DSA-6000-1"];
+        ids.sort_by(|a, b| id_order(a, b));
+        assert_eq!(ids, ["CVE-2026-9", "CVE-2026-10", "DSA-6000-1", "GHSA-abcd"]);
+    }
 
     #[test]
     fn binnmu_suffix_is_stripped_only_when_numeric() {
