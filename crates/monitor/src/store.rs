@@ -750,8 +750,9 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` images not yet scanned with `db` and not leased by another live worker, for
-    /// `lease` seconds; `only` restricts the claim to one digest (an upload scans its own image).
+    /// Claims up to `limit` images not yet scanned with `db` and not under a live lease (this worker's
+    /// own included: they are being scanned), for `lease` seconds; `only` restricts the claim to one
+    /// digest, which `owner` may hold already (an upload scans the image it registered).
     /// PostgreSQL skips rows another transaction is claiming (`FOR UPDATE SKIP LOCKED`), so concurrent
     /// servers never claim one image together; SQLite runs the statement as one write transaction
     /// (one process, one connection).
@@ -770,7 +771,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE images SET lease_owner = $1, lease_until = $2 WHERE digest IN (SELECT digest FROM images \
-             WHERE scanned_db <> $3 AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1) \
+             WHERE scanned_db <> $3 AND (lease_until IS NULL OR lease_until < $4 OR ($6 <> '' AND lease_owner = $1)) \
              AND ($6 = '' OR digest = $6) \
              ORDER BY digest LIMIT $5{lock}) RETURNING digest, product"
         );
@@ -813,6 +814,17 @@ impl Store {
                 Claimed { digest, product, inventory }
             })
             .collect())
+    }
+
+    /// Gives back every claim of `owner`: a server restarted under the same `--worker-id` takes its
+    /// images up at once instead of when their leases expire.
+    pub async fn release_all(&self, owner: &str) -> Result<u64> {
+        Ok(sqlx::query("UPDATE images SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1")
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?
+            .rows_affected())
     }
 
     /// Gives a claim back without recording a scan (the scan failed): the image is tried again later.
@@ -1875,10 +1887,11 @@ mod tests {
         store.register(&registration(&digest, "1"), ("w", 60)).await.unwrap();
         let scans: [Vec<NewFinding>; 4] = [
             vec![finding("CVE-1", "critical", false), finding("CVE-2", "high", false), finding("CVE-3", "low", true)],
-            vec![finding("CVE-2", "high", false)],
+            vec![finding("CVE-2", "critical", false)],
             vec![finding("CVE-1", "critical", false), finding("CVE-4", "unknown", false)],
             vec![],
         ];
+        let mut first_seen = BTreeMap::new();
         for (i, findings) in scans.iter().enumerate() {
             sqlx::query("UPDATE images SET lease_owner = 'w', lease_until = $1")
                 .bind(now() + 60)
@@ -1904,7 +1917,47 @@ mod tests {
             assert_eq!(row.try_get::<i64, _>("fixed_findings").unwrap(), fixed.len() as i64, "after scan {i}");
             let seconds: i64 = fixed.iter().map(|f| f.fixed_at.unwrap() - f.first_seen).sum();
             assert_eq!(row.try_get::<i64, _>("remediation_seconds").unwrap(), seconds, "after scan {i}");
+            // The open findings are the scan's, as it says them (a changed severity too); a finding
+            // seen again keeps its first-seen time.
+            let mut open: Vec<(String, String, bool)> = all
+                .iter()
+                .filter(|f| f.fixed_at.is_none())
+                .map(|f| (f.advisory.clone(), f.severity.clone(), f.suppressed))
+                .collect();
+            open.sort();
+            let said: Vec<(String, String, bool)> =
+                findings.iter().map(|f| (f.advisory.clone(), f.severity.clone(), f.suppressed)).collect();
+            assert_eq!(open, said, "after scan {i}");
+            for f in &all {
+                assert_eq!(*first_seen.entry(f.advisory.clone()).or_insert(f.first_seen), f.first_seen);
+            }
         }
+    }
+
+    /// A claim takes images nobody holds: not those this worker is scanning already (it claims again
+    /// before its scans are done), except the one an upload registered for its own scan.
+    #[tokio::test]
+    async fn claims_skip_live_leases_of_their_own_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let digests: Vec<String> = (1..=3).map(|i| format!("sha256:{i:064x}")).collect();
+        for d in &digests {
+            store.register(&registration(d, ""), ("w", 60)).await.unwrap();
+        }
+        store.release_all("w").await.unwrap();
+        let first = store.claim("w", "db", 60, 2, None).await.unwrap();
+        let second = store.claim("w", "db", 60, 2, None).await.unwrap();
+        let mut all: Vec<&str> = first.iter().chain(&second).map(|c| c.digest.as_str()).collect();
+        all.sort_unstable();
+        assert_eq!(all, [&digests[0], &digests[1], &digests[2]], "each image once");
+        assert!(store.claim("w", "db", 60, 2, None).await.unwrap().is_empty());
+        assert!(store.claim("other", "db", 60, 2, None).await.unwrap().is_empty(), "live leases");
+        // An upload's own image, claimed again by its owner.
+        let only = store.claim("w", "db", 60, 2, Some(&digests[0])).await.unwrap();
+        assert_eq!(only.len(), 1);
+        // A restarted worker gives its claims back.
+        assert_eq!(store.release_all("w").await.unwrap(), 3);
+        assert_eq!(store.claim("other", "db", 60, 5, None).await.unwrap().len(), 3);
     }
 
     /// The trend follows what was deployed: a day shows the digest its tag pointed at then.

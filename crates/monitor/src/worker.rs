@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::scan::{VulnDb, scan_inventory};
 use crate::store::{Recorded, Store};
 
-/// Images claimed at a time by one worker.
-const BATCH: i64 = 64;
+/// Images claimed at a time by one worker (more are claimed when fewer than half are left to scan).
+const BATCH: usize = 64;
 
 /// The header that carries the alert's HMAC-SHA256 (`sha256=HEX` over the body, keyed with
 /// `--alert-secret`).
@@ -184,81 +184,81 @@ impl Worker {
         };
         let mut vex_cache: BTreeMap<String, Arc<Vec<pare_vuln::vex::Statement>>> = BTreeMap::new();
         let permits = Arc::new(tokio::sync::Semaphore::new(self.parallel));
+        // Scans run on the blocking pool, as many at once as there are cores; what has finished is
+        // recorded in one transaction while the rest go on scanning, and the next images are claimed
+        // before the cores run dry (a claim never takes this server's own live claims back).
+        let mut scans = tokio::task::JoinSet::new();
+        let mut claimable = true;
         loop {
-            let claimed = self.store.claim(owner, &sha, self.lease_secs(), BATCH, only).await?;
-            if claimed.is_empty() {
-                break;
-            }
-            // The batch's scans run on the blocking pool, as many at once as there are cores; what has
-            // finished is recorded in one transaction while the rest go on scanning.
-            let mut scans = tokio::task::JoinSet::new();
-            for image in claimed {
-                let vex = match vex_cache.get(&image.product) {
-                    Some(v) => Arc::clone(v),
-                    None => {
-                        let v = Arc::new(self.vex_statements(&image.product).await?);
-                        vex_cache.insert(image.product.clone(), Arc::clone(&v));
-                        v
-                    }
-                };
-                let db = Arc::clone(&db);
-                let permits = Arc::clone(&permits);
-                let delay = self.scan_delay;
-                let digest = image.digest.clone();
-                scans.spawn(async move {
-                    let permit = permits.acquire_owned().await;
-                    let scanned = tokio::task::spawn_blocking(move || {
-                        let _permit = permit;
-                        if let Some(d) = delay {
-                            std::thread::sleep(d);
+            if claimable && scans.len() < BATCH / 2 {
+                let claimed = self.store.claim(owner, &sha, self.lease_secs(), BATCH as i64, only).await?;
+                claimable = !claimed.is_empty() && only.is_none();
+                for image in claimed {
+                    let vex = match vex_cache.get(&image.product) {
+                        Some(v) => Arc::clone(v),
+                        None => {
+                            let v = Arc::new(self.vex_statements(&image.product).await?);
+                            vex_cache.insert(image.product.clone(), Arc::clone(&v));
+                            v
                         }
-                        scan_inventory(db.as_ref(), &image.digest, &image.product, &image.inventory, &vex)
-                    })
-                    .await
-                    .map_err(|e| Error::Task { message: e.to_string() })
-                    .and_then(|r| r);
-                    (digest, scanned)
-                });
-            }
-            while let Some(done) = scans.join_next().await {
-                let mut ready = vec![done.map_err(|e| Error::Task { message: e.to_string() })?];
-                while let Some(more) = scans.try_join_next() {
-                    ready.push(more.map_err(|e| Error::Task { message: e.to_string() })?);
-                }
-                let mut results = Vec::with_capacity(ready.len());
-                for (digest, scanned) in ready {
-                    match scanned {
-                        Ok(findings) => results.push((digest, findings)),
-                        Err(e) => {
-                            tracing::warn!("scanning {digest}: {e}");
-                            // The claim is kept until its lease expires: the image is tried again then,
-                            // not again and again in this pass.
-                            if only.is_some() {
-                                self.store.release(owner, &digest).await?;
-                                return Err(e);
+                    };
+                    let db = Arc::clone(&db);
+                    let permits = Arc::clone(&permits);
+                    let delay = self.scan_delay;
+                    let digest = image.digest.clone();
+                    scans.spawn(async move {
+                        let permit = permits.acquire_owned().await;
+                        let scanned = tokio::task::spawn_blocking(move || {
+                            let _permit = permit;
+                            if let Some(d) = delay {
+                                std::thread::sleep(d);
                             }
-                        }
-                    }
+                            scan_inventory(db.as_ref(), &image.digest, &image.product, &image.inventory, &vex)
+                        })
+                        .await
+                        .map_err(|e| Error::Task { message: e.to_string() })
+                        .and_then(|r| r);
+                        (digest, scanned)
+                    });
                 }
-                if results.is_empty() {
-                    continue;
-                }
-                let change = self.change();
-                let recorded = self.store.record_scans(owner, &sha, &results).await?;
-                drop(change);
-                for ((digest, _), r) in results.iter().zip(recorded) {
-                    match r {
-                        Some(r) => {
-                            total.new += r.new;
-                            total.fixed += r.fixed;
-                            total.alerts += r.alerts;
+            }
+            let Some(done) = scans.join_next().await else {
+                break;
+            };
+            let mut ready = vec![done.map_err(|e| Error::Task { message: e.to_string() })?];
+            while let Some(more) = scans.try_join_next() {
+                ready.push(more.map_err(|e| Error::Task { message: e.to_string() })?);
+            }
+            let mut results = Vec::with_capacity(ready.len());
+            for (digest, scanned) in ready {
+                match scanned {
+                    Ok(findings) => results.push((digest, findings)),
+                    Err(e) => {
+                        tracing::warn!("scanning {digest}: {e}");
+                        // The claim is kept until its lease expires: the image is tried again then,
+                        // not again and again in this pass.
+                        if only.is_some() {
+                            self.store.release(owner, &digest).await?;
+                            return Err(e);
                         }
-                        None => tracing::warn!("lost the claim on {digest} (lease expired): not recorded"),
                     }
                 }
             }
-            if only.is_some() {
-                break;
+            if results.is_empty() {
+                continue;
+            }
+            let change = self.change();
+            let recorded = self.store.record_scans(owner, &sha, &results).await?;
+            drop(change);
+            for ((digest, _), r) in results.iter().zip(recorded) {
+                match r {
+                    Some(r) => {
+                        total.new += r.new;
+                        total.fixed += r.fixed;
+                        total.alerts += r.alerts;
+                    }
+                    None => tracing::warn!("lost the claim on {digest} (lease expired): not recorded"),
+                }
             }
         }
         if total.alerts > 0 {
@@ -326,6 +326,11 @@ impl Worker {
     /// The rescan loop: poll the database file, scan what is pending; forever.
     pub async fn run_rescans(self: Arc<Self>) {
         let mut last_sample = (0, i64::MIN);
+        match self.store.release_all(&self.id).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("took up {n} images this worker had claimed before it restarted"),
+            Err(e) => tracing::warn!("claims of an earlier run of {}: {e}", self.id),
+        }
         loop {
             if let Err(e) = self.refresh().await {
                 tracing::warn!("{e} (keeping the database in use)");
