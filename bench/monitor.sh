@@ -108,6 +108,9 @@ open_findings() {
 findings_before=$(open_findings)
 before=$(status | python3 -c 'import json,sys; print(json.load(sys.stdin)["database_sha256"])')
 echo "peak RSS after registration: $(for p in "${pids[@]}"; do vmhwm "$p"; echo -n ' '; done)"
+# The servers' CPU time (user + system, seconds), to tell the work from the machine's speed of the day.
+cpu() { local t=0; for p in "${pids[@]}"; do t=$(awk -v t="$t" -v hz="$(getconf CLK_TCK)" '{print t + ($14 + $15) / hz}' "/proc/$p/stat"); done; echo "$t"; }
+cpu_before=$(cpu)
 "$pare" -q db update --db "$work/vuln.db" --from "$list"
 start=$(date +%s.%N)
 while :; do
@@ -117,6 +120,7 @@ while :; do
 done
 end=$(date +%s.%N)
 echo "rescan of $n SBOMs after the database update: $(python3 -c "print(f'{$end - $start:.1f}')") s (includes up to 0.5 s of polling)"
+echo "server CPU during the rescan: $(python3 -c "c = $(cpu) - $cpu_before; print(f'{c:.1f} s ({c / ($end - $start):.2f} cores busy)')")"
 echo "peak RSS: $(for p in "${pids[@]}"; do vmhwm "$p"; echo -n ' '; done)"
 echo "open findings: $findings_before before the update, $(open_findings) after"
 python3 - "${urls[0]}" "$read" <<'PY'

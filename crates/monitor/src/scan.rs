@@ -20,18 +20,26 @@ pub struct CachedDb {
     info: pare_vuln::DbInfo,
     advisories: Mutex<HashMap<PackageKey, Arc<Vec<Advisory>>>>,
     cvss: Mutex<HashMap<String, Arc<Vec<Cvss>>>>,
+    /// Each package version is matched once per database: a fleet shares most of them.
+    matches: pare_vuln::matcher::MatchCache,
 }
 
 /// An ecosystem and a package name.
 type PackageKey = (&'static str, String);
 
-/// Packages (and CVSS ids) kept per database.
+/// Packages (CVSS ids, package versions) kept per database.
 const CACHE_ENTRIES: usize = 200_000;
 
 impl CachedDb {
     pub fn new(db: Database) -> CachedDb {
         let info = db.info().clone();
-        CachedDb { db: Some(db), info, advisories: Mutex::new(HashMap::new()), cvss: Mutex::new(HashMap::new()) }
+        CachedDb {
+            db: Some(db),
+            info,
+            advisories: Mutex::new(HashMap::new()),
+            cvss: Mutex::new(HashMap::new()),
+            matches: pare_vuln::matcher::MatchCache::new(CACHE_ENTRIES),
+        }
     }
 
     fn db(&self) -> pare_vuln::Result<&Database> {
@@ -95,6 +103,10 @@ impl Lookup for CachedDb {
             cache.insert(id.to_string(), Arc::new(found.clone()));
         }
         Ok(found)
+    }
+
+    fn match_cache(&self) -> Option<&pare_vuln::matcher::MatchCache> {
+        Some(&self.matches)
     }
 }
 

@@ -30,4 +30,9 @@ pub trait Lookup {
     fn advisories(&self, ecosystem: Ecosystem, package: &str) -> Result<std::sync::Arc<Vec<Advisory>>>;
     /// CVSS scores known for a vulnerability id (CVE records, OSV `severity`), any source.
     fn cvss(&self, id: &str) -> Result<Vec<Cvss>>;
+    /// Where package versions' matches may be kept for as long as this lookup's data does not change
+    /// (a server's database); none by default: each scan matches afresh.
+    fn match_cache(&self) -> Option<&matcher::MatchCache> {
+        None
+    }
 }

@@ -23,7 +23,7 @@ pub struct MatchOptions {
 }
 
 /// The package a finding is about, as the inventory names it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PackageRef {
     pub ecosystem: String,
     pub name: String,
@@ -162,32 +162,56 @@ pub fn match_inventory(inventory: &Inventory, lookup: &dyn Lookup, options: &Mat
     let distro = distribution(inventory, options);
     out.release = distro.as_ref().map(|d| d.release.clone());
     let mut unmatched_deb = 0usize;
+    let alpine_release = inventory
+        .os
+        .as_ref()
+        .and_then(|os| os.version_id.as_deref())
+        .map(|v| format!("v{}", v.split('.').take(2).collect::<Vec<_>>().join(".")));
     for package in &inventory.packages {
         let Some(ecosystem) = package.advisory_ecosystem() else {
             *out.packages_skipped.entry(package.ecosystem.clone()).or_default() += 1;
             continue;
         };
-        let candidates = match ecosystem {
+        // What the advisories are matched by: the lookup's ecosystem, the release, the name and the
+        // version (Debian's source package and version).
+        let key = match ecosystem {
             Ecosystem::Debian => {
                 let Some(distro) = &distro else {
                     unmatched_deb += 1;
                     continue;
                 };
-                match_distro_package(package, distro, lookup, &mut out.warnings)?
+                let (source, version) = debian_source(package);
+                MatchKey { ecosystem: distro.ecosystem, release: Some(distro.release.clone()), name: source, version }
             }
-            Ecosystem::Alpine => {
-                let release = inventory
-                    .os
-                    .as_ref()
-                    .and_then(|os| os.version_id.as_deref())
-                    .map(|v| format!("v{}", v.split('.').take(2).collect::<Vec<_>>().join(".")));
-                match_by_name(package, ecosystem, release.as_deref(), lookup, &mut out.warnings)?
+            _ => {
+                let name = normalized_name(ecosystem, &package.name);
+                let version = if ecosystem == Ecosystem::Go && name == "stdlib" {
+                    go_toolchain_semver(&package.version)
+                } else {
+                    package.version.clone()
+                };
+                let release = if ecosystem == Ecosystem::Alpine { alpine_release.clone() } else { None };
+                MatchKey { ecosystem, release, name, version }
             }
-            _ => match_by_name(package, ecosystem, None, lookup, &mut out.warnings)?,
         };
         *out.packages_matched.entry(ecosystem.as_str().to_string()).or_default() += 1;
         let key_ecosystem = if ecosystem == Ecosystem::Debian { distro_ecosystem(&distro) } else { ecosystem };
-        out.findings.extend(merge(package, key_ecosystem, candidates, lookup)?);
+        let matched = match lookup.match_cache() {
+            Some(cache) => match cache.get(&key) {
+                Some(hit) => hit,
+                None => {
+                    let matched = Arc::new(match_version(&key, key_ecosystem, lookup)?);
+                    cache.insert(key, Arc::clone(&matched));
+                    matched
+                }
+            },
+            None => Arc::new(match_version(&key, key_ecosystem, lookup)?),
+        };
+        for (advisory, error) in &matched.unmatched {
+            out.warnings.push(format!("{} {}: not matched against {advisory}: {error}", package.name, package.version));
+        }
+        let package = package_ref(package);
+        out.findings.extend(matched.findings.iter().map(|f| Finding { package: package.clone(), ..f.clone() }));
     }
     if unmatched_deb > 0 {
         out.warnings.push(format!(
@@ -326,59 +350,88 @@ impl Candidate {
     }
 }
 
-fn match_distro_package(
-    package: &Package,
-    distro: &Distro,
-    lookup: &dyn Lookup,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<Candidate>> {
-    let (source, version) = debian_source(package);
-    let mut out = Vec::new();
-    let advisories = lookup.advisories(distro.ecosystem, &source)?;
-    for (index, advisory) in advisories.iter().enumerate() {
-        for (entry, affected) in advisory.affected.iter().enumerate() {
-            if affected.package != source || affected.release.as_deref() != Some(distro.release.as_str()) {
-                continue;
-            }
-            if let Some(c) = evaluate(&advisories, (index, entry), &version, package, warnings) {
-                out.push(c);
-            }
-        }
-    }
-    Ok(out)
+/// One package version to match: the lookup's ecosystem, the release (Debian's codename, Alpine's
+/// `v3.19`), the name the advisories use and the version.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MatchKey {
+    pub ecosystem: Ecosystem,
+    pub release: Option<String>,
+    pub name: String,
+    pub version: String,
 }
 
-fn match_by_name(
-    package: &Package,
-    ecosystem: Ecosystem,
-    release: Option<&str>,
-    lookup: &dyn Lookup,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<Candidate>> {
-    let name = normalized_name(ecosystem, &package.name);
-    let version = if ecosystem == Ecosystem::Go && name == "stdlib" {
-        go_toolchain_semver(&package.version)
-    } else {
-        package.version.clone()
-    };
-    let mut out = Vec::new();
-    let advisories = lookup.advisories(ecosystem, &name)?;
+/// What one package version matched: its findings (with an empty `package`, which each package that
+/// has this version fills in) and the records its version could not be compared with.
+#[derive(Debug, Default)]
+pub struct Matched {
+    findings: Vec<Finding>,
+    /// (advisory id, why)
+    unmatched: Vec<(String, String)>,
+}
+
+/// Matches of package versions kept by a long-lived [`Lookup`] (a server rescanning a fleet, where
+/// thousands of images share each package version): the result depends on the database and the key
+/// only. Holds up to `capacity` versions; past it, versions are matched each time.
+#[derive(Debug)]
+pub struct MatchCache {
+    entries: std::sync::Mutex<std::collections::HashMap<MatchKey, Arc<Matched>>>,
+    capacity: usize,
+}
+
+impl MatchCache {
+    pub fn new(capacity: usize) -> MatchCache {
+        MatchCache { entries: std::sync::Mutex::new(std::collections::HashMap::new()), capacity }
+    }
+
+    fn get(&self, key: &MatchKey) -> Option<Arc<Matched>> {
+        self.entries.lock().ok()?.get(key).cloned()
+    }
+
+    fn insert(&self, key: MatchKey, matched: Arc<Matched>) {
+        if let Ok(mut entries) = self.entries.lock()
+            && entries.len() < self.capacity
+        {
+            entries.insert(key, matched);
+        }
+    }
+
+    /// Package versions held.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Matches one package version against every advisory of its name (in its release, when it has one).
+fn match_version(key: &MatchKey, key_ecosystem: Ecosystem, lookup: &dyn Lookup) -> Result<Matched> {
+    let mut matched = Matched::default();
+    let mut candidates = Vec::new();
+    let advisories = lookup.advisories(key.ecosystem, &key.name)?;
+    let distribution = matches!(key.ecosystem, Ecosystem::Debian | Ecosystem::Ubuntu);
     for (index, advisory) in advisories.iter().enumerate() {
         for (entry, affected) in advisory.affected.iter().enumerate() {
-            if normalized_name(ecosystem, &affected.package) != name {
+            let wanted = if distribution {
+                affected.package == key.name && affected.release == key.release
+            } else {
+                normalized_name(key.ecosystem, &affected.package) == key.name
+                    && match (key.release.as_deref(), affected.release.as_deref()) {
+                        (Some(want), Some(have)) => want == have,
+                        _ => true,
+                    }
+            };
+            if !wanted {
                 continue;
             }
-            if let (Some(want), Some(have)) = (release, affected.release.as_deref())
-                && want != have
-            {
-                continue;
-            }
-            if let Some(c) = evaluate(&advisories, (index, entry), &version, package, warnings) {
-                out.push(c);
+            if let Some(c) = evaluate(&advisories, (index, entry), &key.version, &mut matched.unmatched) {
+                candidates.push(c);
             }
         }
     }
-    Ok(out)
+    matched.findings = merge(key_ecosystem, candidates, lookup)?;
+    Ok(matched)
 }
 
 /// A Go toolchain version as the Go database's `stdlib` ranges write it (semver):
@@ -431,8 +484,7 @@ fn evaluate(
     advisories: &Arc<Vec<Advisory>>,
     (index, entry): (usize, usize),
     version: &str,
-    package: &Package,
-    warnings: &mut Vec<String>,
+    unmatched: &mut Vec<(String, String)>,
 ) -> Option<Candidate> {
     let advisory = advisories.get(index)?;
     let affected = advisory.affected.get(entry)?;
@@ -450,8 +502,7 @@ fn evaluate(
                 candidate(m.affected, m.fixed, notes)
             }
             Err(e) => {
-                warnings
-                    .push(format!("{} {}: not matched against {}: {e}", package.name, package.version, advisory.id));
+                unmatched.push((advisory.id.clone(), e.to_string()));
                 None
             }
         },
@@ -494,12 +545,7 @@ fn is_distribution_advisory(advisory: &Advisory) -> bool {
 }
 
 /// Merges candidates into one finding per issue: records whose ids overlap are one issue.
-fn merge(
-    package: &Package,
-    ecosystem: Ecosystem,
-    candidates: Vec<Candidate>,
-    lookup: &dyn Lookup,
-) -> Result<Vec<Finding>> {
+fn merge(ecosystem: Ecosystem, candidates: Vec<Candidate>, lookup: &dyn Lookup) -> Result<Vec<Finding>> {
     let nodes: Vec<(usize, IssueIds<'_>)> = candidates
         .iter()
         .enumerate()
@@ -557,7 +603,7 @@ fn merge(
         findings.push(Finding {
             id,
             aliases,
-            package: package_ref(package),
+            package: PackageRef::default(),
             severity,
             severity_source,
             status,

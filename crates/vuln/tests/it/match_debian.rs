@@ -385,3 +385,52 @@ fn case_25_tracker_json_statuses_and_urgency() {
     assert_eq!(eol.status, Status::EndOfLife);
     assert!(eol.fixed_versions.is_empty());
 }
+
+/// The lists with a match cache, as a server's database keeps one.
+struct Cached(pare_vuln::matcher::MatchCache);
+
+impl Lookup for Cached {
+    fn advisories(&self, ecosystem: Ecosystem, package: &str) -> pare_vuln::Result<std::sync::Arc<Vec<Advisory>>> {
+        lists().advisories(ecosystem, package)
+    }
+    fn cvss(&self, id: &str) -> pare_vuln::Result<Vec<Cvss>> {
+        lists().cvss(id)
+    }
+    fn match_cache(&self) -> Option<&pare_vuln::matcher::MatchCache> {
+        Some(&self.0)
+    }
+}
+
+/// A package version matched once and taken from the cache after gives what matching it again gives:
+/// the same findings, each package under its own name, and the same warnings.
+#[test]
+fn cached_matches_equal_fresh_ones() {
+    let packages = vec![
+        deb("libssl3", "3.0.17-1~deb12u2", Some(("openssl", "3.0.17-1~deb12u2"))),
+        deb("openssl", "3.0.17-1~deb12u2", Some(("openssl", "3.0.17-1~deb12u2"))),
+        deb("libssl3", "3.0.19-1~deb12u2", Some(("openssl", "3.0.19-1~deb12u2"))),
+        deb("libc6", "2.36-9+deb12u1", Some(("glibc", "2.36-9+deb12u1"))),
+        // A version dpkg cannot read: a warning per record, for each package that has it.
+        deb("curl", "not a version!", Some(("curl", "not a version!"))),
+        deb("libcurl4", "not a version!", Some(("curl", "not a version!"))),
+    ];
+    let inventory = Inventory {
+        subject: Subject { name: "test".into(), digest: None },
+        os: Some(os("12", "bookworm")),
+        packages,
+        tool: Tool::default(),
+        created: None,
+    };
+    let fresh = match_inventory(&inventory, lists(), &MatchOptions::default()).unwrap();
+    let cached = Cached(pare_vuln::matcher::MatchCache::new(100));
+    for round in 0..2 {
+        let got = match_inventory(&inventory, &cached, &MatchOptions::default()).unwrap();
+        assert_eq!(got.findings, fresh.findings, "round {round}");
+        assert_eq!(got.warnings, fresh.warnings, "round {round}");
+    }
+    assert_eq!(cached.0.len(), 4, "one entry per source version");
+    assert!(fresh.findings.iter().any(|f| f.package.name == "openssl"));
+    assert!(fresh.findings.iter().any(|f| f.package.name == "libssl3"));
+    assert!(fresh.warnings.iter().any(|w| w.starts_with("libcurl4 not a version!")), "{:?}", fresh.warnings);
+    assert!(fresh.warnings.iter().any(|w| w.starts_with("curl not a version!")), "{:?}", fresh.warnings);
+}
