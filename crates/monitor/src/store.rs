@@ -392,6 +392,9 @@ impl Store {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                     conn.execute("PRAGMA synchronous = FULL").await?;
+                    // 32 MiB of pages (SQLite's default is 2 MiB): a rescan walks every image's
+                    // findings and their indexes, which at fleet size spill a small cache all the time.
+                    conn.execute("PRAGMA cache_size = -32768").await?;
                     Ok(())
                 })
             }),
