@@ -574,28 +574,38 @@ impl Store {
             ImageOrder::Risk => "open_critical DESC, open_high DESC, open_medium DESC, registered_at DESC, digest DESC",
             ImageOrder::Age => "COALESCE(created_at, registered_at), digest",
         };
-        let filter = "($1 = '' OR environment = $1) AND ($2 = '' OR team = $2) AND ($3 = '' OR repository = $3) \
-                      AND ($4 < 0 OR current = $4)";
-        let current = query.current.map_or(-1, i64::from);
-        let bind = |q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>| {
-            q.bind(query.environment.clone().unwrap_or_default())
-                .bind(query.team.clone().unwrap_or_default())
-                .bind(query.repository.clone().unwrap_or_default())
-                .bind(current)
-        };
-        let sql = format!("SELECT {IMAGE_COLUMNS} FROM images WHERE {filter} ORDER BY {order} LIMIT $5 OFFSET $6");
-        let rows = bind(sqlx::query(AssertSqlSafe(sql)))
+        // Only the conditions asked for: SQLite then counts and orders from an index alone.
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<&str> = Vec::new();
+        for (column, value) in
+            [("environment", &query.environment), ("team", &query.team), ("repository", &query.repository)]
+        {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                values.push(v);
+                conditions.push(format!("{column} = ${}", values.len()));
+            }
+        }
+        if let Some(current) = query.current {
+            conditions.push(format!("current = {}", i64::from(current)));
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        let n = values.len();
+        let sql =
+            format!("SELECT {IMAGE_COLUMNS} FROM images{filter} ORDER BY {order} LIMIT ${} OFFSET ${}", n + 1, n + 2);
+        let mut list = sqlx::query(AssertSqlSafe(sql));
+        let mut count = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM images{filter}")));
+        for v in &values {
+            list = list.bind(v.to_string());
+            count = count.bind(v.to_string());
+        }
+        let rows = list
             .bind(query.limit.clamp(1, MAX_PAGE))
             .bind(query.offset.max(0))
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.err(e))?;
         let images = rows.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>().map_err(|e| self.err(e))?;
-        let total: i64 = bind(sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM images WHERE {filter}"))))
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|r| r.try_get("n"))
-            .map_err(|e| self.err(e))?;
+        let total: i64 = count.fetch_one(&self.pool).await.and_then(|r| r.try_get("n")).map_err(|e| self.err(e))?;
         Ok((images, total))
     }
 

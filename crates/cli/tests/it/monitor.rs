@@ -522,6 +522,8 @@ fn api_suite(pare: &Pare, database: &str) {
     let (total, _, current) = page("current=true&team=payments");
     assert_eq!((total.as_str(), current), ("1", vec![format!("sha256:{:064x}", 2)]));
     assert_eq!(page("team=nobody").0, "0");
+    assert_eq!(page("environment=production&team=payments").0, "2", "two filters, each its own value");
+    assert_eq!(page("environment=payments&team=production").0, "0");
     let (status, body) = call("GET", &format!("{base}/api/v1/images?limit=many"), Some(&read), None);
     assert_eq!(status, 400, "{body}");
 
