@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "watch", include_str!("../migrations/0002_watch.sql")),
     (3, "advice", include_str!("../migrations/0003_advice.sql")),
     (4, "counts", include_str!("../migrations/0004_counts.sql")),
+    (5, "listing indexes", include_str!("../migrations/0005_listing_indexes.sql")),
 ];
 
 /// Which database the store is on.
@@ -1640,9 +1641,9 @@ impl Store {
     pub async fn advised(&self, limit: i64) -> Result<Vec<crate::advice::Advised>> {
         let sql = AssertSqlSafe(format!(
             "SELECT i.repository, i.tag, i.environment, i.team, i.created_at, i.registered_at, {ADVICE_COLUMNS} \
-             FROM advice a \
-             JOIN images i ON i.digest = a.digest WHERE i.current = 1 AND (a.rebuild_advised = 1 OR \
-             a.newer_base_digest <> '') ORDER BY i.environment, i.team, i.repository, a.digest LIMIT $1"
+             FROM images i JOIN advice a ON a.digest = i.digest WHERE i.digest IN (SELECT digest FROM advice \
+             WHERE rebuild_advised = 1 OR newer_base_digest <> '') AND i.current = 1 \
+             ORDER BY i.environment, i.team, i.repository, a.digest LIMIT $1"
         ));
         let rows = sqlx::query(sql).bind(limit).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
         let now = now();
