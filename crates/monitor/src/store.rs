@@ -1638,11 +1638,13 @@ impl Store {
     }
 
     /// Current images with a rebuild advised or a newer base, with where they run: the first `limit`.
+    /// (`CROSS JOIN`: SQLite then reads the flagged advice rows first, from their partial index, and
+    /// looks their images up; PostgreSQL plans it as any join.)
     pub async fn advised(&self, limit: i64) -> Result<Vec<crate::advice::Advised>> {
         let sql = AssertSqlSafe(format!(
             "SELECT i.repository, i.tag, i.environment, i.team, i.created_at, i.registered_at, {ADVICE_COLUMNS} \
-             FROM images i JOIN advice a ON a.digest = i.digest WHERE i.digest IN (SELECT digest FROM advice \
-             WHERE rebuild_advised = 1 OR newer_base_digest <> '') AND i.current = 1 \
+             FROM advice a CROSS JOIN images i WHERE i.digest = a.digest \
+             AND (a.rebuild_advised = 1 OR a.newer_base_digest <> '') AND i.current = 1 \
              ORDER BY i.environment, i.team, i.repository, a.digest LIMIT $1"
         ));
         let rows = sqlx::query(sql).bind(limit).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
