@@ -16,6 +16,27 @@ use crate::store::{Recorded, Store};
 /// Images claimed at a time by one worker (more are claimed when fewer than half are left to scan).
 const BATCH: usize = 64;
 
+/// Recording transactions at once per server on PostgreSQL.
+const RECORDERS: usize = 4;
+
+/// What one recording transaction did, per digest (`None`: the claim was lost).
+type RecordedBatch = Result<Vec<(String, Option<Recorded>)>>;
+
+/// Adds what one recording transaction did to `total` (a lost claim is said, not counted).
+fn add_recorded(total: &mut Recorded, done: std::result::Result<RecordedBatch, tokio::task::JoinError>) -> Result<()> {
+    for (digest, r) in done.map_err(|e| Error::Task { message: e.to_string() })?? {
+        match r {
+            Some(r) => {
+                total.new += r.new;
+                total.fixed += r.fixed;
+                total.alerts += r.alerts;
+            }
+            None => tracing::warn!("lost the claim on {digest} (lease expired): not recorded"),
+        }
+    }
+    Ok(())
+}
+
 /// The header that carries the alert's HMAC-SHA256 (`sha256=HEX` over the body, keyed with
 /// `--alert-secret`).
 pub const SIGNATURE_HEADER: &str = "x-pare-signature";
@@ -188,6 +209,13 @@ impl Worker {
         // recorded in one transaction while the rest go on scanning, and the next images are claimed
         // before the cores run dry (a claim never takes this server's own live claims back).
         let mut scans = tokio::task::JoinSet::new();
+        // Recording transactions under way: one on SQLite (one connection), several on PostgreSQL,
+        // where a recording waits mostly on the database's round trips.
+        let mut records: tokio::task::JoinSet<RecordedBatch> = tokio::task::JoinSet::new();
+        let recorders = match self.store.backend() {
+            crate::store::Backend::Sqlite => 1,
+            crate::store::Backend::Postgres => RECORDERS,
+        };
         let mut claimable = true;
         loop {
             if claimable && scans.len() < BATCH / 2 {
@@ -247,19 +275,21 @@ impl Worker {
             if results.is_empty() {
                 continue;
             }
-            let change = self.change();
-            let recorded = self.store.record_scans(owner, &sha, &results).await?;
-            drop(change);
-            for ((digest, _), r) in results.iter().zip(recorded) {
-                match r {
-                    Some(r) => {
-                        total.new += r.new;
-                        total.fixed += r.fixed;
-                        total.alerts += r.alerts;
-                    }
-                    None => tracing::warn!("lost the claim on {digest} (lease expired): not recorded"),
+            while records.len() >= recorders {
+                if let Some(done) = records.join_next().await {
+                    add_recorded(&mut total, done)?;
                 }
             }
+            let (worker, owner, sha) = (Arc::clone(self), owner.to_string(), sha.clone());
+            records.spawn(async move {
+                let change = worker.change();
+                let recorded = worker.store.record_scans(&owner, &sha, &results).await;
+                drop(change);
+                Ok(results.into_iter().map(|(digest, _)| digest).zip(recorded?).collect())
+            });
+        }
+        while let Some(done) = records.join_next().await {
+            add_recorded(&mut total, done)?;
         }
         if total.alerts > 0 {
             self.wake_alerts.notify_one();
