@@ -102,8 +102,21 @@ print(f"registered {n} SBOMs of {min(300, len(names))} packages in {time.time() 
 PY
 vmhwm() { awk '/VmHWM/ {printf "%d MiB", $2/1024}' "/proc/$1/status"; }
 status() { curl -s -H "Authorization: Bearer $read" "${urls[0]}/api/v1/status"; }
+# Open findings summed over the image list (the store's per-image counts; /metrics may be a few seconds
+# behind what another server recorded).
 open_findings() {
-  curl -s -H "Authorization: Bearer $read" "${urls[0]}/metrics" | awk '/^pare_monitor_open_findings\{/ {n += $2} END {print n + 0}'
+  python3 - "${urls[0]}" "$read" <<'PY'
+import json, sys, urllib.request
+url, token, total, offset = sys.argv[1], sys.argv[2], 0, 0
+while True:
+    page = json.load(urllib.request.urlopen(urllib.request.Request(
+        f"{url}/api/v1/images?limit=1000&offset={offset}", headers={"authorization": f"Bearer {token}"})))
+    if not page:
+        break
+    total += sum(sum(i["open"].values()) for i in page)
+    offset += len(page)
+print(total)
+PY
 }
 findings_before=$(open_findings)
 before=$(status | python3 -c 'import json,sys; print(json.load(sys.stdin)["database_sha256"])')

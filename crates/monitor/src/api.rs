@@ -334,34 +334,60 @@ async fn list_images(State(state): State<Shared>, headers: HeaderMap, Query(para
     };
     match state.worker.store.images(&query).await {
         Ok((images, total)) => {
-            let mut response = Json(&images).into_response();
-            if let Ok(v) = header::HeaderValue::from_str(&total.to_string()) {
-                response.headers_mut().insert("x-total-count", v);
-            }
-            let next = query.offset + i64::try_from(images.len()).unwrap_or(0);
-            if next < total {
-                let mut url = form_urlencoded::Serializer::new(String::new());
-                for (key, value) in [
-                    ("environment", params.environment),
-                    ("team", params.team),
-                    ("repository", params.repository),
-                    ("current", params.current.map(|c| c.to_string())),
-                    ("order", params.order.map(|o| o.as_str().to_string())),
-                ] {
-                    if let Some(value) = value {
-                        url.append_pair(key, &value);
-                    }
-                }
-                url.append_pair("limit", &query.limit.to_string()).append_pair("offset", &next.to_string());
-                let link = format!("</api/v1/images?{}>; rel=\"next\"", url.finish());
-                if let Ok(v) = header::HeaderValue::from_str(&link) {
-                    response.headers_mut().insert(header::LINK, v);
-                }
-            }
-            response
+            let filters = [
+                ("environment", params.environment),
+                ("team", params.team),
+                ("repository", params.repository),
+                ("current", params.current.map(|c| c.to_string())),
+                ("order", params.order.map(|o| o.as_str().to_string())),
+            ];
+            let page = Page { path: "/api/v1/images", limit: query.limit, offset: query.offset, total };
+            page.headers(Json(&images).into_response(), images.len(), &filters)
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// A page of a list: the response says how many there are (`X-Total-Count`) and, when more follow,
+/// where the next page is (`Link: <…>; rel="next"`, with the request's filters).
+struct Page {
+    path: &'static str,
+    limit: i64,
+    offset: i64,
+    total: i64,
+}
+
+impl Page {
+    fn headers(&self, mut response: Response, shown: usize, filters: &[(&str, Option<String>)]) -> Response {
+        if let Ok(v) = header::HeaderValue::from_str(&self.total.to_string()) {
+            response.headers_mut().insert("x-total-count", v);
+        }
+        let next = self.offset + i64::try_from(shown).unwrap_or(0);
+        if next < self.total {
+            let mut url = form_urlencoded::Serializer::new(String::new());
+            for (key, value) in filters {
+                if let Some(value) = value {
+                    url.append_pair(key, value);
+                }
+            }
+            url.append_pair("limit", &self.limit.to_string()).append_pair("offset", &next.to_string());
+            let link = format!("<{}?{}>; rel=\"next\"", self.path, url.finish());
+            if let Ok(v) = header::HeaderValue::from_str(&link) {
+                response.headers_mut().insert(header::LINK, v);
+            }
+        }
+        response
+    }
+}
+
+/// Which page of advised images.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Entries per page: 1 to 1000, default 500.
+    limit: Option<i64>,
+    /// Entries skipped.
+    offset: Option<i64>,
 }
 
 /// One image with its rebuild advice.
@@ -393,14 +419,22 @@ async fn show_image(State(state): State<Shared>, headers: HeaderMap, Path(digest
 
 /// Current images with a rebuild advised or a newer base: packages to update, vulnerabilities a
 /// rebuild fixes, the newer base digest.
-#[utoipa::path(get, path = "/api/v1/advice", responses((status = 200, body = [Advised]), (status = 401, body = ApiError)),
-    security(("bearer" = [])))]
-async fn list_advice(State(state): State<Shared>, headers: HeaderMap) -> Response {
+/// A page at a time, as `/api/v1/images` (`X-Total-Count`, `Link` with `rel="next"`).
+#[utoipa::path(get, path = "/api/v1/advice", params(PageParams), responses((status = 200, body = [Advised],
+    headers(("x-total-count" = i64, description = "Advised images"),
+    ("link" = String, description = "The next page (`rel=\"next\"`), when there is one"))),
+    (status = 401, body = ApiError)), security(("bearer" = [])))]
+async fn list_advice(State(state): State<Shared>, headers: HeaderMap, Query(params): Query<PageParams>) -> Response {
     if let Err(r) = authorize(&state, &headers, Scope::Read).await {
         return r;
     }
-    match state.worker.store.advised(i64::MAX).await {
-        Ok(list) => Json(list).into_response(),
+    let limit = params.limit.unwrap_or(crate::store::DEFAULT_PAGE).clamp(1, crate::store::MAX_PAGE);
+    let offset = params.offset.unwrap_or(0).max(0);
+    match state.worker.store.advised(limit, offset).await {
+        Ok((list, total)) => {
+            let page = Page { path: "/api/v1/advice", limit, offset, total };
+            page.headers(Json(&list).into_response(), list.len(), &[])
+        }
         Err(e) => e.into_response(),
     }
 }

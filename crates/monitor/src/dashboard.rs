@@ -224,7 +224,7 @@ pub(crate) async fn index(
         store.images(&oldest),
         compute_trend(&state.worker, PRODUCTION, None, TREND_DAYS),
         state.worker.stats(),
-        store.advised(ADVISED_SHOWN)
+        store.advised(ADVISED_SHOWN, 0)
     ) {
         Ok(all) => all,
         Err(e) => return e.into_response(),
@@ -270,7 +270,7 @@ pub(crate) async fn index(
         previous: (offset > 0).then(|| (offset - PAGE).max(0)),
         stale: oldest.0.iter().filter(|i| i.age_days > STALE_DAYS).map(image_row).collect(),
         stale_days: STALE_DAYS,
-        advised,
+        advised: advised.0,
     };
     html(page.render())
 }

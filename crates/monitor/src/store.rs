@@ -1637,19 +1637,30 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Current images with a rebuild advised or a newer base, with where they run: the first `limit`.
-    /// (`CROSS JOIN`: SQLite then reads the flagged advice rows first, from their partial index, and
-    /// looks their images up; PostgreSQL plans it as any join.)
-    pub async fn advised(&self, limit: i64) -> Result<Vec<crate::advice::Advised>> {
+    /// Current images with a rebuild advised or a newer base, with where they run: a page (`limit`,
+    /// `offset`), and how many there are. (`CROSS JOIN`: SQLite then reads the flagged advice rows
+    /// first, from their partial index, and looks their images up; PostgreSQL plans it as any join.)
+    pub async fn advised(&self, limit: i64, offset: i64) -> Result<(Vec<crate::advice::Advised>, i64)> {
+        const ADVISED: &str = "FROM advice a CROSS JOIN images i WHERE i.digest = a.digest \
+                               AND (a.rebuild_advised = 1 OR a.newer_base_digest <> '') AND i.current = 1";
         let sql = AssertSqlSafe(format!(
             "SELECT i.repository, i.tag, i.environment, i.team, i.created_at, i.registered_at, {ADVICE_COLUMNS} \
-             FROM advice a CROSS JOIN images i WHERE i.digest = a.digest \
-             AND (a.rebuild_advised = 1 OR a.newer_base_digest <> '') AND i.current = 1 \
-             ORDER BY i.environment, i.team, i.repository, a.digest LIMIT $1"
+             {ADVISED} ORDER BY i.environment, i.team, i.repository, a.digest LIMIT $1 OFFSET $2"
         ));
-        let rows = sqlx::query(sql).bind(limit).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
+        let rows = sqlx::query(sql)
+            .bind(limit.clamp(1, MAX_PAGE))
+            .bind(offset.max(0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        let total: i64 = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n {ADVISED}")))
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get("n"))
+            .map_err(|e| self.err(e))?;
         let now = now();
-        rows.iter()
+        let advised = rows
+            .iter()
             .map(|r| {
                 let age = age_days(now, r.try_get("created_at")?, r.try_get("registered_at")?);
                 Ok(crate::advice::Advised::new(
@@ -1662,7 +1673,8 @@ impl Store {
                 ))
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        Ok((advised, total))
     }
 }
 

@@ -1540,9 +1540,23 @@ fn rebuild_advice_reads_the_archive_once_per_check() {
     // Three pockets: each InRelease and one Packages index (two when a pocket lists none: at most 6).
     let requests = repo.requests() - before;
     assert!((3..=6).contains(&requests), "{requests} requests to the mirror for {IMAGES} images");
-    let list = get(&monitor, "/api/v1/advice", &write);
-    assert_eq!(list.as_array().unwrap().len(), IMAGES as usize);
-    assert!(list.as_array().unwrap().iter().all(|a| a["packages"] == 1 && a["rebuild_advised"] == true));
+    // The list, a page at a time: every advised image once.
+    let mut listed = std::collections::BTreeSet::new();
+    let mut path = "/api/v1/advice".to_string();
+    let mut pages = 0;
+    loop {
+        let resp = client().get(format!("{}{path}", monitor.url)).bearer_auth(&write).send().unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        assert_eq!(resp.headers()["x-total-count"].to_str().unwrap(), IMAGES.to_string());
+        let next = resp.headers().get("link").map(|l| l.to_str().unwrap().to_string());
+        let list: Value = resp.json().unwrap();
+        assert!(list.as_array().unwrap().iter().all(|a| a["packages"] == 1 && a["rebuild_advised"] == true));
+        listed.extend(list.as_array().unwrap().iter().map(|a| a["digest"].as_str().unwrap().to_string()));
+        pages += 1;
+        let Some(next) = next else { break };
+        path = next.trim_start_matches('<').split('>').next().unwrap().to_string();
+    }
+    assert_eq!((listed.len(), pages), (IMAGES as usize, 2), "500 per page by default");
     for team in 0..4 {
         let line = format!(
             "pare_monitor_rebuild_advised_images{{environment=\"production\",team=\"t{team}\",pare_built=\"true\"}}"
