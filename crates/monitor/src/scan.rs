@@ -22,6 +22,8 @@ pub struct CachedDb {
     cvss: Mutex<HashMap<String, Arc<Vec<Cvss>>>>,
     /// Each package version is matched once per database: a fleet shares most of them.
     matches: pare_vuln::matcher::MatchCache,
+    /// Said once when the advisory or CVSS cache is full.
+    full: std::sync::atomic::AtomicBool,
 }
 
 /// An ecosystem and a package name.
@@ -39,6 +41,7 @@ impl CachedDb {
             advisories: Mutex::new(HashMap::new()),
             cvss: Mutex::new(HashMap::new()),
             matches: pare_vuln::matcher::MatchCache::new(CACHE_ENTRIES),
+            full: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -47,6 +50,15 @@ impl CachedDb {
             path: PathBuf::new(),
             message: "the database was closed".into(),
         })
+    }
+
+    fn said_full(&self) {
+        if !self.full.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                "{CACHE_ENTRIES} packages' advisories (or CVSS ids) are kept in memory: others are read from the \
+                 database file on every scan (slower rescans)"
+            );
+        }
     }
 
     /// What the database holds (its SHA-256, when it was built).
@@ -84,10 +96,12 @@ impl Lookup for CachedDb {
             return Ok(hit);
         }
         let found = self.db()?.advisories(ecosystem, package)?;
-        if let Ok(mut cache) = self.advisories.lock()
-            && cache.len() < CACHE_ENTRIES
-        {
-            cache.insert(key, Arc::clone(&found));
+        if let Ok(mut cache) = self.advisories.lock() {
+            if cache.len() < CACHE_ENTRIES {
+                cache.insert(key, Arc::clone(&found));
+            } else {
+                self.said_full();
+            }
         }
         Ok(found)
     }
@@ -97,10 +111,12 @@ impl Lookup for CachedDb {
             return Ok(hit.as_ref().clone());
         }
         let found = self.db()?.cvss(id)?;
-        if let Ok(mut cache) = self.cvss.lock()
-            && cache.len() < CACHE_ENTRIES
-        {
-            cache.insert(id.to_string(), Arc::new(found.clone()));
+        if let Ok(mut cache) = self.cvss.lock() {
+            if cache.len() < CACHE_ENTRIES {
+                cache.insert(id.to_string(), Arc::new(found.clone()));
+            } else {
+                self.said_full();
+            }
         }
         Ok(found)
     }

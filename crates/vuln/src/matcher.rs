@@ -376,11 +376,17 @@ pub struct Matched {
 pub struct MatchCache {
     entries: std::sync::Mutex<std::collections::HashMap<MatchKey, Arc<Matched>>>,
     capacity: usize,
+    /// Said once when the cache is full.
+    full: std::sync::atomic::AtomicBool,
 }
 
 impl MatchCache {
     pub fn new(capacity: usize) -> MatchCache {
-        MatchCache { entries: std::sync::Mutex::new(std::collections::HashMap::new()), capacity }
+        MatchCache {
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+            capacity,
+            full: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     fn get(&self, key: &MatchKey) -> Option<Arc<Matched>> {
@@ -388,10 +394,15 @@ impl MatchCache {
     }
 
     fn insert(&self, key: MatchKey, matched: Arc<Matched>) {
-        if let Ok(mut entries) = self.entries.lock()
-            && entries.len() < self.capacity
-        {
-            entries.insert(key, matched);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() < self.capacity {
+                entries.insert(key, matched);
+            } else if !self.full.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    "{} package versions are kept matched: others are matched on every scan (slower rescans)",
+                    self.capacity
+                );
+            }
         }
     }
 
