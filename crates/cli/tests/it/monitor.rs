@@ -625,17 +625,40 @@ fn digest_of(n: u32) -> String {
     format!("sha256:{n:064x}")
 }
 
+/// What most SQLite tests start from: pare, a temporary directory holding the store (`monitor.db`)
+/// and the older vulnerability database (`vuln.db`, unless `without_database`), and a write and a read
+/// token for the store.
+struct Fixture {
+    pare: Pare,
+    dir: tempfile::TempDir,
+    vuln_db: std::path::PathBuf,
+    database: String,
+    write: String,
+    read: String,
+}
+
+impl Fixture {
+    fn sqlite() -> Fixture {
+        let fixture = Fixture::without_database();
+        write_old_db(&fixture.pare, &fixture.vuln_db);
+        fixture
+    }
+
+    fn without_database() -> Fixture {
+        let pare = Pare::new(crate::PARE);
+        let dir = tempfile::tempdir().unwrap();
+        let vuln_db = dir.path().join("vuln.db");
+        let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
+        let (write, read) = (token(&pare, &database, "write"), token(&pare, &database, "read"));
+        Fixture { pare, dir, vuln_db, database, write, read }
+    }
+}
+
 /// The rescan story: images registered, an older database, then a newer one with an added
 /// advisory for a package they contain.
 #[test]
 fn rescan_story_new_advisory_reaches_stored_images_and_alerts_once() {
-    let pare = Pare::new(crate::PARE);
-    let dir = tempfile::tempdir().unwrap();
-    let vuln_db = dir.path().join("vuln.db");
-    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
-    write_old_db(&pare, &vuln_db);
-    let write = token(&pare, &database, "write");
-    let read = token(&pare, &database, "read");
+    let Fixture { pare, dir: _dir, vuln_db, database, write, read } = Fixture::sqlite();
     let receiver = Receiver::start();
     let server = Server::start(&pare, &database, &vuln_db, &["--alert-url", &receiver.url, "--alert-secret", "s3cret"]);
     // Two production images and one in staging; none can be pulled (their digests are made up): a
@@ -713,13 +736,7 @@ fn rescan_story_new_advisory_reaches_stored_images_and_alerts_once() {
 /// lost or doubled, every alert arrives.
 #[test]
 fn kill_during_rescan_loses_nothing() {
-    let pare = Pare::new(crate::PARE);
-    let dir = tempfile::tempdir().unwrap();
-    let vuln_db = dir.path().join("vuln.db");
-    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
-    write_old_db(&pare, &vuln_db);
-    let write = token(&pare, &database, "write");
-    let read = token(&pare, &database, "read");
+    let Fixture { pare, dir: _dir, vuln_db, database, write, read } = Fixture::sqlite();
     let receiver = Receiver::start();
     const IMAGES: u32 = 24;
     let old_sha = {
@@ -769,13 +786,7 @@ fn kill_during_rescan_loses_nothing() {
 /// SQLite under concurrent API writers keeps every write.
 #[test]
 fn sqlite_keeps_every_concurrent_write() {
-    let pare = Pare::new(crate::PARE);
-    let dir = tempfile::tempdir().unwrap();
-    let vuln_db = dir.path().join("vuln.db");
-    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
-    write_old_db(&pare, &vuln_db);
-    let write = token(&pare, &database, "write");
-    let read = token(&pare, &database, "read");
+    let Fixture { pare, dir: _dir, vuln_db, database, write, read } = Fixture::sqlite();
     let server = Arc::new(Server::start(&pare, &database, &vuln_db, &[]));
     let threads: Vec<_> = (0..6u32)
         .map(|t| {
@@ -866,13 +877,7 @@ impl Drop for ChromeDriver {
 /// screenshot is saved under target/. The dashboard's cookie can read but never write.
 #[test]
 fn dashboard_in_chromium_without_javascript() {
-    let pare = Pare::new(crate::PARE);
-    let dir = tempfile::tempdir().unwrap();
-    let vuln_db = dir.path().join("vuln.db");
-    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
-    write_old_db(&pare, &vuln_db);
-    let write = token(&pare, &database, "write");
-    let read = token(&pare, &database, "read");
+    let Fixture { pare, dir: _dir, vuln_db, database, write, read } = Fixture::sqlite();
     let server = Server::start(&pare, &database, &vuln_db, &[]);
     register_many(&server, &write, 300..302, "production", "payments");
     register_many(&server, &write, 302..303, "staging", "search");
@@ -951,12 +956,7 @@ fn dashboard_in_chromium_without_javascript() {
 /// are opened by the flag and anonymous writes stay refused.
 #[test]
 fn alerts_are_retried_until_delivered_and_anonymous_reads_are_opt_in() {
-    let pare = Pare::new(crate::PARE);
-    let dir = tempfile::tempdir().unwrap();
-    let vuln_db = dir.path().join("vuln.db");
-    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
-    write_old_db(&pare, &vuln_db);
-    let write = token(&pare, &database, "write");
+    let Fixture { pare, dir: _dir, vuln_db, database, write, read: _ } = Fixture::sqlite();
     let receiver = Receiver::failing_first(2);
     let server = Server::start(&pare, &database, &vuln_db, &["--alert-url", &receiver.url, "--allow-anonymous-read"]);
     let (status, _) = call("GET", &format!("{}/api/v1/images", server.url), None, None);
@@ -986,12 +986,7 @@ fn alerts_are_retried_until_delivered_and_anonymous_reads_are_opt_in() {
 /// the stored images are rescanned with it.
 #[test]
 fn the_server_updates_the_database_from_db_sources() {
-    let pare = Pare::new(crate::PARE);
-    let dir = tempfile::tempdir().unwrap();
-    let vuln_db = dir.path().join("vuln.db");
-    let database = format!("sqlite:{}", dir.path().join("monitor.db").display());
-    let write = token(&pare, &database, "write");
-    let read = token(&pare, &database, "read");
+    let Fixture { pare, dir: _dir, vuln_db, database, write, read } = Fixture::without_database();
     let mut extra = vec!["--db-update-interval".to_string(), "3600".to_string()];
     for source in &db_sources().1 {
         extra.push("--db-source".into());
