@@ -75,13 +75,47 @@ struct IndexPage {
     previous: Option<i64>,
     stale: Vec<ImageRow>,
     stale_days: i64,
-    /// Rebuild advised / stale bases.
+    /// Rebuild advised / stale bases: the first `ADVISED_SHOWN`, and how many there are.
     advised: Vec<crate::advice::Advised>,
+    advised_total: i64,
+    watches: Vec<WatchRow>,
+}
+
+/// A registry watch as the dashboard shows it.
+struct WatchRow {
+    repository: String,
+    tags: String,
+    environment: String,
+    team: String,
+    every: String,
+    last_checked: String,
+    next_check: String,
+    last_error: Option<String>,
+}
+
+fn watch_row(w: &crate::watch::Watch) -> WatchRow {
+    let s = w.interval_seconds;
+    let every = match s {
+        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    };
+    WatchRow {
+        repository: w.repository.clone(),
+        tags: if w.tags.is_empty() { "every tag".into() } else { w.tags.join(", ") },
+        environment: w.environment.clone(),
+        team: w.team.clone(),
+        every,
+        last_checked: w.last_checked_at.map(date).unwrap_or_else(|| "not yet".into()),
+        next_check: date(w.next_check_at),
+        last_error: w.last_error.clone(),
+    }
 }
 
 /// Images per dashboard page.
 const PAGE: i64 = 100;
-/// Images shown under "Rebuild advised / stale bases" (the API lists them all).
+/// Images shown under "Rebuild advised / stale bases" (the API pages through them all).
 const ADVISED_SHOWN: i64 = 100;
 
 #[derive(Deserialize)]
@@ -219,12 +253,13 @@ pub(crate) async fn index(
     let offset = params.offset.unwrap_or(0).max(0);
     let page = ImageQuery { order: ImageOrder::Risk, limit: PAGE, offset, ..ImageQuery::default() };
     let oldest = ImageQuery { current: Some(true), order: ImageOrder::Age, limit: 50, ..ImageQuery::default() };
-    let (images, oldest, trend, stats, advised) = match tokio::try_join!(
+    let (images, oldest, trend, stats, advised, watches) = match tokio::try_join!(
         store.images(&page),
         store.images(&oldest),
         compute_trend(&state.worker, PRODUCTION, None, TREND_DAYS),
         state.worker.stats(),
-        store.advised(ADVISED_SHOWN, 0)
+        store.advised(ADVISED_SHOWN, 0),
+        store.watches()
     ) {
         Ok(all) => all,
         Err(e) => return e.into_response(),
@@ -271,6 +306,8 @@ pub(crate) async fn index(
         stale: oldest.0.iter().filter(|i| i.age_days > STALE_DAYS).map(image_row).collect(),
         stale_days: STALE_DAYS,
         advised: advised.0,
+        advised_total: advised.1,
+        watches: watches.iter().map(watch_row).collect(),
     };
     html(page.render())
 }

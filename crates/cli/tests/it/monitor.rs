@@ -1253,6 +1253,10 @@ fn watch_story(pare: &Pare, database: &str) {
     });
     let w = watch_by_id(&server, &read, &id);
     assert!(w["last_error"].as_str().unwrap().contains("Connection refused"), "{w}");
+    // The dashboard lists the watches with their errors.
+    let index = client().get(format!("{base}/")).bearer_auth(&read).send().unwrap().text().unwrap();
+    let watches_section = index.split("<h2>Registry watches</h2>").nth(1).unwrap_or_default();
+    assert!(watches_section.contains(&registry.host()) && watches_section.contains("Connection refused"), "{index}");
     assert_eq!(w["tags_seen"]["prod"]["digest"], first.as_str());
     assert_eq!(get(&server, &format!("/api/v1/images/{first}"), &read)["current"], true);
 
@@ -1552,6 +1556,8 @@ fn rebuild_advice_reads_the_archive_once_per_check() {
         path = next.trim_start_matches('<').split('>').next().unwrap().to_string();
     }
     assert_eq!((listed.len(), pages), (IMAGES as usize, 2), "500 per page by default");
+    let index = client().get(format!("{}/", monitor.url)).bearer_auth(&write).send().unwrap().text().unwrap();
+    assert!(index.contains(&format!("The first 100 of {IMAGES}")), "the dashboard says how many it leaves out");
     for team in 0..4 {
         let line = format!(
             "pare_monitor_rebuild_advised_images{{environment=\"production\",team=\"t{team}\",pare_built=\"true\"}}"
