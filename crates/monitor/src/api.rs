@@ -238,6 +238,7 @@ async fn register(state: &AppState, params: UploadParams, body: &[u8]) -> Result
     let read = pare_sbom::read(body, "the uploaded SBOM")
         .map_err(|e| Error::BadUpload { message: format!("The upload is not an SBOM pare reads: {e}") })?;
     let mut inventory = read.inventory;
+    crate::store::check_storable(&inventory)?;
     let digest = params.digest.clone().or_else(|| inventory.subject.digest.clone()).ok_or_else(|| {
         Error::BadRequest { message: "The SBOM names no image digest: pass `?digest=sha256:…`".into() }
     })?;

@@ -206,17 +206,27 @@ pub fn scan_inventory(
     inventory.subject.digest = Some(digest.to_string());
     let options = ScanOptions { vex: vex.to_vec(), ..ScanOptions::default() };
     let report = pare_vuln::scan(Subject::Inventory(Box::new(inventory)), db, &options)?;
+    // The inventory was checked at upload (`check_storable`); the database's ids and versions could
+    // still hold a NUL, which the store cannot keep: it is replaced, and said.
+    let kept = |s: &str| {
+        if s.contains('\0') {
+            tracing::warn!("{digest}: {s:?} from the vulnerability database holds a NUL character: stored as U+FFFD");
+            s.replace('\0', "\u{FFFD}")
+        } else {
+            s.to_string()
+        }
+    };
     Ok(report
         .findings
         .iter()
         .map(|f| NewFinding {
-            advisory: f.id.clone(),
+            advisory: kept(&f.id),
             package: f.package.name.clone(),
             version: f.package.version.clone(),
             severity: f.severity.as_str().to_string(),
-            fixed_version: f.fixed_versions.first().cloned().unwrap_or_default(),
+            fixed_version: kept(f.fixed_versions.first().map_or("", String::as_str)),
             suppressed: f.suppressed(),
-            vex_status: f.vex.as_ref().map(|v| v.status.clone()).unwrap_or_default(),
+            vex_status: kept(f.vex.as_ref().map_or("", |v| v.status.as_str())),
         })
         .collect())
 }

@@ -1852,6 +1852,39 @@ pub fn created_at(inventory: &pare_sbom::Inventory) -> Option<i64> {
 }
 
 /// Parses an inventory the store holds.
+/// Refuses an inventory with a NUL character (U+0000) in what the store keeps of it: PostgreSQL's text
+/// cannot hold one and SQLite's JSON functions end a string at it, so the findings of such a package
+/// would not read back as they were written.
+pub fn check_storable(inventory: &pare_sbom::Inventory) -> Result<()> {
+    let nul = |s: &str| s.contains('\0');
+    if nul(&inventory.subject.name) {
+        return Err(Error::BadUpload {
+            message: format!("The subject's name {:?} holds a NUL character (U+0000): refused", inventory.subject.name),
+        });
+    }
+    for (n, p) in inventory.packages.iter().enumerate() {
+        let fields = [
+            ("name", Some(&p.name)),
+            ("version", Some(&p.version)),
+            ("purl", Some(&p.purl)),
+            ("source name", p.source_name.as_ref()),
+            ("source version", p.source_version.as_ref()),
+        ];
+        if let Some((field, value)) = fields.iter().find_map(|(f, v)| v.filter(|v| nul(v)).map(|v| (f, v))) {
+            return Err(Error::BadUpload {
+                message: format!(
+                    "Package {} ({:?} {:?}): its {field} {value:?} holds a NUL character (U+0000), which the monitor \
+                     cannot store: refused",
+                    n + 1,
+                    p.name,
+                    p.version
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn parse_inventory(digest: &str, json: &str) -> Result<pare_sbom::Inventory> {
     serde_json::from_str(json).map_err(|e| Error::StoredInventory { digest: digest.into(), reason: e.to_string() })
 }

@@ -230,6 +230,7 @@ async fn register_tag(
         None => {
             let name = format!("{}:{tag}", watch.repository);
             let inventory = blocking(move || catalog(&image, &name)).await?;
+            crate::store::check_storable(&inventory)?;
             let created_at = crate::store::created_at(&inventory);
             Registration {
                 digest: image_digest.clone(),

@@ -357,6 +357,17 @@ fn api_suite(pare: &Pare, database: &str) {
         assert!(body["error"].as_str().unwrap().contains(why), "{why}: {body}");
         assert!(body["hint"].is_string());
     }
+    // A NUL in a package's name or version: the store could not read it back as written.
+    for field in ["name", "version"] {
+        let mut inv = inventory().clone();
+        inv["packages"][0][field] = json!(format!("x\u{0}y"));
+        let (status, body) =
+            upload(&server, &write, "environment=production&team=payments", &serde_json::to_vec(&inv).unwrap());
+        assert_eq!(status, 400, "{body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("Package 1") && error.contains(&format!("its {field} \"x\\0y\"")), "{body}");
+        assert!(error.contains("NUL"), "{body}");
+    }
     let (status, body) = upload(&server, &write, "environment=production", &sbom);
     assert_eq!(status, 400, "a missing team: {body}");
     let (status, body) = upload(&server, &write, "environment=production&team=t&digest=sha256:00", &sbom);
