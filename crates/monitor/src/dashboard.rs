@@ -94,19 +94,12 @@ struct WatchRow {
 }
 
 fn watch_row(w: &crate::watch::Watch) -> WatchRow {
-    let s = w.interval_seconds;
-    let every = match s {
-        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        _ if s % 60 == 0 => format!("{}m", s / 60),
-        _ => format!("{s}s"),
-    };
     WatchRow {
         repository: w.repository.clone(),
         tags: if w.tags.is_empty() { "every tag".into() } else { w.tags.join(", ") },
         environment: w.environment.clone(),
         team: w.team.clone(),
-        every,
+        every: crate::watch::format_interval(w.interval_seconds),
         last_checked: w.last_checked_at.map(date).unwrap_or_else(|| "not yet".into()),
         next_check: date(w.next_check_at),
         last_error: w.last_error.clone(),

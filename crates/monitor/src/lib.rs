@@ -39,5 +39,5 @@ pub use store::{
     Backend, Claimed, Counts, Deploy, ImageDetail, ImageSummary, NewFinding, PRODUCTION, Recorded, Registered,
     Registration, Scope, Stats, Store, StoredFinding, default_data_dir, default_url, now, token_hash,
 };
-pub use watch::{NewWatch, TagSeen, Watch, parse_interval, parse_watch_flag};
+pub use watch::{NewWatch, TagSeen, Watch, format_interval, parse_interval, parse_watch_flag};
 pub use worker::{AlertTarget, DELIVERY_HEADER, SIGNATURE_HEADER, Worker, sign};

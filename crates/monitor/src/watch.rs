@@ -112,6 +112,9 @@ fn normalise_repository(value: &str) -> Result<String> {
     Ok(reference.name())
 }
 
+/// The units of an interval, largest first.
+const INTERVAL_UNITS: [(&str, i64); 4] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
+
 /// `30s`, `15m`, `1h`, `2d` or plain seconds.
 pub fn parse_interval(value: &str) -> Result<i64> {
     let value = value.trim();
@@ -119,19 +122,20 @@ pub fn parse_interval(value: &str) -> Result<i64> {
         Some(i) => value.split_at(i),
         None => (value, "s"),
     };
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => 0,
-    };
+    let scale = INTERVAL_UNITS.iter().find(|(u, _)| *u == unit).map_or(0, |(_, scale)| *scale);
     match number.parse::<i64>() {
         Ok(n) if scale > 0 && n > 0 && n.saturating_mul(scale) <= MAX_INTERVAL => Ok(n * scale),
         _ => Err(Error::BadRequest {
             message: format!("interval `{value}`: give 30s, 15m, 1h, 2d or seconds, at most 30 days"),
         }),
     }
+}
+
+/// An interval as `parse_interval` reads it, in its largest whole unit (`3600` → `1h`, `90` → `90s`).
+pub fn format_interval(seconds: i64) -> String {
+    let (unit, scale) =
+        INTERVAL_UNITS.iter().find(|(_, scale)| seconds % scale == 0 && seconds != 0).copied().unwrap_or(("s", 1));
+    format!("{}{unit}", seconds / scale)
 }
 
 /// `REPO=ENV/TEAM` (`pare monitor serve --watch`): every tag, the default interval.
@@ -358,6 +362,10 @@ mod tests {
         assert_eq!(parse_interval("15m").ok(), Some(900));
         assert_eq!(parse_interval("1h").ok(), Some(3_600));
         assert_eq!(parse_interval("2d").ok(), Some(172_800));
+        for (seconds, shown) in [(3_600, "1h"), (90, "90s"), (120, "2m"), (172_800, "2d"), (5_400, "90m")] {
+            assert_eq!(format_interval(seconds), shown);
+            assert_eq!(parse_interval(shown).ok(), Some(seconds), "read back");
+        }
         for bad in ["", "0", "-1", "1w", "h", "31d", "1.5h"] {
             assert!(parse_interval(bad).is_err(), "{bad}");
         }

@@ -176,7 +176,7 @@ fn watch_table(watches: &[pare_monitor::Watch]) -> String {
             pare_oci::escape_control(&w.repository).into_owned(),
             if w.tags.is_empty() { "*".into() } else { pare_oci::escape_control(&w.tags.join(",")).into_owned() },
             pare_oci::escape_control(&format!("{}/{}", w.environment, w.team)).into_owned(),
-            format!("{} s", w.interval_seconds),
+            pare_monitor::format_interval(w.interval_seconds),
             w.last_checked_at.map_or_else(|| "never".into(), when),
             w.tags_seen.len().to_string(),
             w.last_error.as_deref().map_or_else(|| "-".into(), |e| pare_oci::escape_control(e).into_owned()),
