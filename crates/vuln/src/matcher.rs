@@ -211,7 +211,13 @@ pub fn match_inventory(inventory: &Inventory, lookup: &dyn Lookup, options: &Mat
             out.warnings.push(format!("{} {}: not matched against {advisory}: {error}", package.name, package.version));
         }
         let package = package_ref(package);
-        out.findings.extend(matched.findings.iter().map(|f| Finding { package: package.clone(), ..f.clone() }));
+        // A match of this package alone is moved; one the cache shares is copied.
+        match Arc::try_unwrap(matched) {
+            Ok(own) => out.findings.extend(own.findings.into_iter().map(|f| Finding { package: package.clone(), ..f })),
+            Err(shared) => {
+                out.findings.extend(shared.findings.iter().map(|f| Finding { package: package.clone(), ..f.clone() }))
+            }
+        }
     }
     if unmatched_deb > 0 {
         out.warnings.push(format!(
