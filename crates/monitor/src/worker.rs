@@ -221,34 +221,7 @@ impl Worker {
             if claimable && scans.len() < BATCH / 2 {
                 let claimed = self.store.claim(owner, &sha, self.lease_secs(), BATCH as i64, only).await?;
                 claimable = !claimed.is_empty() && only.is_none();
-                for image in claimed {
-                    let vex = match vex_cache.get(&image.product) {
-                        Some(v) => Arc::clone(v),
-                        None => {
-                            let v = Arc::new(self.vex_statements(&image.product).await?);
-                            vex_cache.insert(image.product.clone(), Arc::clone(&v));
-                            v
-                        }
-                    };
-                    let db = Arc::clone(&db);
-                    let permits = Arc::clone(&permits);
-                    let delay = self.scan_delay;
-                    let digest = image.digest.clone();
-                    scans.spawn(async move {
-                        let permit = permits.acquire_owned().await;
-                        let scanned = tokio::task::spawn_blocking(move || {
-                            let _permit = permit;
-                            if let Some(d) = delay {
-                                std::thread::sleep(d);
-                            }
-                            scan_inventory(db.as_ref(), &image.digest, &image.product, &image.inventory, &vex)
-                        })
-                        .await
-                        .map_err(|e| Error::Task { message: e.to_string() })
-                        .and_then(|r| r);
-                        (digest, scanned)
-                    });
-                }
+                self.spawn_scans(claimed, &db, &permits, &mut vex_cache, &mut scans).await?;
             }
             let Some(done) = scans.join_next().await else {
                 break;
@@ -295,6 +268,45 @@ impl Worker {
             self.wake_alerts.notify_one();
         }
         Ok(total)
+    }
+
+    /// Starts the scan of each claimed image on the blocking pool (as many at once as `permits`
+    /// allows), with its product's VEX statements (read once per product and pass).
+    async fn spawn_scans(
+        &self,
+        claimed: Vec<crate::store::Claimed>,
+        db: &Arc<crate::scan::CachedDb>,
+        permits: &Arc<tokio::sync::Semaphore>,
+        vex_cache: &mut BTreeMap<String, Arc<Vec<pare_vuln::vex::Statement>>>,
+        scans: &mut tokio::task::JoinSet<(String, Result<Vec<crate::store::NewFinding>>)>,
+    ) -> Result<()> {
+        for image in claimed {
+            let vex = match vex_cache.get(&image.product) {
+                Some(v) => Arc::clone(v),
+                None => {
+                    let v = Arc::new(self.vex_statements(&image.product).await?);
+                    vex_cache.insert(image.product.clone(), Arc::clone(&v));
+                    v
+                }
+            };
+            let (db, permits, delay) = (Arc::clone(db), Arc::clone(permits), self.scan_delay);
+            let digest = image.digest.clone();
+            scans.spawn(async move {
+                let permit = permits.acquire_owned().await;
+                let scanned = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    if let Some(d) = delay {
+                        std::thread::sleep(d);
+                    }
+                    scan_inventory(db.as_ref(), &image.digest, &image.product, &image.inventory, &vex)
+                })
+                .await
+                .map_err(|e| Error::Task { message: e.to_string() })
+                .and_then(|r| r);
+                (digest, scanned)
+            });
+        }
+        Ok(())
     }
 
     /// The VEX statements uploaded for `product` (none when its stored document no longer reads: said).
