@@ -1,10 +1,10 @@
 //! The vulnerability database as the monitor sees it (the same file `pare scan` reads, reopened when
 //! `pare db update` replaces it), and the scan of one stored inventory through `pare_vuln::scan`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use pare_vuln::memo::Memo;
 use pare_vuln::report::ScanOptions;
 use pare_vuln::{Advisory, Cvss, Database, Ecosystem, Lookup, Subject};
 
@@ -18,12 +18,10 @@ pub struct CachedDb {
     /// Always `Some` but while it is dropped (see `Drop`).
     db: Option<Database>,
     info: pare_vuln::DbInfo,
-    advisories: Mutex<HashMap<PackageKey, Arc<Vec<Advisory>>>>,
-    cvss: Mutex<HashMap<String, Arc<Vec<Cvss>>>>,
+    advisories: Memo<PackageKey, Arc<Vec<Advisory>>>,
+    cvss: Memo<String, Arc<Vec<Cvss>>>,
     /// Each package version is matched once per database: a fleet shares most of them.
     matches: pare_vuln::matcher::MatchCache,
-    /// Said once when the advisory or CVSS cache is full.
-    full: std::sync::atomic::AtomicBool,
 }
 
 /// An ecosystem and a package name.
@@ -38,10 +36,9 @@ impl CachedDb {
         CachedDb {
             db: Some(db),
             info,
-            advisories: Mutex::new(HashMap::new()),
-            cvss: Mutex::new(HashMap::new()),
-            matches: pare_vuln::matcher::MatchCache::new(CACHE_ENTRIES),
-            full: std::sync::atomic::AtomicBool::new(false),
+            advisories: Memo::new("packages' advisories", CACHE_ENTRIES),
+            cvss: Memo::new("CVSS ids", CACHE_ENTRIES),
+            matches: pare_vuln::matcher::MatchCache::new("package versions' matches", CACHE_ENTRIES),
         }
     }
 
@@ -50,15 +47,6 @@ impl CachedDb {
             path: PathBuf::new(),
             message: "the database was closed".into(),
         })
-    }
-
-    fn said_full(&self) {
-        if !self.full.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            tracing::warn!(
-                "{CACHE_ENTRIES} packages' advisories (or CVSS ids) are kept in memory: others are read from the \
-                 database file on every scan (slower rescans)"
-            );
-        }
     }
 
     /// What the database holds (its SHA-256, when it was built).
@@ -92,32 +80,20 @@ impl Drop for CachedDb {
 impl Lookup for CachedDb {
     fn advisories(&self, ecosystem: Ecosystem, package: &str) -> pare_vuln::Result<Arc<Vec<Advisory>>> {
         let key = (ecosystem.as_str(), package.to_string());
-        if let Some(hit) = self.advisories.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        if let Some(hit) = self.advisories.get(&key) {
             return Ok(hit);
         }
         let found = self.db()?.advisories(ecosystem, package)?;
-        if let Ok(mut cache) = self.advisories.lock() {
-            if cache.len() < CACHE_ENTRIES {
-                cache.insert(key, Arc::clone(&found));
-            } else {
-                self.said_full();
-            }
-        }
+        self.advisories.insert(key, Arc::clone(&found));
         Ok(found)
     }
 
     fn cvss(&self, id: &str) -> pare_vuln::Result<Vec<Cvss>> {
-        if let Some(hit) = self.cvss.lock().ok().and_then(|c| c.get(id).cloned()) {
+        if let Some(hit) = self.cvss.get(id) {
             return Ok(hit.as_ref().clone());
         }
         let found = self.db()?.cvss(id)?;
-        if let Ok(mut cache) = self.cvss.lock() {
-            if cache.len() < CACHE_ENTRIES {
-                cache.insert(id.to_string(), Arc::new(found.clone()));
-            } else {
-                self.said_full();
-            }
-        }
+        self.cvss.insert(id.to_string(), Arc::new(found.clone()));
         Ok(found)
     }
 

@@ -4,6 +4,7 @@
 pub mod db;
 mod error;
 pub mod matcher;
+pub mod memo;
 pub mod model;
 pub mod outdated;
 pub mod pipeline;

@@ -377,50 +377,8 @@ pub struct Matched {
 
 /// Matches of package versions kept by a long-lived [`Lookup`] (a server rescanning a fleet, where
 /// thousands of images share each package version): the result depends on the database and the key
-/// only. Holds up to `capacity` versions; past it, versions are matched each time.
-#[derive(Debug)]
-pub struct MatchCache {
-    entries: std::sync::Mutex<std::collections::HashMap<MatchKey, Arc<Matched>>>,
-    capacity: usize,
-    /// Said once when the cache is full.
-    full: std::sync::atomic::AtomicBool,
-}
-
-impl MatchCache {
-    pub fn new(capacity: usize) -> MatchCache {
-        MatchCache {
-            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
-            capacity,
-            full: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
-    fn get(&self, key: &MatchKey) -> Option<Arc<Matched>> {
-        self.entries.lock().ok()?.get(key).cloned()
-    }
-
-    fn insert(&self, key: MatchKey, matched: Arc<Matched>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() < self.capacity {
-                entries.insert(key, matched);
-            } else if !self.full.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                tracing::warn!(
-                    "{} package versions are kept matched: others are matched on every scan (slower rescans)",
-                    self.capacity
-                );
-            }
-        }
-    }
-
-    /// Package versions held.
-    pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+/// only.
+pub type MatchCache = crate::memo::Memo<MatchKey, Arc<Matched>>;
 
 /// Matches one package version against every advisory of its name (in its release, when it has one).
 fn match_version(key: &MatchKey, key_ecosystem: Ecosystem, lookup: &dyn Lookup) -> Result<Matched> {

@@ -422,7 +422,7 @@ fn cached_matches_equal_fresh_ones() {
         created: None,
     };
     let fresh = match_inventory(&inventory, lists(), &MatchOptions::default()).unwrap();
-    let cached = Cached(pare_vuln::matcher::MatchCache::new(100));
+    let cached = Cached(pare_vuln::matcher::MatchCache::new("matches", 100));
     for round in 0..2 {
         let got = match_inventory(&inventory, &cached, &MatchOptions::default()).unwrap();
         assert_eq!(got.findings, fresh.findings, "round {round}");
